@@ -1,0 +1,422 @@
+//! The normalized flow record every input format is decoded into.
+//!
+//! A [`Flow`] says what one log record says, in one vocabulary: who talked to whom
+//! ([`Endpoint`]), over what ([`Protocol`]), what the log says happened ([`Action`]), who
+//! reported it and where ([`Direction`], node), and where the record came from ([`Origin`]).
+//! Nothing here knows about a cluster snapshot; identities filled in from a snapshot replace
+//! the log's own with [`IdentitySource::Snapshot`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// One flow record as read from a log, normalized across formats.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flow {
+    /// When the record was observed (UTC); `None` when the record carries no usable time.
+    pub time: Option<DateTime<Utc>>,
+    /// The end that opened the connection (or sent the packet).
+    pub src: Endpoint,
+    /// The end the connection was addressed to.
+    pub dst: Endpoint,
+    /// Transport protocol.
+    pub protocol: Protocol,
+    /// What the log says happened to the traffic.
+    pub action: Action,
+    /// The log's own spelling of the action (`DROPPED`, `deny`, `FORWARDED`, …).
+    pub action_raw: String,
+    /// Which side reported or enforced it: egress of the source or ingress of the destination.
+    pub direction: Direction,
+    /// Node that observed the record (Hubble `node_name`, may be `cluster/node`).
+    pub node: Option<String>,
+    /// Why the log says the packet was dropped (`POLICY_DENIED`, …), when it says.
+    pub drop_reason: Option<String>,
+    /// Policies the log itself attributes this record to.
+    pub policies: Vec<PolicyRef>,
+    /// Whether the log marks this as the reply direction of a connection.
+    pub is_reply: Option<bool>,
+    /// Bytes the record accounts for, when the format counts them.
+    pub bytes: Option<u64>,
+    /// Packets the record accounts for, when the format counts them.
+    pub packets: Option<u64>,
+    /// How many connection attempts this record stands for (1 for packet-level events; 0 for a
+    /// record that reports the same packet as an earlier one, see [`Flow::duplicate`]).
+    pub count: u64,
+    /// This record reports the same packet as an earlier record of the same input (Hubble
+    /// writes a policy-verdict event and a drop event for one denied packet).
+    pub duplicate: bool,
+    /// The input format the record was read from.
+    pub format: crate::ingest::Format,
+    /// Where the record was read.
+    pub origin: Origin,
+}
+
+/// A connection end: address, port and identity.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Endpoint {
+    /// IP address, when the log gives one.
+    pub ip: Option<IpAddr>,
+    /// Transport port (TCP/UDP/SCTP); `None` for ICMP or when not given.
+    pub port: Option<u16>,
+    /// Who the endpoint is.
+    pub identity: Identity,
+    /// The Service the log or snapshot says this endpoint was reached through.
+    pub service: Option<ServiceIdentity>,
+    /// Where [`Endpoint::identity`] came from.
+    pub identity_source: IdentitySource,
+}
+
+/// Where an endpoint's identity came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentitySource {
+    /// Resolved from a cluster snapshot (which wins over the log when both know the IP).
+    Snapshot,
+    /// Taken from the names the log record carries.
+    Log,
+    /// Nobody knows this endpoint.
+    #[default]
+    None,
+}
+
+impl IdentitySource {
+    /// The JSON spelling: `snapshot`, `log` or `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentitySource::Snapshot => "snapshot",
+            IdentitySource::Log => "log",
+            IdentitySource::None => "none",
+        }
+    }
+}
+
+/// Who an endpoint is. Never a guess: an address with several possible owners is
+/// [`Identity::Ambiguous`], an address nobody knows is [`Identity::Unknown`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Identity {
+    /// A pod.
+    Pod(PodIdentity),
+    /// A node's own address (host traffic, e.g. kubelet probes).
+    Node(NodeIdentity),
+    /// A Service's virtual address (ClusterIP).
+    Service(ServiceIdentity),
+    /// An address outside the cluster.
+    External,
+    /// A special identity named by the log (Cilium `reserved:health`, `reserved:init`, …).
+    Reserved {
+        /// The reserved name, e.g. `health`.
+        name: String,
+    },
+    /// The snapshot knows several owners of this address at this time.
+    Ambiguous {
+        /// Every candidate owner, as `kind namespace/name`.
+        candidates: Vec<String>,
+    },
+    /// Nothing is known about this endpoint.
+    #[default]
+    Unknown,
+}
+
+/// Identity of a pod.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct PodIdentity {
+    /// Namespace of the pod.
+    pub namespace: String,
+    /// Pod name; empty when the log names only a namespace or an aggregate.
+    pub name: String,
+    /// Owning workload (Deployment, StatefulSet, DaemonSet, Job, …), when known.
+    pub workload: Option<Workload>,
+    /// Node the pod runs on, when known.
+    pub node: Option<String>,
+    /// Pod labels, without the Cilium `k8s:` source prefix.
+    pub labels: Arc<BTreeMap<String, String>>,
+}
+
+/// A controller owning pods.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Workload {
+    /// Kind: `Deployment`, `StatefulSet`, `DaemonSet`, `Job`, `CronJob`, `ReplicaSet`, ….
+    pub kind: String,
+    /// Name of the controller.
+    pub name: String,
+}
+
+/// Identity of a node address.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct NodeIdentity {
+    /// Node name; `None` when the log only says "a node" (Cilium `reserved:remote-node`).
+    pub name: Option<String>,
+    /// `hostNetwork: true` pods on that node, which share its address (`namespace/name`).
+    pub host_network_pods: Vec<String>,
+}
+
+/// Identity of a Service virtual IP.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct ServiceIdentity {
+    /// Namespace of the Service.
+    pub namespace: String,
+    /// Service name.
+    pub name: String,
+}
+
+impl Identity {
+    /// Namespace of a pod or service identity.
+    pub fn namespace(&self) -> Option<&str> {
+        match self {
+            Identity::Pod(p) => Some(&p.namespace),
+            Identity::Service(s) => Some(&s.namespace),
+            _ => None,
+        }
+    }
+
+    /// The pod identity, if this is a pod.
+    pub fn pod(&self) -> Option<&PodIdentity> {
+        match self {
+            Identity::Pod(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Labels known for this identity (pods only).
+    pub fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        self.pod().map(|p| p.labels.as_ref())
+    }
+
+    /// A short name of the identity kind: `pod`, `node`, `service`, `external`, …
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Identity::Pod(_) => "pod",
+            Identity::Node(_) => "node",
+            Identity::Service(_) => "service",
+            Identity::External => "external",
+            Identity::Reserved { .. } => "reserved",
+            Identity::Ambiguous { .. } => "ambiguous",
+            Identity::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Identity::Pod(p) if p.name.is_empty() => write!(f, "{}/*", p.namespace),
+            Identity::Pod(p) => write!(f, "{}/{}", p.namespace, p.name),
+            Identity::Node(n) => match &n.name {
+                Some(name) => write!(f, "node {name}"),
+                None => f.write_str("node"),
+            },
+            Identity::Service(s) => write!(f, "svc {}/{}", s.namespace, s.name),
+            Identity::External => f.write_str("external"),
+            Identity::Reserved { name } => write!(f, "reserved:{name}"),
+            Identity::Ambiguous { candidates } => {
+                write!(f, "ambiguous ({})", candidates.join(" | "))
+            }
+            Identity::Unknown => f.write_str("unknown"),
+        }
+    }
+}
+
+/// A policy named by a log record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct PolicyRef {
+    /// Namespace of a namespaced policy.
+    pub namespace: Option<String>,
+    /// Policy name.
+    pub name: String,
+    /// Kind when the log says (`NetworkPolicy`, `CiliumNetworkPolicy`, …).
+    pub kind: Option<String>,
+}
+
+impl fmt::Display for PolicyRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) if !ns.is_empty() => write!(f, "{ns}/{}", self.name)?,
+            _ => f.write_str(&self.name)?,
+        }
+        match self.kind.as_deref() {
+            None | Some("") | Some("NetworkPolicy") => Ok(()),
+            Some(kind) => write!(f, " ({kind})"),
+        }
+    }
+}
+
+/// Transport protocol of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[serde(into = "String")]
+pub enum Protocol {
+    /// TCP (6).
+    Tcp,
+    /// UDP (17).
+    Udp,
+    /// SCTP (132).
+    Sctp,
+    /// ICMP for IPv4 (1).
+    Icmpv4,
+    /// ICMP for IPv6 (58).
+    Icmpv6,
+    /// Any other IANA protocol number.
+    Other(u8),
+    /// The record does not say.
+    #[default]
+    Unknown,
+}
+
+impl Protocol {
+    /// The protocol for an IANA protocol number.
+    pub fn from_number(n: u8) -> Protocol {
+        match n {
+            1 => Protocol::Icmpv4,
+            6 => Protocol::Tcp,
+            17 => Protocol::Udp,
+            58 => Protocol::Icmpv6,
+            132 => Protocol::Sctp,
+            n => Protocol::Other(n),
+        }
+    }
+
+    /// Parses a protocol name (`tcp`, `UDP`, `icmpv6`, `sctp`) or an IANA number.
+    pub fn parse(s: &str) -> Option<Protocol> {
+        let lower = s.trim().to_ascii_lowercase();
+        Some(match lower.as_str() {
+            "tcp" => Protocol::Tcp,
+            "udp" => Protocol::Udp,
+            "sctp" => Protocol::Sctp,
+            "icmp" | "icmpv4" | "icmp4" => Protocol::Icmpv4,
+            "icmpv6" | "icmp6" | "ipv6-icmp" => Protocol::Icmpv6,
+            other => Protocol::from_number(other.parse().ok()?),
+        })
+    }
+
+    /// Whether the protocol has ports.
+    pub fn has_ports(self) -> bool {
+        matches!(self, Protocol::Tcp | Protocol::Udp | Protocol::Sctp)
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Protocol::Tcp => f.write_str("TCP"),
+            Protocol::Udp => f.write_str("UDP"),
+            Protocol::Sctp => f.write_str("SCTP"),
+            Protocol::Icmpv4 => f.write_str("ICMPv4"),
+            Protocol::Icmpv6 => f.write_str("ICMPv6"),
+            Protocol::Other(n) => write!(f, "proto-{n}"),
+            Protocol::Unknown => f.write_str("unknown"),
+        }
+    }
+}
+
+impl From<Protocol> for String {
+    fn from(p: Protocol) -> String {
+        p.to_string()
+    }
+}
+
+/// What the log says happened to the traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Let through (Hubble `FORWARDED`, `AUDIT`, …; Calico `allow`).
+    Allowed,
+    /// Denied by policy (Hubble `DROPPED` for a policy reason or an L7 proxy denial; `deny`).
+    Denied,
+    /// Dropped by the datapath for a reason that is not policy (Hubble `STALE_OR_UNROUTABLE_IP`,
+    /// `INVALID_SOURCE_IP`, …): not a denial, reported apart.
+    Dropped,
+    /// The log does not say.
+    Unknown,
+}
+
+impl Action {
+    /// The JSON spelling: `allowed`, `denied`, `dropped` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allowed => "allowed",
+            Action::Denied => "denied",
+            Action::Dropped => "dropped",
+            Action::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which side of a connection reported or enforced the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Egress of the source (its node saw it leave, its egress policy applied).
+    Egress,
+    /// Ingress of the destination.
+    Ingress,
+    /// Not said by the log.
+    #[default]
+    Unknown,
+}
+
+impl Direction {
+    /// The JSON spelling: `egress`, `ingress` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Egress => "egress",
+            Direction::Ingress => "ingress",
+            Direction::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a record was read: input name and 1-based line number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// Input name as given (a path, or `-` for standard input).
+    pub input: Arc<str>,
+    /// 1-based line of the record in the (decompressed) input.
+    pub line: u64,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.input, self.line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_parses_names_and_numbers() {
+        assert_eq!(Protocol::parse("tcp"), Some(Protocol::Tcp));
+        assert_eq!(Protocol::parse("ICMPv6"), Some(Protocol::Icmpv6));
+        assert_eq!(Protocol::parse("17"), Some(Protocol::Udp));
+        assert_eq!(Protocol::parse("47"), Some(Protocol::Other(47)));
+        assert_eq!(Protocol::parse("bogus"), None);
+    }
+
+    #[test]
+    fn identity_display_is_short_and_exact() {
+        let pod = Identity::Pod(PodIdentity {
+            namespace: "vamp".into(),
+            name: "es-0".into(),
+            ..Default::default()
+        });
+        assert_eq!(pod.to_string(), "vamp/es-0");
+        assert_eq!(Identity::External.to_string(), "external");
+    }
+}

@@ -1,0 +1,863 @@
+//! Cilium Hubble flows: `hubble observe -o json|jsonpb` lines (`{"flow": …, "node_name",
+//! "time"}`), exporter files (which interleave `node_status`, `lost_events`, `agent_event` and
+//! `debug_event` records), and bare legacy-JSON flows.
+//!
+//! Every field is optional (exporter field masks strip any of them), enums arrive as names or
+//! numbers, 64-bit integers as strings or numbers, and lowerCamelCase aliases are accepted next to
+//! the proto field names. One denied packet is usually reported twice on the enforcing node — a
+//! policy-verdict event (type 5) and a drop event (type 1) — which [`PacketPairer`] folds into one
+//! attempt.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::de::{self, IgnoredAny, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+use super::{Format, Record};
+use crate::flow::{
+    Action, Direction, Endpoint, Flow, Identity, IdentitySource, NodeIdentity, Origin,
+    PodIdentity, PolicyRef, Protocol, ServiceIdentity, Workload,
+};
+
+/// Says why a parsed first record looks like Hubble, or `None`.
+pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
+    const WRAPPER_KEYS: [&str; 10] = [
+        "flow",
+        "node_status",
+        "nodeStatus",
+        "lost_events",
+        "lostEvents",
+        "agent_event",
+        "agentEvent",
+        "debug_event",
+        "debugEvent",
+        "flows",
+    ];
+    if let Some(key) = WRAPPER_KEYS
+        .iter()
+        .find(|k| **k != "flows" && map.contains_key(**k))
+    {
+        return Some(format!(
+            "has {key:?}: a Hubble observe/exporter record (hubble)"
+        ));
+    }
+    let has = |k: &str| map.contains_key(k);
+    if has("verdict") && (has("IP") || has("l4") || has("source") || has("destination")) {
+        return Some("has \"verdict\" and \"IP\"/\"l4\": a bare Hubble flow (hubble)".to_string());
+    }
+    None
+}
+
+/// Decodes one line of Hubble JSON.
+pub fn decode_line(line: &[u8], origin: Origin) -> Record {
+    let trimmed = line.trim_ascii();
+    if trimmed.is_empty() {
+        return Record::Blank;
+    }
+    let envelope: Envelope = match serde_json::from_slice(trimmed) {
+        Ok(e) => e,
+        Err(e) => return Record::Skip(describe_json_error(&e, trimmed)),
+    };
+    let Envelope {
+        flow,
+        node_status,
+        lost_events,
+        agent_event,
+        debug_event,
+        node_name,
+        time,
+        verdict,
+        ip,
+        l4,
+    } = envelope;
+    if let Some(flow) = flow {
+        return match convert(flow, node_name, time, origin) {
+            Ok((f, report)) => Record::Flow(Box::new(f), report),
+            Err(cause) => Record::Skip(cause),
+        };
+    }
+    if let Some(lost) = lost_events {
+        return Record::Lost {
+            count: lost.num_events_lost.map_or(0, |n| n.0),
+            source: lost
+                .source
+                .map(|s| s.name(LOST_EVENT_SOURCES))
+                .unwrap_or_else(|| "UNKNOWN_LOST_EVENT_SOURCE".to_string()),
+        };
+    }
+    if node_status.is_some() {
+        return Record::Event {
+            kind: "node_status",
+        };
+    }
+    if agent_event.is_some() {
+        return Record::Event {
+            kind: "agent_event",
+        };
+    }
+    if debug_event.is_some() {
+        return Record::Event {
+            kind: "debug_event",
+        };
+    }
+    if verdict.is_some() || ip.is_some() || l4.is_some() {
+        return match serde_json::from_slice::<RawFlow>(trimmed) {
+            Ok(flow) => match convert(flow, None, None, origin) {
+                Ok((f, report)) => Record::Flow(Box::new(f), report),
+                Err(cause) => Record::Skip(cause),
+            },
+            Err(e) => Record::Skip(describe_json_error(&e, trimmed)),
+        };
+    }
+    Record::Skip(
+        "not a Hubble record: no \"flow\", \"node_status\", \"lost_events\", \"agent_event\", \
+         \"debug_event\", nor a bare flow's \"verdict\"/\"IP\"/\"l4\""
+            .to_string(),
+    )
+}
+
+fn describe_json_error(e: &serde_json::Error, line: &[u8]) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Eof => "truncated JSON: the line ends inside a value".to_string(),
+        Category::Syntax if !line.starts_with(b"{") => {
+            "expected a JSON object, found something else".to_string()
+        }
+        _ => format!("invalid record: {e}"),
+    }
+}
+
+fn convert(
+    raw: RawFlow,
+    wrapper_node: Option<String>,
+    wrapper_time: Option<String>,
+    origin: Origin,
+) -> Result<(Flow, PacketReport), String> {
+    let time_text = raw.time.or(wrapper_time);
+    let time = match time_text.as_deref() {
+        Some(t) => Some(parse_time(t)?),
+        None => None,
+    };
+    let node = raw.node_name.or(wrapper_node).filter(|n| !n.is_empty());
+
+    let (src_ip, dst_ip) = match &raw.ip {
+        Some(ip) => (
+            parse_ip(ip.source.as_deref(), "IP.source")?,
+            parse_ip(ip.destination.as_deref(), "IP.destination")?,
+        ),
+        None => (None, None),
+    };
+    let (protocol, src_port, dst_port) = match &raw.l4 {
+        Some(l4) => l4.protocol_and_ports()?,
+        None => (Protocol::Unknown, None, None),
+    };
+
+    let verdict = raw.verdict.as_ref().map(|v| v.name(VERDICTS));
+    let drop_reason = raw
+        .drop_reason_desc
+        .as_ref()
+        .map(|d| d.name(DROP_REASONS))
+        .or_else(|| {
+            raw.drop_reason
+                .filter(|n| *n != 0)
+                .map(|n| EnumValue::Number(n as i64).name(DROP_REASONS))
+        })
+        .filter(|r| r != "DROP_REASON_UNKNOWN");
+    let event_type = raw.event_type.as_ref().and_then(|e| e.kind);
+    let action = action_of(verdict.as_deref(), drop_reason.as_deref());
+    let direction = match raw
+        .traffic_direction
+        .as_ref()
+        .map(|d| d.name(TRAFFIC_DIRECTIONS))
+        .as_deref()
+    {
+        Some("INGRESS") => Direction::Ingress,
+        Some("EGRESS") => Direction::Egress,
+        _ => Direction::Unknown,
+    };
+
+    let mut policies = Vec::new();
+    let attributed = if action == Action::Allowed && verdict.as_deref() != Some("AUDIT") {
+        [&raw.egress_allowed_by, &raw.ingress_allowed_by]
+    } else {
+        [&raw.egress_denied_by, &raw.ingress_denied_by]
+    };
+    for list in attributed.into_iter().flatten() {
+        for p in list {
+            let r = p.to_ref();
+            if !r.name.is_empty() && !policies.contains(&r) {
+                policies.push(r);
+            }
+        }
+    }
+
+    let src = endpoint(
+        raw.source.as_ref(),
+        src_ip,
+        src_port,
+        raw.source_service.as_ref(),
+        node.as_deref(),
+    );
+    let dst = endpoint(
+        raw.destination.as_ref(),
+        dst_ip,
+        dst_port,
+        raw.destination_service.as_ref(),
+        node.as_deref(),
+    );
+
+    let src_identity_source = source_of(&src.identity);
+    let dst_identity_source = source_of(&dst.identity);
+    let flow = Flow {
+        time,
+        src: Endpoint {
+            identity_source: src_identity_source,
+            ..src
+        },
+        dst: Endpoint {
+            identity_source: dst_identity_source,
+            ..dst
+        },
+        protocol,
+        action,
+        action_raw: verdict.unwrap_or_default(),
+        direction,
+        node,
+        drop_reason,
+        policies,
+        is_reply: raw.is_reply.or(raw.reply),
+        bytes: None,
+        packets: None,
+        count: 1,
+        duplicate: false,
+        format: Format::Hubble,
+        origin,
+    };
+    let report = match event_type {
+        Some(EVENT_DROP) => PacketReport::DropNotice,
+        Some(EVENT_POLICY_VERDICT) => PacketReport::PolicyVerdict,
+        _ => PacketReport::Single,
+    };
+    Ok((flow, report))
+}
+
+fn source_of(identity: &Identity) -> IdentitySource {
+    if matches!(identity, Identity::Unknown) {
+        IdentitySource::None
+    } else {
+        IdentitySource::Log
+    }
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("time {text:?} is not RFC 3339: {e}"))
+}
+
+fn parse_ip(text: Option<&str>, field: &str) -> Result<Option<IpAddr>, String> {
+    match text {
+        None | Some("") => Ok(None),
+        Some(t) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{field} {t:?} is not an IP address")),
+    }
+}
+
+/// Maps a Hubble verdict and drop reason to what flowq calls the action.
+fn action_of(verdict: Option<&str>, drop_reason: Option<&str>) -> Action {
+    match verdict {
+        Some("FORWARDED" | "AUDIT" | "REDIRECTED" | "TRACED" | "TRANSLATED") => Action::Allowed,
+        Some("DROPPED") => match drop_reason {
+            // No reason: a policy-verdict event or an L7 proxy denial, both policy.
+            None => Action::Denied,
+            Some(reason) if is_policy_drop(reason) => Action::Denied,
+            Some(_) => Action::Dropped,
+        },
+        _ => Action::Unknown,
+    }
+}
+
+/// Whether a Hubble drop reason is a policy decision rather than a datapath condition.
+pub fn is_policy_drop(reason: &str) -> bool {
+    matches!(
+        reason,
+        "POLICY_DENIED" | "POLICY_DENY" | "AUTH_REQUIRED" | "DENIED_BY_LB_SRC_RANGE_CHECK"
+    )
+}
+
+fn endpoint(
+    raw: Option<&RawEndpoint>,
+    ip: Option<IpAddr>,
+    port: Option<u16>,
+    service: Option<&RawService>,
+    node: Option<&str>,
+) -> Endpoint {
+    let identity = raw.map_or(Identity::Unknown, |r| r.identity(node));
+    let service = service
+        .filter(|s| !s.name.is_empty())
+        .map(|s| ServiceIdentity {
+            namespace: s.namespace.clone(),
+            name: s.name.clone(),
+        });
+    Endpoint {
+        ip,
+        port,
+        identity,
+        service,
+        identity_source: IdentitySource::None,
+    }
+}
+
+/// Which kind of report of a packet a flow record is, for pairing the two reports of one
+/// denied packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PacketReport {
+    /// A record that has no twin (traces, L7 events, other formats).
+    Single,
+    /// A Hubble policy-verdict event (monitor event type 5).
+    PolicyVerdict,
+    /// A Hubble drop notification (monitor event type 1).
+    DropNotice,
+}
+
+/// Folds the two reports Hubble writes for one denied packet (a policy-verdict event, type 5,
+/// and a drop notification, type 1) into one attempt. Retransmits repeat both, so each event
+/// pairs with at most one of the other type, within one second, on the same node, 5-tuple and
+/// direction.
+#[derive(Default)]
+pub struct PacketPairer {
+    pending: HashMap<PairKey, VecDeque<(DateTime<Utc>, PacketReport)>>,
+    inserted: u64,
+    latest: Option<DateTime<Utc>>,
+}
+
+#[derive(Hash, PartialEq, Eq)]
+struct PairKey {
+    src: (Option<IpAddr>, Option<u16>),
+    dst: (Option<IpAddr>, Option<u16>),
+    protocol: Protocol,
+    direction: Direction,
+    node: Option<String>,
+}
+
+const PAIR_WINDOW_MS: i64 = 1000;
+
+impl PacketPairer {
+    /// Whether `flow` is the second report of a packet already seen; remembers it otherwise.
+    pub fn is_second_report(&mut self, flow: &Flow, report: PacketReport) -> bool {
+        if report == PacketReport::Single || flow.action != Action::Denied {
+            return false;
+        }
+        let Some(time) = flow.time else {
+            return false;
+        };
+        let key = PairKey {
+            src: (flow.src.ip, flow.src.port),
+            dst: (flow.dst.ip, flow.dst.port),
+            protocol: flow.protocol,
+            direction: flow.direction,
+            node: flow.node.clone(),
+        };
+        self.latest = Some(self.latest.map_or(time, |l| l.max(time)));
+        let queue = self.pending.entry(key).or_default();
+        if let Some(pos) = queue.iter().position(|(t, k)| {
+            *k != report && (time - *t).num_milliseconds().abs() <= PAIR_WINDOW_MS
+        }) {
+            queue.remove(pos);
+            return true;
+        }
+        queue.push_back((time, report));
+        self.inserted += 1;
+        if self.inserted % 4096 == 0 {
+            self.prune();
+        }
+        false
+    }
+
+    fn prune(&mut self) {
+        let Some(latest) = self.latest else { return };
+        let horizon = latest - chrono::Duration::milliseconds(2 * PAIR_WINDOW_MS);
+        self.pending.retain(|_, queue| {
+            queue.retain(|(t, _)| *t >= horizon);
+            !queue.is_empty()
+        });
+    }
+}
+
+const EVENT_DROP: u32 = 1;
+const EVENT_POLICY_VERDICT: u32 = 5;
+
+/// An enum value as protojson writes it (a name) or as some tools write it (a number).
+#[derive(Debug, Clone, PartialEq)]
+enum EnumValue {
+    Name(String),
+    Number(i64),
+}
+
+impl EnumValue {
+    /// The canonical name, mapping numbers through `table`; unknown numbers keep their digits.
+    fn name(&self, table: &[(i64, &str)]) -> String {
+        match self {
+            EnumValue::Name(n) => n.clone(),
+            EnumValue::Number(n) => table
+                .iter()
+                .find(|(k, _)| k == n)
+                .map_or_else(|| n.to_string(), |(_, name)| (*name).to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EnumValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = EnumValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an enum name or number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<EnumValue, E> {
+                Ok(EnumValue::Name(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<EnumValue, E> {
+                Ok(EnumValue::Number(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<EnumValue, E> {
+                Ok(EnumValue::Number(v.min(i64::MAX as u64) as i64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A 64-bit unsigned integer written as a JSON string (protojson) or number.
+#[derive(Debug, Clone, Copy)]
+struct U64Value(u64);
+
+impl<'de> Deserialize<'de> for U64Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = U64Value;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an unsigned integer or a string holding one")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<U64Value, E> {
+                Ok(U64Value(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<U64Value, E> {
+                u64::try_from(v)
+                    .map(U64Value)
+                    .map_err(|_| E::custom(format!("{v} is negative")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<U64Value, E> {
+                v.parse()
+                    .map(U64Value)
+                    .map_err(|_| E::custom(format!("{v:?} is not an unsigned integer")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    flow: Option<RawFlow>,
+    #[serde(default, alias = "nodeStatus")]
+    node_status: Option<IgnoredAny>,
+    #[serde(default, alias = "lostEvents")]
+    lost_events: Option<RawLost>,
+    #[serde(default, alias = "agentEvent")]
+    agent_event: Option<IgnoredAny>,
+    #[serde(default, alias = "debugEvent")]
+    debug_event: Option<IgnoredAny>,
+    #[serde(default, alias = "nodeName")]
+    node_name: Option<String>,
+    #[serde(default)]
+    time: Option<String>,
+    // Keys that mark a bare legacy flow.
+    #[serde(default)]
+    verdict: Option<IgnoredAny>,
+    #[serde(default, rename = "IP")]
+    ip: Option<IgnoredAny>,
+    #[serde(default)]
+    l4: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct RawLost {
+    #[serde(default)]
+    source: Option<EnumValue>,
+    #[serde(default, alias = "numEventsLost")]
+    num_events_lost: Option<U64Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawFlow {
+    time: Option<String>,
+    verdict: Option<EnumValue>,
+    #[serde(alias = "dropReasonDesc")]
+    drop_reason_desc: Option<EnumValue>,
+    #[serde(alias = "dropReason")]
+    drop_reason: Option<u64>,
+    #[serde(rename = "IP")]
+    ip: Option<RawIp>,
+    l4: Option<RawL4>,
+    source: Option<RawEndpoint>,
+    destination: Option<RawEndpoint>,
+    #[serde(alias = "nodeName")]
+    node_name: Option<String>,
+    #[serde(alias = "eventType")]
+    event_type: Option<RawEventType>,
+    #[serde(alias = "trafficDirection")]
+    traffic_direction: Option<EnumValue>,
+    #[serde(alias = "isReply")]
+    is_reply: Option<bool>,
+    reply: Option<bool>,
+    #[serde(alias = "sourceService")]
+    source_service: Option<RawService>,
+    #[serde(alias = "destinationService")]
+    destination_service: Option<RawService>,
+    #[serde(alias = "egressAllowedBy")]
+    egress_allowed_by: Option<Vec<RawPolicy>>,
+    #[serde(alias = "ingressAllowedBy")]
+    ingress_allowed_by: Option<Vec<RawPolicy>>,
+    #[serde(alias = "egressDeniedBy")]
+    egress_denied_by: Option<Vec<RawPolicy>>,
+    #[serde(alias = "ingressDeniedBy")]
+    ingress_denied_by: Option<Vec<RawPolicy>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawIp {
+    source: Option<String>,
+    destination: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawL4 {
+    #[serde(rename = "TCP")]
+    tcp: Option<RawPorts>,
+    #[serde(rename = "UDP")]
+    udp: Option<RawPorts>,
+    #[serde(rename = "SCTP")]
+    sctp: Option<RawPorts>,
+    #[serde(rename = "ICMPv4")]
+    icmpv4: Option<IgnoredAny>,
+    #[serde(rename = "ICMPv6")]
+    icmpv6: Option<IgnoredAny>,
+    #[serde(rename = "VRRP")]
+    vrrp: Option<IgnoredAny>,
+    #[serde(rename = "IGMP")]
+    igmp: Option<IgnoredAny>,
+}
+
+type L4Parts = (Protocol, Option<u16>, Option<u16>);
+
+impl RawL4 {
+    fn protocol_and_ports(&self) -> Result<L4Parts, String> {
+        let with_ports = |p: Protocol, ports: &RawPorts| -> Result<L4Parts, String> {
+            Ok((
+                p,
+                port(ports.source_port, "source_port")?,
+                port(ports.destination_port, "destination_port")?,
+            ))
+        };
+        if let Some(p) = &self.tcp {
+            return with_ports(Protocol::Tcp, p);
+        }
+        if let Some(p) = &self.udp {
+            return with_ports(Protocol::Udp, p);
+        }
+        if let Some(p) = &self.sctp {
+            return with_ports(Protocol::Sctp, p);
+        }
+        let protocol = if self.icmpv4.is_some() {
+            Protocol::Icmpv4
+        } else if self.icmpv6.is_some() {
+            Protocol::Icmpv6
+        } else if self.vrrp.is_some() {
+            Protocol::Other(112)
+        } else if self.igmp.is_some() {
+            Protocol::Other(2)
+        } else {
+            Protocol::Unknown
+        };
+        Ok((protocol, None, None))
+    }
+}
+
+fn port(value: Option<u64>, field: &str) -> Result<Option<u16>, String> {
+    match value {
+        None | Some(0) => Ok(None),
+        Some(n) => u16::try_from(n)
+            .map(Some)
+            .map_err(|_| format!("l4 {field} {n} is out of range (0-65535)")),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawPorts {
+    #[serde(alias = "sourcePort")]
+    source_port: Option<u64>,
+    #[serde(alias = "destinationPort")]
+    destination_port: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawEventType {
+    #[serde(rename = "type")]
+    kind: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawService {
+    name: String,
+    namespace: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawPolicy {
+    name: String,
+    namespace: String,
+    kind: String,
+}
+
+impl RawPolicy {
+    fn to_ref(&self) -> PolicyRef {
+        PolicyRef {
+            namespace: Some(self.namespace.clone()).filter(|n| !n.is_empty()),
+            name: self.name.clone(),
+            kind: Some(self.kind.clone()).filter(|k| !k.is_empty()),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawEndpoint {
+    #[serde(rename = "ID")]
+    id: Option<u32>,
+    identity: Option<u32>,
+    namespace: String,
+    labels: Option<Vec<String>>,
+    #[serde(alias = "podName")]
+    pod_name: String,
+    workloads: Option<Vec<RawWorkload>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawWorkload {
+    name: String,
+    kind: String,
+}
+
+impl RawEndpoint {
+    fn identity(&self, observing_node: Option<&str>) -> Identity {
+        let labels = self.labels.as_deref().unwrap_or_default();
+        let reserved = labels
+            .iter()
+            .find_map(|l| l.strip_prefix("reserved:"))
+            .map(str::to_string)
+            .or_else(|| {
+                self.identity
+                    .and_then(reserved_name_of_identity)
+                    .map(str::to_string)
+            });
+        if let Some(name) = reserved {
+            return match name.as_str() {
+                // `reserved:host` is the node that observed the flow.
+                "host" => Identity::Node(NodeIdentity {
+                    name: observing_node.map(str::to_string),
+                    host_network_pods: Vec::new(),
+                }),
+                "remote-node" => Identity::Node(NodeIdentity::default()),
+                "world" | "world-ipv4" | "world-ipv6" => Identity::External,
+                _ => Identity::Reserved { name },
+            };
+        }
+        if labels
+            .iter()
+            .any(|l| l.starts_with("cidr:") || l.starts_with("fqdn:"))
+        {
+            return Identity::External;
+        }
+        if self.namespace.is_empty() && self.pod_name.is_empty() {
+            return Identity::Unknown;
+        }
+        let workload = self
+            .workloads
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|w| !w.name.is_empty())
+            .map(|w| Workload {
+                kind: w.kind.clone(),
+                name: w.name.clone(),
+            });
+        Identity::Pod(PodIdentity {
+            namespace: self.namespace.clone(),
+            name: self.pod_name.clone(),
+            workload,
+            // Only endpoints local to the observing node carry an endpoint ID.
+            node: self
+                .id
+                .filter(|id| *id != 0)
+                .and(observing_node.map(str::to_string)),
+            labels: Arc::new(pod_labels(labels)),
+        })
+    }
+}
+
+/// The pod's own labels from Cilium's label list: `k8s:` labels other than the ones Cilium
+/// derives (policy cluster/serviceaccount, namespace labels, the namespace itself).
+fn pod_labels(labels: &[String]) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .filter_map(|l| l.strip_prefix("k8s:"))
+        .filter(|l| {
+            !l.starts_with("io.cilium.k8s.")
+                && !l.starts_with("io.kubernetes.pod.namespace=")
+                && !l.starts_with("io.cilium.")
+        })
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (l.to_string(), String::new()),
+        })
+        .collect()
+}
+
+fn reserved_name_of_identity(id: u32) -> Option<&'static str> {
+    Some(match id {
+        1 => "host",
+        2 => "world",
+        3 => "unmanaged",
+        4 => "health",
+        5 => "init",
+        6 => "remote-node",
+        7 => "kube-apiserver",
+        8 => "ingress",
+        9 => "world-ipv4",
+        10 => "world-ipv6",
+        _ => return None,
+    })
+}
+
+const VERDICTS: &[(i64, &str)] = &[
+    (0, "VERDICT_UNKNOWN"),
+    (1, "FORWARDED"),
+    (2, "DROPPED"),
+    (3, "ERROR"),
+    (4, "AUDIT"),
+    (5, "REDIRECTED"),
+    (6, "TRACED"),
+    (7, "TRANSLATED"),
+];
+
+const TRAFFIC_DIRECTIONS: &[(i64, &str)] = &[
+    (0, "TRAFFIC_DIRECTION_UNKNOWN"),
+    (1, "INGRESS"),
+    (2, "EGRESS"),
+];
+
+const LOST_EVENT_SOURCES: &[(i64, &str)] = &[
+    (0, "UNKNOWN_LOST_EVENT_SOURCE"),
+    (1, "PERF_EVENT_RING_BUFFER"),
+    (2, "OBSERVER_EVENTS_QUEUE"),
+    (3, "HUBBLE_RING_BUFFER"),
+];
+
+/// Cilium's `DropReason` enum (flow.proto), for logs that write it as a number.
+const DROP_REASONS: &[(i64, &str)] = &[
+    (0, "DROP_REASON_UNKNOWN"),
+    (130, "INVALID_SOURCE_MAC"),
+    (131, "INVALID_DESTINATION_MAC"),
+    (132, "INVALID_SOURCE_IP"),
+    (133, "POLICY_DENIED"),
+    (134, "INVALID_PACKET_DROPPED"),
+    (135, "CT_TRUNCATED_OR_INVALID_HEADER"),
+    (136, "CT_MISSING_TCP_ACK_FLAG"),
+    (137, "CT_UNKNOWN_L4_PROTOCOL"),
+    (138, "CT_CANNOT_CREATE_ENTRY_FROM_PACKET"),
+    (139, "UNSUPPORTED_L3_PROTOCOL"),
+    (140, "MISSED_TAIL_CALL"),
+    (141, "ERROR_WRITING_TO_PACKET"),
+    (142, "UNKNOWN_L4_PROTOCOL"),
+    (143, "UNKNOWN_ICMPV4_CODE"),
+    (144, "UNKNOWN_ICMPV4_TYPE"),
+    (145, "UNKNOWN_ICMPV6_CODE"),
+    (146, "UNKNOWN_ICMPV6_TYPE"),
+    (147, "ERROR_RETRIEVING_TUNNEL_KEY"),
+    (148, "ERROR_RETRIEVING_TUNNEL_OPTIONS"),
+    (149, "INVALID_GENEVE_OPTION"),
+    (150, "UNKNOWN_L3_TARGET_ADDRESS"),
+    (151, "STALE_OR_UNROUTABLE_IP"),
+    (152, "NO_MATCHING_LOCAL_CONTAINER_FOUND"),
+    (153, "ERROR_WHILE_CORRECTING_L3_CHECKSUM"),
+    (154, "ERROR_WHILE_CORRECTING_L4_CHECKSUM"),
+    (155, "CT_MAP_INSERTION_FAILED"),
+    (156, "INVALID_IPV6_EXTENSION_HEADER"),
+    (157, "IP_FRAGMENTATION_NOT_SUPPORTED"),
+    (158, "SERVICE_BACKEND_NOT_FOUND"),
+    (160, "NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT"),
+    (161, "FAILED_TO_INSERT_INTO_PROXYMAP"),
+    (162, "REACHED_EDT_RATE_LIMITING_DROP_HORIZON"),
+    (163, "UNKNOWN_CONNECTION_TRACKING_STATE"),
+    (164, "LOCAL_HOST_IS_UNREACHABLE"),
+    (165, "NO_CONFIGURATION_AVAILABLE_TO_PERFORM_POLICY_DECISION"),
+    (166, "UNSUPPORTED_L2_PROTOCOL"),
+    (167, "NO_MAPPING_FOR_NAT_MASQUERADE"),
+    (168, "UNSUPPORTED_PROTOCOL_FOR_NAT_MASQUERADE"),
+    (169, "FIB_LOOKUP_FAILED"),
+    (170, "ENCAPSULATION_TRAFFIC_IS_PROHIBITED"),
+    (171, "INVALID_IDENTITY"),
+    (172, "UNKNOWN_SENDER"),
+    (173, "NAT_NOT_NEEDED"),
+    (174, "IS_A_CLUSTERIP"),
+    (175, "FIRST_LOGICAL_DATAGRAM_FRAGMENT_NOT_FOUND"),
+    (176, "FORBIDDEN_ICMPV6_MESSAGE"),
+    (177, "DENIED_BY_LB_SRC_RANGE_CHECK"),
+    (178, "SOCKET_LOOKUP_FAILED"),
+    (179, "SOCKET_ASSIGN_FAILED"),
+    (180, "PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL"),
+    (181, "POLICY_DENY"),
+    (182, "VLAN_FILTERED"),
+    (183, "INVALID_VNI"),
+    (184, "INVALID_TC_BUFFER"),
+    (185, "NO_SID"),
+    (186, "MISSING_SRV6_STATE"),
+    (187, "NAT46"),
+    (188, "NAT64"),
+    (189, "AUTH_REQUIRED"),
+    (190, "CT_NO_MAP_FOUND"),
+    (191, "SNAT_NO_MAP_FOUND"),
+    (192, "INVALID_CLUSTER_ID"),
+    (193, "UNSUPPORTED_PROTOCOL_FOR_DSR_ENCAP"),
+    (194, "NO_EGRESS_GATEWAY"),
+    (195, "UNENCRYPTED_TRAFFIC"),
+    (196, "TTL_EXCEEDED"),
+    (197, "NO_NODE_ID"),
+    (198, "DROP_RATE_LIMITED"),
+    (199, "IGMP_HANDLED"),
+    (200, "IGMP_SUBSCRIBED"),
+    (201, "MULTICAST_HANDLED"),
+    (202, "DROP_HOST_NOT_READY"),
+    (203, "DROP_EP_NOT_READY"),
+    (204, "DROP_NO_EGRESS_IP"),
+    (205, "DROP_PUNT_PROXY"),
+];

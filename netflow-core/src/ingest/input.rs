@@ -1,0 +1,120 @@
+//! Opening an input: a file path or `-` for standard input, gzip-compressed or not (decided by
+//! the magic bytes, never by the file name), as a buffered byte reader; and splitting it into
+//! numbered lines without assuming valid UTF-8.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::error::{Error, Result};
+
+const BUFFER_SIZE: usize = 256 * 1024;
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// An opened input, decompressed when it was gzip.
+pub struct InputReader {
+    reader: Box<dyn BufRead + Send>,
+    /// Whether the input was gzip-compressed.
+    pub gzip: bool,
+}
+
+impl InputReader {
+    /// Opens `name` (`-` is standard input) and sniffs gzip by its magic bytes.
+    pub fn open(name: &str) -> Result<InputReader> {
+        let io_err = |source| Error::Io {
+            input: name.to_string(),
+            source,
+        };
+        let raw: Box<dyn Read + Send> = if name == "-" {
+            Box::new(io::stdin())
+        } else {
+            Box::new(File::open(name).map_err(io_err)?)
+        };
+        Self::from_reader(raw).map_err(io_err)
+    }
+
+    /// Wraps any reader, sniffing gzip by its magic bytes.
+    pub fn from_reader(raw: Box<dyn Read + Send>) -> io::Result<InputReader> {
+        let mut buffered = BufReader::with_capacity(BUFFER_SIZE, raw);
+        let gzip = starts_with_gzip_magic(&mut buffered)?;
+        let reader: Box<dyn BufRead + Send> = if gzip {
+            Box::new(BufReader::with_capacity(
+                BUFFER_SIZE,
+                MultiGzDecoder::new(buffered),
+            ))
+        } else {
+            Box::new(buffered)
+        };
+        Ok(InputReader { reader, gzip })
+    }
+
+    /// Reads the next line into `buf` (without its `\n` or `\r\n`). Returns `Ok(false)` at
+    /// the end of the input.
+    pub fn next_line(&mut self, buf: &mut Vec<u8>) -> io::Result<bool> {
+        buf.clear();
+        let n = self.reader.read_until(b'\n', buf)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Peeks at the first two bytes; a short read (empty or one-byte input) is not gzip.
+fn starts_with_gzip_magic(reader: &mut BufReader<Box<dyn Read + Send>>) -> io::Result<bool> {
+    loop {
+        match reader.fill_buf() {
+            Ok(buf) => return Ok(buf.len() >= 2 && buf[..2] == GZIP_MAGIC),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use flate2::Compression;
+    use std::io::Write;
+
+    fn lines_of(bytes: Vec<u8>) -> (bool, Vec<String>) {
+        let mut input = InputReader::from_reader(Box::new(io::Cursor::new(bytes))).unwrap();
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        while input.next_line(&mut buf).unwrap() {
+            out.push(String::from_utf8_lossy(&buf).into_owned());
+        }
+        (input.gzip, out)
+    }
+
+    #[test]
+    fn crlf_and_missing_final_newline_are_handled() {
+        let (gzip, lines) = lines_of(b"a\r\nb\n\nc".to_vec());
+        assert!(!gzip);
+        assert_eq!(lines, ["a", "b", "", "c"]);
+    }
+
+    #[test]
+    fn gzip_is_detected_by_magic_bytes() {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(b"{\"x\":1}\n{\"x\":2}\n").unwrap();
+        let (gzip, lines) = lines_of(enc.finish().unwrap());
+        assert!(gzip);
+        assert_eq!(lines, ["{\"x\":1}", "{\"x\":2}"]);
+    }
+
+    #[test]
+    fn empty_input_has_no_lines() {
+        let (gzip, lines) = lines_of(Vec::new());
+        assert!(!gzip);
+        assert!(lines.is_empty());
+    }
+}
