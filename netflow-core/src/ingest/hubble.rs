@@ -20,8 +20,8 @@ use serde_json::{Map, Value};
 
 use super::{Format, Record};
 use crate::flow::{
-    Action, Direction, Endpoint, Flow, Identity, IdentitySource, NodeIdentity, Origin,
-    PodIdentity, PolicyRef, Protocol, ServiceIdentity, Workload,
+    Action, Direction, Endpoint, Flow, Identity, IdentitySource, NodeIdentity, Origin, PodIdentity,
+    PolicyRef, Protocol, ServiceIdentity, Workload,
 };
 
 /// Says why a parsed first record looks like Hubble, or `None`.

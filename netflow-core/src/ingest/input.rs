@@ -67,6 +67,12 @@ impl InputReader {
     }
 }
 
+impl Read for InputReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(buf)
+    }
+}
+
 /// Peeks at the first two bytes; a short read (empty or one-byte input) is not gzip.
 fn starts_with_gzip_magic(reader: &mut BufReader<Box<dyn Read + Send>>) -> io::Result<bool> {
     loop {

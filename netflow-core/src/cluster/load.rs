@@ -1,0 +1,576 @@
+//! Loading a snapshot: `kubectl get … -o json` Lists, single objects, and folders of YAML or
+//! JSON manifests (multi-document YAML included), gzip or not. Each object is dispatched on its
+//! `kind` and only the kinds flowq uses are deserialized; Secrets, ConfigMaps and everything
+//! else are counted and dropped unread.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::model::{
+    ContainerPort, EndpointSlice, Namespace, NetworkPolicy, NetworkPolicySpec, Node, ObjectMeta,
+    Pod, Service, ServicePort, SliceEndpoint,
+};
+use super::Snapshot;
+use crate::error::{Error, Result};
+use crate::ingest::InputReader;
+
+/// Collects objects into a snapshot while loading.
+#[derive(Default)]
+pub(super) struct Loader {
+    pub(super) snapshot: Snapshot,
+    newest: Option<DateTime<Utc>>,
+    objects_seen: usize,
+}
+
+impl Loader {
+    /// Loads a file or every `.json`/`.yaml`/`.yml` file under a folder.
+    pub(super) fn load_path(&mut self, path: &Path) -> Result<()> {
+        if path.is_dir() {
+            let mut files = Vec::new();
+            collect_manifest_files(path, &mut files).map_err(|e| Error::Snapshot {
+                path: path.to_path_buf(),
+                detail: format!("cannot list folder: {e}"),
+            })?;
+            if files.is_empty() {
+                return Err(Error::Snapshot {
+                    path: path.to_path_buf(),
+                    detail: "folder holds no .json, .yaml or .yml file".to_string(),
+                });
+            }
+            for file in files {
+                self.load_file(&file)?;
+            }
+            Ok(())
+        } else {
+            self.load_file(path)
+        }
+    }
+
+    fn load_file(&mut self, path: &Path) -> Result<()> {
+        let name = path.to_string_lossy().into_owned();
+        let mut reader = InputReader::open(&name).map_err(|e| Error::Snapshot {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        let mut text = String::new();
+        reader
+            .read_to_string(&mut text)
+            .map_err(|e| Error::Snapshot {
+                path: path.to_path_buf(),
+                detail: format!("cannot read as UTF-8 text: {e}"),
+            })?;
+        self.load_text(&text, path)
+    }
+
+    /// Loads the objects of one JSON or YAML text.
+    pub(super) fn load_text(&mut self, text: &str, path: &Path) -> Result<()> {
+        let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+        let documents: Vec<Value> = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            vec![serde_json::from_str(trimmed).map_err(|e| Error::Snapshot {
+                path: path.to_path_buf(),
+                detail: format!("invalid JSON: {e}"),
+            })?]
+        } else {
+            let mut docs = Vec::new();
+            for (i, doc) in serde_yaml_ng::Deserializer::from_str(trimmed).enumerate() {
+                let value = Value::deserialize(doc).map_err(|e| Error::Snapshot {
+                    path: path.to_path_buf(),
+                    detail: format!("invalid YAML in document {}: {e}", i + 1),
+                })?;
+                if !value.is_null() {
+                    docs.push(value);
+                }
+            }
+            docs
+        };
+        let before = self.objects_seen;
+        for doc in documents {
+            self.add_value(doc, path);
+        }
+        if self.objects_seen == before {
+            return Err(Error::Snapshot {
+                path: path.to_path_buf(),
+                detail: "holds no Kubernetes objects (expected a List, an object with \"kind\", \
+                         or manifests)"
+                    .to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn add_value(&mut self, value: Value, path: &Path) {
+        match value {
+            Value::Array(items) => items.into_iter().for_each(|v| self.add_value(v, path)),
+            Value::Object(mut map) => {
+                let kind = map
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                if kind == "List" || (kind.ends_with("List") && map.contains_key("items")) {
+                    if let Some(Value::Array(items)) = map.remove("items") {
+                        items.into_iter().for_each(|v| self.add_value(v, path));
+                    }
+                    return;
+                }
+                self.add_object(&kind, Value::Object(map), path);
+            }
+            _ => self.snapshot.warnings.push(format!(
+                "{}: ignored a value that is not an object",
+                path.display()
+            )),
+        }
+    }
+
+    fn add_object(&mut self, kind: &str, value: Value, path: &Path) {
+        if kind.is_empty() {
+            self.snapshot.warnings.push(format!(
+                "{}: ignored an object without \"kind\"",
+                path.display()
+            ));
+            return;
+        }
+        self.objects_seen += 1;
+        let result = match kind {
+            "Namespace" => self.add_namespace(value),
+            "Pod" => self.add_pod(value),
+            "Service" => self.add_service(value),
+            "EndpointSlice" => self.add_endpoint_slice(value),
+            "Node" => self.add_node(value),
+            "NetworkPolicy" => self.add_policy(value),
+            "ReplicaSet" | "Job" => self.add_controller(kind, value),
+            _ => {
+                *self.snapshot.ignored.entry(kind.to_string()).or_default() += 1;
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            self.snapshot
+                .warnings
+                .push(format!("{}: skipped a {kind}: {e}", path.display()));
+        }
+    }
+
+    fn note_time(&mut self, t: Option<DateTime<Utc>>) {
+        if let Some(t) = t {
+            self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
+        }
+    }
+
+    fn add_namespace(&mut self, value: Value) -> serde_json::Result<()> {
+        let raw: RawObject = serde_json::from_value(value)?;
+        self.note_time(raw.metadata.creation_timestamp);
+        let mut labels = raw.metadata.labels.unwrap_or_default();
+        labels
+            .entry("kubernetes.io/metadata.name".to_string())
+            .or_insert_with(|| raw.metadata.name.clone());
+        self.snapshot.namespaces.insert(
+            raw.metadata.name.clone(),
+            Namespace {
+                name: raw.metadata.name,
+                labels,
+            },
+        );
+        Ok(())
+    }
+
+    fn add_pod(&mut self, value: Value) -> serde_json::Result<()> {
+        let raw: RawPod = serde_json::from_value(value)?;
+        let meta = raw.metadata;
+        self.note_time(meta.creation_timestamp);
+        let status = raw.status;
+        self.note_time(status.start_time);
+        let mut finished: Option<DateTime<Utc>> = None;
+        for cs in status
+            .container_statuses
+            .iter()
+            .flatten()
+            .chain(status.init_container_statuses.iter().flatten())
+        {
+            self.note_time(cs.state.running.as_ref().and_then(|r| r.started_at));
+            let f = cs.state.terminated.as_ref().and_then(|t| t.finished_at);
+            self.note_time(f);
+            if let Some(f) = f {
+                finished = Some(finished.map_or(f, |x| x.max(f)));
+            }
+        }
+        for c in status.conditions.iter().flatten() {
+            self.note_time(c.last_transition_time);
+        }
+        let mut ips = Vec::new();
+        let mut bad_ips = Vec::new();
+        for text in status
+            .pod_ip
+            .iter()
+            .chain(status.pod_ips.iter().flatten().map(|p| &p.ip))
+        {
+            match text.parse::<IpAddr>() {
+                Ok(ip) if !ips.contains(&ip) => ips.push(ip),
+                Ok(_) => {}
+                Err(_) => bad_ips.push(text.clone()),
+            }
+        }
+        let namespace = meta.namespace_or_default().to_string();
+        for bad in bad_ips {
+            self.snapshot.warnings.push(format!(
+                "pod {namespace}/{}: podIP {bad:?} is not an IP address",
+                meta.name
+            ));
+        }
+        let terminal = matches!(status.phase.as_deref(), Some("Succeeded" | "Failed"));
+        let ended = if terminal {
+            finished.or(meta.deletion_timestamp)
+        } else {
+            None
+        };
+        let container_ports = raw
+            .spec
+            .containers
+            .iter()
+            .flatten()
+            .chain(raw.spec.init_containers.iter().flatten())
+            .flat_map(|c| c.ports.iter().flatten().cloned())
+            .collect();
+        let owner = meta.controller().map(|o| (o.kind.clone(), o.name.clone()));
+        self.snapshot.pods.push(Pod {
+            namespace,
+            name: meta.name,
+            labels: Arc::new(meta.labels.unwrap_or_default()),
+            node_name: raw.spec.node_name.filter(|n| !n.is_empty()),
+            host_network: raw.spec.host_network.unwrap_or(false),
+            ips,
+            container_ports,
+            phase: status.phase,
+            created: meta.creation_timestamp,
+            ended,
+            owner,
+        });
+        Ok(())
+    }
+
+    fn add_service(&mut self, value: Value) -> serde_json::Result<()> {
+        let raw: RawService = serde_json::from_value(value)?;
+        self.note_time(raw.metadata.creation_timestamp);
+        let mut cluster_ips = Vec::new();
+        for text in raw
+            .spec
+            .cluster_ip
+            .iter()
+            .chain(raw.spec.cluster_ips.iter().flatten())
+        {
+            if let Ok(ip) = text.parse::<IpAddr>() {
+                if !cluster_ips.contains(&ip) {
+                    cluster_ips.push(ip);
+                }
+            }
+        }
+        let namespace = raw.metadata.namespace_or_default().to_string();
+        self.snapshot.services.push(Service {
+            namespace,
+            name: raw.metadata.name,
+            cluster_ips,
+            selector: raw.spec.selector.filter(|s| !s.is_empty()),
+            ports: raw.spec.ports.unwrap_or_default(),
+            created: raw.metadata.creation_timestamp,
+        });
+        Ok(())
+    }
+
+    fn add_endpoint_slice(&mut self, value: Value) -> serde_json::Result<()> {
+        let raw: RawEndpointSlice = serde_json::from_value(value)?;
+        self.note_time(raw.metadata.creation_timestamp);
+        let namespace = raw.metadata.namespace_or_default().to_string();
+        let service_name = raw
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("kubernetes.io/service-name").cloned());
+        let endpoints = raw
+            .endpoints
+            .into_iter()
+            .flatten()
+            .map(|e| SliceEndpoint {
+                addresses: e
+                    .addresses
+                    .iter()
+                    .flatten()
+                    .filter_map(|a| a.parse().ok())
+                    .collect(),
+                pod: e.target_ref.filter(|t| t.kind == "Pod").map(|t| {
+                    (
+                        t.namespace
+                            .filter(|n| !n.is_empty())
+                            .unwrap_or_else(|| namespace.clone()),
+                        t.name,
+                    )
+                }),
+            })
+            .collect();
+        self.snapshot.endpoint_slices.push(EndpointSlice {
+            namespace,
+            service_name,
+            endpoints,
+        });
+        Ok(())
+    }
+
+    fn add_node(&mut self, value: Value) -> serde_json::Result<()> {
+        let raw: RawNode = serde_json::from_value(value)?;
+        self.note_time(raw.metadata.creation_timestamp);
+        let mut node = Node {
+            name: raw.metadata.name,
+            created: raw.metadata.creation_timestamp,
+            ..Default::default()
+        };
+        for a in raw.status.addresses.into_iter().flatten() {
+            let Ok(ip) = a.address.parse::<IpAddr>() else {
+                continue;
+            };
+            match a.kind.as_str() {
+                "InternalIP" => node.internal_ips.push(ip),
+                "ExternalIP" => node.external_ips.push(ip),
+                _ => {}
+            }
+        }
+        for cidr in raw
+            .spec
+            .pod_cidr
+            .iter()
+            .chain(raw.spec.pod_cidrs.iter().flatten())
+        {
+            if let Ok(net) = cidr.parse::<ipnet::IpNet>() {
+                if !self.snapshot.pod_cidrs.contains(&net) {
+                    self.snapshot.pod_cidrs.push(net);
+                }
+            }
+        }
+        self.snapshot.nodes.push(node);
+        Ok(())
+    }
+
+    fn add_policy(&mut self, value: Value) -> serde_json::Result<()> {
+        let raw: RawPolicy = serde_json::from_value(value)?;
+        self.note_time(raw.metadata.creation_timestamp);
+        self.snapshot.policies.push(NetworkPolicy {
+            namespace: raw.metadata.namespace_or_default().to_string(),
+            name: raw.metadata.name,
+            spec: raw.spec,
+        });
+        Ok(())
+    }
+
+    fn add_controller(&mut self, kind: &str, value: Value) -> serde_json::Result<()> {
+        let raw: RawObject = serde_json::from_value(value)?;
+        self.note_time(raw.metadata.creation_timestamp);
+        if let Some(owner) = raw.metadata.controller() {
+            self.snapshot.controllers.insert(
+                (
+                    raw.metadata.namespace_or_default().to_string(),
+                    kind.to_string(),
+                    raw.metadata.name.clone(),
+                ),
+                (owner.kind.clone(), owner.name.clone()),
+            );
+        }
+        Ok(())
+    }
+
+    /// Finishes loading: the snapshot's time is the newest timestamp seen unless given.
+    pub(super) fn finish(mut self, taken_at: Option<DateTime<Utc>>) -> Snapshot {
+        self.snapshot.taken_at = taken_at.or(self.newest);
+        self.snapshot.finish();
+        self.snapshot
+    }
+}
+
+fn collect_manifest_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect_manifest_files(&path, out)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("json" | "yaml" | "yml" | "gz")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawObject {
+    #[serde(default)]
+    metadata: ObjectMeta,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawPod {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: RawPodSpec,
+    #[serde(default)]
+    status: RawPodStatus,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawPodSpec {
+    node_name: Option<String>,
+    host_network: Option<bool>,
+    containers: Option<Vec<RawContainer>>,
+    init_containers: Option<Vec<RawContainer>>,
+}
+
+/// Only `ports`: env, args and volumes are never read.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawContainer {
+    ports: Option<Vec<ContainerPort>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawPodStatus {
+    phase: Option<String>,
+    #[serde(rename = "podIP")]
+    pod_ip: Option<String>,
+    #[serde(rename = "podIPs")]
+    pod_ips: Option<Vec<RawPodIp>>,
+    start_time: Option<DateTime<Utc>>,
+    conditions: Option<Vec<RawCondition>>,
+    container_statuses: Option<Vec<RawContainerStatus>>,
+    init_container_statuses: Option<Vec<RawContainerStatus>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawPodIp {
+    ip: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawCondition {
+    last_transition_time: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawContainerStatus {
+    state: RawContainerState,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawContainerState {
+    running: Option<RawStateTimes>,
+    terminated: Option<RawStateTimes>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawStateTimes {
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawService {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: RawServiceSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawServiceSpec {
+    #[serde(rename = "clusterIP")]
+    cluster_ip: Option<String>,
+    #[serde(rename = "clusterIPs")]
+    cluster_ips: Option<Vec<String>>,
+    selector: Option<BTreeMap<String, String>>,
+    ports: Option<Vec<ServicePort>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawEndpointSlice {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    endpoints: Option<Vec<RawSliceEndpoint>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawSliceEndpoint {
+    addresses: Option<Vec<String>>,
+    target_ref: Option<RawTargetRef>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawTargetRef {
+    kind: String,
+    name: String,
+    namespace: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawNode {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: RawNodeSpec,
+    #[serde(default)]
+    status: RawNodeStatus,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawNodeSpec {
+    #[serde(rename = "podCIDR")]
+    pod_cidr: Option<String>,
+    #[serde(rename = "podCIDRs")]
+    pod_cidrs: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawNodeStatus {
+    addresses: Option<Vec<RawNodeAddress>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawNodeAddress {
+    #[serde(rename = "type")]
+    kind: String,
+    address: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawPolicy {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: NetworkPolicySpec,
+}
