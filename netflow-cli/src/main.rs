@@ -1,1 +1,59 @@
-fn main() {}
+//! `flowq`: parse the command line, run one command, turn the outcome into an exit code.
+//! Exit 0 on success (an empty result is success), 2 on any error; a closed stdout (broken
+//! pipe, e.g. `| head`) ends quietly with 0.
+
+mod args;
+mod commands;
+mod output;
+mod settings;
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let result = run(&cli.command, &mut out).and_then(|()| Ok(out.flush()?));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Flush what was produced before reporting the error after it.
+            if let Err(flush) = out.flush() {
+                if flush.kind() == io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            let mut message = e.to_string();
+            for cause in e.chain().skip(1) {
+                let text = cause.to_string();
+                if !message.contains(&text) {
+                    message.push_str(": ");
+                    message.push_str(&text);
+                }
+            }
+            eprintln!("flowq: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: &Command, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        Command::Denied(a) => commands::denied::run(a, out),
+        Command::Flows(a) => commands::flows::run(a, out),
+        Command::Formats => commands::formats::run(out),
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

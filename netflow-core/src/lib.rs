@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod error;
 pub mod flow;
 pub mod ingest;
+pub mod query;
 
 pub use cluster::{Snapshot, SnapshotSet};
 pub use error::{Error, Result};

@@ -299,7 +299,9 @@ fn endpoint(
     service: Option<&RawService>,
     node: Option<&str>,
 ) -> Endpoint {
-    let identity = raw.map_or(Identity::Unknown, |r| r.identity(node));
+    // Cluster Mesh writes `cluster/node`; the node's own name is the part after the slash.
+    let node_name = node.map(|n| n.rsplit_once('/').map_or(n, |(_, name)| name));
+    let identity = raw.map_or(Identity::Unknown, |r| r.identity(node_name));
     let service = service
         .filter(|s| !s.name.is_empty())
         .map(|s| ServiceIdentity {

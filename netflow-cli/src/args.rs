@@ -1,0 +1,179 @@
+//! Command-line arguments (clap derive): the subcommands and the argument groups they share
+//! (inputs, snapshot, filters, output). Values are checked and turned into core types in
+//! `settings.rs`, not here.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// flowq: which connection was denied, where, and why — from Kubernetes flow logs.
+#[derive(Debug, Parser)]
+#[command(name = "flowq", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// Subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Denied connections: one row per connection with count, first and last seen.
+    Denied(DeniedArgs),
+    /// Every flow record of the input, one row per record, any verdict.
+    Flows(FlowsArgs),
+    /// List the input formats flowq reads.
+    Formats,
+}
+
+/// `flowq denied`.
+#[derive(Debug, Args)]
+pub struct DeniedArgs {
+    /// Input options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Snapshot options.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// List every denied record instead of one row per connection.
+    #[arg(long)]
+    pub each: bool,
+    /// Also show packets dropped for reasons other than policy (e.g. STALE_OR_UNROUTABLE_IP).
+    #[arg(long)]
+    pub include_drops: bool,
+}
+
+/// `flowq flows`.
+#[derive(Debug, Args)]
+pub struct FlowsArgs {
+    /// Input options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Snapshot options.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// What the log says happened: allowed, denied, dropped, unknown, or the log's own word
+    /// (FORWARDED, DROPPED, AUDIT, …). Repeat to OR.
+    #[arg(long, value_name = "VERDICT", help_heading = "Filters")]
+    pub verdict: Vec<String>,
+}
+
+/// Where flows come from.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Flow log files (gzip or not); `-` or none reads standard input.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<String>,
+    /// Read every input as this format instead of detecting it (see `flowq formats`).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Fail (exit 2) if any record is skipped.
+    #[arg(long)]
+    pub strict: bool,
+    /// List every skipped record and snapshot warning on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Cluster snapshots.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Cluster snapshot (`kubectl get namespaces,pods,services,endpointslices,nodes,
+    /// networkpolicies -A -o json`, or a folder of manifests), optionally `FILE@TIME` for when
+    /// it was taken. Repeat for snapshots taken at different times.
+    #[arg(long, value_name = "FILE[@TIME]")]
+    pub snapshot: Vec<String>,
+}
+
+/// Filters, hubble-style: repeating a flag ORs its values, different flags AND.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Filters")]
+pub struct FilterArgs {
+    /// Namespace of either end.
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Vec<String>,
+    /// Namespace of the source.
+    #[arg(long, value_name = "NS")]
+    pub from_namespace: Vec<String>,
+    /// Namespace of the destination.
+    #[arg(long, value_name = "NS")]
+    pub to_namespace: Vec<String>,
+    /// Source pod: `namespace/name`, `namespace/` or a name prefix.
+    #[arg(long, value_name = "POD")]
+    pub from_pod: Vec<String>,
+    /// Destination pod: `namespace/name`, `namespace/` or a name prefix.
+    #[arg(long, value_name = "POD")]
+    pub to_pod: Vec<String>,
+    /// Address or CIDR of either end.
+    #[arg(long, value_name = "IP|CIDR")]
+    pub ip: Vec<String>,
+    /// Source address or CIDR.
+    #[arg(long, value_name = "IP|CIDR")]
+    pub from_ip: Vec<String>,
+    /// Destination address or CIDR.
+    #[arg(long, value_name = "IP|CIDR")]
+    pub to_ip: Vec<String>,
+    /// Destination port or range (`9200`, `8000-8100`).
+    #[arg(long, value_name = "PORT")]
+    pub dst_port: Vec<String>,
+    /// Protocol: tcp, udp, sctp, icmpv4, icmpv6 or a number.
+    #[arg(long, value_name = "PROTO")]
+    pub protocol: Vec<String>,
+    /// Source pod labels, selector syntax (`app=x,tier!=db,env in (a,b)`).
+    #[arg(long, value_name = "SELECTOR")]
+    pub from_label: Vec<String>,
+    /// Destination pod labels, selector syntax.
+    #[arg(long, value_name = "SELECTOR")]
+    pub to_label: Vec<String>,
+    /// Node that reported the flow (name, `cluster/name`, or prefix ending in `*`).
+    #[arg(long, value_name = "NODE")]
+    pub node: Vec<String>,
+    /// Only flows at or after this time: RFC 3339 or a duration ago (`15m`, `2h`, `3d`).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only flows at or before this time: RFC 3339 or a duration ago.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+}
+
+/// How results are written.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned table for people.
+    Table,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Comma-separated values with a header.
+    Csv,
+}

@@ -1,0 +1,63 @@
+//! `flowq denied`: denied connections, one row per connection (or per record with `--each`).
+
+use std::io::Write;
+
+use anyhow::Result;
+use netflow_core::query::{DeniedAggregator, DeniedRow};
+use netflow_core::{Action, Flow};
+
+use super::Pipeline;
+use crate::args::DeniedArgs;
+use crate::output::table::{denied_table, thousands, write_table};
+use crate::output::RecordWriter;
+use crate::settings;
+
+/// Runs the command.
+pub fn run(args: &DeniedArgs, out: &mut dyn Write) -> Result<()> {
+    let filter = settings::flow_filter(&args.filter, &[], chrono::Utc::now())?;
+    let pipeline = Pipeline::new(&args.input, settings::snapshots(&args.snapshot)?, filter)?;
+    let wanted = |flow: &Flow| {
+        flow.action == Action::Denied || (args.include_drops && flow.action == Action::Dropped)
+    };
+    let what = if args.include_drops {
+        "denied or dropped"
+    } else {
+        "denied"
+    };
+
+    if args.each {
+        return super::flows::list_records(&pipeline, args.output.output, out, what, wanted);
+    }
+
+    let mut aggregator = DeniedAggregator::default();
+    let outcome = pipeline.run(|flow| {
+        if wanted(&flow) {
+            aggregator.add(&flow);
+        }
+    });
+    let connections = aggregator.finish();
+    if let Some(writer) = RecordWriter::new(args.output.output, &mut *out) {
+        writer.write_all(connections.iter().map(DeniedRow::of))?;
+        return pipeline.finish(&outcome);
+    }
+    if connections.is_empty() {
+        writeln!(out, "No {what} connections {}.", outcome.footer())?;
+    } else {
+        {
+            let attempts: u64 = connections.iter().map(|c| c.count).sum();
+            write_table(out, &denied_table(&connections))?;
+            writeln!(
+                out,
+                "{} {what} connection{} ({} attempts) {}.",
+                thousands(connections.len() as u64),
+                if connections.len() == 1 { "" } else { "s" },
+                thousands(attempts),
+                outcome.footer()
+            )?;
+        }
+    }
+    {
+        out.flush()?;
+        pipeline.finish(&outcome)
+    }
+}

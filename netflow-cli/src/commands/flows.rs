@@ -1,0 +1,64 @@
+//! `flowq flows`: every flow record, one row per record as the log has it. Also lists the
+//! records of `flowq denied --each`.
+
+use std::io::Write;
+
+use anyhow::Result;
+use netflow_core::query::FlowRow;
+use netflow_core::Flow;
+
+use super::Pipeline;
+use crate::args::{FlowsArgs, OutputFormat};
+use crate::output::table::{flows_table, thousands, write_table};
+use crate::output::RecordWriter;
+use crate::settings;
+
+/// Runs the command.
+pub fn run(args: &FlowsArgs, out: &mut dyn Write) -> Result<()> {
+    let filter = settings::flow_filter(&args.filter, &args.verdict, chrono::Utc::now())?;
+    let pipeline = Pipeline::new(&args.input, settings::snapshots(&args.snapshot)?, filter)?;
+    list_records(&pipeline, args.output.output, out, "flow", |_| true)
+}
+
+/// Writes one row per record that `keep` accepts: streamed for machine formats, as a table
+/// (which needs every row first) otherwise. `noun` names the records in the footer.
+pub fn list_records(
+    pipeline: &Pipeline,
+    format: OutputFormat,
+    out: &mut dyn Write,
+    noun: &str,
+    keep: impl Fn(&Flow) -> bool,
+) -> Result<()> {
+    if let Some(mut writer) = RecordWriter::new(format, &mut *out) {
+        let mut write_error = None;
+        let outcome = pipeline.run(|flow| {
+            if write_error.is_none() && keep(&flow) {
+                write_error = writer.write(&FlowRow::of(&flow)).err();
+            }
+        });
+        if let Some(e) = write_error {
+            return Err(e.into());
+        }
+        writer.finish()?;
+        return pipeline.finish(&outcome);
+    }
+    let mut flows = Vec::new();
+    let outcome = pipeline.run(|flow| {
+        if keep(&flow) {
+            flows.push(flow);
+        }
+    });
+    if flows.is_empty() {
+        writeln!(out, "No {noun} records {}.", outcome.footer())?;
+    } else {
+        write_table(out, &flows_table(&flows))?;
+        writeln!(
+            out,
+            "{} {noun} records {}.",
+            thousands(flows.len() as u64),
+            outcome.footer()
+        )?;
+    }
+    out.flush()?;
+    pipeline.finish(&outcome)
+}

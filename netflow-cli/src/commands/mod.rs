@@ -1,0 +1,201 @@
+//! One module per subcommand, plus the pipeline they share: read every input, join identities
+//! from the snapshots, filter, hand each flow on; then account for the input on stderr.
+
+pub mod denied;
+pub mod flows;
+pub mod formats;
+
+use std::io::Write;
+
+use anyhow::Result;
+use netflow_core::cluster::SnapshotSet;
+use netflow_core::query::FlowFilter;
+use netflow_core::{read_input, Flow, InputReport, ReadOptions};
+
+use crate::args::InputArgs;
+use crate::output::table::thousands;
+use crate::settings;
+
+/// Everything a command needs to read flows.
+pub struct Pipeline {
+    inputs: Vec<String>,
+    options: ReadOptions,
+    snapshots: SnapshotSet,
+    filter: FlowFilter,
+    strict: bool,
+    verbose: bool,
+}
+
+/// What reading all inputs produced besides the flows.
+#[derive(Default)]
+pub struct Outcome {
+    /// One report per input that could be read.
+    pub reports: Vec<InputReport>,
+    /// Inputs that could not be read at all, with the message.
+    pub errors: Vec<String>,
+}
+
+impl Outcome {
+    /// Records read over all inputs.
+    pub fn records(&self) -> u64 {
+        self.reports.iter().map(|r| r.records).sum()
+    }
+
+    /// Records skipped over all inputs.
+    pub fn skipped(&self) -> u64 {
+        self.reports.iter().map(|r| r.skipped).sum()
+    }
+
+    /// Events the sources say they lost.
+    pub fn lost(&self) -> u64 {
+        self.reports.iter().map(|r| r.lost_count()).sum()
+    }
+
+    /// `in 2 files; 48,211 records read, 0 skipped` (plus what the source lost).
+    pub fn footer(&self) -> String {
+        let n = self.reports.len() + self.errors.len();
+        let mut text = format!(
+            "in {n} {}; {} records read, {} skipped",
+            if n == 1 { "file" } else { "files" },
+            thousands(self.records()),
+            thousands(self.skipped())
+        );
+        if self.lost() > 0 {
+            text.push_str(&format!(", {} lost by the source", thousands(self.lost())));
+        }
+        text
+    }
+}
+
+impl Pipeline {
+    /// Resolves the shared flags; loads snapshots (failing early on a bad one).
+    pub fn new(input: &InputArgs, snapshots: SnapshotSet, filter: FlowFilter) -> Result<Pipeline> {
+        Ok(Pipeline {
+            inputs: settings::input_names(input),
+            options: settings::read_options(input)?,
+            snapshots,
+            filter,
+            strict: input.strict,
+            verbose: input.verbose,
+        })
+    }
+
+    /// The snapshots in use.
+    pub fn snapshots(&self) -> &SnapshotSet {
+        &self.snapshots
+    }
+
+    /// Reads every input and calls `sink` with each enriched flow that passes the filter.
+    pub fn run(&self, mut sink: impl FnMut(Flow)) -> Outcome {
+        self.warn_snapshots();
+        let mut outcome = Outcome::default();
+        for name in &self.inputs {
+            let mut deliver = |mut flow: Flow| {
+                self.snapshots.enrich(&mut flow);
+                if self.filter.matches(&flow) {
+                    sink(flow);
+                }
+            };
+            match read_input(name, &self.options, &mut deliver) {
+                Ok(report) => outcome.reports.push(report),
+                Err(e) => outcome.errors.push(e.to_string()),
+            }
+        }
+        outcome
+    }
+
+    fn warn_snapshots(&self) {
+        let mut err = std::io::stderr().lock();
+        for s in self.snapshots.snapshots() {
+            if s.warnings.is_empty() {
+                continue;
+            }
+            if self.verbose {
+                for w in &s.warnings {
+                    let _ = writeln!(err, "flowq: warning: snapshot {:?}: {w}", s.source);
+                }
+            } else {
+                let _ = writeln!(
+                    err,
+                    "flowq: warning: snapshot {:?}: {} warning{} (first: {}); -v to list all",
+                    s.source,
+                    s.warnings.len(),
+                    if s.warnings.len() == 1 { "" } else { "s" },
+                    s.warnings[0]
+                );
+            }
+        }
+    }
+
+    /// Reports skipped records, lost events and failed inputs on stderr; returns an error when
+    /// an input failed, or when `--strict` and anything was skipped.
+    pub fn finish(&self, outcome: &Outcome) -> Result<()> {
+        let mut err = std::io::stderr().lock();
+        for r in &outcome.reports {
+            if r.skipped > 0 {
+                let first = &r.skips[0];
+                let _ = writeln!(
+                    err,
+                    "flowq: warning: skipped {} of {} records in {:?} (first at line {}: {}); {}",
+                    thousands(r.skipped),
+                    thousands(r.records),
+                    r.input,
+                    first.line,
+                    first.cause,
+                    if self.verbose {
+                        "all listed below"
+                    } else {
+                        "use --strict to fail, -v to list all"
+                    }
+                );
+                if self.verbose {
+                    for s in &r.skips {
+                        let _ = writeln!(err, "  {}:{}: {}", r.input, s.line, s.cause);
+                    }
+                    if r.skipped as usize > r.skips.len() {
+                        let _ = writeln!(
+                            err,
+                            "  … and {} more",
+                            thousands(r.skipped - r.skips.len() as u64)
+                        );
+                    }
+                }
+            }
+            for (source, lost) in &r.lost_by_source {
+                let _ = writeln!(
+                    err,
+                    "flowq: warning: {:?}: the source itself lost {} events ({source}): the log \
+                     is incomplete there",
+                    r.input,
+                    thousands(*lost)
+                );
+            }
+            if r.format.is_none() && r.failure.is_none() {
+                let _ = writeln!(err, "flowq: warning: {:?} is empty", r.input);
+            }
+        }
+        let mut failures: Vec<String> = outcome.errors.clone();
+        failures.extend(
+            outcome
+                .reports
+                .iter()
+                .filter_map(|r| r.failure.as_ref().map(|f| f.to_string())),
+        );
+        if self.strict && outcome.skipped() > 0 {
+            failures.push(match outcome.skipped() {
+                1 => "--strict: 1 record was skipped".to_string(),
+                n => format!("--strict: {} records were skipped", thousands(n)),
+            });
+        }
+        match failures.len() {
+            0 => Ok(()),
+            1 => anyhow::bail!("{}", failures[0]),
+            _ => {
+                for f in &failures[..failures.len() - 1] {
+                    let _ = writeln!(err, "flowq: error: {f}");
+                }
+                anyhow::bail!("{}", failures[failures.len() - 1])
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Tables for people (comfy-table): borderless, kubectl-like, workload first with the pod
+//! underneath, wrapped to the terminal width when stdout is a terminal and never otherwise, so
+//! piped output is stable.
+
+use std::io::IsTerminal;
+
+use chrono::{DateTime, Utc};
+use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+use netflow_core::flow::{Endpoint, Flow, Identity};
+use netflow_core::query::DeniedConnection;
+
+/// A new table with flowq's look and the given header.
+pub fn new_table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING);
+    if std::io::stdout().is_terminal() {
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        table.set_content_arrangement(ContentArrangement::Disabled);
+    }
+    table.set_header(header.iter().map(|h| Cell::new(*h)));
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    table
+}
+
+/// Right-aligns the columns at `indices` (counts).
+pub fn align_right(table: &mut Table, indices: &[usize]) {
+    for i in indices {
+        if let Some(column) = table.column_mut(*i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// An endpoint as people think of it: `namespace/workload (Kind)` with the pod underneath, or
+/// `namespace/pod`, `node NAME`, `svc ns/name`, an address with what is known of it.
+pub fn endpoint_cell(ep: &Endpoint) -> String {
+    let ip = ep.ip.map(|ip| ip.to_string());
+    let mut text = match &ep.identity {
+        Identity::Pod(p) => match (&p.workload, p.name.is_empty()) {
+            (Some(w), false) => format!("{}/{} ({})\n  {}", p.namespace, w.name, w.kind, p.name),
+            (Some(w), true) => format!("{}/{} ({})", p.namespace, w.name, w.kind),
+            (None, false) => format!("{}/{}", p.namespace, p.name),
+            (None, true) => format!("{}/* (pod unknown)", p.namespace),
+        },
+        Identity::Node(n) => {
+            let mut s = match &n.name {
+                Some(name) => format!("node {name}"),
+                None => "remote node".to_string(),
+            };
+            if !n.host_network_pods.is_empty() {
+                s.push_str(&format!(
+                    "\n  shared by hostNetwork pods: {}",
+                    n.host_network_pods.join(", ")
+                ));
+            }
+            s
+        }
+        Identity::Service(s) => format!("svc {}/{}", s.namespace, s.name),
+        Identity::External => format!("{} (external)", ip.as_deref().unwrap_or("?")),
+        Identity::Reserved { name } => format!("reserved:{name}"),
+        Identity::Ambiguous { candidates } => format!(
+            "{} (ambiguous: {})",
+            ip.as_deref().unwrap_or("?"),
+            candidates.join(" | ")
+        ),
+        Identity::Unknown => match &ip {
+            Some(ip) => format!("{ip} (unknown)"),
+            None => "unknown".to_string(),
+        },
+    };
+    if matches!(
+        ep.identity,
+        Identity::Node(_) | Identity::Service(_) | Identity::Reserved { .. }
+    ) {
+        if let Some(ip) = ip {
+            text = match text.split_once('\n') {
+                Some((first, rest)) => format!("{first} {ip}\n{rest}"),
+                None => format!("{text} {ip}"),
+            };
+        }
+    }
+    if let (Some(svc), Identity::Pod(_)) = (&ep.service, &ep.identity) {
+        text.push_str(&format!("\n  via svc {}/{}", svc.namespace, svc.name));
+    }
+    text
+}
+
+/// `9200/TCP`, or the protocol alone when it has no ports.
+pub fn port_cell(port: Option<u16>, protocol: impl std::fmt::Display) -> String {
+    match port {
+        Some(p) => format!("{p}/{protocol}"),
+        None => protocol.to_string(),
+    }
+}
+
+/// `ingress @ node`: the enforcing side and node.
+pub fn where_cell(direction: &str, node: Option<&str>) -> String {
+    match (direction, node) {
+        ("unknown", Some(n)) => format!("@ {n}"),
+        ("unknown", None) => "unknown".to_string(),
+        (d, Some(n)) => format!("{d} @ {n}"),
+        (d, None) => d.to_string(),
+    }
+}
+
+/// How times are shown in one table: time of day when every time falls on one UTC date,
+/// date and time otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeStyle {
+    one_day: bool,
+}
+
+impl TimeStyle {
+    /// Chooses the style for a set of times.
+    pub fn for_times<'a>(times: impl Iterator<Item = &'a DateTime<Utc>>) -> TimeStyle {
+        let mut dates = times.map(|t| t.date_naive());
+        let first = dates.next();
+        TimeStyle {
+            one_day: dates.all(|d| Some(d) == first),
+        }
+    }
+
+    /// Formats one time.
+    pub fn format(self, t: Option<&DateTime<Utc>>) -> String {
+        match t {
+            None => "-".to_string(),
+            Some(t) if self.one_day => t.format("%H:%M:%S").to_string(),
+            Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        }
+    }
+}
+
+/// What the log says about why a connection was denied.
+pub fn why_cell(reasons: &[&str], policies: &[String]) -> String {
+    let mut text = reasons.join(", ");
+    if !policies.is_empty() {
+        if !text.is_empty() {
+            text.push_str(" by ");
+        }
+        text.push_str(&policies.join(", "));
+    }
+    if text.is_empty() {
+        "-".to_string()
+    } else {
+        text
+    }
+}
+
+/// The denied-connections table.
+pub fn denied_table(rows: &[DeniedConnection]) -> Table {
+    let mut table = new_table(&[
+        "SOURCE",
+        "DESTINATION",
+        "PORT",
+        "WHERE",
+        "WHY",
+        "COUNT",
+        "FIRST (UTC)",
+        "LAST (UTC)",
+    ]);
+    let style = TimeStyle::for_times(
+        rows.iter()
+            .flat_map(|r| r.first_seen.iter().chain(r.last_seen.iter())),
+    );
+    for r in rows {
+        let reasons: Vec<&str> = r.drop_reasons.iter().map(String::as_str).collect();
+        let policies: Vec<String> = r.policies.iter().map(|p| p.to_string()).collect();
+        table.add_row(vec![
+            endpoint_cell(&r.src),
+            endpoint_cell(&r.dst),
+            port_cell(r.dst.port, r.protocol),
+            where_cell(r.direction.as_str(), r.node.as_deref()),
+            why_cell(&reasons, &policies),
+            thousands(r.count),
+            style.format(r.first_seen.as_ref()),
+            style.format(r.last_seen.as_ref()),
+        ]);
+    }
+    align_right(&mut table, &[5]);
+    table
+}
+
+/// The one-row-per-record table of `flowq flows` and `flowq denied --each`.
+pub fn flows_table(flows: &[Flow]) -> Table {
+    let mut table = new_table(&[
+        "TIME (UTC)",
+        "SOURCE",
+        "DESTINATION",
+        "PORT",
+        "VERDICT",
+        "WHERE",
+        "REASON",
+    ]);
+    let style = TimeStyle::for_times(flows.iter().filter_map(|f| f.time.as_ref()));
+    for f in flows {
+        let verdict = if f.action_raw.is_empty() {
+            f.action.to_string()
+        } else {
+            f.action_raw.clone()
+        };
+        let reasons: Vec<&str> = f.drop_reason.iter().map(String::as_str).collect();
+        let policies: Vec<String> = f.policies.iter().map(|p| p.to_string()).collect();
+        table.add_row(vec![
+            style.format(f.time.as_ref()),
+            endpoint_cell(&f.src),
+            endpoint_cell(&f.dst),
+            port_cell(f.dst.port, f.protocol),
+            verdict,
+            where_cell(f.direction.as_str(), f.node.as_deref()),
+            why_cell(&reasons, &policies),
+        ]);
+    }
+    table
+}
+
+/// Writes a table without the padding comfy-table leaves at the end of each line.
+pub fn write_table(out: &mut dyn std::io::Write, table: &Table) -> std::io::Result<()> {
+    for line in table.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// `48211` → `48,211`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(48211), "48,211");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn where_names_side_and_node() {
+        assert_eq!(where_cell("ingress", Some("n1")), "ingress @ n1");
+        assert_eq!(where_cell("unknown", None), "unknown");
+    }
+}

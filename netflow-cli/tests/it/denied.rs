@@ -1,0 +1,193 @@
+use crate::{flowq, INCIDENT, SNAPSHOT};
+
+#[test]
+fn release_agent_to_elasticsearch_denial_is_one_row_per_connection() {
+    let run = flowq(&[
+        "denied",
+        "--dst-port",
+        "9200",
+        "--snapshot",
+        SNAPSHOT,
+        INCIDENT,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("denied_table_9200", run.stdout);
+}
+
+#[test]
+fn denied_json_carries_identities_place_and_counts() {
+    let run = flowq(&[
+        "denied",
+        "--dst-port",
+        "9200",
+        "--snapshot",
+        SNAPSHOT,
+        "-o",
+        "json",
+        INCIDENT,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.json();
+    let rows = rows.as_array().expect("a JSON array");
+    assert_eq!(rows.len(), 2);
+    let first = &rows[0];
+    for (field, want) in [
+        ("src_ip", "10.244.1.15"),
+        ("src_namespace", "customer1"),
+        ("src_pod", "release-agent-6c8f9b7d5-w4k2j"),
+        ("src_workload", "release-agent"),
+        ("src_workload_kind", "Deployment"),
+        ("src_identity_source", "snapshot"),
+        ("dst_ip", "10.244.2.10"),
+        ("dst_namespace", "vamp"),
+        ("dst_pod", "elasticsearch-0"),
+        ("dst_workload", "elasticsearch"),
+        ("dst_workload_kind", "StatefulSet"),
+        ("dst_node", "node-b"),
+        ("protocol", "TCP"),
+        ("verdict", "denied"),
+        ("where", "ingress"),
+        ("node", "prod/node-b"),
+        ("reason", "POLICY_DENIED"),
+        ("first_seen", "2026-11-20T19:05:02.001Z"),
+        ("last_seen", "2026-11-20T19:05:05.025000350Z"),
+    ] {
+        assert_eq!(first[field], want, "field {field} of {first:#}");
+    }
+    assert_eq!(first["dst_port"], 9200);
+    // Three SYNs, each reported by a policy-verdict event and a drop notice.
+    assert_eq!(first["count"], 3);
+    assert_eq!(first["records"], 6);
+    assert_eq!(first["policies"], serde_json::json!([]));
+    assert_eq!(rows[1]["dst_pod"], "elasticsearch-1");
+    assert_eq!(rows[1]["count"], 2);
+}
+
+#[test]
+fn without_a_snapshot_the_log_names_are_kept_and_say_so() {
+    let run = flowq(&["denied", "-o", "ndjson", "--to-namespace", "vamp", INCIDENT]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["src_identity_source"], "log");
+    assert_eq!(rows[0]["src_workload"], "release-agent");
+    assert_eq!(rows[0]["dst_pod"], "elasticsearch-0");
+}
+
+#[test]
+fn egress_denials_to_the_world_are_shown_with_the_external_address() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        SNAPSHOT,
+        "--dst-port",
+        "443",
+        "-o",
+        "json",
+        INCIDENT,
+    ]);
+    let rows = run.json();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["where"], "egress");
+    assert_eq!(rows[0]["dst_kind"], "external");
+    assert_eq!(rows[0]["dst_ip"], "203.0.113.50");
+    assert_eq!(rows[0]["node"], "prod/node-a");
+}
+
+#[test]
+fn datapath_drops_are_apart_unless_asked_for() {
+    let without = flowq(&["denied", "-o", "json", "--from-ip", "10.244.1.40", INCIDENT]);
+    assert_eq!(without.json(), serde_json::json!([]));
+    let with = flowq(&[
+        "denied",
+        "--include-drops",
+        "-o",
+        "json",
+        "--from-ip",
+        "10.244.1.40",
+        INCIDENT,
+    ]);
+    let rows = with.json();
+    assert_eq!(rows[0]["verdict"], "dropped");
+    assert_eq!(rows[0]["reason"], "INVALID_SOURCE_IP");
+}
+
+#[test]
+fn each_lists_every_denied_record() {
+    let run = flowq(&[
+        "denied",
+        "--each",
+        "-o",
+        "ndjson",
+        "--dst-port",
+        "9200",
+        INCIDENT,
+    ]);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 10);
+    let attempts: u64 = lines.iter().map(|l| l["count"].as_u64().unwrap()).sum();
+    assert_eq!(attempts, 5, "the second report of each packet counts 0");
+    assert!(lines.iter().all(|l| l["verdict"] == "denied"));
+}
+
+#[test]
+fn snapshots_in_time_name_a_reused_ip_after_its_owner() {
+    let run = flowq(&[
+        "denied",
+        "--each",
+        "-o",
+        "json",
+        "--snapshot",
+        SNAPSHOT,
+        "--snapshot",
+        "testdata/clusters/after-redeploy@2026-11-20T20:00:00Z",
+        "testdata/flows/hubble/after-redeploy.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.json();
+    // 19:20: the earlier snapshot is in force; 10.244.1.16 is nobody's yet.
+    assert_eq!(rows[0]["src_kind"], "unknown");
+    assert_eq!(rows[0]["src_identity_source"], "none");
+    // 20:10: 10.244.1.15 now belongs to report-builder-0, not the old release agent.
+    assert_eq!(rows[1]["src_pod"], "report-builder-0");
+    assert_eq!(rows[1]["src_workload_kind"], "StatefulSet");
+    assert_eq!(rows[2]["src_pod"], "release-agent-6c8f9b7d5-p9x7m");
+}
+
+#[test]
+fn a_pod_created_after_the_flow_never_owns_its_ip() {
+    let run = flowq(&[
+        "flows",
+        "-o",
+        "json",
+        "--snapshot",
+        "testdata/clusters/after-redeploy",
+        "testdata/flows/hubble/after-redeploy.ndjson",
+    ]);
+    let rows = run.json();
+    assert_eq!(rows[0]["src_ip"], "10.244.1.16");
+    assert_eq!(
+        rows[0]["src_kind"], "unknown",
+        "the pod was created at 19:30"
+    );
+    assert_eq!(rows[2]["src_pod"], "release-agent-6c8f9b7d5-p9x7m");
+}
+
+#[test]
+fn no_denials_is_success_with_an_accounting_footer() {
+    let run = flowq(&["denied", "--dst-port", "1", INCIDENT]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout,
+        "No denied connections in 1 file; 21 records read, 0 skipped, 12 lost by the source.\n"
+    );
+    assert!(run.stderr.contains("lost 12 events"), "{}", run.stderr);
+}

@@ -1,0 +1,156 @@
+use crate::{flowq, INCIDENT, SNAPSHOT};
+
+fn ndjson(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+#[test]
+fn every_record_is_listed_with_its_origin() {
+    let run = flowq(&["flows", "-o", "ndjson", INCIDENT]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = ndjson(&run.stdout);
+    assert_eq!(rows.len(), 19, "21 lines minus node_status and lost_events");
+    assert_eq!(rows[0]["line"], 2);
+    assert_eq!(rows[0]["input"], INCIDENT);
+    assert_eq!(rows[0]["format"], "hubble");
+    assert_eq!(rows[0]["src_kind"], "node");
+    assert_eq!(rows[0]["src_node"], "node-a");
+}
+
+#[test]
+fn verdict_filter_accepts_flowq_and_log_words() {
+    let allowed =
+        ndjson(&flowq(&["flows", "-o", "ndjson", "--verdict", "allowed", INCIDENT]).stdout);
+    let forwarded =
+        ndjson(&flowq(&["flows", "-o", "ndjson", "--verdict", "FORWARDED", INCIDENT]).stdout);
+    assert_eq!(allowed.len(), 6);
+    assert_eq!(allowed, forwarded);
+}
+
+#[test]
+fn repeated_flags_or_and_different_flags_and() {
+    let run = flowq(&[
+        "flows",
+        "-o",
+        "ndjson",
+        "--snapshot",
+        SNAPSHOT,
+        "-n",
+        "default",
+        "-n",
+        "kube-system",
+        "--protocol",
+        "udp",
+        INCIDENT,
+    ]);
+    let rows = ndjson(&run.stdout);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["dst_pod"], "coredns-5d78c9869d-x7k2p");
+}
+
+#[test]
+fn label_pod_node_and_time_filters() {
+    let count = |args: &[&str]| {
+        let mut all = vec!["flows", "-o", "ndjson", "--snapshot", SNAPSHOT];
+        all.extend_from_slice(args);
+        all.push(INCIDENT);
+        ndjson(&flowq(&all).stdout).len()
+    };
+    assert_eq!(
+        count(&["--from-label", "io.vamp in (release-agent,other)"]),
+        14
+    );
+    assert_eq!(
+        count(&["--to-label", "app=elasticsearch", "--verdict", "FORWARDED"]),
+        2
+    );
+    assert_eq!(count(&["--from-pod", "vamp/vamp-api"]), 1);
+    assert_eq!(count(&["--to-pod", "pyserver-"]), 3);
+    assert_eq!(count(&["--node", "node-a"]), 7);
+    assert_eq!(count(&["--node", "prod/node-b"]), 12);
+    assert_eq!(
+        count(&[
+            "--since",
+            "2026-11-20T19:06:00Z",
+            "--until",
+            "2026-11-20T19:06:59Z"
+        ]),
+        6
+    );
+    assert_eq!(count(&["--ip", "203.0.113.0/24"]), 2);
+}
+
+#[test]
+fn kubelet_probes_come_from_the_node_and_say_who_shares_its_ip() {
+    let run = flowq(&[
+        "flows",
+        "-o",
+        "json",
+        "--snapshot",
+        SNAPSHOT,
+        "--to-pod",
+        "pyserver",
+        INCIDENT,
+    ]);
+    let rows = run.json();
+    assert_eq!(rows[0]["src_kind"], "node");
+    assert_eq!(rows[0]["src_node"], "node-a");
+    assert_eq!(rows[0]["src_identity_source"], "snapshot");
+    assert_eq!(rows[0]["dst_workload"], "pyserver");
+}
+
+#[test]
+fn legacy_camel_case_and_numeric_enums_read_like_the_rest() {
+    let run = flowq(&[
+        "flows",
+        "-o",
+        "json",
+        "testdata/flows/hubble/legacy-camelcase.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.json();
+    assert_eq!(rows[0]["verdict"], "denied");
+    assert_eq!(rows[0]["verdict_raw"], "DROPPED");
+    assert_eq!(rows[0]["reason"], "POLICY_DENIED");
+    assert_eq!(rows[0]["where"], "ingress");
+    assert_eq!(rows[0]["src_pod"], "release-agent-6c8f9b7d5-w4k2j");
+    assert_eq!(rows[0]["src_port"], 41500);
+    assert_eq!(rows[0]["is_reply"], false);
+    assert_eq!(
+        rows[1]["is_reply"], true,
+        "the deprecated reply field is read"
+    );
+}
+
+#[test]
+fn csv_has_a_header_and_one_line_per_record() {
+    let run = flowq(&["flows", "-o", "csv", INCIDENT]);
+    let mut lines = run.stdout.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("time,src_ip,src_port,"), "{header}");
+    assert_eq!(lines.count(), 19);
+}
+
+#[test]
+fn flows_table_is_stable() {
+    let run = flowq(&[
+        "flows",
+        "--snapshot",
+        SNAPSHOT,
+        "--to-namespace",
+        "vamp",
+        "--verdict",
+        "FORWARDED",
+        INCIDENT,
+    ]);
+    insta::assert_snapshot!("flows_table_forwarded_to_vamp", run.stdout);
+}
+
+#[test]
+fn formats_are_listed() {
+    let run = flowq(&["formats"]);
+    assert!(run.stdout.starts_with("hubble "), "{}", run.stdout);
+}

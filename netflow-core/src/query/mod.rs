@@ -1,0 +1,10 @@
+//! Querying flows: filters, grouping of denied connections, and the flat row schema that
+//! every output format writes.
+
+pub mod denied;
+pub mod filter;
+pub mod row;
+
+pub use denied::{DeniedAggregator, DeniedConnection};
+pub use filter::{FlowFilter, NodePattern, PodPattern, PortRange};
+pub use row::{DeniedRow, EndpointColumns, FlowRow};
