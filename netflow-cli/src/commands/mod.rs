@@ -80,11 +80,6 @@ impl Pipeline {
         })
     }
 
-    /// The snapshots in use.
-    pub fn snapshots(&self) -> &SnapshotSet {
-        &self.snapshots
-    }
-
     /// Reads every input and calls `sink` with each enriched flow that passes the filter.
     pub fn run(&self, mut sink: impl FnMut(Flow)) -> Outcome {
         self.warn_snapshots();

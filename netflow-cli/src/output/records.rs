@@ -21,8 +21,8 @@ pub enum RecordWriter<W: Write> {
     Ndjson(W),
     /// CSV with a header row.
     Csv {
-        /// CSV writer.
-        out: csv::Writer<W>,
+        /// CSV writer (boxed: it carries its own buffer).
+        out: Box<csv::Writer<W>>,
         /// Whether the header was written.
         header: bool,
     },
@@ -36,7 +36,7 @@ impl<W: Write> RecordWriter<W> {
             OutputFormat::Json => Some(RecordWriter::Json { out, rows: 0 }),
             OutputFormat::Ndjson => Some(RecordWriter::Ndjson(out)),
             OutputFormat::Csv => Some(RecordWriter::Csv {
-                out: csv::WriterBuilder::new().from_writer(out),
+                out: Box::new(csv::WriterBuilder::new().from_writer(out)),
                 header: false,
             }),
         }
