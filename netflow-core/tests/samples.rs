@@ -9,7 +9,10 @@ fn samples(dir: &str) -> Option<Vec<PathBuf>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/formats/samples");
     let dir = root.join(dir);
     if !dir.is_dir() {
-        eprintln!("note: {} not found; shared samples not checked", dir.display());
+        eprintln!(
+            "note: {} not found; shared samples not checked",
+            dir.display()
+        );
         return None;
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -22,7 +25,9 @@ fn samples(dir: &str) -> Option<Vec<PathBuf>> {
 
 #[test]
 fn every_hubble_sample_reads_without_skips() {
-    let Some(files) = samples("hubble") else { return };
+    let Some(files) = samples("hubble") else {
+        return;
+    };
     assert!(files.len() >= 6);
     for file in files {
         let name = file.to_str().unwrap();
@@ -32,14 +37,25 @@ fn every_hubble_sample_reads_without_skips() {
         assert_eq!(report.format, Some(Format::Hubble), "{name}");
         assert_eq!(report.skipped, 0, "{name}: {:?}", report.skips);
         assert!(report.flows > 0, "{name}");
-        assert_eq!(report.records, report.flows + report.event_count(), "{name}");
-        assert!(flows.iter().all(|f| f.src.ip.is_some() && f.dst.ip.is_some()), "{name}");
+        assert_eq!(
+            report.records,
+            report.flows + report.event_count(),
+            "{name}"
+        );
+        assert!(
+            flows
+                .iter()
+                .all(|f| f.src.ip.is_some() && f.dst.ip.is_some()),
+            "{name}"
+        );
     }
 }
 
 #[test]
 fn constructed_policy_verdicts_pair_and_attribute() {
-    let Some(files) = samples("hubble") else { return };
+    let Some(files) = samples("hubble") else {
+        return;
+    };
     let file = files
         .iter()
         .find(|f| f.to_string_lossy().contains("policy-verdicts"))
