@@ -49,10 +49,37 @@ pub struct Flow {
     /// This record reports the same packet as an earlier record of the same input (Hubble
     /// writes a policy-verdict event and a drop event for one denied packet).
     pub duplicate: bool,
+    /// Whether [`Flow::count`], bytes and packets are exact, folded by the source, or sampled.
+    pub counting: Counting,
     /// The input format the record was read from.
     pub format: crate::ingest::Format,
     /// Where the record was read.
     pub origin: Origin,
+}
+
+/// How exact a record's counts are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Counting {
+    /// One record per event (Hubble).
+    #[default]
+    Exact,
+    /// The source folded several connections into one record (Calico aggregation, GKE
+    /// policy-action `count`): counts are the source's sums.
+    Aggregated,
+    /// The source samples traffic (VPC Flow Logs): counts are estimates.
+    Sampled,
+}
+
+impl Counting {
+    /// The JSON spelling: `exact`, `aggregated` or `sampled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Counting::Exact => "exact",
+            Counting::Aggregated => "aggregated",
+            Counting::Sampled => "sampled",
+        }
+    }
 }
 
 /// A connection end: address, port and identity.

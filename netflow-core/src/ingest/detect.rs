@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{hubble, Format};
+use super::{calico, gke_policy, gke_vpc, goldmane, hubble, Format};
 
 /// How many non-blank lines detection looks at before giving up.
 const LINES_TO_SNIFF: usize = 16;
@@ -17,15 +17,15 @@ pub struct Detection {
     pub because: String,
 }
 
-/// Detects the format of the lines at the start of an input.
+/// Detects the format from the first records of an input, given with their line numbers.
 ///
 /// Returns `None` when there is nothing to look at (only blank lines), `Some(Err(detail))` when
 /// the content matches no format (the detail names what was seen and the candidates).
-pub fn detect_format(lines: &[Vec<u8>]) -> Option<Result<Detection, String>> {
+pub fn detect_format(records: &[(u64, &[u8])]) -> Option<Result<Detection, String>> {
     let mut first_problem: Option<String> = None;
     let mut looked = 0;
-    for (i, line) in lines.iter().enumerate() {
-        let trimmed = line.trim_ascii();
+    for &(line_no, record) in records {
+        let trimmed = record.trim_ascii();
         if trimmed.is_empty() {
             continue;
         }
@@ -33,18 +33,19 @@ pub fn detect_format(lines: &[Vec<u8>]) -> Option<Result<Detection, String>> {
         match serde_json::from_slice::<Value>(trimmed) {
             Ok(Value::Object(map)) => {
                 return Some(match sniff(&map) {
-                    Some((format, why)) => Ok(Detection {
+                    Ok(Some((format, why))) => Ok(Detection {
                         format,
-                        because: format!("line {}: {why}", i + 1),
+                        because: format!("line {line_no}: {why}"),
                     }),
-                    None => Err(format!(
-                        "line {} is a JSON object with keys {} that no format recognises \
-                         (hubble: \"flow\", \"node_status\", \"lost_events\", or a bare flow with \
-                         \"verdict\"/\"IP\"/\"l4\"); pass --format to choose one: {}",
-                        i + 1,
+                    Ok(None) => Err(format!(
+                        "line {line_no} is a JSON object with keys {} that no format recognises: \
+                         it has neither \"flow\" (Hubble), \"jsonPayload\" (Cloud Logging), \
+                         \"action\"+\"reporter\" (Calico), \"Key\" (Goldmane) nor \
+                         \"connection\"+\"disposition\" (GKE); pass --format to choose one: {}",
                         describe_keys(&map),
                         format_names()
                     )),
+                    Err(ambiguous) => Err(format!("line {line_no} {ambiguous}")),
                 });
             }
             Ok(other) => {
@@ -52,7 +53,7 @@ pub fn detect_format(lines: &[Vec<u8>]) -> Option<Result<Detection, String>> {
                     format!(
                         "line {} is JSON but not an object (found {}); flow logs are one JSON \
                          object per line",
-                        i + 1,
+                        line_no,
                         json_kind(&other)
                     )
                 });
@@ -61,7 +62,7 @@ pub fn detect_format(lines: &[Vec<u8>]) -> Option<Result<Detection, String>> {
                 first_problem.get_or_insert_with(|| {
                     format!(
                         "line {} is not JSON ({}, starts with {})",
-                        i + 1,
+                        line_no,
                         e,
                         preview(trimmed)
                     )
@@ -79,8 +80,32 @@ pub fn detect_format(lines: &[Vec<u8>]) -> Option<Result<Detection, String>> {
     )))
 }
 
-fn sniff(map: &Map<String, Value>) -> Option<(Format, String)> {
-    hubble::sniff(map).map(|why| (Format::Hubble, why))
+/// Asks every format; more than one answer is ambiguous and reported as such.
+fn sniff(map: &Map<String, Value>) -> Result<Option<(Format, String)>, String> {
+    let answers: Vec<(Format, String)> = Format::ALL
+        .iter()
+        .filter_map(|f| {
+            let why = match f {
+                Format::Hubble => hubble::sniff(map),
+                Format::Calico => calico::sniff(map),
+                Format::Goldmane => goldmane::sniff(map),
+                Format::GkeVpc => gke_vpc::sniff(map),
+                Format::GkePolicyAction => gke_policy::sniff(map),
+            };
+            why.map(|w| (*f, w))
+        })
+        .collect();
+    match answers.len() {
+        0 | 1 => Ok(answers.into_iter().next()),
+        _ => Err(format!(
+            "matches several formats ({}); pass --format to choose one",
+            answers
+                .iter()
+                .map(|(f, why)| format!("{f}: {why}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+    }
 }
 
 fn format_names() -> String {
@@ -124,7 +149,11 @@ mod tests {
     use super::*;
 
     fn detect(text: &str) -> Option<Result<Detection, String>> {
-        let lines: Vec<Vec<u8>> = text.lines().map(|l| l.as_bytes().to_vec()).collect();
+        let lines: Vec<(u64, &[u8])> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i as u64 + 1, l.as_bytes()))
+            .collect();
         detect_format(&lines)
     }
 

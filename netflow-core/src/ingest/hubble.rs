@@ -9,15 +9,15 @@
 //! attempt.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::de::{self, IgnoredAny, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::value::{parse_ip, port, EnumValue, U64Value};
 use super::{Format, Record};
 use crate::flow::{
     Action, Direction, Endpoint, Flow, Identity, IdentitySource, NodeIdentity, Origin, PodIdentity,
@@ -235,6 +235,7 @@ fn convert(
         packets: None,
         count: 1,
         duplicate: false,
+        counting: crate::flow::Counting::Exact,
         format: Format::Hubble,
         origin,
     };
@@ -258,16 +259,6 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("time {text:?} is not RFC 3339: {e}"))
-}
-
-fn parse_ip(text: Option<&str>, field: &str) -> Result<Option<IpAddr>, String> {
-    match text {
-        None | Some("") => Ok(None),
-        Some(t) => t
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("{field} {t:?} is not an IP address")),
-    }
 }
 
 /// Maps a Hubble verdict and drop reason to what flowq calls the action.
@@ -395,78 +386,6 @@ impl PacketPairer {
 
 const EVENT_DROP: u32 = 1;
 const EVENT_POLICY_VERDICT: u32 = 5;
-
-/// An enum value as protojson writes it (a name) or as some tools write it (a number).
-#[derive(Debug, Clone, PartialEq)]
-enum EnumValue {
-    Name(String),
-    Number(i64),
-}
-
-impl EnumValue {
-    /// The canonical name, mapping numbers through `table`; unknown numbers keep their digits.
-    fn name(&self, table: &[(i64, &str)]) -> String {
-        match self {
-            EnumValue::Name(n) => n.clone(),
-            EnumValue::Number(n) => table
-                .iter()
-                .find(|(k, _)| k == n)
-                .map_or_else(|| n.to_string(), |(_, name)| (*name).to_string()),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for EnumValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = EnumValue;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an enum name or number")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<EnumValue, E> {
-                Ok(EnumValue::Name(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<EnumValue, E> {
-                Ok(EnumValue::Number(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<EnumValue, E> {
-                Ok(EnumValue::Number(v.min(i64::MAX as u64) as i64))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A 64-bit unsigned integer written as a JSON string (protojson) or number.
-#[derive(Debug, Clone, Copy)]
-struct U64Value(u64);
-
-impl<'de> Deserialize<'de> for U64Value {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = U64Value;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an unsigned integer or a string holding one")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<U64Value, E> {
-                Ok(U64Value(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<U64Value, E> {
-                u64::try_from(v)
-                    .map(U64Value)
-                    .map_err(|_| E::custom(format!("{v} is negative")))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<U64Value, E> {
-                v.parse()
-                    .map(U64Value)
-                    .map_err(|_| E::custom(format!("{v:?} is not an unsigned integer")))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -599,22 +518,13 @@ impl RawL4 {
     }
 }
 
-fn port(value: Option<u64>, field: &str) -> Result<Option<u16>, String> {
-    match value {
-        None | Some(0) => Ok(None),
-        Some(n) => u16::try_from(n)
-            .map(Some)
-            .map_err(|_| format!("l4 {field} {n} is out of range (0-65535)")),
-    }
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RawPorts {
     #[serde(alias = "sourcePort")]
-    source_port: Option<u64>,
+    source_port: Option<U64Value>,
     #[serde(alias = "destinationPort")]
-    destination_port: Option<u64>,
+    destination_port: Option<U64Value>,
 }
 
 #[derive(Deserialize, Default)]

@@ -6,12 +6,20 @@
 //! non-blank line is accounted for in the [`InputReport`]: a flow, a non-flow event, or a skip
 //! with its line and cause. Nothing here prints.
 
+pub mod calico;
+mod cloud_logging;
 mod detect;
+pub mod framing;
+pub mod gke_policy;
+pub mod gke_vpc;
+pub mod goldmane;
 pub mod hubble;
 mod input;
+mod value;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Read;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -22,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::flow::{Flow, Origin};
 
 pub use detect::{detect_format, Detection};
+use framing::{DocumentItem, Framing};
 pub use input::InputReader;
 
 /// The input formats flowq reads. Adding one is a module, a variant and a match arm.
@@ -30,16 +39,34 @@ pub use input::InputReader;
 pub enum Format {
     /// Cilium Hubble flows: `hubble observe -o json|jsonpb`, exporter files, bare legacy flows.
     Hubble,
+    /// Calico Enterprise / Calico Cloud flow logs (Felix `flows.log`, Linseed, Elasticsearch).
+    Calico,
+    /// Calico Open Source 3.30+ Goldmane / Whisker flows (protojson, emitter NDJSON, REST, SSE).
+    Goldmane,
+    /// Google Cloud VPC Flow Logs with GKE metadata (sampled observations, no verdict).
+    GkeVpc,
+    /// GKE Dataplane V2 network policy logs (`policy-action`).
+    GkePolicyAction,
 }
 
 impl Format {
     /// Every supported format, in the order detection tries them.
-    pub const ALL: &'static [Format] = &[Format::Hubble];
+    pub const ALL: &'static [Format] = &[
+        Format::Hubble,
+        Format::Calico,
+        Format::Goldmane,
+        Format::GkeVpc,
+        Format::GkePolicyAction,
+    ];
 
     /// The name used on the command line (`--format hubble`) and in JSON output.
     pub fn name(self) -> &'static str {
         match self {
             Format::Hubble => "hubble",
+            Format::Calico => "calico",
+            Format::Goldmane => "goldmane",
+            Format::GkeVpc => "gke-vpc",
+            Format::GkePolicyAction => "gke-policy-action",
         }
     }
 
@@ -49,6 +76,22 @@ impl Format {
             Format::Hubble => {
                 "Cilium Hubble flows: `hubble observe -o json/jsonpb` lines, exporter files \
                  (events.log), bare legacy-JSON flows"
+            }
+            Format::Calico => {
+                "Calico Enterprise/Cloud flow logs: Felix flows.log lines, Linseed lists, \
+                 Elasticsearch hits (aggregated)"
+            }
+            Format::Goldmane => {
+                "Calico OSS Goldmane/Whisker flows: gRPC protojson, emitter NDJSON, Whisker \
+                 REST lists and SSE streams (aggregated, no IPs)"
+            }
+            Format::GkeVpc => {
+                "Google Cloud VPC Flow Logs with GKE metadata: LogEntry NDJSON or gcloud JSON \
+                 arrays (sampled, no verdict)"
+            }
+            Format::GkePolicyAction => {
+                "GKE Dataplane V2 network policy logs (policy-action): node files or Cloud \
+                 Logging entries"
             }
         }
     }
@@ -64,6 +107,10 @@ impl Format {
     fn decode(self, line: &[u8], origin: Origin) -> Record {
         match self {
             Format::Hubble => hubble::decode_line(line, origin),
+            Format::Calico => calico::decode(line, origin),
+            Format::Goldmane => goldmane::decode(line, origin),
+            Format::GkeVpc => gke_vpc::decode(line, origin),
+            Format::GkePolicyAction => gke_policy::decode(line, origin),
         }
     }
 }
@@ -115,6 +162,11 @@ pub struct InputReport {
     pub format: Option<Format>,
     /// Why that format was chosen (`--format`, or what detection saw).
     pub detected_because: String,
+    /// How records are laid out (lines, SSE, one document); `None` before anything was read.
+    #[serde(serialize_with = "serialize_framing")]
+    pub framing: Option<Framing>,
+    /// Last line of the input that was looked at.
+    pub last_line: u64,
     /// Whether the input was gzip-compressed.
     pub gzip: bool,
     /// Non-blank lines read.
@@ -139,6 +191,18 @@ pub struct InputReport {
     /// before it was read and delivered.
     #[serde(serialize_with = "serialize_failure")]
     pub failure: Option<Error>,
+}
+
+fn serialize_framing<S: serde::Serializer>(
+    framing: &Option<Framing>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(match framing {
+        None => "none",
+        Some(Framing::Lines) => "lines",
+        Some(Framing::Sse) => "sse",
+        Some(Framing::Document) => "document",
+    })
 }
 
 fn serialize_failure<S: serde::Serializer>(
@@ -215,101 +279,195 @@ pub fn read_from(
     options: &ReadOptions,
     sink: &mut dyn FnMut(Flow),
 ) -> Result<InputReport> {
-    let input: Arc<str> = Arc::from(name);
-    let mut report = InputReport {
-        input: name.to_string(),
-        gzip: reader.gzip,
-        ..Default::default()
-    };
     let batch_lines = options.batch_lines.max(1);
-    let mut next_line_no: u64 = 1;
-    let mut format: Option<Format> = options.format;
-    if let Some(f) = format {
-        report.format = Some(f);
-        report.detected_because = "chosen with --format".to_string();
+    let mut reading = Reading {
+        input: Arc::from(name),
+        report: InputReport {
+            input: name.to_string(),
+            gzip: reader.gzip,
+            ..Default::default()
+        },
+        format: options.format,
+        options,
+        pairer: hubble::PacketPairer::default(),
+        sink,
+    };
+    if let Some(f) = options.format {
+        reading.report.format = Some(f);
+        reading.report.detected_because = "chosen with --format".to_string();
     }
-    let mut pairer = hubble::PacketPairer::default();
-    loop {
-        let (batch, first_line_no, failure) = read_batch(&mut reader, batch_lines, next_line_no);
-        next_line_no = first_line_no + batch.len() as u64;
-        if format.is_none() {
-            match detect_format(&batch) {
+    let (first, mut failure) = read_batch(&mut reader, batch_lines);
+    let framing = Framing::detect(&first);
+    reading.report.framing = Some(framing);
+    match framing {
+        Framing::Document => {
+            let mut doc = first.join(&b'\n');
+            if failure.is_none() {
+                doc.push(b'\n');
+                if let Err(e) = reader.read_to_end(&mut doc) {
+                    failure = Some(e);
+                }
+            }
+            let line_of = line_index(&doc);
+            let items = framing::document_items(&mut doc);
+            let pieces: Vec<(u64, Piece)> = items
+                .into_iter()
+                .map(|item| match item {
+                    DocumentItem::Record(range) => {
+                        (line_of(range.start), Piece::Payload(&doc[range]))
+                    }
+                    DocumentItem::Broken { at, cause } => (line_of(at), Piece::Broken(cause)),
+                })
+                .collect();
+            for chunk in pieces.chunks(batch_lines) {
+                reading.process(chunk)?;
+            }
+        }
+        Framing::Lines | Framing::Sse => {
+            let mut batch = first;
+            let mut first_line_no = 1;
+            loop {
+                let pieces: Vec<(u64, Piece)> = batch
+                    .iter()
+                    .enumerate()
+                    .map(|(i, line)| {
+                        let payload = match framing {
+                            Framing::Sse => framing::sse_payload(line),
+                            _ => Some(line.as_slice()),
+                        };
+                        let piece = match payload {
+                            Some(p) if !p.trim_ascii().is_empty() => Piece::Payload(p),
+                            _ => Piece::NotRecord,
+                        };
+                        (first_line_no + i as u64, piece)
+                    })
+                    .collect();
+                reading.process(&pieces)?;
+                first_line_no += batch.len() as u64;
+                if failure.is_some() || batch.len() < batch_lines {
+                    break;
+                }
+                (batch, failure) = read_batch(&mut reader, batch_lines);
+            }
+        }
+    }
+    let mut report = reading.report;
+    if let Some(source) = failure {
+        report.failure = Some(if reader.gzip {
+            Error::Decompress {
+                input: name.to_string(),
+                line: report.last_line,
+                source,
+            }
+        } else {
+            Error::Io {
+                input: name.to_string(),
+                source,
+            }
+        });
+    }
+    Ok(report)
+}
+
+/// A maps from byte offset to 1-based line number in `doc`.
+fn line_index(doc: &[u8]) -> impl Fn(usize) -> u64 {
+    let newlines: Vec<usize> = memchr::memchr_iter(b'\n', doc).collect();
+    move |offset| newlines.partition_point(|&n| n < offset) as u64 + 1
+}
+
+/// What one line or document item holds.
+enum Piece<'a> {
+    /// A record's bytes.
+    Payload(&'a [u8]),
+    /// Not a record (blank line, SSE field other than `data`).
+    NotRecord,
+    /// The document could not be read from here on.
+    Broken(String),
+}
+
+/// The state of reading one input.
+struct Reading<'o, 's> {
+    input: Arc<str>,
+    report: InputReport,
+    format: Option<Format>,
+    options: &'o ReadOptions,
+    pairer: hubble::PacketPairer,
+    sink: &'s mut dyn FnMut(Flow),
+}
+
+impl Reading<'_, '_> {
+    /// Detects the format if still unknown, decodes the pieces in parallel and accounts for
+    /// them in order.
+    fn process(&mut self, pieces: &[(u64, Piece)]) -> Result<()> {
+        if let Some(&(last, _)) = pieces.last() {
+            self.report.last_line = last;
+        }
+        if self.format.is_none() {
+            let payloads: Vec<(u64, &[u8])> = pieces
+                .iter()
+                .filter_map(|(line, p)| match p {
+                    Piece::Payload(bytes) => Some((*line, *bytes)),
+                    _ => None,
+                })
+                .collect();
+            match detect_format(&payloads) {
                 Some(Ok(detection)) => {
-                    format = Some(detection.format);
-                    report.format = Some(detection.format);
-                    report.detected_because = detection.because;
+                    self.format = Some(detection.format);
+                    self.report.format = Some(detection.format);
+                    self.report.detected_because = detection.because;
                 }
                 Some(Err(detail)) => {
                     return Err(Error::UnknownFormat {
-                        input: name.to_string(),
+                        input: self.report.input.clone(),
                         detail,
                     })
                 }
                 None => {}
             }
         }
-        if let Some(fmt) = format {
-            let decoded: Vec<Record> = batch
-                .par_iter()
-                .enumerate()
-                .map(|(i, line)| {
-                    let origin = Origin {
+        let format = self.format;
+        let input = &self.input;
+        let decoded: Vec<Record> = pieces
+            .par_iter()
+            .map(|(line, piece)| match (piece, format) {
+                (Piece::Payload(bytes), Some(fmt)) => fmt.decode(
+                    bytes,
+                    Origin {
                         input: input.clone(),
-                        line: first_line_no + i as u64,
-                    };
-                    fmt.decode(line, origin)
-                })
-                .collect();
-            for (i, record) in decoded.into_iter().enumerate() {
-                account(
-                    &mut report,
-                    &mut pairer,
-                    record,
-                    first_line_no + i as u64,
-                    options,
-                    sink,
-                );
-            }
+                        line: *line,
+                    },
+                ),
+                (Piece::Payload(_), None) => Record::Skip("no format could be detected".into()),
+                (Piece::NotRecord, _) => Record::Blank,
+                (Piece::Broken(cause), _) => Record::Skip(cause.clone()),
+            })
+            .collect();
+        for ((line, _), record) in pieces.iter().zip(decoded) {
+            account(
+                &mut self.report,
+                &mut self.pairer,
+                record,
+                *line,
+                self.options,
+                &mut *self.sink,
+            );
         }
-        if let Some(source) = failure {
-            report.failure = Some(if reader.gzip {
-                Error::Decompress {
-                    input: name.to_string(),
-                    line: next_line_no - 1,
-                    source,
-                }
-            } else {
-                Error::Io {
-                    input: name.to_string(),
-                    source,
-                }
-            });
-            break;
-        }
-        if batch.len() < batch_lines {
-            break;
-        }
+        Ok(())
     }
-    Ok(report)
 }
 
-/// Reads up to `max` lines. Returns them, the number of the first, and the I/O error that
-/// ended the input early, if any.
-fn read_batch(
-    reader: &mut InputReader,
-    max: usize,
-    first_line_no: u64,
-) -> (Vec<Vec<u8>>, u64, Option<std::io::Error>) {
+/// Reads up to `max` lines. Returns them and the I/O error that ended the input early, if any.
+fn read_batch(reader: &mut InputReader, max: usize) -> (Vec<Vec<u8>>, Option<std::io::Error>) {
     let mut batch = Vec::with_capacity(max.min(4096));
     let mut buf = Vec::new();
     while batch.len() < max {
         match reader.next_line(&mut buf) {
             Ok(true) => batch.push(std::mem::take(&mut buf)),
             Ok(false) => break,
-            Err(e) => return (batch, first_line_no, Some(e)),
+            Err(e) => return (batch, Some(e)),
         }
     }
-    (batch, first_line_no, None)
+    (batch, None)
 }
 
 fn account(

@@ -165,6 +165,7 @@ mod tests {
             packets: None,
             count,
             duplicate: count == 0,
+            counting: crate::flow::Counting::Exact,
             format: crate::ingest::Format::Hubble,
             origin: Origin {
                 input: Arc::from("t"),

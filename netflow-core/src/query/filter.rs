@@ -335,6 +335,7 @@ mod tests {
             packets: None,
             count: 1,
             duplicate: false,
+            counting: crate::flow::Counting::Exact,
             format: crate::ingest::Format::Hubble,
             origin: Origin {
                 input: Arc::from("t"),

@@ -146,6 +146,8 @@ pub struct FlowRow {
     pub count: u64,
     /// Second report of a packet already reported (Hubble policy verdict + drop).
     pub duplicate: bool,
+    /// `exact`, `aggregated` (folded by the source) or `sampled` (estimates).
+    pub counting: &'static str,
     /// Input format.
     pub format: &'static str,
     /// Input name.
@@ -194,6 +196,7 @@ impl FlowRow {
             packets: flow.packets,
             count: flow.count,
             duplicate: flow.duplicate,
+            counting: flow.counting.as_str(),
             format: flow.format.name(),
             input: flow.origin.input.to_string(),
             line: flow.origin.line,

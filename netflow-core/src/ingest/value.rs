@@ -1,0 +1,181 @@
+//! Field values as the different producers write them: enums as names or numbers, 64-bit
+//! integers as numbers or strings (protojson), times as RFC 3339 or epoch seconds, ports as
+//! numbers or strings. Shared by every format decoder.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer};
+
+/// An enum value as protojson writes it (a name) or as some tools write it (a number).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum EnumValue {
+    Name(String),
+    Number(i64),
+}
+
+impl EnumValue {
+    /// The canonical name, mapping numbers through `table`; unknown numbers keep their digits.
+    pub(crate) fn name(&self, table: &[(i64, &str)]) -> String {
+        match self {
+            EnumValue::Name(n) => n.clone(),
+            EnumValue::Number(n) => table
+                .iter()
+                .find(|(k, _)| k == n)
+                .map_or_else(|| n.to_string(), |(_, name)| (*name).to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EnumValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = EnumValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an enum name or number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<EnumValue, E> {
+                Ok(EnumValue::Name(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<EnumValue, E> {
+                Ok(EnumValue::Number(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<EnumValue, E> {
+                Ok(EnumValue::Number(v.min(i64::MAX as u64) as i64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A 64-bit unsigned integer written as a JSON string (protojson) or number.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct U64Value(pub(crate) u64);
+
+impl<'de> Deserialize<'de> for U64Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = U64Value;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an unsigned integer or a string holding one")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<U64Value, E> {
+                Ok(U64Value(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<U64Value, E> {
+                u64::try_from(v)
+                    .map(U64Value)
+                    .map_err(|_| E::custom(format!("{v} is negative")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<U64Value, E> {
+                v.parse()
+                    .map(U64Value)
+                    .map_err(|_| E::custom(format!("{v:?} is not an unsigned integer")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A time written as RFC 3339 text, epoch seconds (number or numeric string) or epoch
+/// milliseconds (numbers past year 33658 in seconds are taken as milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimeValue(pub(crate) DateTime<Utc>);
+
+impl TimeValue {
+    fn from_epoch<E: de::Error>(n: i64) -> Result<TimeValue, E> {
+        let t = if n.abs() >= 1_000_000_000_000 {
+            DateTime::from_timestamp_millis(n)
+        } else {
+            DateTime::from_timestamp(n, 0)
+        };
+        t.map(TimeValue)
+            .ok_or_else(|| E::custom(format!("{n} is not a usable epoch time")))
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = TimeValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an RFC 3339 time or epoch seconds")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<TimeValue, E> {
+                TimeValue::from_epoch(v)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<TimeValue, E> {
+                TimeValue::from_epoch(i64::try_from(v).map_err(|_| E::custom("time out of range"))?)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<TimeValue, E> {
+                if !v.is_finite() {
+                    return Err(E::custom("time is not a finite number"));
+                }
+                TimeValue::from_epoch(v.trunc() as i64)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TimeValue, E> {
+                if let Ok(n) = v.trim().parse::<i64>() {
+                    return TimeValue::from_epoch(n);
+                }
+                DateTime::parse_from_rfc3339(v.trim())
+                    .map(|t| TimeValue(t.with_timezone(&Utc)))
+                    .map_err(|e| {
+                        E::custom(format!("time {v:?} is not RFC 3339 nor epoch seconds: {e}"))
+                    })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parses an IP address field; empty is absent.
+pub(crate) fn parse_ip(
+    text: Option<&str>,
+    field: &str,
+) -> Result<Option<std::net::IpAddr>, String> {
+    match text.map(str::trim) {
+        None | Some("") | Some("-") => Ok(None),
+        Some(t) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{field} {t:?} is not an IP address")),
+    }
+}
+
+/// A port number from a number or numeric string; 0 and absent are "no port".
+pub(crate) fn port(value: Option<U64Value>, field: &str) -> Result<Option<u16>, String> {
+    match value.map(|v| v.0) {
+        None | Some(0) => Ok(None),
+        Some(n) => u16::try_from(n)
+            .map(Some)
+            .map_err(|_| format!("{field} {n} is out of range (0-65535)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_accept_rfc3339_and_epoch_seconds_and_millis() {
+        let t = |j: &str| serde_json::from_str::<TimeValue>(j).map(|t| t.0.to_rfc3339());
+        assert_eq!(t("1748772000").unwrap(), "2025-06-01T10:00:00+00:00");
+        assert_eq!(t("\"1748772000\"").unwrap(), "2025-06-01T10:00:00+00:00");
+        assert_eq!(t("1748772000000").unwrap(), "2025-06-01T10:00:00+00:00");
+        assert_eq!(
+            t("\"2025-06-01T10:00:00Z\"").unwrap(),
+            "2025-06-01T10:00:00+00:00"
+        );
+        assert!(t("\"noon\"").is_err());
+    }
+
+    #[test]
+    fn u64_values_accept_strings_and_reject_negatives() {
+        assert_eq!(serde_json::from_str::<U64Value>("\"12\"").unwrap().0, 12);
+        assert!(serde_json::from_str::<U64Value>("-1").is_err());
+    }
+}
