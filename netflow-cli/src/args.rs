@@ -20,8 +20,21 @@ pub enum Command {
     Denied(DeniedArgs),
     /// Every flow record of the input, one row per record, any verdict.
     Flows(FlowsArgs),
+    /// What each input is: format (and why), records, flows, skips, time range, verdict mix.
+    Inspect(InspectArgs),
     /// List the input formats flowq reads.
     Formats,
+}
+
+/// `flowq inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Input options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `flowq denied`.
@@ -45,6 +58,18 @@ pub struct DeniedArgs {
     /// Also show packets dropped for reasons other than policy (e.g. STALE_OR_UNROUTABLE_IP).
     #[arg(long)]
     pub include_drops: bool,
+    /// For logs without verdicts (VPC Flow Logs): also show requests that got no reply within
+    /// the window, as possibly denied.
+    #[arg(long)]
+    pub unanswered: bool,
+    /// How long a reply may come after its request, in seconds, for `--unanswered`.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        requires = "unanswered"
+    )]
+    pub reply_window: u32,
 }
 
 /// `flowq flows`.

@@ -47,6 +47,7 @@ fn run(command: &Command, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
         Command::Denied(a) => commands::denied::run(a, out),
         Command::Flows(a) => commands::flows::run(a, out),
+        Command::Inspect(a) => commands::inspect::run(a, out),
         Command::Formats => commands::formats::run(out),
     }
 }

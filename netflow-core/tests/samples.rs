@@ -52,6 +52,62 @@ fn every_hubble_sample_reads_without_skips() {
 }
 
 #[test]
+fn every_sample_of_every_format_reads_without_skips() {
+    for (dir, format) in [
+        ("calico", None),
+        ("gke-vpc-flows", Some(Format::GkeVpc)),
+        ("gke-policy-action", Some(Format::GkePolicyAction)),
+    ] {
+        let Some(files) = samples(dir) else {
+            return;
+        };
+        for file in files {
+            let name = file.to_str().unwrap();
+            let mut flows = 0;
+            let report = read_input(name, &ReadOptions::default(), &mut |_| flows += 1)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            if let Some(f) = format {
+                assert_eq!(report.format, Some(f), "{name}");
+            } else {
+                let calico_family = [Format::Calico, Format::Goldmane];
+                assert!(calico_family.contains(&report.format.unwrap()), "{name}");
+            }
+            assert_eq!(report.skipped, 0, "{name}: {:?}", report.skips);
+            assert!(flows > 0, "{name}");
+            assert_eq!(
+                report.records,
+                report.flows + report.event_count(),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn goldmane_and_calico_samples_explain_their_denials() {
+    let Some(files) = samples("calico") else {
+        return;
+    };
+    for file in files {
+        let name = file.to_str().unwrap();
+        let mut denied = Vec::new();
+        read_input(name, &ReadOptions::default(), &mut |f| {
+            if f.action == Action::Denied {
+                denied.push(f)
+            }
+        })
+        .unwrap();
+        for flow in denied {
+            assert!(
+                !flow.policies.is_empty() && flow.drop_reason.is_some(),
+                "{name}:{}: a Calico deny names its policy and rule",
+                flow.origin.line
+            );
+        }
+    }
+}
+
+#[test]
 fn constructed_policy_verdicts_pair_and_attribute() {
     let Some(files) = samples("hubble") else {
         return;

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use netflow_core::query::{DeniedAggregator, DeniedRow};
+use netflow_core::query::{DeniedAggregator, DeniedRow, UnansweredDetector};
 use netflow_core::{Action, Flow};
 
 use super::Pipeline;
@@ -30,11 +30,25 @@ pub fn run(args: &DeniedArgs, out: &mut dyn Write) -> Result<()> {
     }
 
     let mut aggregator = DeniedAggregator::default();
+    let mut unanswered = args
+        .unanswered
+        .then(|| UnansweredDetector::new(chrono::Duration::seconds(args.reply_window.into())));
     let outcome = pipeline.run(|flow| {
         if wanted(&flow) {
             aggregator.add(&flow);
+        } else {
+            aggregator.observe(&flow);
+            if let Some(detector) = unanswered.as_mut() {
+                detector.observe(&flow);
+            }
         }
     });
+    for flow in unanswered
+        .map(UnansweredDetector::finish)
+        .unwrap_or_default()
+    {
+        aggregator.add(&flow);
+    }
     let connections = aggregator.finish();
     if let Some(writer) = RecordWriter::new(args.output.output, &mut *out) {
         writer.write_all(connections.iter().map(DeniedRow::of))?;
@@ -48,12 +62,20 @@ pub fn run(args: &DeniedArgs, out: &mut dyn Write) -> Result<()> {
             write_table(out, &denied_table(&connections))?;
             writeln!(
                 out,
-                "{} {what} connection{} ({} attempts) {}.",
+                "{} {what} connection{} ({} attempt{}) {}.",
                 thousands(connections.len() as u64),
                 if connections.len() == 1 { "" } else { "s" },
                 thousands(attempts),
+                if attempts == 1 { "" } else { "s" },
                 outcome.footer()
             )?;
+            if connections.iter().any(|c| c.inexact) {
+                writeln!(
+                    out,
+                    "~ counts folded or sampled by the source (Calico aggregation, GKE count, VPC \
+                     sampling) are not exact."
+                )?;
+            }
         }
     }
     {

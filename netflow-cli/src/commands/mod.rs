@@ -4,6 +4,7 @@
 pub mod denied;
 pub mod flows;
 pub mod formats;
+pub mod inspect;
 
 use std::io::Write;
 

@@ -59,7 +59,10 @@ pub fn endpoint_cell(ep: &Endpoint) -> String {
             s
         }
         Identity::Service(s) => format!("svc {}/{}", s.namespace, s.name),
-        Identity::External => format!("{} (external)", ip.as_deref().unwrap_or("?")),
+        Identity::External => match &ip {
+            Some(ip) => format!("{ip} (external)"),
+            None => "external (public network)".to_string(),
+        },
         Identity::Reserved { name } => format!("reserved:{name}"),
         Identity::Ambiguous { candidates } => format!(
             "{} (ambiguous: {})",
@@ -104,6 +107,15 @@ pub fn where_cell(direction: &str, node: Option<&str>) -> String {
         (d, Some(n)) => format!("{d} @ {n}"),
         (d, None) => d.to_string(),
     }
+}
+
+/// The denying side, and underneath what the other end reported.
+fn where_with_other_side(r: &DeniedConnection) -> String {
+    let mut text = where_cell(r.direction.as_str(), r.node.as_deref());
+    for other in &r.other_reports {
+        text.push_str(&format!("\n  ({other})"));
+    }
+    text
 }
 
 /// How times are shown in one table: time of day when every time falls on one UTC date,
@@ -172,9 +184,13 @@ pub fn denied_table(rows: &[DeniedConnection]) -> Table {
             endpoint_cell(&r.src),
             endpoint_cell(&r.dst),
             port_cell(r.dst.port, r.protocol),
-            where_cell(r.direction.as_str(), r.node.as_deref()),
+            where_with_other_side(r),
             why_cell(&reasons, &policies),
-            thousands(r.count),
+            if r.inexact {
+                format!("~{}", thousands(r.count))
+            } else {
+                thousands(r.count)
+            },
             style.format(r.first_seen.as_ref()),
             style.format(r.last_seen.as_ref()),
         ]);

@@ -23,7 +23,7 @@ fn malformed_lines_are_skipped_counted_and_located() {
     assert!(
         verbose
             .stderr
-            .contains("-:3: l4 destination_port 70000 is out of range"),
+            .contains("-:3: destination_port 70000 is out of range"),
         "{}",
         verbose.stderr
     );

@@ -4,6 +4,7 @@
 mod bad_input;
 mod denied;
 mod flows;
+mod formats;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -25,6 +25,15 @@ pub enum Framing {
 }
 
 impl Framing {
+    /// `lines`, `sse` or `document`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Framing::Lines => "lines",
+            Framing::Sse => "sse",
+            Framing::Document => "document",
+        }
+    }
+
     /// Decides the layout from the first lines of an input.
     pub fn detect(lines: &[Vec<u8>]) -> Framing {
         let Some(first) = lines.iter().map(|l| l.trim_ascii()).find(|l| !l.is_empty()) else {
@@ -35,7 +44,16 @@ impl Framing {
             return Framing::Sse;
         }
         match first.first() {
-            Some(b'[') => Framing::Document,
+            // `[` then a value (or nothing on this line) opens a JSON array; `[section]` and
+            // the like are not JSON at all and are left to format detection to reject.
+            Some(b'[')
+                if matches!(
+                    first[1..].trim_ascii().first(),
+                    None | Some(b'{' | b'[' | b']' | b'"')
+                ) =>
+            {
+                Framing::Document
+            }
             // A line that opens an object but is not a whole value is a pretty-printed document.
             Some(b'{') if serde_json::from_slice::<IgnoredAny>(first).is_err() => {
                 if lines.iter().filter(|l| !l.trim_ascii().is_empty()).count() > 1 {

@@ -197,12 +197,7 @@ fn serialize_framing<S: serde::Serializer>(
     framing: &Option<Framing>,
     serializer: S,
 ) -> std::result::Result<S::Ok, S::Error> {
-    serializer.serialize_str(match framing {
-        None => "none",
-        Some(Framing::Lines) => "lines",
-        Some(Framing::Sse) => "sse",
-        Some(Framing::Document) => "document",
-    })
+    serializer.serialize_str(framing.map_or("none", Framing::name))
 }
 
 fn serialize_failure<S: serde::Serializer>(
@@ -216,6 +211,11 @@ fn serialize_failure<S: serde::Serializer>(
 }
 
 impl InputReport {
+    /// How records were laid out: `lines`, `sse`, `document`, or `none` for an empty input.
+    pub fn framing_name(&self) -> &'static str {
+        self.framing.map_or("none", Framing::name)
+    }
+
     /// Non-flow events in total.
     pub fn event_count(&self) -> u64 {
         self.events.values().sum()
@@ -403,6 +403,21 @@ impl Reading<'_, '_> {
             self.report.last_line = last;
         }
         if self.format.is_none() {
+            if let Some((line, Piece::Broken(cause))) =
+                pieces.iter().find(|(_, p)| !matches!(p, Piece::NotRecord))
+            {
+                return Err(Error::UnknownFormat {
+                    input: self.report.input.clone(),
+                    detail: format!(
+                        "line {line}: {cause}; pass --format to choose one: {}",
+                        Format::ALL
+                            .iter()
+                            .map(|f| f.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
             let payloads: Vec<(u64, &[u8])> = pieces
                 .iter()
                 .filter_map(|(line, p)| match p {

@@ -1,5 +1,10 @@
 //! Grouping denied flow records into denied connections: one per source → destination:port,
 //! protocol, enforcing side and node, with attempt counts and first/last times.
+//!
+//! A connection is often reported by both ends (Hubble on both nodes, Calico `src` and `dst`
+//! reporters, VPC `SRC` and `DEST`): the end that denied it reports a denial, the other end an
+//! allowed packet. The other end's reports are kept beside the row (`other_reports`), never
+//! added to its count, so the row says where it was denied and the count is not doubled.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -34,6 +39,45 @@ pub struct DeniedConnection {
     pub first_seen: Option<DateTime<Utc>>,
     /// Last time seen.
     pub last_seen: Option<DateTime<Utc>>,
+    /// Whether any record's count was folded or sampled by the source (not exact).
+    pub inexact: bool,
+    /// What the other end reported for the same connection (e.g. its egress allowed it).
+    pub other_reports: Vec<SideReport>,
+}
+
+/// What one end reported about a connection that was denied elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SideReport {
+    /// Which side reported.
+    pub direction: Direction,
+    /// Reporting node.
+    pub node: Option<String>,
+    /// What it says happened.
+    pub action: Action,
+    /// Attempts it reported.
+    pub count: u64,
+}
+
+impl std::fmt::Display for SideReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.direction != Direction::Unknown {
+            write!(f, "{} ", self.direction)?;
+        }
+        write!(f, "{}", self.action)?;
+        if let Some(node) = &self.node {
+            write!(f, " @ {node}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One connection regardless of who reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct PairKey {
+    src: String,
+    dst: String,
+    port: Option<u16>,
+    protocol: Protocol,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,13 +106,38 @@ fn endpoint_key(ep: &Endpoint) -> String {
     }
 }
 
+/// Who reported a connection and what it said: side, node, action.
+type Reporter = (Direction, Option<String>, Action);
+
 /// Accumulates denied records into connections.
 #[derive(Debug, Default)]
 pub struct DeniedAggregator {
     groups: HashMap<ConnectionKey, DeniedConnection>,
+    others: HashMap<PairKey, HashMap<Reporter, u64>>,
 }
 
 impl DeniedAggregator {
+    /// Notes a record that is not a denial: if its connection is denied elsewhere, the row says
+    /// what this end reported. Replies are ignored (they answer another connection).
+    pub fn observe(&mut self, flow: &Flow) {
+        if flow.is_reply == Some(true) || flow.action == Action::Unknown || flow.dst.port.is_none()
+        {
+            return;
+        }
+        let key = PairKey {
+            src: endpoint_key(&flow.src),
+            dst: endpoint_key(&flow.dst),
+            port: flow.dst.port,
+            protocol: flow.protocol,
+        };
+        *self
+            .others
+            .entry(key)
+            .or_default()
+            .entry((flow.direction, flow.node.clone(), flow.action))
+            .or_default() += flow.count;
+    }
+
     /// Adds one record (callers pass only the records they want counted as denials).
     pub fn add(&mut self, flow: &Flow) {
         let key = ConnectionKey {
@@ -96,8 +165,11 @@ impl DeniedAggregator {
             records: 0,
             first_seen: flow.time,
             last_seen: flow.time,
+            inexact: false,
+            other_reports: Vec::new(),
         });
         entry.count += flow.count;
+        entry.inexact |= flow.counting != crate::flow::Counting::Exact;
         entry.records += 1;
         if let Some(r) = &flow.drop_reason {
             if !entry.drop_reasons.contains(r) {
@@ -118,6 +190,27 @@ impl DeniedAggregator {
     /// The connections, most attempts first, then earliest first, then by name: deterministic.
     pub fn finish(self) -> Vec<DeniedConnection> {
         let mut rows: Vec<(ConnectionKey, DeniedConnection)> = self.groups.into_iter().collect();
+        for (key, row) in &mut rows {
+            let pair = PairKey {
+                src: key.src.clone(),
+                dst: key.dst.clone(),
+                port: key.port,
+                protocol: key.protocol,
+            };
+            if let Some(sides) = self.others.get(&pair) {
+                row.other_reports = sides
+                    .iter()
+                    .filter(|((direction, _, _), _)| *direction != row.direction)
+                    .map(|((direction, node, action), count)| SideReport {
+                        direction: *direction,
+                        node: node.clone(),
+                        action: *action,
+                        count: *count,
+                    })
+                    .collect();
+                row.other_reports.sort();
+            }
+        }
         rows.sort_by(|(ka, a), (kb, b)| {
             b.count
                 .cmp(&a.count)
@@ -172,6 +265,22 @@ mod tests {
                 line: 1,
             },
         }
+    }
+
+    #[test]
+    fn the_other_ends_report_is_kept_beside_the_row_not_counted() {
+        let mut agg = DeniedAggregator::default();
+        agg.add(&denied("a", 9200, "2026-11-20T10:00:02Z", 1));
+        let mut allowed = denied("a", 9200, "2026-11-20T10:00:02Z", 1);
+        allowed.action = Action::Allowed;
+        allowed.direction = Direction::Egress;
+        allowed.node = Some("n0".into());
+        agg.observe(&allowed);
+        let rows = agg.finish();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].count, 1);
+        assert_eq!(rows[0].other_reports.len(), 1);
+        assert_eq!(rows[0].other_reports[0].to_string(), "egress allowed @ n0");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 pub mod denied;
 pub mod filter;
 pub mod row;
+pub mod unanswered;
 
-pub use denied::{DeniedAggregator, DeniedConnection};
+pub use denied::{DeniedAggregator, DeniedConnection, SideReport};
 pub use filter::{FlowFilter, NodePattern, PodPattern, PortRange};
 pub use row::{DeniedRow, EndpointColumns, FlowRow};
+pub use unanswered::UnansweredDetector;

@@ -269,6 +269,10 @@ pub struct DeniedRow {
     pub first_seen: Option<String>,
     /// Last denial (RFC 3339 UTC).
     pub last_seen: Option<String>,
+    /// `exact`, or `inexact` when a record's count was folded or sampled by the source.
+    pub counting: &'static str,
+    /// What the other end reported for this connection (`egress allowed @ node-a`).
+    pub other_reports: Vec<String>,
 }
 
 impl DeniedRow {
@@ -314,6 +318,8 @@ impl DeniedRow {
             records: c.records,
             first_seen: c.first_seen.as_ref().map(format_time),
             last_seen: c.last_seen.as_ref().map(format_time),
+            counting: if c.inexact { "inexact" } else { "exact" },
+            other_reports: c.other_reports.iter().map(|r| r.to_string()).collect(),
         }
     }
 }

@@ -1,0 +1,28 @@
+//! The Hubble decoder on one arbitrary line: it must return a record or a skip with a cause,
+//! and a decoded flow must serialize.
+#![no_main]
+
+use std::sync::Arc;
+
+use libfuzzer_sys::fuzz_target;
+use netflow_core::flow::Origin;
+use netflow_core::ingest::{hubble, Record};
+
+fuzz_target!(|data: &[u8]| {
+    let origin = Origin {
+        input: Arc::from("fuzz.ndjson"),
+        line: 7,
+    };
+    match hubble::decode_line(data, origin) {
+        Record::Flow(flow, _) => {
+            assert_eq!(flow.origin.line, 7);
+            assert!(flow.count <= 1);
+            serde_json::to_string(&flow).expect("a decoded flow serializes");
+            let _ = flow.src.identity.to_string();
+            let _ = flow.dst.identity.to_string();
+        }
+        Record::Skip(cause) => assert!(!cause.is_empty()),
+        Record::Blank => assert!(data.trim_ascii().is_empty()),
+        Record::Event { .. } | Record::Lost { .. } => {}
+    }
+});

@@ -1,0 +1,220 @@
+use crate::{flowq, SNAPSHOT};
+
+fn rows(args: &[&str]) -> Vec<serde_json::Value> {
+    let run = flowq(args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json().as_array().expect("an array").clone()
+}
+
+#[test]
+fn every_format_is_detected_and_explained_by_inspect() {
+    let run = flowq(&[
+        "inspect",
+        "-o",
+        "json",
+        "testdata/flows/calico/flows.log.ndjson",
+        "testdata/flows/goldmane/emitter.ndjson",
+        "testdata/flows/goldmane/whisker-list.json",
+        "testdata/flows/goldmane/whisker-stream.sse.txt",
+        "testdata/flows/gke-vpc/gcloud-logging-read.json",
+        "testdata/flows/gke-policy-action/policy_action.log",
+        "testdata/flows/gke-policy-action/gcloud-logging-read.json",
+        "testdata/flows/hubble/incident.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let inputs = run.json();
+    let got: Vec<(&str, &str)> = inputs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["format"].as_str().unwrap(),
+                i["framing"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("calico", "lines"),
+            ("goldmane", "lines"),
+            ("goldmane", "document"),
+            ("goldmane", "sse"),
+            ("gke-vpc", "document"),
+            ("gke-policy-action", "lines"),
+            ("gke-policy-action", "document"),
+            ("hubble", "lines"),
+        ]
+    );
+    for i in inputs.as_array().unwrap() {
+        assert_eq!(i["skipped"], 0, "{i}");
+        assert!(
+            i["detected_because"].as_str().unwrap().starts_with("line "),
+            "{i}"
+        );
+    }
+    assert_eq!(inputs[7]["denied"], 12);
+    assert_eq!(inputs[7]["lost_by_source"], 12);
+    assert_eq!(inputs[7]["first_time"], "2026-11-20T19:05:00.100Z");
+}
+
+#[test]
+fn calico_deny_names_the_policy_and_the_other_reporter() {
+    let rows = rows(&[
+        "denied",
+        "-o",
+        "json",
+        "--snapshot",
+        SNAPSHOT,
+        "--dst-port",
+        "9200",
+        "testdata/flows/calico/flows.log.ndjson",
+    ]);
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r["src_pod"], "release-agent-6c8f9b7d5-w4k2j");
+    assert_eq!(r["dst_service"], "vamp/elasticsearch");
+    assert_eq!(r["where"], "ingress");
+    assert_eq!(r["node"], "node-b");
+    assert_eq!(r["count"], 3);
+    assert_eq!(r["counting"], "inexact");
+    assert_eq!(r["policies"][0], "vamp/elasticsearch-ingress");
+    assert_eq!(
+        r["reason"],
+        "end of tier default: no rule matched (default deny)"
+    );
+    assert_eq!(r["other_reports"][0], "egress allowed @ node-a");
+}
+
+#[test]
+fn goldmane_encodings_agree() {
+    let pick = |file: &str| {
+        let rows = rows(&[
+            "flows",
+            "-o",
+            "json",
+            "--verdict",
+            "denied",
+            "--dst-port",
+            "9200",
+            file,
+        ]);
+        assert_eq!(rows.len(), 1, "{file}");
+        let r = rows[0].clone();
+        (
+            r["src_namespace"].clone(),
+            r["src_pod"].clone(),
+            r["src_workload"].clone(),
+            r["dst_namespace"].clone(),
+            r["policies"].clone(),
+            r["reason"].clone(),
+            r["where"].clone(),
+        )
+    };
+    let emitter = pick("testdata/flows/goldmane/emitter.ndjson");
+    assert_eq!(emitter, pick("testdata/flows/goldmane/whisker-list.json"));
+    assert_eq!(
+        emitter,
+        pick("testdata/flows/goldmane/whisker-stream.sse.txt")
+    );
+    assert_eq!(emitter.1, "release-agent-6c8f9b7d5-*");
+    assert_eq!(emitter.2, "release-agent");
+    assert_eq!(emitter.4[0], "vamp/elasticsearch-ingress");
+}
+
+#[test]
+fn gke_policy_action_node_file_and_cloud_logging_agree() {
+    let node = rows(&[
+        "flows",
+        "-o",
+        "json",
+        "testdata/flows/gke-policy-action/policy_action.log",
+    ]);
+    let logging = rows(&[
+        "flows",
+        "-o",
+        "json",
+        "testdata/flows/gke-policy-action/gcloud-logging-read.json",
+    ]);
+    assert_eq!(node.len(), 4);
+    for (a, b) in node.iter().zip(&logging) {
+        for field in [
+            "time", "src_ip", "dst_ip", "dst_port", "verdict", "where", "count", "policies",
+        ] {
+            assert_eq!(a[field], b[field], "{field}");
+        }
+    }
+    assert_eq!(node[0]["count"], 3);
+    assert_eq!(node[0]["counting"], "aggregated");
+    assert_eq!(
+        logging[3]["node"], "node-a",
+        "the resource labels name the node"
+    );
+    assert_eq!(node[2]["src_kind"], "node");
+}
+
+#[test]
+fn vpc_flows_are_observations_and_unanswered_requests_are_flagged() {
+    let flows = rows(&[
+        "flows",
+        "-o",
+        "json",
+        "testdata/flows/gke-vpc/gcloud-logging-read.json",
+    ]);
+    assert_eq!(flows.len(), 4);
+    assert!(flows
+        .iter()
+        .all(|f| f["verdict"] == "unknown" && f["counting"] == "sampled"));
+    let denied = rows(&[
+        "denied",
+        "-o",
+        "json",
+        "testdata/flows/gke-vpc/gcloud-logging-read.json",
+    ]);
+    assert!(denied.is_empty(), "no verdict, no denial");
+    let unanswered = rows(&[
+        "denied",
+        "--unanswered",
+        "-o",
+        "json",
+        "testdata/flows/gke-vpc/gcloud-logging-read.json",
+    ]);
+    assert_eq!(
+        unanswered.len(),
+        1,
+        "vamp-api got its reply; the release agent did not"
+    );
+    assert_eq!(unanswered[0]["src_pod"], "release-agent-6c8f9b7d5-w4k2j");
+    assert_eq!(unanswered[0]["dst_workload"], "elasticsearch");
+    assert_eq!(unanswered[0]["count"], 1);
+}
+
+#[test]
+fn mixed_formats_feed_one_table() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        SNAPSHOT,
+        "--dst-port",
+        "9200",
+        "testdata/flows/hubble/incident.ndjson",
+        "testdata/flows/calico/flows.log.ndjson",
+        "testdata/flows/gke-policy-action/policy_action.log",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("denied_mixed_formats", run.stdout);
+}
+
+#[test]
+fn unknown_json_is_an_error_that_names_the_candidates() {
+    let run = crate::flowq_with_stdin(&["flows"], b"{\"hello\": \"world\"}\n");
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("\"hello\""), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("hubble, calico, goldmane, gke-vpc, gke-policy-action"),
+        "{}",
+        run.stderr
+    );
+}

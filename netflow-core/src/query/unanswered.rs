@@ -1,0 +1,139 @@
+//! Unanswered connections in logs without verdicts (VPC Flow Logs): a request seen with no
+//! reply flow within a time window is "possibly denied". Each direction of a connection is its
+//! own flow there, so a request's reply is the flow with the reversed 5-tuple; the two reports
+//! of one flow (`SRC` and `DEST`) count once.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use chrono::Duration;
+
+use crate::flow::{Action, Flow, Protocol};
+
+type Tuple = (IpAddr, u16, IpAddr, u16, Protocol);
+
+/// Collects observed flows and finds the requests nobody answered.
+#[derive(Debug)]
+pub struct UnansweredDetector {
+    window: Duration,
+    seen: HashMap<Tuple, Vec<Flow>>,
+}
+
+impl UnansweredDetector {
+    /// A detector that looks for a reply within `window` of the request.
+    pub fn new(window: Duration) -> UnansweredDetector {
+        UnansweredDetector {
+            window,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Notes a flow. Only observations without a verdict and with both addresses and ports are
+    /// considered.
+    pub fn observe(&mut self, flow: &Flow) {
+        if flow.action != Action::Unknown || !flow.protocol.has_ports() {
+            return;
+        }
+        let (Some(sip), Some(sp), Some(dip), Some(dp)) =
+            (flow.src.ip, flow.src.port, flow.dst.ip, flow.dst.port)
+        else {
+            return;
+        };
+        self.seen
+            .entry((sip, sp, dip, dp, flow.protocol))
+            .or_default()
+            .push(flow.clone());
+    }
+
+    /// The requests with no reply in the window, one flow per 5-tuple (its first report),
+    /// marked with the reason. A flow counts as a request when its destination port is below
+    /// its source port (the client's port is the ephemeral one); a lone flow the other way is a
+    /// reply whose request was not sampled, and is not flagged.
+    pub fn finish(self) -> Vec<Flow> {
+        let mut out = Vec::new();
+        for (&(sip, sp, dip, dp, proto), flows) in &self.seen {
+            if dp >= sp {
+                continue;
+            }
+            let replies = self.seen.get(&(dip, dp, sip, sp, proto));
+            let answered = |f: &Flow| {
+                replies.is_some_and(|rs| {
+                    rs.iter().any(|r| match (r.time, f.time) {
+                        (Some(a), Some(b)) => (a - b).abs() <= self.window,
+                        _ => true,
+                    })
+                })
+            };
+            if let Some(first) = flows.iter().filter(|f| !answered(f)).min_by_key(|f| f.time) {
+                let mut flagged = first.clone();
+                flagged.drop_reason = Some(format!(
+                    "no reply seen within {}s: possibly denied",
+                    self.window.num_seconds()
+                ));
+                flagged.count = 1;
+                out.push(flagged);
+            }
+        }
+        out.sort_by(|a, b| a.time.cmp(&b.time).then(a.origin.line.cmp(&b.origin.line)));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{Counting, Direction, Endpoint, Origin};
+    use std::sync::Arc;
+
+    fn observed(src: (&str, u16), dst: (&str, u16), secs: i64) -> Flow {
+        Flow {
+            time: chrono::DateTime::from_timestamp(1_700_000_000 + secs, 0),
+            src: Endpoint {
+                ip: src.0.parse().ok(),
+                port: Some(src.1),
+                ..Default::default()
+            },
+            dst: Endpoint {
+                ip: dst.0.parse().ok(),
+                port: Some(dst.1),
+                ..Default::default()
+            },
+            protocol: Protocol::Tcp,
+            action: Action::Unknown,
+            action_raw: "observed by SRC".into(),
+            direction: Direction::Egress,
+            node: None,
+            drop_reason: None,
+            policies: vec![],
+            is_reply: None,
+            bytes: None,
+            packets: None,
+            count: 1,
+            duplicate: false,
+            counting: Counting::Sampled,
+            format: crate::ingest::Format::GkeVpc,
+            origin: Origin {
+                input: Arc::from("t"),
+                line: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn a_request_without_a_reply_is_possibly_denied() {
+        let mut d = UnansweredDetector::new(Duration::seconds(60));
+        d.observe(&observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 0));
+        d.observe(&observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 1));
+        d.observe(&observed(("10.0.0.3", 40001), ("10.0.0.2", 9200), 0));
+        d.observe(&observed(("10.0.0.2", 9200), ("10.0.0.3", 40001), 2));
+        d.observe(&observed(("10.0.0.9", 443), ("10.0.0.3", 50000), 2));
+        let flagged = d.finish();
+        assert_eq!(flagged.len(), 1);
+        assert_eq!(flagged[0].src.ip, "10.0.0.1".parse().ok());
+        assert!(flagged[0]
+            .drop_reason
+            .as_deref()
+            .unwrap()
+            .contains("possibly denied"));
+    }
+}
