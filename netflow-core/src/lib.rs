@@ -7,6 +7,8 @@
 //!   a normalized [`Flow`], accounting for each one in an [`InputReport`];
 //! - [`cluster`]: load a [`Snapshot`] (`kubectl get … -o json` or manifests) and resolve the
 //!   address of each flow end to a pod, node, service or external identity at the flow's time;
+//! - [`policy`]: evaluate a connection against the snapshot's NetworkPolicies with exact
+//!   Kubernetes semantics, and explain the verdict;
 //! - [`query`]: filter flows, group denied records into connections, and flatten them into the
 //!   documented output rows.
 //!
@@ -41,9 +43,11 @@ pub mod cluster;
 pub mod error;
 pub mod flow;
 pub mod ingest;
+pub mod policy;
 pub mod query;
 
 pub use cluster::{Snapshot, SnapshotSet};
 pub use error::{Error, Result};
 pub use flow::{Action, Direction, Endpoint, Flow, Identity, IdentitySource, Protocol};
 pub use ingest::{read_input, Format, InputReport, ReadOptions};
+pub use policy::{Engine, Evaluation, PolicyError, Subject, Verdict};

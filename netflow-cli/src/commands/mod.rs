@@ -10,7 +10,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use netflow_core::cluster::SnapshotSet;
-use netflow_core::query::FlowFilter;
+use netflow_core::query::{FlowFilter, Prefilter};
 use netflow_core::{read_input, Flow, InputReport, ReadOptions};
 
 use crate::args::InputArgs;
@@ -71,9 +71,15 @@ impl Outcome {
 impl Pipeline {
     /// Resolves the shared flags; loads snapshots (failing early on a bad one).
     pub fn new(input: &InputArgs, snapshots: SnapshotSet, filter: FlowFilter) -> Result<Pipeline> {
+        let mut options = settings::read_options(input)?;
+        // --strict must see every malformed line, so it reads every line in full.
+        if !input.strict {
+            options.prefilter =
+                Prefilter::for_filter(&filter, snapshots.is_empty()).map(std::sync::Arc::new);
+        }
         Ok(Pipeline {
             inputs: settings::input_names(input),
-            options: settings::read_options(input)?,
+            options,
             snapshots,
             filter,
             strict: input.strict,

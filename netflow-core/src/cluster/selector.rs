@@ -228,7 +228,7 @@ fn valid_value(value: &str) -> std::result::Result<String, String> {
 impl fmt::Display for Requirement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.operator {
-            Operator::In if self.values.len() == 1 => write!(f, "{}={}", self.key, self.values[0]),
+            // `k=v` would read back as a `matchLabels` entry, not as this requirement.
             Operator::In => write!(f, "{} in ({})", self.key, self.values.join(",")),
             Operator::NotIn if self.values.len() == 1 => {
                 write!(f, "{}!={}", self.key, self.values[0])
@@ -313,6 +313,25 @@ mod tests {
             ("legacy", "")
         ])));
         assert_eq!(s.to_string(), "app=x,tier!=db,env in (a,b),!legacy,team");
+    }
+
+    #[test]
+    fn a_single_value_set_requirement_shows_as_a_set_and_parses_back() {
+        // Found by fuzzing (fuzz/fuzz_targets/selector.rs): `x in (y)` used to show as `x=y`,
+        // which parses back as a `matchLabels` entry instead of the requirement.
+        for text in ["x in (y)", "x in ()", "x notin (y)", "x in (y),x=y"] {
+            let s = LabelSelector::parse(text).unwrap();
+            let shown = s.to_string();
+            assert_eq!(
+                LabelSelector::parse(&shown).unwrap(),
+                s,
+                "{text:?} shows as {shown:?}"
+            );
+        }
+        assert_eq!(
+            LabelSelector::parse("x in (y)").unwrap().to_string(),
+            "x in (y)"
+        );
     }
 
     #[test]

@@ -183,6 +183,8 @@ pub struct InputReport {
     pub lost_by_source: BTreeMap<String, u64>,
     /// Flows that repeat a packet already reported by an earlier flow (counted once).
     pub duplicates: u64,
+    /// Records the pre-filter ruled out without decoding them (they cannot match the query).
+    pub prefiltered: u64,
     /// Earliest flow time seen.
     pub first_time: Option<DateTime<Utc>>,
     /// Latest flow time seen.
@@ -245,8 +247,13 @@ pub struct ReadOptions {
     pub format: Option<Format>,
     /// How many skipped records to keep as examples in the report.
     pub max_skip_examples: usize,
-    /// Lines decoded together in parallel.
+    /// Records of a document decoded together in parallel.
     pub batch_lines: usize,
+    /// Bytes of a line-based input read and decoded together in parallel.
+    pub chunk_bytes: usize,
+    /// An exact pre-filter: lines it rules out are counted but not decoded (see
+    /// [`crate::query::Prefilter`]).
+    pub prefilter: Option<std::sync::Arc<crate::query::Prefilter>>,
 }
 
 impl Default for ReadOptions {
@@ -255,6 +262,8 @@ impl Default for ReadOptions {
             format: None,
             max_skip_examples: 1000,
             batch_lines: 4096,
+            chunk_bytes: 4 * 1024 * 1024,
+            prefilter: None,
         }
     }
 }
@@ -296,18 +305,24 @@ pub fn read_from(
         reading.report.format = Some(f);
         reading.report.detected_because = "chosen with --format".to_string();
     }
-    let (first, mut failure) = read_batch(&mut reader, batch_lines);
-    let framing = Framing::detect(&first);
+    let chunk_bytes = options.chunk_bytes.max(1);
+    let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes + 64 * 1024);
+    let (mut eof, mut failure) = fill(&mut reader, &mut buf, chunk_bytes);
+    let head: Vec<Vec<u8>> = buf
+        .split(|b| *b == b'\n')
+        .take(32)
+        .map(|l| l.to_vec())
+        .collect();
+    let framing = Framing::detect(&head);
     reading.report.framing = Some(framing);
     match framing {
         Framing::Document => {
-            let mut doc = first.join(&b'\n');
-            if failure.is_none() {
-                doc.push(b'\n');
-                if let Err(e) = reader.read_to_end(&mut doc) {
+            if failure.is_none() && !eof {
+                if let Err(e) = reader.read_to_end(&mut buf) {
                     failure = Some(e);
                 }
             }
+            let mut doc = buf;
             let line_of = line_index(&doc);
             let items = framing::document_items(&mut doc);
             let pieces: Vec<(u64, Piece)> = items
@@ -324,30 +339,29 @@ pub fn read_from(
             }
         }
         Framing::Lines | Framing::Sse => {
-            let mut batch = first;
-            let mut first_line_no = 1;
+            let mut next_line: u64 = 1;
+            let mut want = chunk_bytes;
             loop {
-                let pieces: Vec<(u64, Piece)> = batch
-                    .iter()
-                    .enumerate()
-                    .map(|(i, line)| {
-                        let payload = match framing {
-                            Framing::Sse => framing::sse_payload(line),
-                            _ => Some(line.as_slice()),
-                        };
-                        let piece = match payload {
-                            Some(p) if !p.trim_ascii().is_empty() => Piece::Payload(p),
-                            _ => Piece::NotRecord,
-                        };
-                        (first_line_no + i as u64, piece)
-                    })
-                    .collect();
-                reading.process(&pieces)?;
-                first_line_no += batch.len() as u64;
-                if failure.is_some() || batch.len() < batch_lines {
+                let cut = if eof || failure.is_some() {
+                    buf.len()
+                } else {
+                    match memchr::memrchr(b'\n', &buf) {
+                        Some(i) => i + 1,
+                        None => {
+                            // One line longer than a chunk: read on until it ends.
+                            want = want.saturating_mul(2);
+                            (eof, failure) = fill(&mut reader, &mut buf, want);
+                            continue;
+                        }
+                    }
+                };
+                next_line = reading.process_lines(&buf[..cut], next_line, framing)?;
+                buf.drain(..cut);
+                if eof || failure.is_some() {
                     break;
                 }
-                (batch, failure) = read_batch(&mut reader, batch_lines);
+                want = chunk_bytes;
+                (eof, failure) = fill(&mut reader, &mut buf, chunk_bytes);
             }
         }
     }
@@ -379,8 +393,6 @@ fn line_index(doc: &[u8]) -> impl Fn(usize) -> u64 {
 enum Piece<'a> {
     /// A record's bytes.
     Payload(&'a [u8]),
-    /// Not a record (blank line, SSE field other than `data`).
-    NotRecord,
     /// The document could not be read from here on.
     Broken(String),
 }
@@ -396,6 +408,121 @@ struct Reading<'o, 's> {
 }
 
 impl Reading<'_, '_> {
+    /// Detects the format from the first lines if needed, then decodes a chunk of whole lines
+    /// in parallel (lines the pre-filter rules out are counted, not decoded) and accounts for
+    /// them in order. Returns the number of the line after the chunk.
+    fn process_lines(&mut self, chunk: &[u8], first_line: u64, framing: Framing) -> Result<u64> {
+        let payload_of = |line| line_payload(line, framing);
+        if self.format.is_none() {
+            let head: Vec<(u64, Piece)> = chunk
+                .split(|b| *b == b'\n')
+                .enumerate()
+                .filter_map(|(i, l)| {
+                    payload_of(l).map(|p| (first_line + i as u64, Piece::Payload(p)))
+                })
+                .take(16)
+                .collect();
+            if !head.is_empty() {
+                self.detect(&head)?;
+            }
+        }
+        let format = self.format;
+        let prefilter = self.options.prefilter.as_deref();
+        let input = &self.input;
+        let parts = split_lines(chunk, rayon::current_num_threads() * 4);
+        let results: Vec<LinesPart> = parts
+            .par_iter()
+            .map(|part| {
+                let mut out = LinesPart {
+                    lines: 0,
+                    records: Vec::new(),
+                    prefiltered: 0,
+                };
+                let body = part.strip_suffix(b"\n").unwrap_or(part);
+                for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+                    out.lines += 1;
+                    let Some(payload) = payload_of(line) else {
+                        continue;
+                    };
+                    let Some(fmt) = format else {
+                        out.records
+                            .push((i as u64, Record::Skip("no format could be detected".into())));
+                        continue;
+                    };
+                    if prefilter.is_some_and(|p| !p.may_match(payload)) {
+                        out.prefiltered += 1;
+                        continue;
+                    }
+                    let origin = Origin {
+                        input: input.clone(),
+                        line: 0,
+                    };
+                    out.records.push((i as u64, fmt.decode(payload, origin)));
+                }
+                out
+            })
+            .collect();
+        let mut base = first_line;
+        for part in results {
+            self.report.records += part.prefiltered;
+            self.report.prefiltered += part.prefiltered;
+            for (offset, mut record) in part.records {
+                let line = base + offset;
+                if let Record::Flow(flow, _) = &mut record {
+                    flow.origin.line = line;
+                }
+                account(
+                    &mut self.report,
+                    &mut self.pairer,
+                    record,
+                    line,
+                    self.options,
+                    &mut *self.sink,
+                );
+            }
+            base += part.lines;
+        }
+        self.report.last_line = base.saturating_sub(1);
+        Ok(base)
+    }
+
+    /// Detects the format from the first pieces (an error when they match none).
+    fn detect(&mut self, pieces: &[(u64, Piece)]) -> Result<()> {
+        if let Some((line, Piece::Broken(cause))) = pieces.first() {
+            return Err(Error::UnknownFormat {
+                input: self.report.input.clone(),
+                detail: format!(
+                    "line {line}: {cause}; pass --format to choose one: {}",
+                    Format::ALL
+                        .iter()
+                        .map(|f| f.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        let payloads: Vec<(u64, &[u8])> = pieces
+            .iter()
+            .filter_map(|(line, p)| match p {
+                Piece::Payload(bytes) => Some((*line, *bytes)),
+                _ => None,
+            })
+            .collect();
+        match detect_format(&payloads) {
+            Some(Ok(detection)) => {
+                self.format = Some(detection.format);
+                self.report.format = Some(detection.format);
+                self.report.detected_because = detection.because;
+                Ok(())
+            }
+            Some(Err(detail)) => Err(Error::UnknownFormat {
+                input: self.report.input.clone(),
+                detail,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Detects the format if still unknown, decodes the pieces in parallel and accounts for
     /// them in order.
     fn process(&mut self, pieces: &[(u64, Piece)]) -> Result<()> {
@@ -403,42 +530,7 @@ impl Reading<'_, '_> {
             self.report.last_line = last;
         }
         if self.format.is_none() {
-            if let Some((line, Piece::Broken(cause))) =
-                pieces.iter().find(|(_, p)| !matches!(p, Piece::NotRecord))
-            {
-                return Err(Error::UnknownFormat {
-                    input: self.report.input.clone(),
-                    detail: format!(
-                        "line {line}: {cause}; pass --format to choose one: {}",
-                        Format::ALL
-                            .iter()
-                            .map(|f| f.name())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                });
-            }
-            let payloads: Vec<(u64, &[u8])> = pieces
-                .iter()
-                .filter_map(|(line, p)| match p {
-                    Piece::Payload(bytes) => Some((*line, *bytes)),
-                    _ => None,
-                })
-                .collect();
-            match detect_format(&payloads) {
-                Some(Ok(detection)) => {
-                    self.format = Some(detection.format);
-                    self.report.format = Some(detection.format);
-                    self.report.detected_because = detection.because;
-                }
-                Some(Err(detail)) => {
-                    return Err(Error::UnknownFormat {
-                        input: self.report.input.clone(),
-                        detail,
-                    })
-                }
-                None => {}
-            }
+            self.detect(pieces)?;
         }
         let format = self.format;
         let input = &self.input;
@@ -453,7 +545,6 @@ impl Reading<'_, '_> {
                     },
                 ),
                 (Piece::Payload(_), None) => Record::Skip("no format could be detected".into()),
-                (Piece::NotRecord, _) => Record::Blank,
                 (Piece::Broken(cause), _) => Record::Skip(cause.clone()),
             })
             .collect();
@@ -471,18 +562,63 @@ impl Reading<'_, '_> {
     }
 }
 
-/// Reads up to `max` lines. Returns them and the I/O error that ended the input early, if any.
-fn read_batch(reader: &mut InputReader, max: usize) -> (Vec<Vec<u8>>, Option<std::io::Error>) {
-    let mut batch = Vec::with_capacity(max.min(4096));
-    let mut buf = Vec::new();
-    while batch.len() < max {
-        match reader.next_line(&mut buf) {
-            Ok(true) => batch.push(std::mem::take(&mut buf)),
-            Ok(false) => break,
-            Err(e) => return (batch, Some(e)),
+/// Reads until `buf` holds at least `target` bytes or the input ends. Returns whether it ended
+/// and the I/O error that ended it early, if any.
+fn fill(
+    reader: &mut InputReader,
+    buf: &mut Vec<u8>,
+    target: usize,
+) -> (bool, Option<std::io::Error>) {
+    let mut scratch = vec![0u8; 256 * 1024];
+    while buf.len() < target {
+        match reader.read(&mut scratch) {
+            Ok(0) => return (true, None),
+            Ok(n) => buf.extend_from_slice(&scratch[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return (true, Some(e)),
         }
     }
-    (batch, None)
+    (false, None)
+}
+
+/// The record a line holds: the line without its `\r`, or an SSE line's data; `None` for
+/// blank lines and SSE fields other than `data`.
+fn line_payload(line: &[u8], framing: Framing) -> Option<&[u8]> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let payload = match framing {
+        Framing::Sse => framing::sse_payload(line)?,
+        _ => line,
+    };
+    (!payload.trim_ascii().is_empty()).then_some(payload)
+}
+
+/// What one worker made of its share of a chunk of lines.
+struct LinesPart {
+    /// Lines in the share.
+    lines: u64,
+    /// Decoded records with their line offset in the share (0-based).
+    records: Vec<(u64, Record)>,
+    /// Lines the pre-filter ruled out without decoding.
+    prefiltered: u64,
+}
+
+/// Splits `chunk` into about `parts` pieces, each ending at a line end.
+fn split_lines(chunk: &[u8], parts: usize) -> Vec<&[u8]> {
+    let target = (chunk.len() / parts.max(1)).max(64 * 1024);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < chunk.len() {
+        let mut end = (start + target).min(chunk.len());
+        if end < chunk.len() {
+            end = match memchr::memchr(b'\n', &chunk[end..]) {
+                Some(i) => end + i + 1,
+                None => chunk.len(),
+            };
+        }
+        out.push(&chunk[start..end]);
+        start = end;
+    }
+    out
 }
 
 fn account(
@@ -530,6 +666,7 @@ mod tests {
         let mut flows = Vec::new();
         let options = ReadOptions {
             batch_lines: 2,
+            chunk_bytes: 16,
             ..Default::default()
         };
         let report = read_from("mem", reader, &options, &mut |f| flows.push(f)).unwrap();
@@ -555,7 +692,7 @@ mod tests {
         assert_eq!(report.lost_count(), 7);
         assert_eq!(
             report.records,
-            report.flows + report.event_count() + report.skipped
+            report.flows + report.event_count() + report.skipped + report.prefiltered
         );
         assert_eq!(flows.len(), 1);
         assert_eq!(flows[0].origin.line, 1);

@@ -186,6 +186,11 @@ impl NodePattern {
         Ok(NodePattern(t.to_string()))
     }
 
+    /// Text every matching node name contains: the name, or the prefix before `*`.
+    pub fn needle(&self) -> &str {
+        self.0.strip_suffix('*').unwrap_or(&self.0)
+    }
+
     /// Whether `node` (possibly `cluster/node`) matches.
     pub fn matches(&self, node: &str) -> bool {
         let short = node.rsplit_once('/').map_or(node, |(_, n)| n);

@@ -3,10 +3,12 @@
 
 pub mod denied;
 pub mod filter;
+pub mod prefilter;
 pub mod row;
 pub mod unanswered;
 
 pub use denied::{DeniedAggregator, DeniedConnection, SideReport};
 pub use filter::{FlowFilter, NodePattern, PodPattern, PortRange};
+pub use prefilter::Prefilter;
 pub use row::{DeniedRow, EndpointColumns, FlowRow};
 pub use unanswered::UnansweredDetector;

@@ -1,0 +1,158 @@
+//! An exact byte-level pre-filter: before a line is parsed, cheap substring searches (memmem)
+//! rule out lines that cannot match the query, so they are counted but never decoded.
+//!
+//! Exact means it may only skip a line the full parse would also have rejected. So it only
+//! uses conditions whose text must appear verbatim in any matching record, whatever the format
+//! or spelling (proto or camelCase keys, enum names or numbers): a single destination port's
+//! digits, a single IPv4 address, a node name, and — when identities come from the log alone —
+//! namespace and pod names. A line holding a backslash is always parsed, since a JSON escape
+//! could spell any of those differently.
+
+use std::net::IpAddr;
+
+use memchr::memmem::Finder;
+
+use super::FlowFilter;
+
+/// Groups of needles: a line may match only if every group has a needle in it.
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    groups: Vec<Vec<Finder<'static>>>,
+    description: Vec<String>,
+}
+
+/// Ports in a range up to this size are searched one by one.
+const MAX_PORTS_PER_RANGE: u32 = 16;
+
+impl Prefilter {
+    /// The pre-filter implied by `filter`, or `None` when no condition can be checked on bytes.
+    /// `names_from_log` says whether identities come only from the log (no snapshot), which
+    /// makes namespace and pod names usable.
+    pub fn for_filter(filter: &FlowFilter, names_from_log: bool) -> Option<Prefilter> {
+        let mut p = Prefilter {
+            groups: Vec::new(),
+            description: Vec::new(),
+        };
+        if !filter.dst_port.is_empty()
+            && filter
+                .dst_port
+                .iter()
+                .all(|r| u32::from(r.last) - u32::from(r.first) < MAX_PORTS_PER_RANGE)
+        {
+            p.add(
+                "dst-port",
+                filter
+                    .dst_port
+                    .iter()
+                    .flat_map(|r| r.first..=r.last)
+                    .map(|port| port.to_string()),
+            );
+        }
+        for (name, nets) in [
+            ("from-ip", &filter.from_ip),
+            ("to-ip", &filter.to_ip),
+            ("ip", &filter.ip),
+        ] {
+            let addresses: Option<Vec<String>> = nets
+                .iter()
+                .map(|n| match n.addr() {
+                    IpAddr::V4(a) if n.prefix_len() == 32 => Some(a.to_string()),
+                    _ => None,
+                })
+                .collect();
+            if let Some(addresses) = addresses.filter(|a| !a.is_empty()) {
+                p.add(name, addresses);
+            }
+        }
+        if !filter.node.is_empty() {
+            p.add("node", filter.node.iter().map(|n| n.needle().to_string()));
+        }
+        if names_from_log {
+            for (name, values) in [
+                ("namespace", &filter.namespace),
+                ("from-namespace", &filter.from_namespace),
+                ("to-namespace", &filter.to_namespace),
+            ] {
+                if !values.is_empty() {
+                    p.add(name, values.iter().cloned());
+                }
+            }
+            for (name, pods) in [("from-pod", &filter.from_pod), ("to-pod", &filter.to_pod)] {
+                if !pods.is_empty() && pods.iter().all(|p| !p.name_prefix.is_empty()) {
+                    p.add(name, pods.iter().map(|p| p.name_prefix.clone()));
+                }
+            }
+        }
+        (!p.groups.is_empty()).then_some(p)
+    }
+
+    fn add(&mut self, name: &str, needles: impl IntoIterator<Item = String>) {
+        let needles: Vec<String> = needles.into_iter().filter(|n| !n.is_empty()).collect();
+        if needles.is_empty() {
+            return;
+        }
+        self.description
+            .push(format!("{name}: {}", needles.join(" | ")));
+        self.groups.push(
+            needles
+                .iter()
+                .map(|n| Finder::new(n.as_bytes()).into_owned())
+                .collect(),
+        );
+    }
+
+    /// Whether the line may match (false means it certainly cannot). Records that report
+    /// what the source lost (Hubble `lost_events`) always pass: they are never flows, but the
+    /// reader must see them to say the log is incomplete.
+    pub fn may_match(&self, line: &[u8]) -> bool {
+        if memchr::memchr(b'\\', line).is_some() {
+            return true;
+        }
+        self.groups
+            .iter()
+            .all(|group| group.iter().any(|f| f.find(line).is_some()))
+            || memchr::memmem::find(line, b"ost_events").is_some()
+            || memchr::memmem::find(line, b"ostEvents").is_some()
+    }
+
+    /// The conditions, for `-v` and tests.
+    pub fn describe(&self) -> &[String] {
+        &self.description
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::{NodePattern, PortRange};
+
+    #[test]
+    fn ports_and_addresses_become_needles() {
+        let filter = FlowFilter {
+            dst_port: vec![PortRange::parse("9200").unwrap()],
+            to_ip: vec![crate::query::filter::parse_ip_or_cidr("to-ip", "10.244.2.10").unwrap()],
+            node: vec![NodePattern::parse("node-*").unwrap()],
+            ..Default::default()
+        };
+        let p = Prefilter::for_filter(&filter, false).unwrap();
+        assert_eq!(p.describe().len(), 3);
+        assert!(p.may_match(br#"{"dest_port":9200,"dest_ip":"10.244.2.10","host":"node-b"}"#));
+        assert!(!p.may_match(br#"{"dest_port":9300,"dest_ip":"10.244.2.10","host":"node-b"}"#));
+        assert!(
+            p.may_match(br#"{"dest_port":9300,"note":"\u0039200"}"#),
+            "escapes are parsed"
+        );
+    }
+
+    #[test]
+    fn wide_ranges_cidrs_and_snapshot_names_give_no_needles() {
+        let filter = FlowFilter {
+            dst_port: vec![PortRange::parse("1-1024").unwrap()],
+            to_ip: vec!["10.0.0.0/8".parse().unwrap()],
+            namespace: vec!["vamp".into()],
+            ..Default::default()
+        };
+        assert!(Prefilter::for_filter(&filter, false).is_none());
+        assert!(Prefilter::for_filter(&filter, true).is_some());
+    }
+}

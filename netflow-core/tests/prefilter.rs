@@ -1,0 +1,120 @@
+//! The pre-filter is exact: for every fixture and sample line and every filter, the flows that
+//! pass the filter are the same whether or not the pre-filter ran first.
+
+use std::path::{Path, PathBuf};
+
+use netflow_core::query::filter::parse_ip_or_cidr;
+use netflow_core::query::{FlowFilter, NodePattern, PodPattern, PortRange, Prefilter};
+use netflow_core::{read_input, Flow, ReadOptions};
+
+fn inputs() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for dir in [
+        root.join("testdata/flows"),
+        root.join("../shared/formats/samples"),
+    ] {
+        collect(&dir, &mut files);
+    }
+    files.sort();
+    files
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn filters() -> Vec<FlowFilter> {
+    let port = |p: &str| PortRange::parse(p).unwrap();
+    vec![
+        FlowFilter {
+            dst_port: vec![port("9200")],
+            ..Default::default()
+        },
+        FlowFilter {
+            dst_port: vec![port("8080"), port("53")],
+            ..Default::default()
+        },
+        FlowFilter {
+            dst_port: vec![port("440-450")],
+            ..Default::default()
+        },
+        FlowFilter {
+            to_ip: vec![parse_ip_or_cidr("to-ip", "10.244.2.10").unwrap()],
+            ..Default::default()
+        },
+        FlowFilter {
+            from_ip: vec![parse_ip_or_cidr("from-ip", "10.0.2.1").unwrap()],
+            ..Default::default()
+        },
+        FlowFilter {
+            node: vec![NodePattern::parse("node-b").unwrap()],
+            ..Default::default()
+        },
+        FlowFilter {
+            node: vec![NodePattern::parse("gke-*").unwrap()],
+            ..Default::default()
+        },
+        FlowFilter {
+            namespace: vec!["vamp".into(), "storefront".into()],
+            ..Default::default()
+        },
+        FlowFilter {
+            from_pod: vec![PodPattern::parse("customer1/release-agent").unwrap()],
+            to_namespace: vec!["vamp".into()],
+            ..Default::default()
+        },
+    ]
+}
+
+fn matching(file: &Path, filter: &FlowFilter, prefilter: bool) -> Vec<Flow> {
+    let options = ReadOptions {
+        prefilter: if prefilter {
+            Prefilter::for_filter(filter, true).map(std::sync::Arc::new)
+        } else {
+            None
+        },
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let name = file.to_str().unwrap();
+    let report = read_input(name, &options, &mut |f| {
+        if filter.matches(&f) {
+            out.push(f)
+        }
+    });
+    if let Ok(r) = report {
+        assert_eq!(
+            r.records,
+            r.flows + r.event_count() + r.skipped + r.prefiltered,
+            "{name}"
+        );
+    }
+    out
+}
+
+#[test]
+fn prefiltered_and_unfiltered_results_are_identical() {
+    let files = inputs();
+    assert!(files.len() >= 10);
+    let mut compared = 0;
+    for file in &files {
+        for filter in filters() {
+            let full = matching(file, &filter, false);
+            let fast = matching(file, &filter, true);
+            assert_eq!(full, fast, "{} with {filter:?}", file.display());
+            compared += full.len();
+        }
+    }
+    assert!(compared > 20, "the filters match something");
+}
