@@ -36,8 +36,8 @@ fn cases_dir() -> Option<PathBuf> {
 /// Checks one case; returns (expectations checked, mismatch descriptions).
 fn check_case(dir: &Path) -> (usize, Vec<String>) {
     let case = dir.file_name().unwrap().to_string_lossy().into_owned();
-    let snapshot = Snapshot::load(&dir.join("snapshot.json"), None)
-        .unwrap_or_else(|e| panic!("{case}: {e}"));
+    let snapshot =
+        Snapshot::load(&dir.join("snapshot.json"), None).unwrap_or_else(|e| panic!("{case}: {e}"));
     let engine = Engine::new(&snapshot);
     let text = std::fs::read_to_string(dir.join("expect.jsonl"))
         .unwrap_or_else(|e| panic!("{case}: expect.jsonl: {e}"));

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::model::{
@@ -72,27 +73,33 @@ impl Loader {
     /// Loads the objects of one JSON or YAML text.
     pub(super) fn load_text(&mut self, text: &str, path: &Path) -> Result<()> {
         let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-        let documents: Vec<Value> = if trimmed.starts_with('{') || trimmed.starts_with('[') {
-            vec![serde_json::from_str(trimmed).map_err(|e| Error::Snapshot {
+        let before = self.objects_seen;
+        if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            let raw: &RawValue = serde_json::from_str(trimmed).map_err(|e| Error::Snapshot {
                 path: path.to_path_buf(),
                 detail: format!("invalid JSON: {e}"),
-            })?]
+            })?;
+            self.add_raw(raw, path);
         } else {
-            let mut docs = Vec::new();
             for (i, doc) in serde_yaml_ng::Deserializer::from_str(trimmed).enumerate() {
                 let value = Value::deserialize(doc).map_err(|e| Error::Snapshot {
                     path: path.to_path_buf(),
                     detail: format!("invalid YAML in document {}: {e}", i + 1),
                 })?;
                 if !value.is_null() {
-                    docs.push(value);
+                    // YAML goes through JSON text so that both take the same typed path.
+                    let text = serde_json::to_string(&value).map_err(|e| Error::Snapshot {
+                        path: path.to_path_buf(),
+                        detail: format!(
+                            "YAML document {} is not representable as JSON: {e}",
+                            i + 1
+                        ),
+                    })?;
+                    if let Ok(raw) = serde_json::from_str::<&RawValue>(&text) {
+                        self.add_raw(raw, path);
+                    }
                 }
             }
-            docs
-        };
-        let before = self.objects_seen;
-        for doc in documents {
-            self.add_value(doc, path);
         }
         if self.objects_seen == before {
             return Err(Error::Snapshot {
@@ -105,31 +112,39 @@ impl Loader {
         Ok(())
     }
 
-    fn add_value(&mut self, value: Value, path: &Path) {
-        match value {
-            Value::Array(items) => items.into_iter().for_each(|v| self.add_value(v, path)),
-            Value::Object(mut map) => {
-                let kind = map
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                if kind == "List" || (kind.ends_with("List") && map.contains_key("items")) {
-                    if let Some(Value::Array(items)) = map.remove("items") {
-                        items.into_iter().for_each(|v| self.add_value(v, path));
-                    }
+    /// Adds an object, a List of objects, or an array of either, from raw JSON text.
+    fn add_raw(&mut self, raw: &RawValue, path: &Path) {
+        let text = raw.get();
+        if text.starts_with('[') {
+            match serde_json::from_str::<Vec<&RawValue>>(text) {
+                Ok(items) => items.into_iter().for_each(|item| self.add_raw(item, path)),
+                Err(e) => self
+                    .snapshot
+                    .warnings
+                    .push(format!("{}: ignored an array: {e}", path.display())),
+            }
+            return;
+        }
+        match serde_json::from_str::<Head>(text) {
+            Ok(head) => {
+                let kind = head.kind.unwrap_or_default();
+                if let Some(items) = head
+                    .items
+                    .filter(|_| kind == "List" || kind.ends_with("List"))
+                {
+                    items.into_iter().for_each(|item| self.add_raw(item, path));
                     return;
                 }
-                self.add_object(&kind, Value::Object(map), path);
+                self.add_object(&kind, text, path);
             }
-            _ => self.snapshot.warnings.push(format!(
+            Err(_) => self.snapshot.warnings.push(format!(
                 "{}: ignored a value that is not an object",
                 path.display()
             )),
         }
     }
 
-    fn add_object(&mut self, kind: &str, value: Value, path: &Path) {
+    fn add_object(&mut self, kind: &str, value: &str, path: &Path) {
         if kind.is_empty() {
             self.snapshot.warnings.push(format!(
                 "{}: ignored an object without \"kind\"",
@@ -164,8 +179,8 @@ impl Loader {
         }
     }
 
-    fn add_namespace(&mut self, value: Value) -> serde_json::Result<()> {
-        let raw: RawObject = serde_json::from_value(value)?;
+    fn add_namespace(&mut self, value: &str) -> serde_json::Result<()> {
+        let raw: RawObject = serde_json::from_str(value)?;
         self.note_time(raw.metadata.creation_timestamp);
         let mut labels = raw.metadata.labels.unwrap_or_default();
         labels
@@ -181,8 +196,8 @@ impl Loader {
         Ok(())
     }
 
-    fn add_pod(&mut self, value: Value) -> serde_json::Result<()> {
-        let raw: RawPod = serde_json::from_value(value)?;
+    fn add_pod(&mut self, value: &str) -> serde_json::Result<()> {
+        let raw: RawPod = serde_json::from_str(value)?;
         let meta = raw.metadata;
         self.note_time(meta.creation_timestamp);
         let status = raw.status;
@@ -255,8 +270,8 @@ impl Loader {
         Ok(())
     }
 
-    fn add_service(&mut self, value: Value) -> serde_json::Result<()> {
-        let raw: RawService = serde_json::from_value(value)?;
+    fn add_service(&mut self, value: &str) -> serde_json::Result<()> {
+        let raw: RawService = serde_json::from_str(value)?;
         self.note_time(raw.metadata.creation_timestamp);
         let mut cluster_ips = Vec::new();
         for text in raw
@@ -283,8 +298,8 @@ impl Loader {
         Ok(())
     }
 
-    fn add_endpoint_slice(&mut self, value: Value) -> serde_json::Result<()> {
-        let raw: RawEndpointSlice = serde_json::from_value(value)?;
+    fn add_endpoint_slice(&mut self, value: &str) -> serde_json::Result<()> {
+        let raw: RawEndpointSlice = serde_json::from_str(value)?;
         self.note_time(raw.metadata.creation_timestamp);
         let namespace = raw.metadata.namespace_or_default().to_string();
         let service_name = raw
@@ -321,8 +336,8 @@ impl Loader {
         Ok(())
     }
 
-    fn add_node(&mut self, value: Value) -> serde_json::Result<()> {
-        let raw: RawNode = serde_json::from_value(value)?;
+    fn add_node(&mut self, value: &str) -> serde_json::Result<()> {
+        let raw: RawNode = serde_json::from_str(value)?;
         self.note_time(raw.metadata.creation_timestamp);
         let mut node = Node {
             name: raw.metadata.name,
@@ -355,8 +370,8 @@ impl Loader {
         Ok(())
     }
 
-    fn add_policy(&mut self, value: Value) -> serde_json::Result<()> {
-        let raw: RawPolicy = serde_json::from_value(value)?;
+    fn add_policy(&mut self, value: &str) -> serde_json::Result<()> {
+        let raw: RawPolicy = serde_json::from_str(value)?;
         self.note_time(raw.metadata.creation_timestamp);
         self.snapshot.policies.push(NetworkPolicy {
             namespace: raw.metadata.namespace_or_default().to_string(),
@@ -366,8 +381,8 @@ impl Loader {
         Ok(())
     }
 
-    fn add_controller(&mut self, kind: &str, value: Value) -> serde_json::Result<()> {
-        let raw: RawObject = serde_json::from_value(value)?;
+    fn add_controller(&mut self, kind: &str, value: &str) -> serde_json::Result<()> {
+        let raw: RawObject = serde_json::from_str(value)?;
         self.note_time(raw.metadata.creation_timestamp);
         if let Some(owner) = raw.metadata.controller() {
             self.snapshot.controllers.insert(
@@ -406,6 +421,15 @@ fn collect_manifest_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result
         }
     }
     Ok(())
+}
+
+/// What decides how an object is read: its kind, and the items of a List.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(borrow, default)]
+    items: Option<Vec<&'a RawValue>>,
 }
 
 #[derive(Deserialize)]

@@ -307,7 +307,7 @@ pub fn read_from(
     }
     let chunk_bytes = options.chunk_bytes.max(1);
     let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes + 64 * 1024);
-    let (mut eof, mut failure) = fill(&mut reader, &mut buf, chunk_bytes);
+    let (eof, mut failure) = fill(&mut reader, &mut buf, chunk_bytes);
     let head: Vec<Vec<u8>> = buf
         .split(|b| *b == b'\n')
         .take(32)
@@ -339,30 +339,35 @@ pub fn read_from(
             }
         }
         Framing::Lines | Framing::Sse => {
-            let mut next_line: u64 = 1;
-            let mut want = chunk_bytes;
-            loop {
-                let cut = if eof || failure.is_some() {
-                    buf.len()
-                } else {
-                    match memchr::memrchr(b'\n', &buf) {
-                        Some(i) => i + 1,
-                        None => {
-                            // One line longer than a chunk: read on until it ends.
-                            want = want.saturating_mul(2);
-                            (eof, failure) = fill(&mut reader, &mut buf, want);
-                            continue;
+            // A reader thread cuts the input into chunks of whole lines while the chunk before
+            // is decoded, so reading and decoding overlap.
+            let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+            let reader_ref = &mut reader;
+            let start = LineChunks {
+                buf,
+                eof,
+                failure: failure.take(),
+                chunk_bytes,
+            };
+            failure = std::thread::scope(|scope| -> Result<Option<std::io::Error>> {
+                let producer = scope.spawn(move || start.send_all(reader_ref, chunks));
+                let mut next_line: u64 = 1;
+                for chunk in received.iter() {
+                    match reading.process_lines(&chunk, next_line, framing) {
+                        Ok(next) => next_line = next,
+                        Err(e) => {
+                            drop(received);
+                            let _ = producer.join();
+                            return Err(e);
                         }
                     }
-                };
-                next_line = reading.process_lines(&buf[..cut], next_line, framing)?;
-                buf.drain(..cut);
-                if eof || failure.is_some() {
-                    break;
                 }
-                want = chunk_bytes;
-                (eof, failure) = fill(&mut reader, &mut buf, chunk_bytes);
-            }
+                Ok(producer.join().unwrap_or_else(|_| {
+                    Some(std::io::Error::other(
+                        "the reading thread stopped unexpectedly",
+                    ))
+                }))
+            })?;
         }
     }
     let mut report = reading.report;
@@ -414,8 +419,7 @@ impl Reading<'_, '_> {
     fn process_lines(&mut self, chunk: &[u8], first_line: u64, framing: Framing) -> Result<u64> {
         let payload_of = |line| line_payload(line, framing);
         if self.format.is_none() {
-            let head: Vec<(u64, Piece)> = chunk
-                .split(|b| *b == b'\n')
+            let head: Vec<(u64, Piece)> = Lines::new(chunk)
                 .enumerate()
                 .filter_map(|(i, l)| {
                     payload_of(l).map(|p| (first_line + i as u64, Piece::Payload(p)))
@@ -438,8 +442,7 @@ impl Reading<'_, '_> {
                     records: Vec::new(),
                     prefiltered: 0,
                 };
-                let body = part.strip_suffix(b"\n").unwrap_or(part);
-                for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+                for (i, line) in Lines::new(part).enumerate() {
                     out.lines += 1;
                     let Some(payload) = payload_of(line) else {
                         continue;
@@ -569,11 +572,11 @@ fn fill(
     buf: &mut Vec<u8>,
     target: usize,
 ) -> (bool, Option<std::io::Error>) {
-    let mut scratch = vec![0u8; 256 * 1024];
     while buf.len() < target {
-        match reader.read(&mut scratch) {
+        let want = (target - buf.len()) as u64;
+        match reader.by_ref().take(want).read_to_end(buf) {
             Ok(0) => return (true, None),
-            Ok(n) => buf.extend_from_slice(&scratch[..n]),
+            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return (true, Some(e)),
         }
@@ -592,6 +595,54 @@ fn line_payload(line: &[u8], framing: Framing) -> Option<&[u8]> {
     (!payload.trim_ascii().is_empty()).then_some(payload)
 }
 
+/// Cuts an input into chunks of whole lines.
+struct LineChunks {
+    buf: Vec<u8>,
+    eof: bool,
+    failure: Option<std::io::Error>,
+    chunk_bytes: usize,
+}
+
+impl LineChunks {
+    /// Sends chunks ending at a line end (the last may not) until the input ends or the
+    /// receiver hangs up. Returns the I/O error that ended the input early, if any.
+    fn send_all(
+        mut self,
+        reader: &mut InputReader,
+        out: std::sync::mpsc::SyncSender<Vec<u8>>,
+    ) -> Option<std::io::Error> {
+        let mut want = self.chunk_bytes;
+        loop {
+            let done = self.eof || self.failure.is_some();
+            let cut = if done {
+                self.buf.len()
+            } else {
+                match memchr::memrchr(b'\n', &self.buf) {
+                    Some(i) => i + 1,
+                    None => {
+                        // One line longer than a chunk: read on until it ends.
+                        want = want.saturating_mul(2);
+                        (self.eof, self.failure) = fill(reader, &mut self.buf, want);
+                        continue;
+                    }
+                }
+            };
+            let mut tail = self.buf.split_off(cut);
+            let chunk = std::mem::take(&mut self.buf);
+            if !chunk.is_empty() && out.send(chunk).is_err() {
+                return None;
+            }
+            if done {
+                return self.failure;
+            }
+            tail.reserve(self.chunk_bytes);
+            self.buf = tail;
+            want = self.chunk_bytes;
+            (self.eof, self.failure) = fill(reader, &mut self.buf, want);
+        }
+    }
+}
+
 /// What one worker made of its share of a chunk of lines.
 struct LinesPart {
     /// Lines in the share.
@@ -600,6 +651,35 @@ struct LinesPart {
     records: Vec<(u64, Record)>,
     /// Lines the pre-filter ruled out without decoding.
     prefiltered: u64,
+}
+
+/// The lines of a buffer (without their `\n`), found with memchr.
+struct Lines<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Lines<'a> {
+    fn new(buf: &'a [u8]) -> Lines<'a> {
+        Lines { rest: buf }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        match memchr::memchr(b'\n', self.rest) {
+            Some(i) => {
+                let line = &self.rest[..i];
+                self.rest = &self.rest[i + 1..];
+                Some(line)
+            }
+            None => Some(std::mem::take(&mut self.rest)),
+        }
+    }
 }
 
 /// Splits `chunk` into about `parts` pieces, each ending at a line end.

@@ -566,9 +566,7 @@ fn ports_miss(ports: &[PolicyPort], probe: Probe<'_>) -> Option<PortMiss> {
                     named.push(NamedPortMiss {
                         name: name.clone(),
                         protocol: protocol_text,
-                        pod: probe
-                            .dst_pod
-                            .map(|p| format!("{}/{}", p.namespace, p.name)),
+                        pod: probe.dst_pod.map(|p| format!("{}/{}", p.namespace, p.name)),
                         resolved,
                     });
                 }
@@ -631,7 +629,13 @@ mod tests {
                        {"containerPort": 53, "name": "dns", "protocol": "UDP"}]),
             ),
             pod("a", "db", json!({"app": "db"}), "10.0.0.2", json!([])),
-            pod("b", "client", json!({"app": "client"}), "10.0.1.1", json!([])),
+            pod(
+                "b",
+                "client",
+                json!({"app": "client"}),
+                "10.0.1.1",
+                json!([]),
+            ),
         ];
         items.extend(policies);
         let text = json!({"kind": "List", "items": items}).to_string();
@@ -856,7 +860,10 @@ mod tests {
     fn ip_block_matches_external_addresses_with_its_exceptions_and_host_bits() {
         let s = deny_ingress_to_web(json!({"from": [{"ipBlock": {
             "cidr": "203.0.113.77/24", "except": ["203.0.113.128/25"]}}]}));
-        assert_eq!(verdict(&s, "203.0.113.5", "a/web", 80, "TCP"), Verdict::Allow);
+        assert_eq!(
+            verdict(&s, "203.0.113.5", "a/web", 80, "TCP"),
+            Verdict::Allow
+        );
         let e = eval(&s, "203.0.113.200", "a/web", 80, "TCP");
         assert_eq!(e.verdict, Verdict::Deny);
         assert!(matches!(
@@ -893,7 +900,11 @@ mod tests {
         )]);
         let e = eval(&s, "a/web", "b/client", 80, "TCP");
         assert_eq!(e.verdict, Verdict::Allow);
-        assert!(e.egress.notes[0].contains("advises against"), "{:?}", e.egress);
+        assert!(
+            e.egress.notes[0].contains("advises against"),
+            "{:?}",
+            e.egress
+        );
         assert_eq!(verdict(&s, "a/web", "a/db", 80, "TCP"), Verdict::Deny);
     }
 
@@ -906,12 +917,18 @@ mod tests {
         )]);
         let e = eval(&s, "203.0.113.5", "b/client", 80, "TCP");
         assert_eq!(e.egress.verdict, SideVerdict::NotApplicable);
-        assert!(matches!(e.egress.exemption, Some(Exemption::External { .. })));
+        assert!(matches!(
+            e.egress.exemption,
+            Some(Exemption::External { .. })
+        ));
         assert_eq!(e.verdict, Verdict::Allow);
         let e = eval(&s, "b/client", "203.0.113.5", 80, "TCP");
         assert_eq!(e.ingress.verdict, SideVerdict::NotApplicable);
         assert_eq!(e.verdict, Verdict::Allow);
-        assert_eq!(verdict(&s, "a/web", "203.0.113.5", 80, "TCP"), Verdict::Deny);
+        assert_eq!(
+            verdict(&s, "a/web", "203.0.113.5", 80, "TCP"),
+            Verdict::Deny
+        );
     }
 
     #[test]
@@ -964,13 +981,19 @@ mod tests {
             (32768, Verdict::Allow),
             (32769, Verdict::Deny),
         ] {
-            assert_eq!(verdict(&s, "a/db", "a/web", port, "TCP"), expected, "{port}");
+            assert_eq!(
+                verdict(&s, "a/db", "a/web", port, "TCP"),
+                expected,
+                "{port}"
+            );
         }
     }
 
     #[test]
     fn named_ports_resolve_against_the_destination_pod_with_their_protocol() {
-        let s = deny_ingress_to_web(json!({"ports": [{"port": "http"}, {"port": "dns", "protocol": "UDP"}]}));
+        let s = deny_ingress_to_web(
+            json!({"ports": [{"port": "http"}, {"port": "dns", "protocol": "UDP"}]}),
+        );
         assert_eq!(verdict(&s, "a/db", "a/web", 80, "TCP"), Verdict::Allow);
         assert_eq!(verdict(&s, "a/db", "a/web", 53, "UDP"), Verdict::Allow);
         assert_eq!(verdict(&s, "a/db", "a/web", 53, "TCP"), Verdict::Deny);
@@ -1021,7 +1044,10 @@ mod tests {
         assert_eq!(e.verdict, Verdict::Deny);
         assert!(matches!(
             &e.ingress.reasons[0].rules[0].peers[0].reasons[0],
-            PeerReason::NamespaceLabels { labels_known: false, .. }
+            PeerReason::NamespaceLabels {
+                labels_known: false,
+                ..
+            }
         ));
         let s = snapshot(vec![
             pod("ghost", "g", json!({}), "10.0.2.1", json!([])),

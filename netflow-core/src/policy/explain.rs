@@ -78,11 +78,7 @@ impl fmt::Display for Evaluation {
                     .push(short(&b.backend));
             }
             for ((port, name), pods) in groups {
-                write!(
-                    f,
-                    "{INDENT}service port {} → pod port {port}",
-                    service.port
-                )?;
+                write!(f, "{INDENT}service port {} → pod port {port}", service.port)?;
                 if let Some(name) = name {
                     write!(f, " (named port {name:?})")?;
                 }
@@ -202,12 +198,18 @@ impl fmt::Display for SideResult {
 }
 
 impl SideResult {
-    fn write_miss(&self, f: &mut fmt::Formatter<'_>, prefix: &str, miss: &PolicyMiss) -> fmt::Result {
+    fn write_miss(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        prefix: &str,
+        miss: &PolicyMiss,
+    ) -> fmt::Result {
         let field = self.direction.field();
         match miss.no_rules {
-            Some(NoRules::Empty) => {
-                writeln!(f, "{INDENT}{prefix}policy has no {field} rules ({field}: [])")?
-            }
+            Some(NoRules::Empty) => writeln!(
+                f,
+                "{INDENT}{prefix}policy has no {field} rules ({field}: [])"
+            )?,
             Some(NoRules::Absent) => writeln!(
                 f,
                 "{INDENT}{prefix}policy has no {field} rules (no {field} field)"
@@ -259,7 +261,11 @@ impl fmt::Display for PeerReason {
                 unmet,
                 labels_known,
             } => {
-                write!(f, "namespace {namespace} does not match {}", unmet.join(","))?;
+                write!(
+                    f,
+                    "namespace {namespace} does not match {}",
+                    unmet.join(",")
+                )?;
                 if !labels_known {
                     write!(
                         f,

@@ -43,8 +43,8 @@ use crate::cluster::{Owner, Snapshot};
 use crate::flow::{Identity, Protocol};
 use eval::{named_port, Peer, PolicySet, Probe};
 pub use verdict::{
-    BackendEvaluation, Evaluation, ExcludedBackend, Exemption, HostTraffic, NamedPortMiss,
-    NoRules, Party, PeerMiss, PeerReason, PolicyMiss, PolicyType, PortMiss, RuleMiss, RuleRef,
+    BackendEvaluation, Evaluation, ExcludedBackend, Exemption, HostTraffic, NamedPortMiss, NoRules,
+    Party, PeerMiss, PeerReason, PolicyMiss, PolicyType, PortMiss, RuleMiss, RuleRef,
     SelectingPolicy, ServiceTranslation, SideResult, SideVerdict, Verdict,
 };
 
@@ -197,10 +197,21 @@ pub struct Engine<'s> {
 /// A resolved end of a connection.
 #[derive(Debug, Clone, Copy)]
 enum End<'a> {
-    Pod { pod: &'a Pod, ip: Option<IpAddr> },
-    Node { name: &'a str, ip: IpAddr },
-    Service { service: &'a Service, ip: Option<IpAddr> },
-    External { ip: IpAddr },
+    Pod {
+        pod: &'a Pod,
+        ip: Option<IpAddr>,
+    },
+    Node {
+        name: &'a str,
+        ip: IpAddr,
+    },
+    Service {
+        service: &'a Service,
+        ip: Option<IpAddr>,
+    },
+    External {
+        ip: IpAddr,
+    },
 }
 
 /// One direction's result and the connection's verdict towards one destination pod or address.
@@ -330,8 +341,16 @@ impl<'s> Engine<'s> {
             ),
             None => (
                 Verdict::Deny,
-                exempt(PolicyType::Egress, describe(src_end), Exemption::NoDestination),
-                exempt(PolicyType::Ingress, describe(dst_end), Exemption::NoDestination),
+                exempt(
+                    PolicyType::Egress,
+                    describe(src_end),
+                    Exemption::NoDestination,
+                ),
+                exempt(
+                    PolicyType::Ingress,
+                    describe(dst_end),
+                    Exemption::NoDestination,
+                ),
                 None,
             ),
         };
@@ -415,13 +434,15 @@ impl<'s> Engine<'s> {
             Identity::Pod(p) => Ok(snapshot
                 .pod(&p.namespace, &p.name)
                 .map_or(End::External { ip }, |pod| End::Pod { pod, ip: Some(ip) })),
-            Identity::Service(s) => Ok(self
-                .services
-                .get(&(s.namespace, s.name))
-                .map_or(End::External { ip }, |i| End::Service {
-                    service: &snapshot.services[*i],
-                    ip: Some(ip),
-                })),
+            Identity::Service(s) => {
+                Ok(self
+                    .services
+                    .get(&(s.namespace, s.name))
+                    .map_or(End::External { ip }, |i| End::Service {
+                        service: &snapshot.services[*i],
+                        ip: Some(ip),
+                    }))
+            }
             Identity::Node(_) | Identity::Ambiguous { .. } => {
                 // Without a time, a finished pod still "holds" its old address: only the
                 // owners that still hold it count.
@@ -650,7 +671,9 @@ impl<'s> Engine<'s> {
                     named_port(pod, name, &protocol_text)
                         .map(|n| (n, Some(name.clone())))
                         .ok_or_else(|| {
-                            format!("does not declare a {protocol_text} container port named {name:?}")
+                            format!(
+                                "does not declare a {protocol_text} container port named {name:?}"
+                            )
                         })
                 }
                 (None, Some(IntOrString::String(name)), _) => Err(format!(
@@ -825,5 +848,297 @@ fn party(end: End<'_>) -> Party {
             ip,
         },
         End::External { ip } => Party::External { ip },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Namespace `vamp`: es-0 and es-1 (app=es, container port 9200 named http; es-1 on node
+    /// n2), a hostNetwork agent on n1, a deny-all ingress policy except from app=kibana; pod
+    /// vamp/kibana-0 (app=kibana) on n2; node n1 (192.168.0.10) and n2 (192.168.0.11);
+    /// service es (selector app=es, port 80 → http), service legacy (no selector, one
+    /// EndpointSlice pointing at es-0, port 9200).
+    const CLUSTER: &str = r#"{"kind":"List","items":[
+      {"kind":"Namespace","metadata":{"name":"vamp"}},
+      {"kind":"Node","metadata":{"name":"n1"},
+       "status":{"addresses":[{"type":"InternalIP","address":"192.168.0.10"}]}},
+      {"kind":"Node","metadata":{"name":"n2"},
+       "status":{"addresses":[{"type":"InternalIP","address":"192.168.0.11"}]}},
+      {"kind":"Pod","metadata":{"name":"es-0","namespace":"vamp","labels":{"app":"es"}},
+       "spec":{"nodeName":"n1","containers":[{"ports":[{"containerPort":9200,"name":"http"}]}]},
+       "status":{"phase":"Running","podIP":"10.1.0.5"}},
+      {"kind":"Pod","metadata":{"name":"es-1","namespace":"vamp","labels":{"app":"es"}},
+       "spec":{"nodeName":"n2","containers":[{"ports":[{"containerPort":9201,"name":"http"}]}]},
+       "status":{"phase":"Running","podIP":"10.1.1.5"}},
+      {"kind":"Pod","metadata":{"name":"kibana-0","namespace":"vamp","labels":{"app":"kibana"}},
+       "spec":{"nodeName":"n2"},"status":{"phase":"Running","podIP":"10.1.1.9"}},
+      {"kind":"Pod","metadata":{"name":"agent","namespace":"vamp","labels":{"app":"agent"}},
+       "spec":{"nodeName":"n1","hostNetwork":true},
+       "status":{"phase":"Running","podIP":"192.168.0.10"}},
+      {"kind":"Service","metadata":{"name":"es","namespace":"vamp"},
+       "spec":{"clusterIP":"10.96.0.20","selector":{"app":"es"},
+               "ports":[{"name":"web","port":80,"targetPort":"http"}]}},
+      {"kind":"Service","metadata":{"name":"legacy","namespace":"vamp"},
+       "spec":{"clusterIP":"10.96.0.21","ports":[{"port":9200}]}},
+      {"kind":"EndpointSlice","metadata":{"name":"legacy-x","namespace":"vamp",
+         "labels":{"kubernetes.io/service-name":"legacy"}},
+       "endpoints":[{"addresses":["10.1.0.5"],
+                     "targetRef":{"kind":"Pod","name":"es-0","namespace":"vamp"}}]},
+      {"kind":"NetworkPolicy","metadata":{"name":"es-in","namespace":"vamp"},
+       "spec":{"podSelector":{"matchLabels":{"app":"es"}},
+               "ingress":[{"from":[{"podSelector":{"matchLabels":{"app":"kibana"}}}]}]}}]}"#;
+
+    fn snapshot() -> Snapshot {
+        Snapshot::from_text(CLUSTER, "cluster.json", None).unwrap()
+    }
+
+    fn subject(text: &str) -> Subject {
+        Subject::parse(text).unwrap()
+    }
+
+    fn eval(engine: &Engine<'_>, src: &str, dst: &str, port: u16) -> Evaluation {
+        engine
+            .evaluate(&subject(src), &subject(dst), port, Protocol::Tcp)
+            .unwrap()
+    }
+
+    #[test]
+    fn subjects_parse_as_pods_addresses_and_services() {
+        assert_eq!(
+            subject("vamp/es-0"),
+            Subject::Pod {
+                namespace: "vamp".into(),
+                name: "es-0".into()
+            }
+        );
+        assert_eq!(
+            subject(" 10.0.0.1 "),
+            Subject::Ip("10.0.0.1".parse().unwrap())
+        );
+        assert_eq!(subject("fd00::1"), Subject::Ip("fd00::1".parse().unwrap()));
+        assert_eq!(
+            subject("svc/vamp/es"),
+            Subject::Service {
+                namespace: "vamp".into(),
+                name: "es".into()
+            }
+        );
+        assert_eq!(subject("svc/vamp/es").to_string(), "svc/vamp/es");
+        for bad in [
+            "",
+            "es-0",
+            "a/b/c",
+            "svc/vamp/",
+            "vamp/",
+            "10.0.0.300",
+            "a b/c",
+        ] {
+            assert!(
+                matches!(Subject::parse(bad), Err(PolicyError::BadSubject { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_pods_and_services_are_errors() {
+        let s = snapshot();
+        let engine = Engine::new(&s);
+        let err = engine
+            .evaluate(
+                &subject("vamp/nope"),
+                &subject("vamp/es-0"),
+                80,
+                Protocol::Tcp,
+            )
+            .unwrap_err();
+        assert_eq!(err.to_string(), "pod vamp/nope is not in the snapshot");
+        let err = engine
+            .evaluate(
+                &subject("vamp/es-0"),
+                &subject("svc/vamp/nope"),
+                80,
+                Protocol::Tcp,
+            )
+            .unwrap_err();
+        assert!(matches!(err, PolicyError::UnknownService { .. }));
+        let err = engine
+            .evaluate(
+                &subject("svc/vamp/es"),
+                &subject("vamp/es-0"),
+                80,
+                Protocol::Tcp,
+            )
+            .unwrap_err();
+        assert!(matches!(err, PolicyError::ServiceSource { .. }));
+    }
+
+    #[test]
+    fn traffic_from_the_destination_pods_node_is_host_traffic() {
+        let s = snapshot();
+        let engine = Engine::new(&s);
+        let e = eval(&engine, "192.168.0.10", "vamp/es-0", 9200);
+        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(
+            e.host_traffic.as_ref().unwrap().reason,
+            "host traffic, not subject to NetworkPolicy"
+        );
+        assert_eq!(e.ingress.verdict, SideVerdict::NotApplicable);
+        assert!(matches!(e.src, Party::Node { ref name, .. } if name == "n1"));
+        let e = eval(&engine, "vamp/agent", "vamp/es-0", 9200);
+        assert!(
+            e.host_traffic.is_some(),
+            "a hostNetwork pod on the same node"
+        );
+    }
+
+    #[test]
+    fn traffic_from_another_node_is_subject_to_ingress_policy() {
+        let s = snapshot();
+        let engine = Engine::new(&s);
+        let e = eval(&engine, "192.168.0.11", "vamp/es-0", 9200);
+        assert_eq!(e.verdict, Verdict::Deny);
+        assert!(e.host_traffic.is_none());
+        assert_eq!(e.egress.verdict, SideVerdict::NotApplicable);
+        assert!(matches!(e.egress.exemption, Some(Exemption::Node { .. })));
+    }
+
+    #[test]
+    fn host_network_pods_are_not_isolated_and_only_ipblocks_match_them() {
+        let s = snapshot();
+        let engine = Engine::new(&s);
+        let e = eval(&engine, "vamp/kibana-0", "vamp/agent", 80);
+        assert_eq!(e.verdict, Verdict::Allow);
+        assert!(!e.ingress.isolated);
+        assert!(matches!(
+            e.ingress.exemption,
+            Some(Exemption::HostNetwork { .. })
+        ));
+        let e = eval(&engine, "vamp/agent", "vamp/es-1", 9201);
+        assert_eq!(e.verdict, Verdict::Deny);
+        assert!(e.ingress.notes[0].contains("hostNetwork pod"), "{e}");
+    }
+
+    #[test]
+    fn a_service_is_translated_to_every_backend_on_its_target_port() {
+        let s = snapshot();
+        let engine = Engine::new(&s);
+        let e = eval(&engine, "vamp/kibana-0", "svc/vamp/es", 80);
+        assert_eq!(e.verdict, Verdict::Allow);
+        let ports: Vec<(String, u16)> = e
+            .backends
+            .iter()
+            .map(|b| (b.backend.to_string(), b.port))
+            .collect();
+        assert_eq!(
+            ports,
+            [
+                ("vamp/es-0".to_string(), 9200),
+                ("vamp/es-1".to_string(), 9201)
+            ]
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("service port 80 → pod port 9200 (named port \"http\") on es-0"),
+            "{text}"
+        );
+        let by_ip = eval(&engine, "vamp/kibana-0", "10.96.0.20", 80);
+        assert!(matches!(by_ip.dst, Party::Service { ip: Some(_), .. }));
+        assert_eq!(by_ip.backends.len(), 2);
+    }
+
+    #[test]
+    fn a_service_is_allowed_only_when_every_backend_allows() {
+        let s = snapshot();
+        let engine = Engine::new(&s);
+        let e = eval(&engine, "203.0.113.5", "svc/vamp/es", 80);
+        assert_eq!(e.verdict, Verdict::Deny);
+        assert!(e.backends.iter().all(|b| b.verdict == Verdict::Deny));
+        let e = eval(&engine, "192.168.0.10", "svc/vamp/es", 80);
+        assert_eq!(e.verdict, Verdict::Deny, "host traffic only to es-0 on n1");
+        assert_eq!(e.backends[0].verdict, Verdict::Allow);
+        assert_eq!(e.backends[1].verdict, Verdict::Deny);
+        assert_eq!(
+            e.ingress.subject, "vamp/es-1",
+            "the denying backend is shown"
+        );
+    }
+
+    #[test]
+    fn a_service_without_selector_uses_its_endpoint_slices() {
+        let s = snapshot();
+        let engine = Engine::new(&s);
+        let e = eval(&engine, "vamp/kibana-0", "svc/vamp/legacy", 9200);
+        assert_eq!(e.verdict, Verdict::Allow);
+        let t = e.service.as_ref().unwrap();
+        assert_eq!(t.backends_from, "endpoint_slices");
+        assert_eq!(e.backends.len(), 1);
+        assert_eq!(e.backends[0].port, 9200);
+    }
+
+    #[test]
+    fn a_service_port_that_does_not_exist_is_said() {
+        let s = snapshot();
+        let engine = Engine::new(&s);
+        let e = eval(&engine, "vamp/kibana-0", "svc/vamp/es", 9200);
+        assert_eq!(e.verdict, Verdict::Deny);
+        let problem = e.service.as_ref().unwrap().problem.as_deref().unwrap();
+        assert_eq!(
+            problem,
+            "service vamp/es has no port 9200/TCP (its ports: 80/TCP)"
+        );
+        assert!(e.to_string().contains(problem));
+        assert!(matches!(
+            e.ingress.exemption,
+            Some(Exemption::NoDestination)
+        ));
+    }
+
+    #[test]
+    fn cached_evaluations_are_computed_once_per_connection() {
+        let engine = Engine::shared(Arc::new(snapshot()));
+        let (src, dst) = (subject("vamp/kibana-0"), subject("vamp/es-0"));
+        let a = engine
+            .evaluate_cached(&src, &dst, 9200, Protocol::Tcp)
+            .unwrap();
+        let b = engine
+            .evaluate_cached(&src, &dst, 9200, Protocol::Tcp)
+            .unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        engine
+            .evaluate_cached(&src, &dst, 9300, Protocol::Tcp)
+            .unwrap();
+        let missing = subject("vamp/nope");
+        assert!(engine
+            .evaluate_cached(&missing, &dst, 1, Protocol::Tcp)
+            .is_err());
+        assert_eq!(engine.cached(), 3);
+    }
+
+    #[test]
+    fn the_engine_is_shared_across_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Engine<'static>>();
+        send_sync::<Engine<'_>>();
+        let s = snapshot();
+        let engine = Engine::new(&s);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    let e = engine
+                        .evaluate_cached(
+                            &subject("vamp/kibana-0"),
+                            &subject("svc/vamp/es"),
+                            80,
+                            Protocol::Tcp,
+                        )
+                        .unwrap();
+                    assert_eq!(e.verdict, Verdict::Allow);
+                });
+            }
+        });
+        assert_eq!(engine.cached(), 1);
     }
 }

@@ -292,8 +292,9 @@ pub enum PeerReason {
         namespace: String,
         /// The parts of the selector that failed.
         unmet: Vec<String>,
-        /// Whether the snapshot has the Namespace object (else only
-        /// `kubernetes.io/metadata.name` is known).
+        /// `false` when the snapshot lacks the Namespace object and the selector uses labels
+        /// other than `kubernetes.io/metadata.name` (the only one known then): the decision
+        /// rests on labels nobody knows.
         labels_known: bool,
     },
     /// Pod and namespace selectors only match pods; the peer is not one.

@@ -19,6 +19,7 @@ use super::FlowFilter;
 pub struct Prefilter {
     groups: Vec<Vec<Finder<'static>>>,
     description: Vec<String>,
+    always: Finder<'static>,
 }
 
 /// Ports in a range up to this size are searched one by one.
@@ -32,6 +33,7 @@ impl Prefilter {
         let mut p = Prefilter {
             groups: Vec::new(),
             description: Vec::new(),
+            always: Finder::new(b"\"lost").into_owned(),
         };
         if !filter.dst_port.is_empty()
             && filter
@@ -102,7 +104,7 @@ impl Prefilter {
     }
 
     /// Whether the line may match (false means it certainly cannot). Records that report
-    /// what the source lost (Hubble `lost_events`) always pass: they are never flows, but the
+    /// what the source lost (Hubble `lost_events`, `lostEvents`: any `"lost` key) always pass: they are never flows, but the
     /// reader must see them to say the log is incomplete.
     pub fn may_match(&self, line: &[u8]) -> bool {
         if memchr::memchr(b'\\', line).is_some() {
@@ -111,8 +113,7 @@ impl Prefilter {
         self.groups
             .iter()
             .all(|group| group.iter().any(|f| f.find(line).is_some()))
-            || memchr::memmem::find(line, b"ost_events").is_some()
-            || memchr::memmem::find(line, b"ostEvents").is_some()
+            || self.always.find(line).is_some()
     }
 
     /// The conditions, for `-v` and tests.
