@@ -20,10 +20,46 @@ pub enum Command {
     Denied(DeniedArgs),
     /// Every flow record of the input, one row per record, any verdict.
     Flows(FlowsArgs),
+    /// Would this connection be allowed? Evaluate it against a snapshot's NetworkPolicies.
+    Check(CheckArgs),
     /// What each input is: format (and why), records, flows, skips, time range, verdict mix.
     Inspect(InspectArgs),
     /// List the input formats flowq reads.
     Formats,
+}
+
+/// `flowq check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Snapshot options.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Source: `namespace/pod`, an IP address, or `svc/namespace/name`.
+    #[arg(long, value_name = "SRC")]
+    pub from: Option<String>,
+    /// Destination: `namespace/pod`, an IP address, or `svc/namespace/name`.
+    #[arg(long, value_name = "DST")]
+    pub to: Option<String>,
+    /// Destination port (the service port for a service).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Protocol: TCP (default), UDP or SCTP.
+    #[arg(long, value_name = "PROTO")]
+    pub protocol: Option<String>,
+    /// Evaluate many connections: one JSON object per line with `src`, `dst`, `port` and
+    /// optionally `protocol` (`-` reads standard input); output line N answers input line N.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "port"])]
+    pub batch: Option<String>,
+    /// Which snapshot to use when several are given: the one in force at this time (RFC 3339
+    /// or a duration ago); default the newest.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Exit 1 unless every verdict is this (`allow` or `deny`): for CI checks of policies.
+    #[arg(long, value_name = "VERDICT")]
+    pub expect: Option<String>,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `flowq inspect`.

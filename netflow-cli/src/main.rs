@@ -22,6 +22,14 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e)
+            if e.downcast_ref::<commands::check::ExpectationFailed>()
+                .is_some() =>
+        {
+            let _ = out.flush();
+            eprintln!("flowq: {e}");
+            ExitCode::from(1)
+        }
         Err(e) => {
             // Flush what was produced before reporting the error after it.
             if let Err(flush) = out.flush() {
@@ -47,6 +55,7 @@ fn run(command: &Command, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
         Command::Denied(a) => commands::denied::run(a, out),
         Command::Flows(a) => commands::flows::run(a, out),
+        Command::Check(a) => commands::check::run(a, out),
         Command::Inspect(a) => commands::inspect::run(a, out),
         Command::Formats => commands::formats::run(out),
     }

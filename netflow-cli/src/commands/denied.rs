@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use netflow_core::query::{DeniedAggregator, DeniedRow, UnansweredDetector};
+use netflow_core::query::{DeniedAggregator, DeniedRow, Explainer, UnansweredDetector};
 use netflow_core::{Action, Flow};
 
 use super::Pipeline;
@@ -49,7 +49,13 @@ pub fn run(args: &DeniedArgs, out: &mut dyn Write) -> Result<()> {
     {
         aggregator.add(&flow);
     }
-    let connections = aggregator.finish();
+    let mut connections = aggregator.finish();
+    if !pipeline.snapshots().is_empty() {
+        let explainer = Explainer::new(pipeline.snapshots());
+        for c in &mut connections {
+            c.explain(&explainer);
+        }
+    }
     if let Some(writer) = RecordWriter::new(args.output.output, &mut *out) {
         writer.write_all(connections.iter().map(DeniedRow::of))?;
         return pipeline.finish(&outcome);

@@ -1,6 +1,7 @@
 //! One module per subcommand, plus the pipeline they share: read every input, join identities
 //! from the snapshots, filter, hand each flow on; then account for the input on stderr.
 
+pub mod check;
 pub mod denied;
 pub mod flows;
 pub mod formats;
@@ -85,6 +86,11 @@ impl Pipeline {
             strict: input.strict,
             verbose: input.verbose,
         })
+    }
+
+    /// The snapshots in use.
+    pub fn snapshots(&self) -> &SnapshotSet {
+        &self.snapshots
     }
 
     /// Reads every input and calls `sink` with each enriched flow that passes the filter.

@@ -109,6 +109,22 @@ pub fn where_cell(direction: &str, node: Option<&str>) -> String {
     }
 }
 
+/// What the log says, then what the snapshot's policies say and any disagreement.
+fn why_with_snapshot(r: &DeniedConnection, log_says: String) -> String {
+    let Some(why) = &r.why else {
+        return log_says;
+    };
+    let mut text = if log_says == "-" {
+        format!("→ {}", why.summary)
+    } else {
+        format!("{log_says}\n→ {}", why.summary)
+    };
+    if let Some(mismatch) = &why.mismatch {
+        text.push_str(&format!("\n! mismatch: {mismatch}"));
+    }
+    text
+}
+
 /// The denying side, and underneath what the other end reported.
 fn where_with_other_side(r: &DeniedConnection) -> String {
     let mut text = where_cell(r.direction.as_str(), r.node.as_deref());
@@ -185,7 +201,7 @@ pub fn denied_table(rows: &[DeniedConnection]) -> Table {
             endpoint_cell(&r.dst),
             port_cell(r.dst.port, r.protocol),
             where_with_other_side(r),
-            why_cell(&reasons, &policies),
+            why_with_snapshot(r, why_cell(&reasons, &policies)),
             if r.inexact {
                 format!("~{}", thousands(r.count))
             } else {

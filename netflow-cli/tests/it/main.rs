@@ -2,6 +2,7 @@
 //! subcommand, golden tables (insta) and JSON parsed back field by field.
 
 mod bad_input;
+mod check;
 mod denied;
 mod flows;
 mod formats;

@@ -26,6 +26,16 @@ pub enum Verdict {
     Deny,
 }
 
+impl Verdict {
+    /// The JSON spelling: `allow` or `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Deny => "deny",
+        }
+    }
+}
+
 /// The verdict of one direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

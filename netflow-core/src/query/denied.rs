@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::flow::{Action, Direction, Endpoint, Flow, Identity, PolicyRef, Protocol};
 
 /// All denied records of one connection.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct DeniedConnection {
     /// Source endpoint (as first seen; port cleared, it varies per attempt).
     pub src: Endpoint,
@@ -43,6 +43,23 @@ pub struct DeniedConnection {
     pub inexact: bool,
     /// What the other end reported for the same connection (e.g. its egress allowed it).
     pub other_reports: Vec<SideReport>,
+    /// What the snapshot's NetworkPolicies say about it, when explained.
+    pub why: Option<super::Why>,
+}
+
+impl DeniedConnection {
+    /// Explains the connection against the snapshot in force at its last denial.
+    pub fn explain(&mut self, explainer: &super::Explainer) {
+        let policies: Vec<PolicyRef> = self.policies.iter().cloned().collect();
+        self.why = explainer.explain(
+            &self.src,
+            &self.dst,
+            self.protocol,
+            self.last_seen,
+            self.action,
+            &policies,
+        );
+    }
 }
 
 /// What one end reported about a connection that was denied elsewhere.
@@ -167,6 +184,7 @@ impl DeniedAggregator {
             last_seen: flow.time,
             inexact: false,
             other_reports: Vec::new(),
+            why: None,
         });
         entry.count += flow.count;
         entry.inexact |= flow.counting != crate::flow::Counting::Exact;

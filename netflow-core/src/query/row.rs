@@ -273,6 +273,13 @@ pub struct DeniedRow {
     pub counting: &'static str,
     /// What the other end reported for this connection (`egress allowed @ node-a`).
     pub other_reports: Vec<String>,
+    /// What the snapshot's NetworkPolicies decide (`allow`/`deny`); null without a snapshot or
+    /// when the connection could not be evaluated.
+    pub policy_verdict: Option<&'static str>,
+    /// Why, from the snapshot: the denying rule and what it missed (or why not evaluated).
+    pub explanation: Option<String>,
+    /// How the log and the snapshot disagree, with the likely cause.
+    pub mismatch: Option<String>,
 }
 
 impl DeniedRow {
@@ -320,6 +327,9 @@ impl DeniedRow {
             last_seen: c.last_seen.as_ref().map(format_time),
             counting: if c.inexact { "inexact" } else { "exact" },
             other_reports: c.other_reports.iter().map(|r| r.to_string()).collect(),
+            policy_verdict: c.why.as_ref().and_then(|w| w.verdict).map(|v| v.as_str()),
+            explanation: c.why.as_ref().map(|w| w.summary.clone()),
+            mismatch: c.why.as_ref().and_then(|w| w.mismatch.clone()),
         }
     }
 }

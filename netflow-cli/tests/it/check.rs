@@ -1,0 +1,224 @@
+use crate::{flowq, flowq_with_stdin, SNAPSHOT};
+
+const AGENT: &str = "customer1/release-agent-6c8f9b7d5-w4k2j";
+
+#[test]
+fn the_release_agent_is_denied_at_elasticsearch_ingress_and_says_why() {
+    let run = flowq(&[
+        "check",
+        "--snapshot",
+        SNAPSHOT,
+        "--from",
+        AGENT,
+        "--to",
+        "svc/vamp/elasticsearch",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("check_agent_to_es_service", run.stdout);
+}
+
+#[test]
+fn check_json_has_both_directions_with_rules_and_reasons() {
+    let run = flowq(&[
+        "check",
+        "--snapshot",
+        SNAPSHOT,
+        "--from",
+        AGENT,
+        "--to",
+        "vamp/elasticsearch-0",
+        "--port",
+        "9200",
+        "-o",
+        "json",
+    ]);
+    let v = run.json();
+    assert_eq!(v["verdict"], "deny");
+    assert_eq!(v["egress"]["verdict"], "allow");
+    assert_eq!(
+        v["egress"]["matched_rule"]["policy"],
+        "customer1/release-agent-egress"
+    );
+    assert_eq!(v["egress"]["matched_rule"]["rule"], 0, "0-based in JSON");
+    assert_eq!(v["ingress"]["verdict"], "deny");
+    assert_eq!(v["ingress"]["isolated"], true);
+    assert_eq!(
+        v["ingress"]["policies"][0]["policy"],
+        "vamp/elasticsearch-ingress"
+    );
+    let miss = &v["ingress"]["reasons"][0];
+    assert_eq!(miss["policy"], "vamp/elasticsearch-ingress");
+    assert_eq!(miss["rules"][0]["rule"], 0);
+    let text = serde_json::to_string(&miss).unwrap();
+    assert!(text.contains("role=tenant"), "{text}");
+}
+
+#[test]
+fn the_service_port_is_translated_to_the_target_port() {
+    let run = flowq(&[
+        "check",
+        "--snapshot",
+        SNAPSHOT,
+        "--from",
+        "10.0.0.12",
+        "--to",
+        "svc/default/pyserver",
+        "--port",
+        "80",
+        "-o",
+        "json",
+    ]);
+    let v = run.json();
+    assert_eq!(v["service"]["port"], 80);
+    assert_eq!(v["backends"][0]["port"], 8080);
+    // node-b is the node of pyserver-...-fghij: host traffic there, denied at the other pod.
+    let text = flowq(&[
+        "check",
+        "--snapshot",
+        SNAPSHOT,
+        "--from",
+        "10.0.0.12",
+        "--to",
+        "svc/default/pyserver",
+        "--port",
+        "80",
+    ])
+    .stdout;
+    assert!(text.contains("service port 80 → pod port 8080"), "{text}");
+}
+
+#[test]
+fn kubelet_probes_from_the_node_are_host_traffic() {
+    let run = flowq(&[
+        "check",
+        "--snapshot",
+        SNAPSHOT,
+        "--from",
+        "10.0.0.11",
+        "--to",
+        "default/pyserver-7d9c8b6f5-abcde",
+        "--port",
+        "8080",
+        "-o",
+        "json",
+    ]);
+    let v = run.json();
+    assert_eq!(v["verdict"], "allow");
+    assert_eq!(
+        v["host_traffic"]["reason"],
+        "host traffic, not subject to NetworkPolicy"
+    );
+}
+
+#[test]
+fn expect_turns_a_different_verdict_into_exit_1() {
+    let args = [
+        "check",
+        "--snapshot",
+        SNAPSHOT,
+        "--from",
+        AGENT,
+        "--to",
+        "vamp/elasticsearch-0",
+        "--port",
+        "9200",
+        "--expect",
+    ];
+    let mut deny = args.to_vec();
+    deny.push("deny");
+    assert_eq!(flowq(&deny).code, 0);
+    let mut allow = args.to_vec();
+    allow.push("allow");
+    assert_eq!(flowq(&allow).code, 1);
+}
+
+#[test]
+fn batch_answers_each_line_in_order() {
+    let input = format!(
+        "{}\n{}\n{}\n",
+        r#"{"src":"customer1/release-agent-6c8f9b7d5-w4k2j","dst":"vamp/elasticsearch-0","port":9200}"#,
+        r#"{"src":"vamp/vamp-api-5f7c9d8b4-q8z2n","dst":"vamp/elasticsearch-0","port":9200,"protocol":"TCP","note":"ignored"}"#,
+        r#"{"src":"nope/nobody","dst":"vamp/elasticsearch-0","port":9200}"#
+    );
+    let run = flowq_with_stdin(
+        &[
+            "check",
+            "--snapshot",
+            SNAPSHOT,
+            "--batch",
+            "-",
+            "-o",
+            "ndjson",
+        ],
+        input.as_bytes(),
+    );
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["verdict"], "deny");
+    assert_eq!(lines[1]["verdict"], "allow");
+    assert!(lines[2]["error"].as_str().unwrap().starts_with("line 3:"));
+    assert_eq!(run.code, 2, "a line that cannot be evaluated is an error");
+}
+
+#[test]
+fn denied_explains_with_the_snapshot_and_flags_mismatches() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        SNAPSHOT,
+        "-o",
+        "json",
+        "testdata/flows/hubble/incident.ndjson",
+    ]);
+    let rows = run.json();
+    let es = &rows[0];
+    assert_eq!(es["dst_pod"], "elasticsearch-0");
+    assert_eq!(es["policy_verdict"], "deny");
+    assert_eq!(
+        es["explanation"],
+        "ingress denied by vamp/elasticsearch-ingress rule 1: namespace customer1 does not match role=tenant"
+    );
+    assert_eq!(es["mismatch"], serde_json::Value::Null);
+    let world = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["dst_port"] == 443)
+        .unwrap();
+    assert_eq!(world["policy_verdict"], "deny");
+    assert!(world["explanation"]
+        .as_str()
+        .unwrap()
+        .starts_with("egress denied by customer1/release-agent-egress"));
+}
+
+#[test]
+fn a_denial_the_snapshot_allows_is_a_mismatch_with_its_likely_cause() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        SNAPSHOT,
+        "-o",
+        "json",
+        "testdata/flows/hubble/cilium-policy-deny.ndjson",
+    ]);
+    let rows = run.json();
+    assert_eq!(rows[0]["src_workload"], "vamp-api");
+    assert_eq!(
+        rows[0]["policies"][0],
+        "vamp/es-lockdown (CiliumNetworkPolicy)"
+    );
+    assert_eq!(rows[0]["policy_verdict"], "allow");
+    let mismatch = rows[0]["mismatch"].as_str().unwrap();
+    assert!(
+        mismatch.starts_with("the log denies but the snapshot allows"),
+        "{mismatch}"
+    );
+    assert!(mismatch.contains("CNI-specific policy"), "{mismatch}");
+}

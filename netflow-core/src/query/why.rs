@@ -1,0 +1,150 @@
+//! The WHY of a connection: its NetworkPolicy evaluation against the snapshot in force at the
+//! time, summarised, and compared with what the log says (the action and the policies it
+//! names). Evaluations are memoised per distinct connection by the policy engine, so many
+//! records cost about as much as their distinct connections.
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+
+use crate::cluster::SnapshotSet;
+use crate::flow::{Action, Endpoint, Identity, IdentitySource, PolicyRef, Protocol};
+use crate::policy::{Engine, Evaluation, Subject, Verdict};
+
+/// What the snapshot says about one connection.
+#[derive(Debug, Clone)]
+pub struct Why {
+    /// The computed verdict; `None` when the connection could not be evaluated.
+    pub verdict: Option<Verdict>,
+    /// One line: the evaluation's summary, or why there is none.
+    pub summary: String,
+    /// When the log and the snapshot disagree: how, and the likely cause.
+    pub mismatch: Option<String>,
+    /// The full evaluation, when there is one.
+    pub evaluation: Option<Arc<Evaluation>>,
+}
+
+/// Explains connections against a set of snapshots, one policy engine per snapshot, built on
+/// first use.
+pub struct Explainer<'s> {
+    snapshots: &'s SnapshotSet,
+    engines: Vec<OnceLock<Engine<'s>>>,
+}
+
+/// The cause named when the log denies what the snapshot allows.
+pub const LOG_DENIES_SNAPSHOT_ALLOWS: &str = "the log denies but the snapshot allows: policy \
+     changed since, snapshot stale, or a CNI-specific policy (Calico/Cilium CRD) not modelled";
+/// The cause named when the log allows what the snapshot denies.
+pub const LOG_ALLOWS_SNAPSHOT_DENIES: &str = "the log allows but the snapshot denies: policy not \
+     enforced (a CNI without NetworkPolicy support, e.g. flannel, or enforcement disabled), or \
+     policy changed since";
+
+impl<'s> Explainer<'s> {
+    /// An explainer over `snapshots`.
+    pub fn new(snapshots: &'s SnapshotSet) -> Explainer<'s> {
+        Explainer {
+            snapshots,
+            engines: (0..snapshots.snapshots().len())
+                .map(|_| OnceLock::new())
+                .collect(),
+        }
+    }
+
+    /// Evaluates `src` → `dst` (its port) over `protocol` at `time`, and compares with what the
+    /// log says: `action` and the policies it names. `None` without snapshots.
+    pub fn explain(
+        &self,
+        src: &Endpoint,
+        dst: &Endpoint,
+        protocol: Protocol,
+        time: Option<DateTime<Utc>>,
+        action: Action,
+        log_policies: &[PolicyRef],
+    ) -> Option<Why> {
+        let snapshot = self.snapshots.at(time)?;
+        let index = self
+            .snapshots
+            .snapshots()
+            .iter()
+            .position(|s| std::ptr::eq(s, snapshot))?;
+        let engine = self.engines[index].get_or_init(|| Engine::new(snapshot));
+        let not_evaluated = |summary: String| {
+            Some(Why {
+                verdict: None,
+                summary,
+                mismatch: None,
+                evaluation: None,
+            })
+        };
+        if !matches!(protocol, Protocol::Tcp | Protocol::Udp | Protocol::Sctp) {
+            return not_evaluated(format!(
+                "not evaluated: NetworkPolicy ports apply to TCP, UDP and SCTP, not {protocol}"
+            ));
+        }
+        let Some(port) = dst.port else {
+            return not_evaluated("not evaluated: no destination port".to_string());
+        };
+        let (from, to) = match (subject(src), subject(dst)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return not_evaluated(format!("not evaluated: {e}")),
+        };
+        let evaluation = match engine.evaluate_cached(&from, &to, port, protocol) {
+            Ok(e) => e,
+            Err(e) => return not_evaluated(format!("not evaluated: {e}")),
+        };
+        let mut mismatch = match (action, evaluation.verdict) {
+            (Action::Denied, Verdict::Allow) => Some(LOG_DENIES_SNAPSHOT_ALLOWS.to_string()),
+            (Action::Allowed, Verdict::Deny) => Some(LOG_ALLOWS_SNAPSHOT_DENIES.to_string()),
+            _ => None,
+        };
+        let missing: Vec<String> = log_policies
+            .iter()
+            .filter(|p| matches!(p.kind.as_deref(), None | Some("NetworkPolicy")))
+            .filter(|p| {
+                !snapshot.policies.iter().any(|np| {
+                    np.name == p.name && p.namespace.as_deref().is_none_or(|ns| ns == np.namespace)
+                })
+            })
+            .map(|p| p.to_string())
+            .collect();
+        if !missing.is_empty() {
+            let note = format!(
+                "the log names {} that the snapshot does not have",
+                missing.join(", ")
+            );
+            mismatch = Some(match mismatch {
+                Some(m) => format!("{m}; {note}"),
+                None => note,
+            });
+        }
+        Some(Why {
+            verdict: Some(evaluation.verdict),
+            summary: evaluation.summary(),
+            mismatch,
+            evaluation: Some(evaluation),
+        })
+    }
+}
+
+/// The policy engine's view of an endpoint: a pod or service the snapshot knows, or an address.
+fn subject(ep: &Endpoint) -> Result<Subject, String> {
+    match (&ep.identity, ep.identity_source) {
+        (Identity::Pod(p), IdentitySource::Snapshot) => Ok(Subject::Pod {
+            namespace: p.namespace.clone(),
+            name: p.name.clone(),
+        }),
+        (Identity::Pod(p), _) => Err(format!("{}/{} is not in the snapshot", p.namespace, p.name)),
+        (Identity::Service(s), IdentitySource::Snapshot) => Ok(Subject::Service {
+            namespace: s.namespace.clone(),
+            name: s.name.clone(),
+        }),
+        (Identity::Ambiguous { candidates }, _) => Err(format!(
+            "the address is ambiguous ({})",
+            candidates.join(" | ")
+        )),
+        _ => match ep.ip {
+            Some(ip) => Ok(Subject::Ip(ip)),
+            None => Err("the log gives no address and the snapshot no name".to_string()),
+        },
+    }
+}
