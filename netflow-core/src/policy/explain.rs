@@ -326,6 +326,105 @@ impl fmt::Display for PortMiss {
     }
 }
 
+impl Evaluation {
+    /// One line saying why, for tables: for a denial, the denying side and, per isolating
+    /// policy, the rule that came closest and what it missed; for an allow, what allowed it.
+    pub fn summary(&self) -> String {
+        if let Some(host) = &self.host_traffic {
+            return format!("{} (node {})", host.reason, host.node);
+        }
+        if let Some(problem) = self.service.as_ref().and_then(|s| s.problem.as_ref()) {
+            return problem.clone();
+        }
+        let service = self.service.as_ref().and_then(|s| {
+            let b = self.backends.first()?;
+            (b.port != s.port).then(|| {
+                format!(
+                    "service {} port {} → pod port {}; ",
+                    s.service, s.port, b.port
+                )
+            })
+        });
+        let sides = match self.verdict {
+            Verdict::Deny => [&self.egress, &self.ingress]
+                .into_iter()
+                .filter(|s| s.verdict == SideVerdict::Deny)
+                .map(SideResult::summary)
+                .collect::<Vec<_>>(),
+            Verdict::Allow => [&self.egress, &self.ingress]
+                .into_iter()
+                .map(SideResult::summary)
+                .collect::<Vec<_>>(),
+        };
+        format!("{}{}", service.unwrap_or_default(), sides.join("; "))
+    }
+}
+
+impl SideResult {
+    /// One line for this direction: what allowed it, or for each isolating policy the closest
+    /// rule and what it missed.
+    pub fn summary(&self) -> String {
+        let field = self.direction.field();
+        if let Some(exemption) = &self.exemption {
+            return match exemption {
+                Exemption::External { .. } => format!("{field}: external, not subject to policy"),
+                Exemption::Node { name } => format!("{field}: node {name}, not subject to policy"),
+                Exemption::HostNetwork { pod } => {
+                    format!("{field}: {pod} is hostNetwork, not isolated")
+                }
+                Exemption::HostTraffic { node } => {
+                    format!("{field}: host traffic from node {node}")
+                }
+                Exemption::NoDestination => format!("{field}: no backend"),
+            };
+        }
+        if !self.isolated {
+            return format!("{field}: not isolated");
+        }
+        if let Some(rule) = &self.matched_rule {
+            return format!("{field}: allowed by {} rule {}", rule.policy, rule.rule + 1);
+        }
+        let misses: Vec<String> = self
+            .reasons
+            .iter()
+            .map(|miss| {
+                if let Some(no_rules) = miss.no_rules {
+                    let how = match no_rules {
+                        NoRules::Empty => format!("{field}: []"),
+                        NoRules::Absent => format!("no {field} field"),
+                    };
+                    return format!("{} has no {field} rules ({how})", miss.policy);
+                }
+                let closest = miss.rules.iter().min_by_key(|r| {
+                    r.peers.iter().map(|p| p.reasons.len()).min().unwrap_or(0)
+                        + usize::from(r.ports.is_some())
+                });
+                match closest {
+                    Some(rule) => {
+                        let mut what: Vec<String> = rule
+                            .peers
+                            .iter()
+                            .min_by_key(|p| p.reasons.len())
+                            .map(|p| p.reasons.iter().map(|r| r.to_string()).collect())
+                            .unwrap_or_default();
+                        if let Some(ports) = &rule.ports {
+                            what.push(ports.to_string());
+                        }
+                        format!(
+                            "{} rule {}: {}",
+                            miss.policy,
+                            rule.rule + 1,
+                            what.join("; ")
+                        )
+                    }
+                    None => format!("{}: no rule allows it", miss.policy),
+                }
+            })
+            .collect();
+        format!("{field} denied by {}", misses.join(" | "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -448,104 +547,5 @@ ingress (vamp/elasticsearch-0)  DENIED
         assert_eq!(v["backends"][0]["port"], 9200);
         assert_eq!(v["backends"][0]["port_name"], "http");
         assert_eq!(v["host_traffic"], serde_json::Value::Null);
-    }
-}
-
-impl Evaluation {
-    /// One line saying why, for tables: for a denial, the denying side and, per isolating
-    /// policy, the rule that came closest and what it missed; for an allow, what allowed it.
-    pub fn summary(&self) -> String {
-        if let Some(host) = &self.host_traffic {
-            return format!("{} (node {})", host.reason, host.node);
-        }
-        if let Some(problem) = self.service.as_ref().and_then(|s| s.problem.as_ref()) {
-            return problem.clone();
-        }
-        let service = self.service.as_ref().and_then(|s| {
-            let b = self.backends.first()?;
-            (b.port != s.port).then(|| {
-                format!(
-                    "service {} port {} → pod port {}; ",
-                    s.service, s.port, b.port
-                )
-            })
-        });
-        let sides = match self.verdict {
-            Verdict::Deny => [&self.egress, &self.ingress]
-                .into_iter()
-                .filter(|s| s.verdict == SideVerdict::Deny)
-                .map(SideResult::summary)
-                .collect::<Vec<_>>(),
-            Verdict::Allow => [&self.egress, &self.ingress]
-                .into_iter()
-                .map(SideResult::summary)
-                .collect::<Vec<_>>(),
-        };
-        format!("{}{}", service.unwrap_or_default(), sides.join("; "))
-    }
-}
-
-impl SideResult {
-    /// One line for this direction: what allowed it, or for each isolating policy the closest
-    /// rule and what it missed.
-    pub fn summary(&self) -> String {
-        let field = self.direction.field();
-        if let Some(exemption) = &self.exemption {
-            return match exemption {
-                Exemption::External { .. } => format!("{field}: external, not subject to policy"),
-                Exemption::Node { name } => format!("{field}: node {name}, not subject to policy"),
-                Exemption::HostNetwork { pod } => {
-                    format!("{field}: {pod} is hostNetwork, not isolated")
-                }
-                Exemption::HostTraffic { node } => {
-                    format!("{field}: host traffic from node {node}")
-                }
-                Exemption::NoDestination => format!("{field}: no backend"),
-            };
-        }
-        if !self.isolated {
-            return format!("{field}: not isolated");
-        }
-        if let Some(rule) = &self.matched_rule {
-            return format!("{field}: allowed by {} rule {}", rule.policy, rule.rule + 1);
-        }
-        let misses: Vec<String> = self
-            .reasons
-            .iter()
-            .map(|miss| {
-                if let Some(no_rules) = miss.no_rules {
-                    let how = match no_rules {
-                        NoRules::Empty => format!("{field}: []"),
-                        NoRules::Absent => format!("no {field} field"),
-                    };
-                    return format!("{} has no {field} rules ({how})", miss.policy);
-                }
-                let closest = miss.rules.iter().min_by_key(|r| {
-                    r.peers.iter().map(|p| p.reasons.len()).min().unwrap_or(0)
-                        + usize::from(r.ports.is_some())
-                });
-                match closest {
-                    Some(rule) => {
-                        let mut what: Vec<String> = rule
-                            .peers
-                            .iter()
-                            .min_by_key(|p| p.reasons.len())
-                            .map(|p| p.reasons.iter().map(|r| r.to_string()).collect())
-                            .unwrap_or_default();
-                        if let Some(ports) = &rule.ports {
-                            what.push(ports.to_string());
-                        }
-                        format!(
-                            "{} rule {}: {}",
-                            miss.policy,
-                            rule.rule + 1,
-                            what.join("; ")
-                        )
-                    }
-                    None => format!("{}: no rule allows it", miss.policy),
-                }
-            })
-            .collect();
-        format!("{field} denied by {}", misses.join(" | "))
     }
 }
