@@ -14,6 +14,11 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+// Decoding allocates many small strings on every core; mimalloc keeps that from serializing on
+// the system allocator's locks.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = io::stdout();

@@ -8,6 +8,7 @@
 //! policy-verdict event (type 5) and a drop event (type 1) — which [`PacketPairer`] folds into one
 //! attempt.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -133,9 +134,9 @@ fn describe_json_error(e: &serde_json::Error, line: &[u8]) -> String {
 }
 
 fn convert(
-    raw: RawFlow,
-    wrapper_node: Option<String>,
-    wrapper_time: Option<String>,
+    raw: RawFlow<'_>,
+    wrapper_node: Option<Text<'_>>,
+    wrapper_time: Option<Text<'_>>,
     origin: Origin,
 ) -> Result<(Flow, PacketReport), String> {
     let time_text = raw.time.or(wrapper_time);
@@ -227,7 +228,7 @@ fn convert(
         action,
         action_raw: verdict.unwrap_or_default(),
         direction,
-        node,
+        node: node.map(|n| n.0.into_owned()),
         drop_reason,
         policies,
         is_reply: raw.is_reply.or(raw.reply),
@@ -284,10 +285,10 @@ pub fn is_policy_drop(reason: &str) -> bool {
 }
 
 fn endpoint(
-    raw: Option<&RawEndpoint>,
+    raw: Option<&RawEndpoint<'_>>,
     ip: Option<IpAddr>,
     port: Option<u16>,
-    service: Option<&RawService>,
+    service: Option<&RawService<'_>>,
     node: Option<&str>,
 ) -> Endpoint {
     // Cluster Mesh writes `cluster/node`; the node's own name is the part after the slash.
@@ -296,8 +297,8 @@ fn endpoint(
     let service = service
         .filter(|s| !s.name.is_empty())
         .map(|s| ServiceIdentity {
-            namespace: s.namespace.clone(),
-            name: s.name.clone(),
+            namespace: s.namespace.to_string(),
+            name: s.name.to_string(),
         });
     Endpoint {
         ip,
@@ -387,10 +388,24 @@ impl PacketPairer {
 const EVENT_DROP: u32 = 1;
 const EVENT_POLICY_VERDICT: u32 = 5;
 
+/// A string borrowed from the input when it has no escapes (serde borrows a `Cow` only when it
+/// is a field's whole type, so optional and repeated strings go through this newtype).
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 #[derive(Deserialize)]
-struct Envelope {
+struct Envelope<'a> {
     #[serde(default)]
-    flow: Option<RawFlow>,
+    #[serde(borrow)]
+    flow: Option<RawFlow<'a>>,
     #[serde(default, alias = "nodeStatus")]
     node_status: Option<IgnoredAny>,
     #[serde(default, alias = "lostEvents")]
@@ -399,10 +414,10 @@ struct Envelope {
     agent_event: Option<IgnoredAny>,
     #[serde(default, alias = "debugEvent")]
     debug_event: Option<IgnoredAny>,
-    #[serde(default, alias = "nodeName")]
-    node_name: Option<String>,
-    #[serde(default)]
-    time: Option<String>,
+    #[serde(default, borrow, alias = "nodeName")]
+    node_name: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    time: Option<Text<'a>>,
     // Keys that mark a bare legacy flow.
     #[serde(default)]
     verdict: Option<IgnoredAny>,
@@ -422,20 +437,23 @@ struct RawLost {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct RawFlow {
-    time: Option<String>,
+struct RawFlow<'a> {
+    #[serde(borrow)]
+    time: Option<Text<'a>>,
     verdict: Option<EnumValue>,
     #[serde(alias = "dropReasonDesc")]
     drop_reason_desc: Option<EnumValue>,
     #[serde(alias = "dropReason")]
     drop_reason: Option<u64>,
-    #[serde(rename = "IP")]
-    ip: Option<RawIp>,
+    #[serde(rename = "IP", borrow)]
+    ip: Option<RawIp<'a>>,
     l4: Option<RawL4>,
-    source: Option<RawEndpoint>,
-    destination: Option<RawEndpoint>,
-    #[serde(alias = "nodeName")]
-    node_name: Option<String>,
+    #[serde(borrow)]
+    source: Option<RawEndpoint<'a>>,
+    #[serde(borrow)]
+    destination: Option<RawEndpoint<'a>>,
+    #[serde(alias = "nodeName", borrow)]
+    node_name: Option<Text<'a>>,
     #[serde(alias = "eventType")]
     event_type: Option<RawEventType>,
     #[serde(alias = "trafficDirection")]
@@ -443,25 +461,27 @@ struct RawFlow {
     #[serde(alias = "isReply")]
     is_reply: Option<bool>,
     reply: Option<bool>,
-    #[serde(alias = "sourceService")]
-    source_service: Option<RawService>,
-    #[serde(alias = "destinationService")]
-    destination_service: Option<RawService>,
-    #[serde(alias = "egressAllowedBy")]
-    egress_allowed_by: Option<Vec<RawPolicy>>,
-    #[serde(alias = "ingressAllowedBy")]
-    ingress_allowed_by: Option<Vec<RawPolicy>>,
-    #[serde(alias = "egressDeniedBy")]
-    egress_denied_by: Option<Vec<RawPolicy>>,
-    #[serde(alias = "ingressDeniedBy")]
-    ingress_denied_by: Option<Vec<RawPolicy>>,
+    #[serde(alias = "sourceService", borrow)]
+    source_service: Option<RawService<'a>>,
+    #[serde(alias = "destinationService", borrow)]
+    destination_service: Option<RawService<'a>>,
+    #[serde(alias = "egressAllowedBy", borrow)]
+    egress_allowed_by: Option<Vec<RawPolicy<'a>>>,
+    #[serde(alias = "ingressAllowedBy", borrow)]
+    ingress_allowed_by: Option<Vec<RawPolicy<'a>>>,
+    #[serde(alias = "egressDeniedBy", borrow)]
+    egress_denied_by: Option<Vec<RawPolicy<'a>>>,
+    #[serde(alias = "ingressDeniedBy", borrow)]
+    ingress_denied_by: Option<Vec<RawPolicy<'a>>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct RawIp {
-    source: Option<String>,
-    destination: Option<String>,
+struct RawIp<'a> {
+    #[serde(borrow)]
+    source: Option<Text<'a>>,
+    #[serde(borrow)]
+    destination: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -536,50 +556,60 @@ struct RawEventType {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct RawService {
-    name: String,
-    namespace: String,
+struct RawService<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    namespace: Cow<'a, str>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct RawPolicy {
-    name: String,
-    namespace: String,
-    kind: String,
+struct RawPolicy<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    namespace: Cow<'a, str>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
 }
 
-impl RawPolicy {
+impl RawPolicy<'_> {
     fn to_ref(&self) -> PolicyRef {
         PolicyRef {
-            namespace: Some(self.namespace.clone()).filter(|n| !n.is_empty()),
-            name: self.name.clone(),
-            kind: Some(self.kind.clone()).filter(|k| !k.is_empty()),
+            namespace: Some(self.namespace.to_string()).filter(|n| !n.is_empty()),
+            name: self.name.to_string(),
+            kind: Some(self.kind.to_string()).filter(|k| !k.is_empty()),
         }
     }
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct RawEndpoint {
+struct RawEndpoint<'a> {
     #[serde(rename = "ID")]
     id: Option<u32>,
     identity: Option<u32>,
-    namespace: String,
-    labels: Option<Vec<String>>,
-    #[serde(alias = "podName")]
-    pod_name: String,
-    workloads: Option<Vec<RawWorkload>>,
+    #[serde(borrow)]
+    namespace: Cow<'a, str>,
+    #[serde(borrow)]
+    labels: Option<Vec<Text<'a>>>,
+    #[serde(alias = "podName", borrow)]
+    pod_name: Cow<'a, str>,
+    #[serde(borrow)]
+    workloads: Option<Vec<RawWorkload<'a>>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct RawWorkload {
-    name: String,
-    kind: String,
+struct RawWorkload<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
 }
 
-impl RawEndpoint {
+impl RawEndpoint<'_> {
     fn identity(&self, observing_node: Option<&str>) -> Identity {
         let labels = self.labels.as_deref().unwrap_or_default();
         let reserved = labels
@@ -619,12 +649,12 @@ impl RawEndpoint {
             .iter()
             .find(|w| !w.name.is_empty())
             .map(|w| Workload {
-                kind: w.kind.clone(),
-                name: w.name.clone(),
+                kind: w.kind.to_string(),
+                name: w.name.to_string(),
             });
         Identity::Pod(PodIdentity {
-            namespace: self.namespace.clone(),
-            name: self.pod_name.clone(),
+            namespace: self.namespace.to_string(),
+            name: self.pod_name.to_string(),
             workload,
             // Only endpoints local to the observing node carry an endpoint ID.
             node: self
@@ -638,7 +668,7 @@ impl RawEndpoint {
 
 /// The pod's own labels from Cilium's label list: `k8s:` labels other than the ones Cilium
 /// derives (policy cluster/serviceaccount, namespace labels, the namespace itself).
-fn pod_labels(labels: &[String]) -> BTreeMap<String, String> {
+fn pod_labels(labels: &[Text<'_>]) -> BTreeMap<String, String> {
     labels
         .iter()
         .filter_map(|l| l.strip_prefix("k8s:"))
