@@ -64,7 +64,9 @@ pub fn run(args: &DeniedArgs, out: &mut dyn Write) -> Result<()> {
         writeln!(out, "No {what} connections {}.", outcome.footer())?;
     } else {
         {
-            let attempts: u64 = connections.iter().map(|c| c.count).sum();
+            let attempts = connections
+                .iter()
+                .fold(0u64, |total, c| total.saturating_add(c.count));
             write_table(out, &denied_table(&connections))?;
             writeln!(
                 out,

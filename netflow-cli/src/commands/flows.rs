@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use netflow_core::query::FlowRow;
+use netflow_core::query::{Explainer, FlowRow};
 use netflow_core::Flow;
 
 use super::Pipeline;
@@ -29,11 +29,16 @@ pub fn list_records(
     noun: &str,
     keep: impl Fn(&Flow) -> bool,
 ) -> Result<()> {
+    let explainer =
+        (!pipeline.snapshots().is_empty()).then(|| Explainer::new(pipeline.snapshots()));
     if let Some(mut writer) = RecordWriter::new(format, &mut *out) {
         let mut write_error = None;
         let outcome = pipeline.run(|flow| {
             if write_error.is_none() && keep(&flow) {
-                write_error = writer.write(&FlowRow::of(&flow)).err();
+                let why = explainer.as_ref().and_then(|e| e.explain_flow(&flow));
+                write_error = writer
+                    .write(&FlowRow::of(&flow).with_why(why.as_ref()))
+                    .err();
             }
         });
         if let Some(e) = write_error {

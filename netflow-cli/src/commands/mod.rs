@@ -50,7 +50,9 @@ impl Outcome {
 
     /// Events the sources say they lost.
     pub fn lost(&self) -> u64 {
-        self.reports.iter().map(|r| r.lost_count()).sum()
+        self.reports
+            .iter()
+            .fold(0, |total, r| total.saturating_add(r.lost_count()))
     }
 
     /// `in 2 files; 48,211 records read, 0 skipped` (plus what the source lost).

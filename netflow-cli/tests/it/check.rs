@@ -222,3 +222,54 @@ fn a_denial_the_snapshot_allows_is_a_mismatch_with_its_likely_cause() {
     );
     assert!(mismatch.contains("CNI-specific policy"), "{mismatch}");
 }
+
+#[test]
+fn a_forwarded_connection_the_snapshot_denies_is_a_mismatch_but_its_reply_is_not() {
+    let run = flowq(&[
+        "flows",
+        "--snapshot",
+        SNAPSHOT,
+        "-o",
+        "json",
+        "testdata/flows/hubble/unenforced.ndjson",
+    ]);
+    let rows = run.json();
+    assert_eq!(rows[0]["verdict"], "allowed");
+    assert_eq!(rows[0]["policy_verdict"], "deny");
+    assert!(rows[0]["mismatch"]
+        .as_str()
+        .unwrap()
+        .starts_with("the log allows but the snapshot denies: policy not enforced"));
+    assert_eq!(rows[1]["is_reply"], true);
+    assert_eq!(
+        rows[1]["policy_verdict"],
+        serde_json::Value::Null,
+        "replies pass by conntrack"
+    );
+    assert_eq!(rows[1]["mismatch"], serde_json::Value::Null);
+}
+
+#[test]
+fn one_ends_allow_report_is_not_a_mismatch_when_the_other_end_denies() {
+    let run = flowq(&[
+        "flows",
+        "--snapshot",
+        SNAPSHOT,
+        "-o",
+        "json",
+        "--verdict",
+        "allowed",
+        "--dst-port",
+        "9200",
+        "--from-pod",
+        "customer1/",
+        "testdata/flows/calico/flows.log.ndjson",
+    ]);
+    let rows = run.json();
+    assert_eq!(rows[0]["where"], "egress");
+    assert_eq!(
+        rows[0]["policy_verdict"], "deny",
+        "the connection is denied at ingress"
+    );
+    assert_eq!(rows[0]["mismatch"], serde_json::Value::Null);
+}

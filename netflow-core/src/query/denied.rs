@@ -57,6 +57,7 @@ impl DeniedConnection {
             self.protocol,
             self.last_seen,
             self.action,
+            self.direction,
             &policies,
         );
     }
@@ -147,12 +148,13 @@ impl DeniedAggregator {
             port: flow.dst.port,
             protocol: flow.protocol,
         };
-        *self
+        let count = self
             .others
             .entry(key)
             .or_default()
             .entry((flow.direction, flow.node.clone(), flow.action))
-            .or_default() += flow.count;
+            .or_default();
+        *count = count.saturating_add(flow.count);
     }
 
     /// Adds one record (callers pass only the records they want counted as denials).
@@ -186,7 +188,8 @@ impl DeniedAggregator {
             other_reports: Vec::new(),
             why: None,
         });
-        entry.count += flow.count;
+        // Aggregating sources (Calico, GKE) may claim any 64-bit count: saturate, never wrap.
+        entry.count = entry.count.saturating_add(flow.count);
         entry.inexact |= flow.counting != crate::flow::Counting::Exact;
         entry.records += 1;
         if let Some(r) = &flow.drop_reason {
@@ -299,6 +302,23 @@ mod tests {
         assert_eq!(rows[0].count, 1);
         assert_eq!(rows[0].other_reports.len(), 1);
         assert_eq!(rows[0].other_reports[0].to_string(), "egress allowed @ n0");
+    }
+
+    #[test]
+    fn aggregated_counts_saturate_instead_of_overflowing() {
+        // A Calico or GKE record may claim any 64-bit count; two of them used to overflow.
+        let mut agg = DeniedAggregator::default();
+        agg.add(&denied("a", 9200, "2026-11-20T10:00:02Z", u64::MAX));
+        agg.add(&denied("a", 9200, "2026-11-20T10:00:03Z", u64::MAX));
+        let mut allowed = denied("a", 9200, "2026-11-20T10:00:02Z", u64::MAX);
+        allowed.action = Action::Allowed;
+        allowed.direction = Direction::Egress;
+        agg.observe(&allowed);
+        agg.observe(&allowed);
+        let rows = agg.finish();
+        assert_eq!(rows[0].count, u64::MAX);
+        assert_eq!(rows[0].records, 2);
+        assert_eq!(rows[0].other_reports[0].count, u64::MAX);
     }
 
     #[test]

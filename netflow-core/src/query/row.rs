@@ -154,6 +154,11 @@ pub struct FlowRow {
     pub input: String,
     /// Line in the input.
     pub line: u64,
+    /// With a snapshot: what the NetworkPolicies decide for this connection (`allow`/`deny`);
+    /// null without one, for replies, and when it could not be evaluated.
+    pub policy_verdict: Option<&'static str>,
+    /// With a snapshot: how the log and the snapshot disagree, with the likely cause.
+    pub mismatch: Option<String>,
 }
 
 impl FlowRow {
@@ -200,7 +205,18 @@ impl FlowRow {
             format: flow.format.name(),
             input: flow.origin.input.to_string(),
             line: flow.origin.line,
+            policy_verdict: None,
+            mismatch: None,
         }
+    }
+
+    /// Adds what the snapshot says about the record's connection.
+    pub fn with_why(mut self, why: Option<&super::Why>) -> FlowRow {
+        if let Some(why) = why {
+            self.policy_verdict = why.verdict.map(|v| v.as_str());
+            self.mismatch = why.mismatch.clone();
+        }
+        self
     }
 }
 

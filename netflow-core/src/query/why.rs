@@ -8,7 +8,11 @@ use std::sync::{Arc, OnceLock};
 use chrono::{DateTime, Utc};
 
 use crate::cluster::SnapshotSet;
-use crate::flow::{Action, Endpoint, Identity, IdentitySource, PolicyRef, Protocol};
+use crate::flow::{
+    Action, Direction, Endpoint, Flow, Identity, IdentitySource, PolicyRef, Protocol,
+};
+use crate::ingest::Format;
+use crate::policy::verdict::SideVerdict;
 use crate::policy::{Engine, Evaluation, Subject, Verdict};
 
 /// What the snapshot says about one connection.
@@ -51,7 +55,10 @@ impl<'s> Explainer<'s> {
     }
 
     /// Evaluates `src` → `dst` (its port) over `protocol` at `time`, and compares with what the
-    /// log says: `action` and the policies it names. `None` without snapshots.
+    /// log says: `action` taken on the `direction` side (a record from one end speaks for that
+    /// end only; an unknown side speaks for the whole connection) and the policies it names.
+    /// `None` without snapshots.
+    #[allow(clippy::too_many_arguments)]
     pub fn explain(
         &self,
         src: &Endpoint,
@@ -59,6 +66,7 @@ impl<'s> Explainer<'s> {
         protocol: Protocol,
         time: Option<DateTime<Utc>>,
         action: Action,
+        direction: Direction,
         log_policies: &[PolicyRef],
     ) -> Option<Why> {
         let snapshot = self.snapshots.at(time)?;
@@ -92,9 +100,14 @@ impl<'s> Explainer<'s> {
             Ok(e) => e,
             Err(e) => return not_evaluated(format!("not evaluated: {e}")),
         };
-        let mut mismatch = match (action, evaluation.verdict) {
-            (Action::Denied, Verdict::Allow) => Some(LOG_DENIES_SNAPSHOT_ALLOWS.to_string()),
-            (Action::Allowed, Verdict::Deny) => Some(LOG_ALLOWS_SNAPSHOT_DENIES.to_string()),
+        let side_allows = match direction {
+            Direction::Egress => evaluation.egress.verdict != SideVerdict::Deny,
+            Direction::Ingress => evaluation.ingress.verdict != SideVerdict::Deny,
+            Direction::Unknown => evaluation.verdict == Verdict::Allow,
+        };
+        let mut mismatch = match (action, side_allows) {
+            (Action::Denied, true) => Some(LOG_DENIES_SNAPSHOT_ALLOWS.to_string()),
+            (Action::Allowed, false) => Some(LOG_ALLOWS_SNAPSHOT_DENIES.to_string()),
             _ => None,
         };
         let missing: Vec<String> = log_policies
@@ -123,6 +136,30 @@ impl<'s> Explainer<'s> {
             mismatch,
             evaluation: Some(evaluation),
         })
+    }
+}
+
+impl Explainer<'_> {
+    /// Explains one flow record, when it opens a connection: replies (and Hubble packets not
+    /// known to be requests) pass whatever the policies say, since conntrack lets them through,
+    /// so they are not evaluated; neither are records whose log gives no verdict.
+    pub fn explain_flow(&self, flow: &Flow) -> Option<Why> {
+        let request = match flow.format {
+            Format::Hubble => flow.is_reply == Some(false),
+            _ => flow.is_reply != Some(true),
+        };
+        if !request || !matches!(flow.action, Action::Allowed | Action::Denied) {
+            return None;
+        }
+        self.explain(
+            &flow.src,
+            &flow.dst,
+            flow.protocol,
+            flow.time,
+            flow.action,
+            flow.direction,
+            &flow.policies,
+        )
     }
 }
 
