@@ -97,6 +97,30 @@ pub struct Endpoint {
     pub identity_source: IdentitySource,
 }
 
+impl Endpoint {
+    /// An endpoint as a log names it: the identity's source is the log, or none when the log
+    /// says nothing about who it is.
+    pub fn from_log(
+        ip: Option<IpAddr>,
+        port: Option<u16>,
+        identity: Identity,
+        service: Option<ServiceIdentity>,
+    ) -> Endpoint {
+        let identity_source = if identity == Identity::Unknown {
+            IdentitySource::None
+        } else {
+            IdentitySource::Log
+        };
+        Endpoint {
+            ip,
+            port,
+            identity,
+            service,
+            identity_source,
+        }
+    }
+}
+
 /// Where an endpoint's identity came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -79,7 +79,7 @@ impl Loader {
                 path: path.to_path_buf(),
                 detail: format!("invalid JSON: {e}"),
             })?;
-            self.add_raw(raw, path);
+            self.add_raw(raw, path, 0);
         } else {
             for (i, doc) in serde_yaml_ng::Deserializer::from_str(trimmed).enumerate() {
                 let value = Value::deserialize(doc).map_err(|e| Error::Snapshot {
@@ -96,7 +96,7 @@ impl Loader {
                         ),
                     })?;
                     if let Ok(raw) = serde_json::from_str::<&RawValue>(&text) {
-                        self.add_raw(raw, path);
+                        self.add_raw(raw, path, 0);
                     }
                 }
             }
@@ -113,11 +113,22 @@ impl Loader {
     }
 
     /// Adds an object, a List of objects, or an array of either, from raw JSON text.
-    fn add_raw(&mut self, raw: &RawValue, path: &Path) {
+    fn add_raw(&mut self, raw: &RawValue, path: &Path, depth: usize) {
+        // Raw values escape serde_json's recursion limit: without this bound, `[[[[…]]]]` would
+        // cost a stack frame and a rescan of the text per level (a stack overflow at 100k).
+        if depth > MAX_NESTING {
+            self.snapshot.warnings.push(format!(
+                "{}: ignored Lists or arrays nested more than {MAX_NESTING} levels deep",
+                path.display()
+            ));
+            return;
+        }
         let text = raw.get();
         if text.starts_with('[') {
             match serde_json::from_str::<Vec<&RawValue>>(text) {
-                Ok(items) => items.into_iter().for_each(|item| self.add_raw(item, path)),
+                Ok(items) => items
+                    .into_iter()
+                    .for_each(|item| self.add_raw(item, path, depth + 1)),
                 Err(e) => self
                     .snapshot
                     .warnings
@@ -132,7 +143,9 @@ impl Loader {
                     .items
                     .filter(|_| kind == "List" || kind.ends_with("List"))
                 {
-                    items.into_iter().for_each(|item| self.add_raw(item, path));
+                    items
+                        .into_iter()
+                        .for_each(|item| self.add_raw(item, path, depth + 1));
                     return;
                 }
                 self.add_object(&kind, text, path);
@@ -225,6 +238,8 @@ impl Loader {
             .pod_ip
             .iter()
             .chain(status.pod_ips.iter().flatten().map(|p| &p.ip))
+            // `podIP: ""` is how some dumps write a pod that has no address yet.
+            .filter(|text| !text.trim().is_empty())
         {
             match text.parse::<IpAddr>() {
                 Ok(ip) if !ips.contains(&ip) => ips.push(ip),
@@ -423,6 +438,9 @@ fn collect_manifest_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result
     Ok(())
 }
 
+/// How deep Lists and arrays may nest in a snapshot; `kubectl` writes at most two levels.
+const MAX_NESTING: usize = 32;
+
 /// What decides how an object is read: its kind, and the items of a List.
 #[derive(Deserialize)]
 struct Head<'a> {
@@ -597,4 +615,54 @@ struct RawPolicy {
     metadata: ObjectMeta,
     #[serde(default)]
     spec: NetworkPolicySpec,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Snapshot> {
+        let mut loader = Loader::default();
+        loader.load_text(text, Path::new("t.json"))?;
+        Ok(loader.finish(None))
+    }
+
+    #[test]
+    fn an_empty_pod_ip_is_no_ip_not_a_bad_one() {
+        let s = load(
+            r#"{"kind":"Pod","metadata":{"name":"p","namespace":"n"},"status":{"phase":"Running","podIP":"","podIPs":[{"ip":""}]}}"#,
+        )
+        .unwrap();
+        assert!(s.pods[0].ips.is_empty());
+        assert_eq!(
+            s.warnings,
+            [
+                "namespace n has pods or policies but no Namespace object: its labels other than \
+                 kubernetes.io/metadata.name are unknown",
+                "pod n/p has no IP in the snapshot"
+            ]
+        );
+    }
+
+    #[test]
+    fn deeply_nested_arrays_and_lists_are_refused_without_overflowing_the_stack() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = load(&deep).unwrap_err().to_string();
+        assert!(err.contains("holds no Kubernetes objects"), "{err}");
+
+        let pod = r#"{"kind":"Pod","metadata":{"name":"p","namespace":"n"}}"#;
+        let nest = |levels: usize| {
+            let open = r#"{"kind":"List","items":["#.repeat(levels);
+            format!("{open}{pod}{}", "]}".repeat(levels))
+        };
+        let ok = load(&nest(3)).unwrap();
+        assert_eq!(ok.pods.len(), 1);
+        let err = load(&format!("[{},{}]", nest(50_000), nest(1))).unwrap();
+        assert_eq!(err.pods.len(), 1, "the shallow pod is still read");
+        assert!(
+            err.warnings.iter().any(|w| w.contains("nested more than")),
+            "{:?}",
+            err.warnings
+        );
+    }
 }

@@ -18,8 +18,8 @@ use super::hubble::PacketReport;
 use super::value::{parse_ip, port, TimeValue, U64Value};
 use super::{Format, Record};
 use crate::flow::{
-    Action, Counting, Direction, Endpoint, Flow, Identity, IdentitySource, NodeIdentity, Origin,
-    PodIdentity, PolicyRef, Protocol, ServiceIdentity, Workload,
+    Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
+    PolicyRef, Protocol, ServiceIdentity, Workload,
 };
 
 /// Says why a parsed first record looks like a Calico Enterprise flow log, or `None`.
@@ -107,10 +107,6 @@ fn convert(doc: Document, origin: Origin) -> Result<Flow, String> {
         }),
         _ => None,
     };
-    let sum = |a: Option<U64Value>, b: Option<U64Value>| match (a, b) {
-        (None, None) => None,
-        (a, b) => Some(a.map_or(0, |v| v.0).saturating_add(b.map_or(0, |v| v.0))),
-    };
     let count = doc
         .num_flows_started
         .filter(|n| n.0 > 0)
@@ -128,8 +124,8 @@ fn convert(doc: Document, origin: Origin) -> Result<Flow, String> {
         drop_reason,
         policies,
         is_reply: None,
-        bytes: sum(doc.bytes_in, doc.bytes_out),
-        packets: sum(doc.packets_in, doc.packets_out),
+        bytes: U64Value::sum(doc.bytes_in, doc.bytes_out),
+        packets: U64Value::sum(doc.packets_in, doc.packets_out),
         count,
         duplicate: false,
         counting: Counting::Aggregated,
@@ -188,18 +184,7 @@ fn endpoint(ip: Option<std::net::IpAddr>, port: Option<u16>, side: Side) -> Endp
         },
         _ => Identity::Unknown,
     };
-    let identity_source = if identity == Identity::Unknown {
-        IdentitySource::None
-    } else {
-        IdentitySource::Log
-    };
-    Endpoint {
-        ip,
-        port,
-        identity,
-        service: None,
-        identity_source,
-    }
+    Endpoint::from_log(ip, port, identity, None)
 }
 
 /// The Deployment of an aggregated `<deployment>-<hash>-*` name, when the pod-template-hash

@@ -13,8 +13,8 @@ use super::hubble::PacketReport;
 use super::value::{parse_ip, port, TimeValue, U64Value};
 use super::{Format, Record};
 use crate::flow::{
-    Action, Counting, Direction, Endpoint, Flow, Identity, IdentitySource, NodeIdentity, Origin,
-    PodIdentity, PolicyRef, Protocol, Workload,
+    Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
+    PolicyRef, Protocol, Workload,
 };
 
 /// Says why a parsed first record looks like a policy-action log, or `None`.
@@ -156,18 +156,7 @@ fn endpoint(
         }),
         _ => Identity::Unknown,
     };
-    let identity_source = if identity == Identity::Unknown {
-        IdentitySource::None
-    } else {
-        IdentitySource::Log
-    };
-    Endpoint {
-        ip,
-        port,
-        identity,
-        service: None,
-        identity_source,
-    }
+    Endpoint::from_log(ip, port, identity, None)
 }
 
 #[derive(Deserialize, Default)]

@@ -17,8 +17,8 @@ use super::hubble::PacketReport;
 use super::value::{parse_ip, port, TimeValue, U64Value};
 use super::{Format, Record};
 use crate::flow::{
-    Action, Counting, Direction, Endpoint, Flow, Identity, IdentitySource, NodeIdentity, Origin,
-    PodIdentity, Protocol, ServiceIdentity, Workload,
+    Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
+    Protocol, ServiceIdentity, Workload,
 };
 
 /// Says why a parsed first record looks like a VPC flow log, or `None`.
@@ -152,18 +152,7 @@ fn endpoint(
     } else {
         Identity::Unknown
     };
-    let identity_source = if identity == Identity::Unknown {
-        IdentitySource::None
-    } else {
-        IdentitySource::Log
-    };
-    Endpoint {
-        ip,
-        port,
-        identity,
-        service,
-        identity_source,
-    }
+    Endpoint::from_log(ip, port, identity, service)
 }
 
 #[derive(Deserialize, Default)]

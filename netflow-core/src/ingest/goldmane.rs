@@ -17,8 +17,8 @@ use super::hubble::PacketReport;
 use super::value::{port, EnumValue, TimeValue, U64Value};
 use super::{Format, Record};
 use crate::flow::{
-    Action, Counting, Direction, Endpoint, Flow, Identity, IdentitySource, NodeIdentity, Origin,
-    PodIdentity, PolicyRef, Protocol, ServiceIdentity,
+    Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
+    PolicyRef, Protocol, ServiceIdentity,
 };
 
 /// Says why a parsed first record looks like a Goldmane/Whisker flow, or `None`.
@@ -134,10 +134,6 @@ fn convert(f: Fields, origin: Origin) -> Result<Flow, String> {
             name: name.to_string(),
         });
     }
-    let sum = |a: Option<U64Value>, b: Option<U64Value>| match (a, b) {
-        (None, None) => None,
-        (a, b) => Some(a.map_or(0, |v| v.0).saturating_add(b.map_or(0, |v| v.0))),
-    };
     Ok(Flow {
         time: f.start_time.or(f.end_time).map(|t| t.0),
         src,
@@ -150,8 +146,8 @@ fn convert(f: Fields, origin: Origin) -> Result<Flow, String> {
         drop_reason,
         policies,
         is_reply: None,
-        bytes: sum(f.bytes_in, f.bytes_out),
-        packets: sum(f.packets_in, f.packets_out),
+        bytes: U64Value::sum(f.bytes_in, f.bytes_out),
+        packets: U64Value::sum(f.packets_in, f.packets_out),
         count: f.num_connections_started.map_or(1, |n| n.0.max(1)),
         duplicate: false,
         counting: Counting::Aggregated,
@@ -188,18 +184,7 @@ fn endpoint(
             _ => Identity::Unknown,
         },
     };
-    let identity_source = if identity == Identity::Unknown {
-        IdentitySource::None
-    } else {
-        IdentitySource::Log
-    };
-    Endpoint {
-        ip: None,
-        port,
-        identity,
-        service: None,
-        identity_source,
-    }
+    Endpoint::from_log(None, port, identity, None)
 }
 
 /// A pod named by its generate-name prefix; the Deployment is named only when the

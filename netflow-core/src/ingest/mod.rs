@@ -225,7 +225,9 @@ impl InputReport {
 
     /// Events the source lost in total.
     pub fn lost_count(&self) -> u64 {
-        self.lost_by_source.values().sum()
+        self.lost_by_source
+            .values()
+            .fold(0, |total, n| total.saturating_add(*n))
     }
 
     fn note_time(&mut self, time: Option<DateTime<Utc>>) {
@@ -724,7 +726,9 @@ fn account(
         Record::Event { kind } => *report.events.entry(kind).or_default() += 1,
         Record::Lost { count, source } => {
             *report.events.entry("lost_events").or_default() += 1;
-            *report.lost_by_source.entry(source).or_default() += count;
+            // A source may claim any 64-bit count; saturate rather than overflow.
+            let lost = report.lost_by_source.entry(source).or_default();
+            *lost = lost.saturating_add(count);
         }
         Record::Skip(cause) => {
             report.skipped += 1;
@@ -776,6 +780,18 @@ mod tests {
         );
         assert_eq!(flows.len(), 1);
         assert_eq!(flows[0].origin.line, 1);
+    }
+
+    #[test]
+    fn lost_event_counts_saturate_instead_of_overflowing() {
+        // Two `lost_events` claiming u64::MAX each used to overflow the per-source total.
+        let lost = r#"{"lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":"18446744073709551615"}}"#;
+        let other = r#"{"lost_events":{"source":"OBSERVER_EVENTS_QUEUE","num_events_lost":"18446744073709551615"}}"#;
+        let text = format!("{lost}\n{lost}\n{other}\n");
+        let (report, _) = read_bytes(text.as_bytes());
+        assert_eq!(report.records, 3);
+        assert_eq!(report.lost_by_source["HUBBLE_RING_BUFFER"], u64::MAX);
+        assert_eq!(report.lost_count(), u64::MAX);
     }
 
     #[test]

@@ -80,6 +80,16 @@ impl<'de> Deserialize<'de> for U64Value {
     }
 }
 
+impl U64Value {
+    /// The sum of two optional counters (in + out); absent when both are.
+    pub(crate) fn sum(a: Option<U64Value>, b: Option<U64Value>) -> Option<u64> {
+        match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.map_or(0, |v| v.0).saturating_add(b.map_or(0, |v| v.0))),
+        }
+    }
+}
+
 /// A time written as RFC 3339 text, epoch seconds (number or numeric string) or epoch
 /// milliseconds (numbers past year 33658 in seconds are taken as milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +97,7 @@ pub(crate) struct TimeValue(pub(crate) DateTime<Utc>);
 
 impl TimeValue {
     fn from_epoch<E: de::Error>(n: i64) -> Result<TimeValue, E> {
-        let t = if n.abs() >= 1_000_000_000_000 {
+        let t = if n.unsigned_abs() >= 1_000_000_000_000 {
             DateTime::from_timestamp_millis(n)
         } else {
             DateTime::from_timestamp(n, 0)
@@ -171,6 +181,22 @@ mod tests {
             "2025-06-01T10:00:00+00:00"
         );
         assert!(t("\"noon\"").is_err());
+    }
+
+    #[test]
+    fn epoch_times_at_the_limits_of_i64_are_errors_not_panics() {
+        // Found by fuzzing (fuzz/fuzz_targets/decoders.rs): a huge negative number saturates to
+        // i64::MIN, whose absolute value overflowed.
+        let t = |j: &str| serde_json::from_str::<TimeValue>(j);
+        for text in [
+            "-9223372036854775808",
+            "-7444444444444444444444444",
+            "1e300",
+            "\"-9223372036854775808\"",
+        ] {
+            let err = t(text).unwrap_err().to_string();
+            assert!(err.contains("epoch time"), "{text}: {err}");
+        }
     }
 
     #[test]
