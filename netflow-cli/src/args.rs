@@ -26,6 +26,12 @@ pub enum Command {
     Inspect(InspectArgs),
     /// List the input formats flowq reads.
     Formats,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `flowq check`.

@@ -63,6 +63,11 @@ fn run(command: &Command, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Check(a) => commands::check::run(a, out),
         Command::Inspect(a) => commands::inspect::run(a, out),
         Command::Formats => commands::formats::run(out),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(*shell, &mut Cli::command(), "flowq", out);
+            Ok(())
+        }
     }
 }
 

@@ -154,3 +154,12 @@ fn formats_are_listed() {
     let run = flowq(&["formats"]);
     assert!(run.stdout.starts_with("hubble "), "{}", run.stdout);
 }
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = flowq(&["completions", shell]);
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        assert!(run.stdout.contains("denied"), "{shell}");
+    }
+}
