@@ -35,8 +35,14 @@ impl Framing {
     }
 
     /// Decides the layout from the first lines of an input.
-    pub fn detect(lines: &[Vec<u8>]) -> Framing {
-        let Some(first) = lines.iter().map(|l| l.trim_ascii()).find(|l| !l.is_empty()) else {
+    pub fn detect<L: AsRef<[u8]>>(lines: &[L]) -> Framing {
+        let non_blank = || {
+            lines
+                .iter()
+                .map(|l| l.as_ref().trim_ascii())
+                .filter(|l| !l.is_empty())
+        };
+        let Some(first) = non_blank().next() else {
             return Framing::Lines;
         };
         if first.starts_with(b"data:") || first.starts_with(b"event:") || first.starts_with(b"id:")
@@ -54,14 +60,25 @@ impl Framing {
             {
                 Framing::Document
             }
-            // A line that opens an object but is not a whole value is a pretty-printed document.
+            // A line that opens an object but is not a whole value starts a pretty-printed
+            // document, unless most lines after it are whole objects: then it is NDJSON whose
+            // first line was cut (`tail -c`, a rotated log), and only that line is lost.
             Some(b'{') if serde_json::from_slice::<IgnoredAny>(first).is_err() => {
-                if lines.iter().filter(|l| !l.trim_ascii().is_empty()).count() > 1 {
+                let rest = non_blank().skip(1).count();
+                let whole = non_blank()
+                    .skip(1)
+                    .filter(|l| l.starts_with(b"{"))
+                    .filter(|l| serde_json::from_slice::<IgnoredAny>(l).is_ok())
+                    .count();
+                if rest > 0 && whole * 2 <= rest {
                     Framing::Document
                 } else {
                     Framing::Lines
                 }
             }
+            // A list envelope or search response alone on its line is a minified document
+            // (`curl` of a REST list), not one record.
+            Some(b'{') if non_blank().count() == 1 && is_envelope(first) => Framing::Document,
             _ => Framing::Lines,
         }
     }
@@ -168,6 +185,19 @@ fn array_items(doc: &[u8], start: usize) -> Vec<DocumentItem> {
             }
             None => continue,
         }
+    }
+}
+
+/// Whether `record` is a list envelope (`{"items": […]}`) or a search response with hits.
+fn is_envelope(record: &[u8]) -> bool {
+    match serde_json::from_slice::<Envelope>(record) {
+        Ok(Envelope {
+            items: Some(items), ..
+        }) => items.get().starts_with('['),
+        Ok(Envelope {
+            hits: Some(hits), ..
+        }) => !hits.hits.is_empty(),
+        _ => false,
     }
 }
 
@@ -377,6 +407,40 @@ mod tests {
         );
         assert_eq!(Framing::detect(&lines("{\n\"a\": 1\n}")), Framing::Document);
         assert_eq!(Framing::detect(&lines("data: {\"a\":1}\n\n")), Framing::Sse);
+        // Found by the chunk-size test (netflow-core/tests/hostile.rs): `curl` output of a
+        // REST list is one minified line, and was read as one unknown record.
+        assert_eq!(
+            Framing::detect(&lines("{\"total\":1,\"items\":[{\"a\":1}]}")),
+            Framing::Document
+        );
+        assert_eq!(
+            Framing::detect(&lines("{\"hits\":{\"hits\":[{\"_source\":{}}]}}")),
+            Framing::Document
+        );
+        assert_eq!(
+            Framing::detect(&lines("{\"items\":\"not a list\"}")),
+            Framing::Lines
+        );
+        assert_eq!(
+            Framing::detect(&lines("{\"items\":[]}\n{\"items\":[]}")),
+            Framing::Lines
+        );
+        // Found by the hostile-input tests: NDJSON cut inside its first line (`tail -c`) was
+        // taken for a pretty-printed document, and every record after the cut was lost.
+        assert_eq!(
+            Framing::detect(&lines("ict\":\"DROPPED\"}}\n{\"flow\":{}}\n{\"flow\":{}}")),
+            Framing::Lines
+        );
+        assert_eq!(
+            Framing::detect(&lines("{\"flow\":{\"verd\n{\"flow\":{}}\n{\"flow\":{}}")),
+            Framing::Lines
+        );
+        assert_eq!(
+            Framing::detect(&lines(
+                "{\n  \"items\": [\n    {\"a\": 1},\n    {\"b\": 2}\n  ]\n}"
+            )),
+            Framing::Document
+        );
         assert_eq!(sse_payload(b"data: {}"), Some(&b"{}"[..]));
         assert_eq!(sse_payload(b"event: flow"), None);
     }

@@ -15,6 +15,7 @@ pub mod gke_vpc;
 pub mod goldmane;
 pub mod hubble;
 mod input;
+mod mapped;
 mod value;
 
 use std::collections::BTreeMap;
@@ -279,6 +280,9 @@ pub fn read_input(
     options: &ReadOptions,
     sink: &mut dyn FnMut(Flow),
 ) -> Result<InputReport> {
+    if let Some(report) = mapped::read_mapped(name, options, sink)? {
+        return Ok(report);
+    }
     let reader = InputReader::open(name)?;
     read_from(name, reader, options, sink)
 }
@@ -291,30 +295,17 @@ pub fn read_from(
     sink: &mut dyn FnMut(Flow),
 ) -> Result<InputReport> {
     let batch_lines = options.batch_lines.max(1);
-    let mut reading = Reading {
-        input: Arc::from(name),
-        report: InputReport {
-            input: name.to_string(),
-            gzip: reader.gzip,
-            ..Default::default()
-        },
-        format: options.format,
-        options,
-        pairer: hubble::PacketPairer::default(),
-        sink,
-    };
-    if let Some(f) = options.format {
-        reading.report.format = Some(f);
-        reading.report.detected_because = "chosen with --format".to_string();
-    }
+    let mut reading = Reading::new(name, reader.gzip, options, sink);
     let chunk_bytes = options.chunk_bytes.max(1);
     let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes + 64 * 1024);
-    let (eof, mut failure) = fill(&mut reader, &mut buf, chunk_bytes);
-    let head: Vec<Vec<u8>> = buf
-        .split(|b| *b == b'\n')
-        .take(32)
-        .map(|l| l.to_vec())
-        .collect();
+    let (mut eof, mut failure) = fill(&mut reader, &mut buf, chunk_bytes);
+    // The framing is decided on whole lines: the first two are read to their end even when
+    // longer than a chunk (a minified document), as they would be for decoding anyway.
+    while !eof && failure.is_none() && !has_whole_lines(&buf, 2) {
+        let target = buf.len().saturating_mul(2);
+        (eof, failure) = fill(&mut reader, &mut buf, target);
+    }
+    let head: Vec<&[u8]> = buf.split(|b| *b == b'\n').take(32).collect();
     let framing = Framing::detect(&head);
     reading.report.framing = Some(framing);
     match framing {
@@ -390,6 +381,12 @@ pub fn read_from(
     Ok(report)
 }
 
+/// Whether `buf` holds its first `n` non-blank lines up to their ends.
+fn has_whole_lines(buf: &[u8], n: usize) -> bool {
+    let whole = buf.split(|b| *b == b'\n').rev().skip(1);
+    whole.filter(|l| !l.trim_ascii().is_empty()).take(n).count() == n
+}
+
 /// A maps from byte offset to 1-based line number in `doc`.
 fn line_index(doc: &[u8]) -> impl Fn(usize) -> u64 {
     let newlines: Vec<usize> = memchr::memchr_iter(b'\n', doc).collect();
@@ -414,7 +411,32 @@ struct Reading<'o, 's> {
     sink: &'s mut dyn FnMut(Flow),
 }
 
-impl Reading<'_, '_> {
+impl<'o, 's> Reading<'o, 's> {
+    fn new(
+        name: &str,
+        gzip: bool,
+        options: &'o ReadOptions,
+        sink: &'s mut dyn FnMut(Flow),
+    ) -> Reading<'o, 's> {
+        let mut report = InputReport {
+            input: name.to_string(),
+            gzip,
+            ..Default::default()
+        };
+        if let Some(f) = options.format {
+            report.format = Some(f);
+            report.detected_because = "chosen with --format".to_string();
+        }
+        Reading {
+            input: Arc::from(name),
+            report,
+            format: options.format,
+            options,
+            pairer: hubble::PacketPairer::default(),
+            sink,
+        }
+    }
+
     /// Detects the format from the first lines if needed, then decodes a chunk of whole lines
     /// in parallel (lines the pre-filter rules out are counted, not decoded) and accounts for
     /// them in order. Returns the number of the line after the chunk.
@@ -444,8 +466,17 @@ impl Reading<'_, '_> {
                     records: Vec::new(),
                     prefiltered: 0,
                 };
+                // Lines that may match, found over the whole share at once (only once the format
+                // is known, so that detection always sees real records).
+                let candidates = prefilter
+                    .filter(|_| format.is_some())
+                    .map(|p| p.candidate_lines(part));
+                let mut next_candidate = 0;
+                let mut start = 0;
                 for (i, line) in Lines::new(part).enumerate() {
                     out.lines += 1;
+                    let line_start = start;
+                    start += line.len() + 1;
                     let Some(payload) = payload_of(line) else {
                         continue;
                     };
@@ -454,9 +485,14 @@ impl Reading<'_, '_> {
                             .push((i as u64, Record::Skip("no format could be detected".into())));
                         continue;
                     };
-                    if prefilter.is_some_and(|p| !p.may_match(payload)) {
-                        out.prefiltered += 1;
-                        continue;
+                    if let Some(c) = &candidates {
+                        while c.get(next_candidate).is_some_and(|&s| s < line_start) {
+                            next_candidate += 1;
+                        }
+                        if c.get(next_candidate) != Some(&line_start) {
+                            out.prefiltered += 1;
+                            continue;
+                        }
                     }
                     let origin = Origin {
                         input: input.clone(),
@@ -780,6 +816,21 @@ mod tests {
         );
         assert_eq!(flows.len(), 1);
         assert_eq!(flows[0].origin.line, 1);
+    }
+
+    #[test]
+    fn framing_is_decided_on_a_whole_first_line_longer_than_a_chunk() {
+        // Found by the chunk-size test (tests/hostile.rs): a minified document longer than the
+        // first chunk was framed from its first 16 bytes and read as one unknown record.
+        let flow =
+            r#"{"flow":{"verdict":"DROPPED","IP":{"source":"10.0.0.1","destination":"10.0.0.2"}}}"#;
+        let text = format!("{{\"total\":2,\"items\":[{flow},{flow}]}}");
+        let (report, flows) = read_bytes(text.as_bytes());
+        assert_eq!(report.framing, Some(Framing::Document));
+        assert_eq!((report.records, report.skipped, flows.len()), (2, 0, 2));
+        let (report, flows) = read_bytes(format!("\n  \n{flow}\n{flow}").as_bytes());
+        assert_eq!(report.framing, Some(Framing::Lines));
+        assert_eq!(flows.len(), 2);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! added to its count, so the row says where it was denied and the count is not doubled.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use chrono::{DateTime, Utc};
 
@@ -127,11 +128,32 @@ fn endpoint_key(ep: &Endpoint) -> String {
 /// Who reported a connection and what it said: side, node, action.
 type Reporter = (Direction, Option<String>, Action);
 
+/// A [`PairKey`] reduced to a 128-bit digest. Every record that is not a denial is remembered in
+/// case its connection is denied elsewhere (the other end's report may come first, or from
+/// another file), and there can be millions of distinct ones: as a digest each costs a few dozen
+/// bytes instead of two strings and a map, which keeps memory bounded on multi-GB inputs.
+/// Two different connections sharing a digest is a 2^-128 event.
+type PairDigest = u128;
+
+fn digest(key: &PairKey) -> PairDigest {
+    let half = |salt: u8| {
+        let mut hasher = DefaultHasher::new();
+        salt.hash(&mut hasher);
+        key.hash(&mut hasher);
+        hasher.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
+}
+
 /// Accumulates denied records into connections.
 #[derive(Debug, Default)]
 pub struct DeniedAggregator {
     groups: HashMap<ConnectionKey, DeniedConnection>,
-    others: HashMap<PairKey, HashMap<Reporter, u64>>,
+    /// Attempts reported for a connection by an end that did not deny it, by reporter index.
+    others: HashMap<(PairDigest, usize), u64>,
+    /// The distinct reporters (few: nodes × sides × actions) and their indices.
+    reporters: Vec<Reporter>,
+    reporter_index: HashMap<Reporter, usize>,
 }
 
 impl DeniedAggregator {
@@ -148,12 +170,17 @@ impl DeniedAggregator {
             port: flow.dst.port,
             protocol: flow.protocol,
         };
-        let count = self
-            .others
-            .entry(key)
-            .or_default()
-            .entry((flow.direction, flow.node.clone(), flow.action))
-            .or_default();
+        let reporter = (flow.direction, flow.node.clone(), flow.action);
+        let index = match self.reporter_index.get(&reporter) {
+            Some(i) => *i,
+            None => {
+                self.reporters.push(reporter.clone());
+                self.reporter_index
+                    .insert(reporter, self.reporters.len() - 1);
+                self.reporters.len() - 1
+            }
+        };
+        let count = self.others.entry((digest(&key), index)).or_default();
         *count = count.saturating_add(flow.count);
     }
 
@@ -211,26 +238,32 @@ impl DeniedAggregator {
     /// The connections, most attempts first, then earliest first, then by name: deterministic.
     pub fn finish(self) -> Vec<DeniedConnection> {
         let mut rows: Vec<(ConnectionKey, DeniedConnection)> = self.groups.into_iter().collect();
-        for (key, row) in &mut rows {
+        let mut rows_of_pair: HashMap<PairDigest, Vec<usize>> = HashMap::new();
+        for (i, (key, _)) in rows.iter().enumerate() {
             let pair = PairKey {
                 src: key.src.clone(),
                 dst: key.dst.clone(),
                 port: key.port,
                 protocol: key.protocol,
             };
-            if let Some(sides) = self.others.get(&pair) {
-                row.other_reports = sides
-                    .iter()
-                    .filter(|((direction, _, _), _)| *direction != row.direction)
-                    .map(|((direction, node, action), count)| SideReport {
+            rows_of_pair.entry(digest(&pair)).or_default().push(i);
+        }
+        for (&(pair, reporter), &count) in &self.others {
+            let (direction, node, action) = &self.reporters[reporter];
+            for &i in rows_of_pair.get(&pair).into_iter().flatten() {
+                let row = &mut rows[i].1;
+                if *direction != row.direction {
+                    row.other_reports.push(SideReport {
                         direction: *direction,
                         node: node.clone(),
                         action: *action,
-                        count: *count,
-                    })
-                    .collect();
-                row.other_reports.sort();
+                        count,
+                    });
+                }
             }
+        }
+        for (_, row) in &mut rows {
+            row.other_reports.sort();
         }
         rows.sort_by(|(ka, a), (kb, b)| {
             b.count
@@ -302,6 +335,46 @@ mod tests {
         assert_eq!(rows[0].count, 1);
         assert_eq!(rows[0].other_reports.len(), 1);
         assert_eq!(rows[0].other_reports[0].to_string(), "egress allowed @ n0");
+    }
+
+    #[test]
+    fn the_other_ends_reports_attach_to_their_connection_only_whatever_the_order() {
+        let mut agg = DeniedAggregator::default();
+        let mut allowed = denied("a", 9200, "2026-11-20T10:00:01Z", 1);
+        allowed.action = Action::Allowed;
+        allowed.direction = Direction::Egress;
+        allowed.node = Some("n0".into());
+        // Seen before the denial (another file, or an earlier node's log), twice.
+        agg.observe(&allowed);
+        agg.observe(&allowed);
+        // Another connection's report, and one from the denying side itself: neither attaches.
+        let mut elsewhere = allowed.clone();
+        elsewhere.dst.port = Some(9300);
+        agg.observe(&elsewhere);
+        let mut same_side = allowed.clone();
+        same_side.direction = Direction::Ingress;
+        agg.observe(&same_side);
+        agg.add(&denied("a", 9200, "2026-11-20T10:00:02Z", 1));
+        agg.add(&denied("b", 9200, "2026-11-20T10:00:02Z", 1));
+        let rows = agg.finish();
+        let row_a = rows
+            .iter()
+            .find(|r| r.src.identity.to_string() == "ns/a")
+            .unwrap();
+        assert_eq!(
+            row_a.other_reports,
+            [SideReport {
+                direction: Direction::Egress,
+                node: Some("n0".into()),
+                action: Action::Allowed,
+                count: 2,
+            }]
+        );
+        let row_b = rows
+            .iter()
+            .find(|r| r.src.identity.to_string() == "ns/b")
+            .unwrap();
+        assert!(row_b.other_reports.is_empty());
     }
 
     #[test]
