@@ -58,6 +58,8 @@ pub struct Snapshot {
     index: IpIndex,
     host_network_pods: HashMap<String, Vec<usize>>,
     pods_by_name: HashMap<(String, String), usize>,
+    /// Identities of the pods, built once (index as in `pods`).
+    pod_identities: Vec<PodIdentity>,
 }
 
 impl Snapshot {
@@ -115,6 +117,7 @@ impl Snapshot {
             }
         }
         self.index = IpIndex::build(&self.pods, &self.nodes, &self.services);
+        self.pod_identities = self.pods.iter().map(|p| self.pod_identity(p)).collect();
         self.host_network_pods.clear();
         self.pods_by_name.clear();
         for (i, pod) in self.pods.iter().enumerate() {
@@ -210,7 +213,7 @@ impl Snapshot {
 
     fn identity_of_owner(&self, owner: Owner, time: Option<DateTime<Utc>>) -> Identity {
         match owner {
-            Owner::Pod(i) => Identity::Pod(self.pod_identity(&self.pods[i])),
+            Owner::Pod(i) => Identity::Pod(self.pod_identities[i].clone()),
             Owner::Node(i) => {
                 let node = &self.nodes[i];
                 let host_network_pods = self
