@@ -90,6 +90,25 @@ def commands(flowq, data, f):
     }
 
 
+def other_format_commands(flowq, data, fmt, f):
+    """denied-9200 for the Calico and GKE policy-action generators' files."""
+    snap = os.path.join(data, "cluster.json")
+    flowq_cmd = "%s denied --dst-port 9200 --snapshot %s -o json %s" % (flowq, snap, f)
+    if fmt == "calico":
+        where = "action = 'deny' AND dest_port = 9200"
+        key = "source_namespace || '/' || source_name"
+        jq = "jq -r 'select(.action==\"deny\" and .dest_port==9200) | \"\\(.source_namespace)/\\(.source_name)\"' %s | sort | uniq -c" % f
+    else:
+        where = "jsonPayload.disposition = 'deny' AND jsonPayload.connection.dest_port = 9200"
+        key = "jsonPayload.src.pod_namespace || '/' || jsonPayload.src.pod_name"
+        jq = "jq -r 'select(.jsonPayload.disposition==\"deny\" and .jsonPayload.connection.dest_port==9200) | \"\\(.jsonPayload.src.pod_namespace)/\\(.jsonPayload.src.pod_name)\"' %s | sort | uniq -c" % f
+    return {"denied-9200": {
+        "flowq": flowq_cmd,
+        "jq": jq,
+        "duckdb": duckdb_cmd("SELECT %s, count(*) FROM read_ndjson_auto('%s') WHERE %s GROUP BY 1" % (key, f, where)),
+    }}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--flowq", required=True)
@@ -98,37 +117,42 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--jq-runs", type=int, default=1)
     ap.add_argument("--skip-jq-above", default="1G", help="jq is slow; skip it for larger files")
+    ap.add_argument("--formats", nargs="+", default=["hubble"],
+                    help="hubble, calico, gke-policy-action (files from gen.py --format)")
     args = ap.parse_args()
     rows = []
     out = tempfile.mkdtemp(prefix="flowq-compare-")
     failures = 0
-    for size in args.sizes:
-        f = os.path.join(args.data, "flows.hubble.%s.ndjson" % size)
-        subprocess.run("cat %s > /dev/null" % f, shell=True, check=True)
-        cat = statistics.median(run("cat %s" % f, "/dev/null")[0] for _ in range(args.runs))
-        rows.append((size, "read", "cat > /dev/null", cat, None, 1.0))
-        for query, tools in commands(args.flowq, args.data, f).items():
-            results = {}
-            for tool, cmd in tools.items():
-                if tool == "jq" and size_bytes(size) > size_bytes(args.skip_jq_above):
-                    continue
-                n = args.jq_runs if tool == "jq" else args.runs
-                timings = []
-                rss = 0.0
-                path = os.path.join(out, "%s-%s-%s.out" % (size, query, tool))
-                for _ in range(n):
-                    secs, mib = run(cmd, path)
-                    timings.append(secs)
-                    rss = max(rss, mib)
-                results[tool] = (statistics.median(timings), rss, answers(tool, query, path))
-            reference = results["flowq"][2]
-            for tool, (secs, rss, got) in results.items():
-                same = got == reference
-                if not same:
-                    failures += 1
-                    print("MISMATCH %s %s %s: %s vs flowq %s" % (size, query, tool, sorted(got.items())[:5],
-                                                                 sorted(reference.items())[:5]), file=sys.stderr)
-                rows.append((size, query, tool, secs, rss, results["flowq"][0] / secs if tool != "flowq" else None, same))
+    for fmt in args.formats:
+        for size in args.sizes:
+            f = os.path.join(args.data, "flows.%s.%s.ndjson" % (fmt, size))
+            subprocess.run("cat %s > /dev/null" % f, shell=True, check=True)
+            cat = statistics.median(run("cat %s" % f, "/dev/null")[0] for _ in range(args.runs))
+            label = size if fmt == "hubble" else "%s %s" % (fmt, size)
+            rows.append((label, "read", "cat > /dev/null", cat, None, 1.0))
+            queries = commands(args.flowq, args.data, f) if fmt == "hubble" else other_format_commands(args.flowq, args.data, fmt, f)
+            for query, tools in queries.items():
+                results = {}
+                for tool, cmd in tools.items():
+                    if tool == "jq" and size_bytes(size) > size_bytes(args.skip_jq_above):
+                        continue
+                    n = args.jq_runs if tool == "jq" else args.runs
+                    timings = []
+                    rss = 0.0
+                    path = os.path.join(out, "%s-%s-%s-%s.out" % (fmt, size, query, tool))
+                    for _ in range(n):
+                        secs, mib = run(cmd, path)
+                        timings.append(secs)
+                        rss = max(rss, mib)
+                    results[tool] = (statistics.median(timings), rss, answers(tool, query, path))
+                reference = results["flowq"][2]
+                for tool, (secs, rss, got) in results.items():
+                    same = got == reference
+                    if not same:
+                        failures += 1
+                        print("MISMATCH %s %s %s: %s vs flowq %s" % (size, query, tool, sorted(got.items())[:5],
+                                                                     sorted(reference.items())[:5]), file=sys.stderr)
+                    rows.append((label, query, tool, secs, rss, results["flowq"][0] / secs if tool != "flowq" else None, same))
     print("| size | query | tool | median s | peak RSS MiB | flowq speed-up | same answer |")
     print("|---|---|---|---:|---:|---:|---|")
     for r in rows:

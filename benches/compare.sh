@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Generates Hubble logs (100 MB and 1 GB by default; pass sizes such as "100M 1G 4G"), builds
+# Generates logs (Hubble by default; FORMATS="hubble calico gke-policy-action" for more) of the
+# given sizes (100 MB and 1 GB by default; pass sizes such as "100M 1G 4G"), builds
 # flowq in release mode, installs DuckDB's Python package and jq when missing, then compares
 # flowq, jq and DuckDB on the same queries and prints a table of medians, ratios and peak RSS.
 # Data goes to $FLOWQ_BENCH_DIR (default /tmp/flowq-bench), never into the repository.
@@ -15,7 +16,13 @@ cargo build --release -p netflow-cli
 command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }
 python3 -c 'import duckdb' 2>/dev/null || pip install --quiet duckdb
 
-for size in "${sizes[@]}"; do
-    [ -f "$data/flows.hubble.$size.ndjson" ] || python3 benches/gen.py --out "$data" --size "$size"
+# shellcheck disable=SC2206
+formats=(${FORMATS:-hubble})
+for format in "${formats[@]}"; do
+    for size in "${sizes[@]}"; do
+        [ -f "$data/flows.$format.$size.ndjson" ] ||
+            python3 benches/gen.py --out "$data" --size "$size" --format "$format"
+    done
 done
-python3 benches/compare.py --flowq "$CARGO_TARGET_DIR/release/flowq" --data "$data" --sizes "${sizes[@]}"
+python3 benches/compare.py --flowq "$CARGO_TARGET_DIR/release/flowq" --data "$data" \
+    --sizes "${sizes[@]}" --formats "${formats[@]}"
