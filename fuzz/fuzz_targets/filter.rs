@@ -5,8 +5,7 @@
 use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
 use netflow_core::query::filter::{
-    parse_ip_or_cidr, parse_protocol, parse_time, parse_verdict, NodePattern, PodPattern,
-    PortRange,
+    parse_ip_or_cidr, parse_protocol, parse_time, parse_verdict, NodePattern, PodPattern, PortRange,
 };
 
 fuzz_target!(|data: &[u8]| {

@@ -37,6 +37,10 @@ fuzz_target!(|data: &[u8]| {
     for labels in &candidates {
         let m = selector.matches(labels);
         assert_eq!(m, again.matches(labels));
-        assert_eq!(m, selector.unmet(labels).is_empty(), "{shown:?} on {labels:?}");
+        assert_eq!(
+            m,
+            selector.unmet(labels).is_empty(),
+            "{shown:?} on {labels:?}"
+        );
     }
 });

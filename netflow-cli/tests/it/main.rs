@@ -6,6 +6,7 @@ mod check;
 mod denied;
 mod flows;
 mod formats;
+mod hostile;
 
 use std::io::Write;
 use std::path::PathBuf;
