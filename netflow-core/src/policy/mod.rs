@@ -182,6 +182,9 @@ enum SnapshotRef<'s> {
 
 type MemoKey = (Subject, Subject, u16, Protocol);
 
+/// How many distinct connections [`Engine::evaluate_cached`] remembers at most.
+pub const MEMO_CAPACITY: usize = 16_384;
+
 /// Evaluates connections against the NetworkPolicies of one snapshot.
 ///
 /// Built once per snapshot (policies are compiled, grouped by namespace, ipBlocks parsed);
@@ -369,7 +372,9 @@ impl<'s> Engine<'s> {
     }
 
     /// [`Engine::evaluate`], remembered: each distinct (src, dst, port, protocol) is evaluated
-    /// once per engine, errors included.
+    /// once per engine, errors included. The memory holds at most [`MEMO_CAPACITY`] connections;
+    /// past that it starts afresh, so memory stays bounded on inputs with endless distinct
+    /// connections while the usual few thousand stay remembered.
     pub fn evaluate_cached(
         &self,
         src: &Subject,
@@ -387,12 +392,11 @@ impl<'s> Engine<'s> {
             return hit.clone();
         }
         let result = self.evaluate(src, dst, port, protocol).map(Arc::new);
-        self.memo
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key)
-            .or_insert(result)
-            .clone()
+        let mut memo = self.memo.write().unwrap_or_else(PoisonError::into_inner);
+        if memo.len() >= MEMO_CAPACITY {
+            memo.clear();
+        }
+        memo.entry(key).or_insert(result).clone()
     }
 
     /// How many distinct connections [`Engine::evaluate_cached`] has remembered.

@@ -3,7 +3,7 @@
 //! names). Evaluations are memoised per distinct connection by the policy engine, so many
 //! records cost about as much as their distinct connections.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 
@@ -13,7 +13,7 @@ use crate::flow::{
 };
 use crate::ingest::Format;
 use crate::policy::verdict::SideVerdict;
-use crate::policy::{Engine, Evaluation, Subject, Verdict};
+use crate::policy::{Engine, Subject, Verdict};
 
 /// What the snapshot says about one connection.
 #[derive(Debug, Clone)]
@@ -24,8 +24,6 @@ pub struct Why {
     pub summary: String,
     /// When the log and the snapshot disagree: how, and the likely cause.
     pub mismatch: Option<String>,
-    /// The full evaluation, when there is one.
-    pub evaluation: Option<Arc<Evaluation>>,
 }
 
 /// Explains connections against a set of snapshots, one policy engine per snapshot, built on
@@ -81,7 +79,6 @@ impl<'s> Explainer<'s> {
                 verdict: None,
                 summary,
                 mismatch: None,
-                evaluation: None,
             })
         };
         if !matches!(protocol, Protocol::Tcp | Protocol::Udp | Protocol::Sctp) {
@@ -134,7 +131,6 @@ impl<'s> Explainer<'s> {
             verdict: Some(evaluation.verdict),
             summary: evaluation.summary(),
             mismatch,
-            evaluation: Some(evaluation),
         })
     }
 }
