@@ -51,6 +51,23 @@ impl<'a> LogEntry<'a> {
     }
 }
 
+/// For detection: an entry's `logName`, if it has one, and its payload object (`jsonPayload`,
+/// `json_payload`, or the record itself when it has no envelope).
+pub(crate) fn sniff_parts(
+    map: &serde_json::Map<String, serde_json::Value>,
+) -> (Option<&str>, &serde_json::Map<String, serde_json::Value>) {
+    let log_name = map
+        .get("logName")
+        .or(map.get("log_name"))
+        .and_then(serde_json::Value::as_str);
+    let payload = map
+        .get("jsonPayload")
+        .or(map.get("json_payload"))
+        .and_then(serde_json::Value::as_object)
+        .unwrap_or(map);
+    (log_name, payload)
+}
+
 /// The decoded log id of a log name (`projects/p/logs/compute.googleapis.com%2Fvpc_flows` →
 /// `compute.googleapis.com/vpc_flows`).
 pub(crate) fn log_id(log_name: &str) -> String {

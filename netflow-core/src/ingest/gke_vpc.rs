@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::cloud_logging::{log_id, LogEntry};
+use super::cloud_logging::{log_id, sniff_parts, LogEntry};
 use super::hubble::PacketReport;
 use super::value::{parse_ip, port, TimeValue, U64Value};
 use super::{Format, Record};
@@ -23,20 +23,12 @@ use crate::flow::{
 
 /// Says why a parsed first record looks like a VPC flow log, or `None`.
 pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
-    if let Some(name) = map
-        .get("logName")
-        .or(map.get("log_name"))
-        .and_then(Value::as_str)
-    {
+    let (log_name, payload) = sniff_parts(map);
+    if let Some(name) = log_name {
         return log_id(name)
             .ends_with("/vpc_flows")
             .then(|| format!("logName {name:?} is a VPC flow log (gke-vpc)"));
     }
-    let payload = map
-        .get("jsonPayload")
-        .or(map.get("json_payload"))
-        .and_then(Value::as_object)
-        .unwrap_or(map);
     (payload.get("connection").is_some_and(Value::is_object) && payload.contains_key("reporter"))
         .then(|| {
             "has \"connection\" and \"reporter\": a VPC flow log payload (gke-vpc)".to_string()
