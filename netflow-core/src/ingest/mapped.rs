@@ -57,10 +57,10 @@ pub(super) fn read_mapped(
                 None => data.len(),
             };
         }
-        // Fault the chunk in with one call, and let go of it once decoded, so that resident
-        // memory stays about one chunk however large the file (advice failures only cost
-        // speed or memory, never correctness).
-        let _ = map.advise_range(memmap2::Advice::PopulateRead, start, end - start);
+        // Announce the chunk, and let go of it once decoded, so that resident memory stays
+        // about one chunk however large the file (advice failures only cost speed or memory,
+        // never correctness).
+        let _ = map.advise_range(memmap2::Advice::WillNeed, start, end - start);
         next_line = reading.process_lines(&data[start..end], next_line, framing)?;
         // SAFETY: DONTNEED on a read-only shared file mapping only drops our page table
         // entries; the next access reads the same file contents back from the page cache.
