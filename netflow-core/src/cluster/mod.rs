@@ -276,20 +276,16 @@ impl Snapshot {
             Identity::Unknown => return,
             Identity::External if endpoint.identity_source == IdentitySource::Log => return,
             Identity::Ambiguous { candidates } => {
+                // The log's own pod name settles it when it is one of the candidates.
                 let named = endpoint
                     .identity
                     .pod()
                     .filter(|p| !p.name.is_empty())
-                    .map(|p| format!("pod {}/{}", p.namespace, p.name));
+                    .filter(|p| candidates.contains(&format!("pod {}/{}", p.namespace, p.name)))
+                    .and_then(|p| self.pod(&p.namespace, &p.name));
                 match named {
-                    Some(n) if candidates.contains(&n) => {
-                        let log_pod = endpoint.identity.pod().expect("named pod");
-                        match self.pod(&log_pod.namespace, &log_pod.name) {
-                            Some(pod) => Identity::Pod(self.pod_identity(pod)),
-                            None => Identity::Ambiguous { candidates },
-                        }
-                    }
-                    _ => Identity::Ambiguous { candidates },
+                    Some(pod) => Identity::Pod(self.pod_identity(pod)),
+                    None => Identity::Ambiguous { candidates },
                 }
             }
             other => other,
