@@ -343,12 +343,21 @@ impl RuleContext<'_> {
                         .to_string(),
                 }]);
             }
-            let block = self.compiled.blocks[match self.direction {
+            let side = match self.direction {
                 PolicyType::Ingress => 0,
                 PolicyType::Egress => 1,
-            }][self.index][index]
-                .as_ref()
-                .expect("an ipBlock peer has a compiled block");
+            };
+            // Every ipBlock peer is compiled with its policy; a missing one would be a bug,
+            // reported as an unusable peer rather than a crash.
+            let Some(block) = self.compiled.blocks[side]
+                .get(self.index)
+                .and_then(|rule| rule.get(index))
+                .and_then(Option::as_ref)
+            else {
+                return Err(vec![PeerReason::Invalid {
+                    detail: "ipBlock was not compiled".to_string(),
+                }]);
+            };
             return ip_block_matches(block, peer);
         }
         if !has_selector {
