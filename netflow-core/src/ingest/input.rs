@@ -1,6 +1,6 @@
 //! Opening an input: a file path or `-` for standard input, gzip-compressed or not (decided by
-//! the magic bytes, never by the file name), as a buffered byte reader; and splitting it into
-//! numbered lines without assuming valid UTF-8.
+//! the magic bytes, never by the file name), as a buffered byte reader. Lines are cut by the
+//! reader in `mod.rs`, without assuming valid UTF-8.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -48,23 +48,6 @@ impl InputReader {
         };
         Ok(InputReader { reader, gzip })
     }
-
-    /// Reads the next line into `buf` (without its `\n` or `\r\n`). Returns `Ok(false)` at
-    /// the end of the input.
-    pub fn next_line(&mut self, buf: &mut Vec<u8>) -> io::Result<bool> {
-        buf.clear();
-        let n = self.reader.read_until(b'\n', buf)?;
-        if n == 0 {
-            return Ok(false);
-        }
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-            if buf.last() == Some(&b'\r') {
-                buf.pop();
-            }
-        }
-        Ok(true)
-    }
 }
 
 impl Read for InputReader {
@@ -93,19 +76,9 @@ mod tests {
 
     fn lines_of(bytes: Vec<u8>) -> (bool, Vec<String>) {
         let mut input = InputReader::from_reader(Box::new(io::Cursor::new(bytes))).unwrap();
-        let mut buf = Vec::new();
-        let mut out = Vec::new();
-        while input.next_line(&mut buf).unwrap() {
-            out.push(String::from_utf8_lossy(&buf).into_owned());
-        }
-        (input.gzip, out)
-    }
-
-    #[test]
-    fn crlf_and_missing_final_newline_are_handled() {
-        let (gzip, lines) = lines_of(b"a\r\nb\n\nc".to_vec());
-        assert!(!gzip);
-        assert_eq!(lines, ["a", "b", "", "c"]);
+        let mut text = String::new();
+        input.read_to_string(&mut text).unwrap();
+        (input.gzip, text.lines().map(str::to_string).collect())
     }
 
     #[test]

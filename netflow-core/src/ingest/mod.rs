@@ -846,6 +846,16 @@ mod tests {
     }
 
     #[test]
+    fn crlf_blank_lines_and_a_missing_final_newline_are_handled() {
+        let text = b"a\r\nb\n\n  \nc";
+        let payloads: Vec<&[u8]> = Lines::new(text)
+            .filter_map(|l| line_payload(l, Framing::Lines))
+            .collect();
+        assert_eq!(payloads, [&b"a"[..], b"b", b"c"]);
+        assert_eq!(Lines::new(text).count(), 5);
+    }
+
+    #[test]
     fn unknown_content_is_an_error_naming_the_formats() {
         let reader =
             InputReader::from_reader(Box::new(Cursor::new(b"\x89PNG\r\n\x1a\n".to_vec()))).unwrap();
