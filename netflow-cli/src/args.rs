@@ -20,6 +20,11 @@ pub enum Command {
     Denied(DeniedArgs),
     /// Every flow record of the input, one row per record, any verdict.
     Flows(FlowsArgs),
+    /// Who is hitting what the most: flows grouped by columns (and time buckets), ranked.
+    Top(TopArgs),
+    /// Write a self-contained HTML page: denied connections, a graph of who is denied what,
+    /// and a timeline.
+    Report(ReportArgs),
     /// Would this connection be allowed? Evaluate it against a snapshot's NetworkPolicies.
     Check(CheckArgs),
     /// What each input is: format (and why), records, flows, skips, time range, verdict mix.
@@ -135,6 +140,60 @@ pub struct FlowsArgs {
     pub verdict: Vec<String>,
 }
 
+/// `flowq top`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// Input options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Snapshot options.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Columns to group by, comma-separated (any column of `flowq flows -o json` but lists
+    /// and time) [default: src_namespace,src_workload,dst_namespace,dst_workload,dst_port]
+    #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
+    pub by: Vec<String>,
+    /// Keep the K largest groups by count; 0 keeps all.
+    #[arg(short = 'k', long = "top", value_name = "K", default_value_t = 20)]
+    pub k: usize,
+    /// Also group by time bucket (`30s`, `1m`, `5m`, `1h`, `1d`): when did it start.
+    #[arg(long, value_name = "WIDTH")]
+    pub bucket: Option<String>,
+    /// What the log says happened: allowed, denied, dropped, unknown, or the log's own word.
+    /// Repeat to OR.
+    #[arg(long, value_name = "VERDICT", help_heading = "Filters")]
+    pub verdict: Vec<String>,
+}
+
+/// `flowq report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Input options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Snapshot options.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// The HTML file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: std::path::PathBuf,
+    /// Also show packets dropped for reasons other than policy.
+    #[arg(long)]
+    pub include_drops: bool,
+    /// Page title [default: the input names].
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+}
+
 /// Where flows come from.
 #[derive(Debug, Args)]
 pub struct InputArgs {
@@ -219,6 +278,9 @@ pub struct OutputArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+    /// Write to this file instead of standard output (replaced only when complete).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[cfg(test)]
@@ -243,4 +305,6 @@ pub enum OutputFormat {
     Ndjson,
     /// Comma-separated values with a header.
     Csv,
+    /// Apache Parquet (binary: use --out FILE or a pipe); times are UTC timestamps.
+    Parquet,
 }

@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod output;
+mod report;
 mod settings;
 
 use std::io::{self, BufWriter, Write};
@@ -60,6 +61,8 @@ fn run(command: &Command, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
         Command::Denied(a) => commands::denied::run(a, out),
         Command::Flows(a) => commands::flows::run(a, out),
+        Command::Top(a) => commands::top::run(a, out),
+        Command::Report(a) => commands::report::run(a, out),
         Command::Check(a) => commands::check::run(a, out),
         Command::Inspect(a) => commands::inspect::run(a, out),
         Command::Formats => commands::formats::run(out),

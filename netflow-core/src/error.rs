@@ -54,6 +54,15 @@ pub enum Error {
         /// What was expected.
         detail: String,
     },
+    /// Building, aggregating or writing a DataFrame failed.
+    #[error("{what}: {source}")]
+    Frame {
+        /// What was being done (`write parquet to \"out.parquet\"`, `group flows by src_pod`).
+        what: String,
+        /// What polars said.
+        #[source]
+        source: polars::error::PolarsError,
+    },
     /// A filter value does not parse.
     #[error("invalid {flag} value {value:?}: {detail}")]
     Filter {

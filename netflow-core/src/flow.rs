@@ -448,6 +448,43 @@ impl fmt::Display for Origin {
 }
 
 #[cfg(test)]
+impl Flow {
+    /// A denied TCP flow between two unattributed addresses, for unit tests elsewhere.
+    pub(crate) fn test_flow(src_ip: &str, dst_ip: &str, dst_port: u16) -> Flow {
+        Flow {
+            time: None,
+            src: Endpoint {
+                ip: src_ip.parse().ok(),
+                ..Default::default()
+            },
+            dst: Endpoint {
+                ip: dst_ip.parse().ok(),
+                port: Some(dst_port),
+                ..Default::default()
+            },
+            protocol: Protocol::Tcp,
+            action: Action::Denied,
+            action_raw: "DROPPED".into(),
+            direction: Direction::Ingress,
+            node: Some("node-b".into()),
+            drop_reason: Some("POLICY_DENIED".into()),
+            policies: vec![],
+            is_reply: Some(false),
+            bytes: None,
+            packets: None,
+            count: 1,
+            duplicate: false,
+            counting: Counting::Exact,
+            format: crate::ingest::Format::Hubble,
+            origin: Origin {
+                input: Arc::from("test"),
+                line: 1,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -10,7 +10,9 @@
 //! - [`policy`]: evaluate a connection against the snapshot's NetworkPolicies with exact
 //!   Kubernetes semantics, and explain the verdict;
 //! - [`query`]: filter flows, group denied records into connections, and flatten them into the
-//!   documented output rows.
+//!   documented output rows;
+//! - [`frame`]: those rows as polars DataFrames, built in batches: `top` aggregates, time
+//!   buckets and Parquet export.
 //!
 //! The crate never prints or exits; errors are [`Error`] values with the input and line.
 //!
@@ -42,6 +44,7 @@
 pub mod cluster;
 pub mod error;
 pub mod flow;
+pub mod frame;
 pub mod ingest;
 pub mod policy;
 pub mod query;

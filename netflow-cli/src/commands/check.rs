@@ -10,6 +10,7 @@ use netflow_core::Protocol;
 use serde::Deserialize;
 
 use crate::args::{CheckArgs, OutputFormat};
+use crate::output::Destination;
 use crate::settings;
 
 /// One line of a `--batch` input.
@@ -23,7 +24,22 @@ struct BatchLine {
 }
 
 /// Runs the command.
-pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
+pub fn run(args: &CheckArgs, stdout: &mut dyn Write) -> Result<()> {
+    if args.output.output == OutputFormat::Parquet {
+        bail!("check writes -o table, json or ndjson");
+    }
+    let mut out = Destination::open(&args.output, stdout)?;
+    match evaluate(args, &mut out) {
+        // Verdicts that were not the expected ones are still a complete answer.
+        Err(e) if e.is::<ExpectationFailed>() => {
+            out.finish()?;
+            Err(e)
+        }
+        status => out.settle(status),
+    }
+}
+
+fn evaluate(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
     let snapshots = settings::snapshots(&args.snapshot)?;
     if snapshots.is_empty() {
         bail!("check needs --snapshot");
@@ -52,7 +68,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
     match args.output.output {
         OutputFormat::Table => write!(out, "{evaluation}")?,
         OutputFormat::Ndjson => writeln!(out, "{}", serde_json::to_string(&evaluation)?)?,
-        OutputFormat::Json | OutputFormat::Csv => {
+        OutputFormat::Json | OutputFormat::Csv | OutputFormat::Parquet => {
             writeln!(out, "{}", serde_json::to_string_pretty(&evaluation)?)?
         }
     }

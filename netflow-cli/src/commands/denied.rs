@@ -3,19 +3,21 @@
 use std::io::Write;
 
 use anyhow::Result;
+use netflow_core::frame::parquet::ParquetRowWriter;
 use netflow_core::query::{DeniedAggregator, DeniedRow, Explainer, UnansweredDetector};
 use netflow_core::{Action, Flow};
 
 use super::Pipeline;
-use crate::args::DeniedArgs;
+use crate::args::{DeniedArgs, OutputFormat};
 use crate::output::table::{denied_table, thousands, write_table};
-use crate::output::RecordWriter;
+use crate::output::{Destination, RecordWriter};
 use crate::settings;
 
 /// Runs the command.
-pub fn run(args: &DeniedArgs, out: &mut dyn Write) -> Result<()> {
+pub fn run(args: &DeniedArgs, stdout: &mut dyn Write) -> Result<()> {
     let filter = settings::flow_filter(&args.filter, &[], chrono::Utc::now())?;
     let pipeline = Pipeline::new(&args.input, settings::snapshots(&args.snapshot)?, filter)?;
+    let mut out = Destination::open(&args.output, stdout)?;
     let wanted = |flow: &Flow| {
         flow.action == Action::Denied || (args.include_drops && flow.action == Action::Dropped)
     };
@@ -56,9 +58,19 @@ pub fn run(args: &DeniedArgs, out: &mut dyn Write) -> Result<()> {
             c.explain(&explainer);
         }
     }
-    if let Some(writer) = RecordWriter::new(args.output.output, &mut *out) {
-        writer.write_all(connections.iter().map(DeniedRow::of))?;
-        return pipeline.finish(&outcome);
+    if args.output.output == OutputFormat::Parquet {
+        let mut writer = ParquetRowWriter::<DeniedRow, _>::new(&mut out)?;
+        for c in &connections {
+            writer.push(&DeniedRow::of(c))?;
+        }
+        writer.finish()?;
+        return out.settle(pipeline.finish(&outcome));
+    }
+    if args.output.output != OutputFormat::Table {
+        if let Some(writer) = RecordWriter::new(args.output.output, &mut out) {
+            writer.write_all(connections.iter().map(DeniedRow::of))?;
+        }
+        return out.settle(pipeline.finish(&outcome));
     }
     if connections.is_empty() {
         writeln!(out, "No {what} connections {}.", outcome.footer())?;
@@ -67,7 +79,7 @@ pub fn run(args: &DeniedArgs, out: &mut dyn Write) -> Result<()> {
             let attempts = connections
                 .iter()
                 .fold(0u64, |total, c| total.saturating_add(c.count));
-            write_table(out, &denied_table(&connections))?;
+            write_table(&mut out, &denied_table(&connections))?;
             writeln!(
                 out,
                 "{} {what} connection{} ({} attempt{}) {}.",
@@ -86,8 +98,5 @@ pub fn run(args: &DeniedArgs, out: &mut dyn Write) -> Result<()> {
             }
         }
     }
-    {
-        out.flush()?;
-        pipeline.finish(&outcome)
-    }
+    out.settle(pipeline.finish(&outcome))
 }

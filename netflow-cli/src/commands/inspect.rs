@@ -4,15 +4,15 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use netflow_core::query::row::format_time;
 use netflow_core::Action;
 use serde::Serialize;
 
 use super::Pipeline;
-use crate::args::InspectArgs;
+use crate::args::{InspectArgs, OutputFormat};
 use crate::output::table::{align_right, new_table, thousands, write_table};
-use crate::output::RecordWriter;
+use crate::output::{Destination, RecordWriter};
 
 /// One input's accounting, as printed.
 #[derive(Serialize)]
@@ -38,7 +38,11 @@ struct InputSummary<'a> {
 }
 
 /// Runs the command.
-pub fn run(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
+pub fn run(args: &InspectArgs, stdout: &mut dyn Write) -> Result<()> {
+    if args.output.output == OutputFormat::Parquet {
+        bail!("inspect writes -o table, json, ndjson or csv");
+    }
+    let mut out = Destination::open(&args.output, stdout)?;
     let pipeline = Pipeline::new(
         &args.input,
         netflow_core::SnapshotSet::default(),
@@ -80,9 +84,11 @@ pub fn run(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
             }
         })
         .collect();
-    if let Some(writer) = RecordWriter::new(args.output.output, &mut *out) {
-        writer.write_all(summaries.iter())?;
-        return pipeline.finish(&outcome);
+    if args.output.output != OutputFormat::Table {
+        if let Some(writer) = RecordWriter::new(args.output.output, &mut out) {
+            writer.write_all(summaries.iter())?;
+        }
+        return out.settle(pipeline.finish(&outcome));
     }
     let mut table = new_table(&[
         "INPUT",
@@ -119,12 +125,11 @@ pub fn run(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
         ]);
     }
     align_right(&mut table, &[2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    write_table(out, &table)?;
+    write_table(&mut out, &table)?;
     for s in &summaries {
         if !s.detected_because.is_empty() {
             writeln!(out, "{}: {}", s.input, s.detected_because)?;
         }
     }
-    out.flush()?;
-    pipeline.finish(&outcome)
+    out.settle(pipeline.finish(&outcome))
 }

@@ -6,6 +6,8 @@ pub mod denied;
 pub mod flows;
 pub mod formats;
 pub mod inspect;
+pub mod report;
+pub mod top;
 
 use std::io::Write;
 
@@ -21,6 +23,7 @@ use crate::settings;
 /// Everything a command needs to read flows.
 pub struct Pipeline {
     inputs: Vec<String>,
+    progress: Option<crate::output::progress::ReadProgress>,
     options: ReadOptions,
     snapshots: SnapshotSet,
     filter: FlowFilter,
@@ -80,8 +83,14 @@ impl Pipeline {
             options.prefilter =
                 Prefilter::for_filter(&filter, snapshots.is_empty()).map(std::sync::Arc::new);
         }
+        let inputs = settings::input_names(input);
+        let progress = crate::output::progress::ReadProgress::for_inputs(&inputs);
+        if let Some(p) = &progress {
+            options.progress = Some(p.callback());
+        }
         Ok(Pipeline {
-            inputs: settings::input_names(input),
+            inputs,
+            progress,
             options,
             snapshots,
             filter,
@@ -110,6 +119,9 @@ impl Pipeline {
                 Ok(report) => outcome.reports.push(report),
                 Err(e) => outcome.errors.push(e.to_string()),
             }
+        }
+        if let Some(p) = &self.progress {
+            p.finish();
         }
         outcome
     }

@@ -29,10 +29,11 @@ pub enum RecordWriter<W: Write> {
 }
 
 impl<W: Write> RecordWriter<W> {
-    /// A writer for `format`; `None` for the table format, which is not streamed.
+    /// A writer for `format`; `None` for the table format, which is not streamed, and for
+    /// Parquet, which is written from frames.
     pub fn new(format: OutputFormat, out: W) -> Option<RecordWriter<W>> {
         match format {
-            OutputFormat::Table => None,
+            OutputFormat::Table | OutputFormat::Parquet => None,
             OutputFormat::Json => Some(RecordWriter::Json { out, rows: 0 }),
             OutputFormat::Ndjson => Some(RecordWriter::Ndjson(out)),
             OutputFormat::Csv => Some(RecordWriter::Csv {

@@ -4,9 +4,12 @@
 mod bad_input;
 mod check;
 mod denied;
+mod export;
 mod flows;
 mod formats;
 mod hostile;
+mod report;
+mod top;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -4,6 +4,8 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 
@@ -17,6 +19,7 @@ pub struct InputReader {
     reader: Box<dyn BufRead + Send>,
     /// Whether the input was gzip-compressed.
     pub gzip: bool,
+    consumed: Arc<AtomicU64>,
 }
 
 impl InputReader {
@@ -36,6 +39,11 @@ impl InputReader {
 
     /// Wraps any reader, sniffing gzip by its magic bytes.
     pub fn from_reader(raw: Box<dyn Read + Send>) -> io::Result<InputReader> {
+        let consumed = Arc::new(AtomicU64::new(0));
+        let raw: Box<dyn Read + Send> = Box::new(Counted {
+            inner: raw,
+            consumed: Arc::clone(&consumed),
+        });
         let mut buffered = BufReader::with_capacity(BUFFER_SIZE, raw);
         let gzip = starts_with_gzip_magic(&mut buffered)?;
         let reader: Box<dyn BufRead + Send> = if gzip {
@@ -46,7 +54,30 @@ impl InputReader {
         } else {
             Box::new(buffered)
         };
-        Ok(InputReader { reader, gzip })
+        Ok(InputReader {
+            reader,
+            gzip,
+            consumed,
+        })
+    }
+
+    /// Bytes taken from the underlying input so far (compressed bytes for gzip), for progress.
+    pub fn consumed(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.consumed)
+    }
+}
+
+/// Counts the bytes read through it.
+struct Counted {
+    inner: Box<dyn Read + Send>,
+    consumed: Arc<AtomicU64>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
     }
 }
 

@@ -62,6 +62,9 @@ pub(super) fn read_mapped(
         // never correctness).
         let _ = map.advise_range(memmap2::Advice::WillNeed, start, end - start);
         next_line = reading.process_lines(&data[start..end], next_line, framing)?;
+        if let Some(progress) = &options.progress {
+            (progress.0)((end - start) as u64);
+        }
         // SAFETY: DONTNEED on a read-only shared file mapping only drops our page table
         // entries; the next access reads the same file contents back from the page cache.
         let _ = unsafe {

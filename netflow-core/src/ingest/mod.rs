@@ -257,6 +257,44 @@ pub struct ReadOptions {
     /// An exact pre-filter: lines it rules out are counted but not decoded (see
     /// [`crate::query::Prefilter`]).
     pub prefilter: Option<std::sync::Arc<crate::query::Prefilter>>,
+    /// Told how many more input bytes (as stored: compressed for gzip) were read, after each
+    /// chunk; for progress bars.
+    pub progress: Option<Progress>,
+}
+
+/// A callback told how many more input bytes were read.
+#[derive(Clone)]
+pub struct Progress(pub Arc<dyn Fn(u64) + Send + Sync>);
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
+impl Progress {
+    fn advance(&self, bytes: u64) {
+        if bytes > 0 {
+            (self.0)(bytes);
+        }
+    }
+}
+
+/// Reports the growth of a byte counter to an optional [`Progress`].
+struct ProgressTracker<'a> {
+    progress: Option<&'a Progress>,
+    counter: Arc<std::sync::atomic::AtomicU64>,
+    reported: u64,
+}
+
+impl ProgressTracker<'_> {
+    fn update(&mut self) {
+        if let Some(p) = self.progress {
+            let now = self.counter.load(std::sync::atomic::Ordering::Relaxed);
+            p.advance(now.saturating_sub(self.reported));
+            self.reported = now;
+        }
+    }
 }
 
 impl Default for ReadOptions {
@@ -267,6 +305,7 @@ impl Default for ReadOptions {
             batch_lines: 4096,
             chunk_bytes: 4 * 1024 * 1024,
             prefilter: None,
+            progress: None,
         }
     }
 }
@@ -295,6 +334,11 @@ pub fn read_from(
     sink: &mut dyn FnMut(Flow),
 ) -> Result<InputReport> {
     let batch_lines = options.batch_lines.max(1);
+    let mut progress = ProgressTracker {
+        progress: options.progress.as_ref(),
+        counter: reader.consumed(),
+        reported: 0,
+    };
     let mut reading = Reading::new(name, reader.gzip, options, sink);
     let chunk_bytes = options.chunk_bytes.max(1);
     let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes + 64 * 1024);
@@ -327,6 +371,7 @@ pub fn read_from(
                     DocumentItem::Broken { at, cause } => (line_of(at), Piece::Broken(cause)),
                 })
                 .collect();
+            progress.update();
             for chunk in pieces.chunks(batch_lines) {
                 reading.process(chunk)?;
             }
@@ -347,7 +392,10 @@ pub fn read_from(
                 let mut next_line: u64 = 1;
                 for chunk in received.iter() {
                     match reading.process_lines(&chunk, next_line, framing) {
-                        Ok(next) => next_line = next,
+                        Ok(next) => {
+                            next_line = next;
+                            progress.update();
+                        }
                         Err(e) => {
                             drop(received);
                             let _ = producer.join();
@@ -363,6 +411,7 @@ pub fn read_from(
             })?;
         }
     }
+    progress.update();
     let mut report = reading.report;
     if let Some(source) = failure {
         report.failure = Some(if reader.gzip {

@@ -262,6 +262,21 @@ pub fn parse_protocol(text: &str) -> Result<Protocol> {
     })
 }
 
+/// A duration written as a whole number and a unit: `90s`, `15m`, `2h`, `3d`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = t.split_at(split);
+    let n: i64 = number.parse().ok()?;
+    match unit {
+        "s" => Duration::try_seconds(n),
+        "m" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        _ => None,
+    }
+}
+
 /// Parses a time: RFC 3339 (`2026-11-20T19:00:00Z`) or a duration before `now` (`90s`, `15m`,
 /// `2h`, `3d`).
 pub fn parse_time(flag: &str, text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
@@ -276,17 +291,7 @@ pub fn parse_time(flag: &str, text: &str, now: DateTime<Utc>) -> Result<DateTime
                  2h, 3d)"
             .into(),
     };
-    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
-    let (number, unit) = t.split_at(split);
-    let n: i64 = number.parse().map_err(|_| err())?;
-    let duration = match unit {
-        "s" => Duration::try_seconds(n),
-        "m" => Duration::try_minutes(n),
-        "h" => Duration::try_hours(n),
-        "d" => Duration::try_days(n),
-        _ => None,
-    }
-    .ok_or_else(err)?;
+    let duration = parse_duration(t).ok_or_else(err)?;
     now.checked_sub_signed(duration).ok_or_else(err)
 }
 
