@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 
 /// Buffers of one column.
 enum ColumnData {
+    /// A column left out of the frame: its values are not even serialized.
+    Skipped,
     Text(Vec<Option<String>>),
     Int32(Vec<Option<i32>>),
     Int64(Vec<Option<i64>>),
@@ -34,6 +36,7 @@ impl ColumnData {
 
     fn push_null(&mut self) {
         match self {
+            ColumnData::Skipped => {}
             ColumnData::Text(v) => v.push(None),
             ColumnData::Int32(v) => v.push(None),
             ColumnData::Int64(v) => v.push(None),
@@ -43,9 +46,10 @@ impl ColumnData {
         }
     }
 
-    fn into_column(self, name: &str) -> Column {
+    fn into_column(self, name: &str) -> Option<Column> {
         let name = PlSmallStr::from(name);
-        match self {
+        Some(match self {
+            ColumnData::Skipped => return None,
             ColumnData::Text(v) => Column::new(name, v),
             ColumnData::Int32(v) => Column::new(name, v),
             ColumnData::Int64(v) => Column::new(name, v),
@@ -65,7 +69,7 @@ impl ColumnData {
                 }
                 builder.finish().into_column()
             }
-        }
+        })
     }
 }
 
@@ -73,6 +77,7 @@ impl ColumnData {
 /// schema [`FrameRow::COLUMNS`] declares.
 pub struct FrameBuilder<R> {
     columns: Vec<ColumnData>,
+    selected: Vec<bool>,
     rows: usize,
     row_type: PhantomData<fn(&R)>,
 }
@@ -84,10 +89,31 @@ impl<R: FrameRow> Default for FrameBuilder<R> {
 }
 
 impl<R: FrameRow> FrameBuilder<R> {
-    /// An empty builder.
+    /// An empty builder of every column.
     pub fn new() -> FrameBuilder<R> {
+        FrameBuilder::with_selected(vec![true; R::COLUMNS.len()])
+    }
+
+    /// An empty builder of only the columns named in `names` (in schema order); the others are
+    /// not stored. Unknown names are ignored.
+    pub fn with_columns(names: &[&str]) -> FrameBuilder<R> {
+        FrameBuilder::with_selected(R::COLUMNS.iter().map(|c| names.contains(&c.name)).collect())
+    }
+
+    fn with_selected(selected: Vec<bool>) -> FrameBuilder<R> {
         FrameBuilder {
-            columns: R::COLUMNS.iter().map(|c| ColumnData::new(c.kind)).collect(),
+            columns: R::COLUMNS
+                .iter()
+                .zip(&selected)
+                .map(|(c, keep)| {
+                    if *keep {
+                        ColumnData::new(c.kind)
+                    } else {
+                        ColumnData::Skipped
+                    }
+                })
+                .collect(),
+            selected,
             rows: 0,
             row_type: PhantomData,
         }
@@ -138,6 +164,7 @@ impl<R: FrameRow> FrameBuilder<R> {
     fn rollback(&mut self, filled: usize) {
         for column in self.columns.iter_mut().take(filled) {
             match column {
+                ColumnData::Skipped => {}
                 ColumnData::Text(v) => drop(v.pop()),
                 ColumnData::Int32(v) => drop(v.pop()),
                 ColumnData::Int64(v) => drop(v.pop()),
@@ -154,7 +181,9 @@ impl<R: FrameRow> FrameBuilder<R> {
         let columns = R::COLUMNS
             .iter()
             .zip(self.columns.iter_mut())
-            .map(|(spec, data)| {
+            .zip(&self.selected)
+            .filter(|(_, keep)| **keep)
+            .filter_map(|((spec, data), _)| {
                 std::mem::replace(data, ColumnData::new(spec.kind)).into_column(spec.name)
             })
             .collect();
@@ -457,10 +486,13 @@ impl ser::SerializeStruct for &mut RowSerializer<'_> {
                 self.type_name, spec.name
             )));
         }
-        value.serialize(CellSerializer {
-            column: &mut self.columns[self.next],
-            name: spec.name,
-        })?;
+        let column = &mut self.columns[self.next];
+        if !matches!(column, ColumnData::Skipped) {
+            value.serialize(CellSerializer {
+                column,
+                name: spec.name,
+            })?;
+        }
         self.next += 1;
         Ok(())
     }

@@ -45,7 +45,7 @@ use serde::Serialize;
 use crate::query::{DeniedRow, FlowRow};
 
 /// Rows per DataFrame batch when streaming flows into frames.
-pub const FLOW_BATCH_ROWS: usize = 64 * 1024;
+pub const FLOW_BATCH_ROWS: usize = 32 * 1024;
 
 /// The type of a column, and how it is stored in a DataFrame and in Parquet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,6 +296,20 @@ mod tests {
         let first = policies.get_as_series(0).unwrap();
         assert_eq!(first.str().unwrap().get(0), Some("vamp/es-ingress"));
         assert_eq!(policies.get_as_series(1).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_builder_keeps_only_the_selected_columns() {
+        let mut builder = FrameBuilder::<FlowRow>::with_columns(&["dst_port", "time", "nope"]);
+        builder
+            .push(&FlowRow::of(&flow(1, 80, "2026-11-20T19:05:02Z")))
+            .unwrap();
+        let df = builder.take().unwrap();
+        assert_eq!(df.get_column_names(), ["time", "dst_port"]);
+        assert_eq!(
+            df.column("dst_port").unwrap().i32().unwrap().get(0),
+            Some(80)
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! "Who is hitting this the most": flows grouped by chosen columns (and optionally by time
 //! bucket), with attempts, records, bytes, packets and distinct peers per group, ranked.
 //!
-//! Flows arrive in batches ([`FLOW_BATCH_ROWS`](super::FLOW_BATCH_ROWS) rows); each batch is
-//! reduced with a polars group-by to one row per (group, source, destination) and merged into
-//! the running partial result, so memory grows with the number of distinct groups and peers,
+//! Flows arrive in batches ([`FLOW_BATCH_ROWS`](super::FLOW_BATCH_ROWS) rows, only the columns
+//! the query needs); each batch is reduced with polars group-bys to one row per group (the
+//! sums), per (group, source) and per (group, destination), and merged into the running
+//! partial results, so memory grows with the number of groups and of their distinct peers,
 //! not with the input.
 
 use chrono::TimeDelta;
@@ -21,6 +22,23 @@ pub const TOP_METRICS: &[&str] = &[
     "packets",
     "sources",
     "destinations",
+];
+
+/// The flow columns every `top` query reads besides its group columns.
+const USED_COLUMNS: &[&str] = &[
+    "time",
+    "verdict",
+    "count",
+    "bytes",
+    "packets",
+    "src_namespace",
+    "src_pod",
+    "src_ip",
+    "src_name",
+    "dst_namespace",
+    "dst_pod",
+    "dst_ip",
+    "dst_name",
 ];
 
 /// Name of the time-bucket column.
@@ -131,15 +149,25 @@ pub fn groupable_columns() -> Vec<&'static str> {
 pub struct TopAggregator {
     query: TopQuery,
     builder: FrameBuilder<FlowRow>,
-    partial: Option<DataFrame>,
+    partial: Option<Partial>,
+}
+
+/// Running results: sums per group, and the distinct sources and destinations of each group.
+struct Partial {
+    sums: DataFrame,
+    sources: DataFrame,
+    destinations: DataFrame,
 }
 
 impl TopAggregator {
     /// An empty aggregator.
     pub fn new(query: TopQuery) -> TopAggregator {
+        let mut columns: Vec<&str> = USED_COLUMNS.to_vec();
+        columns.extend(query.by.iter().map(String::as_str));
+        let builder = FrameBuilder::with_columns(&columns);
         TopAggregator {
             query,
-            builder: FrameBuilder::new(),
+            builder,
             partial: None,
         }
     }
@@ -154,21 +182,32 @@ impl TopAggregator {
         Ok(())
     }
 
-    /// Adds a batch of flows with [`FlowRow`]'s schema.
+    /// Adds a batch of flows with [`FlowRow`]'s schema (or at least the columns the query
+    /// uses: the group columns, `time`, `verdict`, `count`, `bytes`, `packets` and the
+    /// `namespace`, `pod`, `ip` and `name` of both ends).
     pub fn push_frame(&mut self, flows: DataFrame) -> Result<()> {
-        let reduced = self.reduce(flows.lazy());
-        let merged = match self.partial.take() {
-            None => reduced,
-            Some(partial) => self.merge(
-                concat([partial.lazy(), reduced], UnionArgs::default()).map_err(|source| {
-                    Error::Frame {
-                        what: "merge top groups".into(),
-                        source,
-                    }
-                })?,
-            ),
+        let keys = self.key_exprs();
+        let with_peers = self.with_peers(flows.lazy());
+        let sums = self.sums(with_peers.clone(), false);
+        let sources = distinct(with_peers.clone(), &keys, "src_peer");
+        let destinations = distinct(with_peers, &keys, "dst_peer");
+        let next = match self.partial.take() {
+            None => Partial {
+                sums: self.collect(sums)?,
+                sources: self.collect(sources)?,
+                destinations: self.collect(destinations)?,
+            },
+            Some(p) => Partial {
+                sums: self.collect(self.sums(union(p.sums, sums)?, true))?,
+                sources: self.collect(distinct(union(p.sources, sources)?, &keys, "src_peer"))?,
+                destinations: self.collect(distinct(
+                    union(p.destinations, destinations)?,
+                    &keys,
+                    "dst_peer",
+                ))?,
+            },
         };
-        self.partial = Some(self.collect(merged)?);
+        self.partial = Some(next);
         Ok(())
     }
 
@@ -176,39 +215,46 @@ impl TopAggregator {
     /// [`TOP_METRICS`]. Sorted by `count`, largest first (per bucket, in time order, when
     /// bucketed: the `k` groups largest over the whole input, in every bucket they occur).
     pub fn finish(mut self) -> Result<DataFrame> {
-        if !self.builder.is_empty() {
+        if !self.builder.is_empty() || self.partial.is_none() {
             let batch = self.builder.take()?;
             self.push_frame(batch)?;
         }
-        let partial = match self.partial.take() {
-            Some(p) => p,
-            None => {
-                let empty = DataFrame::empty_with_schema(&FlowRow::schema());
-                self.collect(self.reduce(empty.lazy()))?
-            }
-        };
+        let partial = self.partial.take().ok_or_else(|| Error::Frame {
+            what: "rank top groups".into(),
+            source: PolarsError::NoData("no partial result".into()),
+        })?;
         let keys = self.query.keys();
-        let key_exprs: Vec<Expr> = keys.iter().map(|k| col(k.as_str())).collect();
+        let key_exprs = self.key_exprs();
+        let mut args = JoinArgs::new(JoinType::Left);
+        args.nulls_equal = true;
+        let count_peers = |frame: DataFrame, name: &str| {
+            frame
+                .lazy()
+                .group_by(key_exprs.clone())
+                .agg([len().cast(DataType::Int64).alias(name)])
+        };
         let known = |name: &str| {
-            when(col(format!("{name}_known")).sum().gt(lit(0)))
-                .then(col(name).sum())
+            when(col(format!("{name}_known")).gt(lit(0)))
+                .then(col(name))
                 .otherwise(lit(NULL).cast(DataType::Int64))
                 .alias(name)
         };
-        let groups = partial.lazy().group_by(key_exprs).agg([
-            col("count").sum(),
-            col("records").sum(),
-            known("bytes"),
-            known("packets"),
-            col("src_peer")
-                .n_unique()
-                .cast(DataType::Int64)
-                .alias("sources"),
-            col("dst_peer")
-                .n_unique()
-                .cast(DataType::Int64)
-                .alias("destinations"),
-        ]);
+        let groups = partial
+            .sums
+            .lazy()
+            .join(
+                count_peers(partial.sources, "sources"),
+                key_exprs.clone(),
+                key_exprs.clone(),
+                args.clone(),
+            )
+            .join(
+                count_peers(partial.destinations, "destinations"),
+                key_exprs.clone(),
+                key_exprs.clone(),
+                args,
+            )
+            .with_columns([known("bytes"), known("packets")]);
         let by: Vec<PlSmallStr> = self.query.by.iter().map(|k| k.as_str().into()).collect();
         let ranked = match self.query.bucket {
             None => {
@@ -247,9 +293,13 @@ impl TopAggregator {
         self.collect(ranked.select(columns))
     }
 
-    /// One row per (group, source, destination) of a batch, with partial sums.
-    fn reduce(&self, flows: LazyFrame) -> LazyFrame {
-        let mut flows = flows;
+    fn key_exprs(&self) -> Vec<Expr> {
+        self.query.keys().iter().map(|k| col(k.as_str())).collect()
+    }
+
+    /// The batch with its bucket (when bucketed) and the identities of both ends.
+    fn with_peers(&self, flows: LazyFrame) -> LazyFrame {
+        let mut flows = flows.with_columns([peer("src"), peer("dst")]);
         if let Some(width) = self.query.bucket {
             let width = width.num_microseconds().unwrap_or(i64::MAX).max(1);
             flows = flows.with_column(
@@ -258,47 +308,46 @@ impl TopAggregator {
                     .alias(BUCKET_COLUMN),
             );
         }
-        let verdict = col("verdict");
-        let attempts = when(
-            verdict
-                .clone()
-                .eq(lit("denied"))
-                .or(verdict.eq(lit("dropped"))),
-        )
-        .then(col("count"))
-        .otherwise(lit(1i64));
-        let mut keys: Vec<Expr> = self.query.keys().iter().map(|k| col(k.as_str())).collect();
-        keys.push(peer("src"));
-        keys.push(peer("dst"));
-        flows.group_by(keys).agg([
-            attempts.sum().alias("count"),
-            len().cast(DataType::Int64).alias("records"),
-            col("bytes").sum().alias("bytes"),
-            col("bytes")
-                .count()
-                .cast(DataType::Int64)
-                .alias("bytes_known"),
-            col("packets").sum().alias("packets"),
-            col("packets")
-                .count()
-                .cast(DataType::Int64)
-                .alias("packets_known"),
-        ])
+        flows
     }
 
-    /// Folds rows of equal (group, source, destination) of a partial result together.
-    fn merge(&self, partial: LazyFrame) -> LazyFrame {
-        let mut keys: Vec<Expr> = self.query.keys().iter().map(|k| col(k.as_str())).collect();
-        keys.push(col("src_peer"));
-        keys.push(col("dst_peer"));
-        partial.group_by(keys).agg([
-            col("count").sum(),
-            col("records").sum(),
-            col("bytes").sum(),
-            col("bytes_known").sum(),
-            col("packets").sum(),
-            col("packets_known").sum(),
-        ])
+    /// Sums per group: of flows (`merge` false) or of partial sums (`merge` true).
+    fn sums(&self, frame: LazyFrame, merge: bool) -> LazyFrame {
+        let aggs = if merge {
+            vec![
+                col("count").sum(),
+                col("records").sum(),
+                col("bytes").sum(),
+                col("bytes_known").sum(),
+                col("packets").sum(),
+                col("packets_known").sum(),
+            ]
+        } else {
+            let verdict = col("verdict");
+            let attempts = when(
+                verdict
+                    .clone()
+                    .eq(lit("denied"))
+                    .or(verdict.eq(lit("dropped"))),
+            )
+            .then(col("count"))
+            .otherwise(lit(1i64));
+            vec![
+                attempts.sum().alias("count"),
+                len().cast(DataType::Int64).alias("records"),
+                col("bytes").sum().alias("bytes"),
+                col("bytes")
+                    .count()
+                    .cast(DataType::Int64)
+                    .alias("bytes_known"),
+                col("packets").sum().alias("packets"),
+                col("packets")
+                    .count()
+                    .cast(DataType::Int64)
+                    .alias("packets_known"),
+            ]
+        };
+        frame.group_by(self.key_exprs()).agg(aggs)
     }
 
     fn collect(&self, frame: LazyFrame) -> Result<DataFrame> {
@@ -307,6 +356,24 @@ impl TopAggregator {
             source,
         })
     }
+}
+
+/// The distinct (group, `peer`) rows of `frame`.
+fn distinct(frame: LazyFrame, keys: &[Expr], peer: &str) -> LazyFrame {
+    let mut by = keys.to_vec();
+    by.push(col(peer));
+    frame
+        .group_by(by)
+        .agg([len().alias("n")])
+        .select(keys.iter().cloned().chain([col(peer)]).collect::<Vec<_>>())
+}
+
+/// Two frames of one schema, one after the other.
+fn union(a: DataFrame, b: LazyFrame) -> Result<LazyFrame> {
+    concat([a.lazy(), b], UnionArgs::default()).map_err(|source| Error::Frame {
+        what: "merge top groups".into(),
+        source,
+    })
 }
 
 /// `value` rounded down to a multiple of `width` (also below zero: times before 1970), with

@@ -11,7 +11,9 @@
 use std::fs::File;
 
 use super::framing::Framing;
-use super::{Flow, ReadOptions, Reading};
+use rayon::prelude::*;
+
+use super::{decode_part, split_lines, Flow, LinesPart, ReadOptions, Reading};
 use crate::error::Result;
 
 /// Reads `name` through a memory map when it is a non-empty, uncompressed, line-based regular
@@ -47,6 +49,11 @@ pub(super) fn read_mapped(
     let mut reading = Reading::new(name, false, options, sink);
     reading.report.framing = Some(framing);
     let chunk_bytes = options.chunk_bytes.max(1);
+    let parts_per_chunk = rayon::current_num_threads() * 4;
+    let input = reading.input.clone();
+    // The records of the chunk before are accounted for (and handed to the sink) on this
+    // thread while the pool decodes the next one.
+    let mut pending: Option<(Vec<LinesPart>, u64)> = None;
     let mut next_line = 1;
     let mut start = 0;
     while start < data.len() {
@@ -57,20 +64,41 @@ pub(super) fn read_mapped(
                 None => data.len(),
             };
         }
+        let chunk = &data[start..end];
         // Announce the chunk, and let go of it once decoded, so that resident memory stays
         // about one chunk however large the file (advice failures only cost speed or memory,
         // never correctness).
         let _ = map.advise_range(memmap2::Advice::WillNeed, start, end - start);
-        next_line = reading.process_lines(&data[start..end], next_line, framing)?;
-        if let Some(progress) = &options.progress {
-            (progress.0)((end - start) as u64);
-        }
+        reading.detect_lines(chunk, next_line, framing)?;
+        let (format, prefilter) = (reading.format, options.prefilter.as_deref());
+        let decoded = std::thread::scope(|scope| {
+            let decoder = scope.spawn(|| {
+                split_lines(chunk, parts_per_chunk)
+                    .par_iter()
+                    .map(|part| decode_part(part, format, prefilter, framing, &input))
+                    .collect::<Vec<LinesPart>>()
+            });
+            if let Some((parts, first)) = pending.take() {
+                reading.account_parts(parts, first);
+            }
+            decoder.join()
+        });
+        let parts = decoded.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         // SAFETY: DONTNEED on a read-only shared file mapping only drops our page table
         // entries; the next access reads the same file contents back from the page cache.
         let _ = unsafe {
             map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
         };
+        let lines: u64 = parts.iter().map(|p| p.lines).sum();
+        pending = Some((parts, next_line));
+        next_line += lines;
+        if let Some(progress) = &options.progress {
+            (progress.0)((end - start) as u64);
+        }
         start = end;
+    }
+    if let Some((parts, first)) = pending {
+        reading.account_parts(parts, first);
     }
     Ok(Some(reading.report))
 }

@@ -490,70 +490,39 @@ impl<'o, 's> Reading<'o, 's> {
     /// in parallel (lines the pre-filter rules out are counted, not decoded) and accounts for
     /// them in order. Returns the number of the line after the chunk.
     fn process_lines(&mut self, chunk: &[u8], first_line: u64, framing: Framing) -> Result<u64> {
-        let payload_of = |line| line_payload(line, framing);
-        if self.format.is_none() {
-            let head: Vec<(u64, Piece)> = Lines::new(chunk)
-                .enumerate()
-                .filter_map(|(i, l)| {
-                    payload_of(l).map(|p| (first_line + i as u64, Piece::Payload(p)))
-                })
-                .take(16)
-                .collect();
-            if !head.is_empty() {
-                self.detect(&head)?;
-            }
-        }
-        let format = self.format;
-        let prefilter = self.options.prefilter.as_deref();
-        let input = &self.input;
-        let parts = split_lines(chunk, rayon::current_num_threads() * 4);
-        let results: Vec<LinesPart> = parts
+        self.detect_lines(chunk, first_line, framing)?;
+        let (format, prefilter, input) =
+            (self.format, self.options.prefilter.as_deref(), &self.input);
+        let results: Vec<LinesPart> = split_lines(chunk, rayon::current_num_threads() * 4)
             .par_iter()
-            .map(|part| {
-                let mut out = LinesPart {
-                    lines: 0,
-                    records: Vec::new(),
-                    prefiltered: 0,
-                };
-                // Lines that may match, found over the whole share at once (only once the format
-                // is known, so that detection always sees real records).
-                let candidates = prefilter
-                    .filter(|_| format.is_some())
-                    .map(|p| p.candidate_lines(part));
-                let mut next_candidate = 0;
-                let mut start = 0;
-                for (i, line) in Lines::new(part).enumerate() {
-                    out.lines += 1;
-                    let line_start = start;
-                    start += line.len() + 1;
-                    let Some(payload) = payload_of(line) else {
-                        continue;
-                    };
-                    let Some(fmt) = format else {
-                        out.records
-                            .push((i as u64, Record::Skip("no format could be detected".into())));
-                        continue;
-                    };
-                    if let Some(c) = &candidates {
-                        while c.get(next_candidate).is_some_and(|&s| s < line_start) {
-                            next_candidate += 1;
-                        }
-                        if c.get(next_candidate) != Some(&line_start) {
-                            out.prefiltered += 1;
-                            continue;
-                        }
-                    }
-                    let origin = Origin {
-                        input: input.clone(),
-                        line: 0,
-                    };
-                    out.records.push((i as u64, fmt.decode(payload, origin)));
-                }
-                out
-            })
+            .map(|part| decode_part(part, format, prefilter, framing, input))
             .collect();
+        Ok(self.account_parts(results, first_line))
+    }
+
+    /// Detects the format from the first lines of `chunk` while it is still unknown.
+    fn detect_lines(&mut self, chunk: &[u8], first_line: u64, framing: Framing) -> Result<()> {
+        if self.format.is_some() {
+            return Ok(());
+        }
+        let head: Vec<(u64, Piece)> = Lines::new(chunk)
+            .enumerate()
+            .filter_map(|(i, l)| {
+                line_payload(l, framing).map(|p| (first_line + i as u64, Piece::Payload(p)))
+            })
+            .take(16)
+            .collect();
+        if head.is_empty() {
+            return Ok(());
+        }
+        self.detect(&head)
+    }
+
+    /// Accounts for decoded parts in order, the first starting at `first_line`. Returns the
+    /// number of the line after them.
+    fn account_parts(&mut self, parts: Vec<LinesPart>, first_line: u64) -> u64 {
         let mut base = first_line;
-        for part in results {
+        for part in parts {
             self.report.records += part.prefiltered;
             self.report.prefiltered += part.prefiltered;
             for (offset, mut record) in part.records {
@@ -573,7 +542,7 @@ impl<'o, 's> Reading<'o, 's> {
             base += part.lines;
         }
         self.report.last_line = base.saturating_sub(1);
-        Ok(base)
+        base
     }
 
     /// Detects the format from the first pieces (an error when they match none).
@@ -650,6 +619,57 @@ impl<'o, 's> Reading<'o, 's> {
         }
         Ok(())
     }
+}
+
+/// Decodes the whole lines of one part (lines the pre-filter rules out are counted, not
+/// decoded); record offsets are 0-based within the part.
+fn decode_part(
+    part: &[u8],
+    format: Option<Format>,
+    prefilter: Option<&crate::query::Prefilter>,
+    framing: Framing,
+    input: &Arc<str>,
+) -> LinesPart {
+    let mut out = LinesPart {
+        lines: 0,
+        records: Vec::new(),
+        prefiltered: 0,
+    };
+    // Lines that may match, found over the whole part at once (only once the format is known,
+    // so that detection always sees real records).
+    let candidates = prefilter
+        .filter(|_| format.is_some())
+        .map(|p| p.candidate_lines(part));
+    let mut next_candidate = 0;
+    let mut start = 0;
+    for (i, line) in Lines::new(part).enumerate() {
+        out.lines += 1;
+        let line_start = start;
+        start += line.len() + 1;
+        let Some(payload) = line_payload(line, framing) else {
+            continue;
+        };
+        let Some(fmt) = format else {
+            out.records
+                .push((i as u64, Record::Skip("no format could be detected".into())));
+            continue;
+        };
+        if let Some(c) = &candidates {
+            while c.get(next_candidate).is_some_and(|&s| s < line_start) {
+                next_candidate += 1;
+            }
+            if c.get(next_candidate) != Some(&line_start) {
+                out.prefiltered += 1;
+                continue;
+            }
+        }
+        let origin = Origin {
+            input: input.clone(),
+            line: 0,
+        };
+        out.records.push((i as u64, fmt.decode(payload, origin)));
+    }
+    out
 }
 
 /// Reads until `buf` holds at least `target` bytes or the input ends. Returns whether it ended

@@ -6,7 +6,8 @@
 //! or spelling (proto or camelCase keys, enum names or numbers): a single destination port's
 //! digits, a single IPv4 address, a node name, and — when identities come from the log alone —
 //! namespace and pod names. A line holding a backslash is always parsed, since a JSON escape
-//! could spell any of those differently.
+//! could spell any of those differently. Numbers (ports, IPv4 addresses) only count where
+//! they stand alone: `9200` inside `19200` or `92001` is some other number.
 
 use std::net::IpAddr;
 
@@ -17,9 +18,37 @@ use super::FlowFilter;
 /// Groups of needles: a line may match only if every group has a needle in it.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
-    groups: Vec<Vec<Finder<'static>>>,
+    groups: Vec<NeedleGroup>,
     description: Vec<String>,
     always: Finder<'static>,
+}
+
+/// Needles of which a line needs one.
+#[derive(Debug, Clone)]
+struct NeedleGroup {
+    finders: Vec<Finder<'static>>,
+    /// Hits count only when not touching another digit (for ports and addresses).
+    delimited: bool,
+}
+
+impl NeedleGroup {
+    /// Positions of the hits in `buf` that count.
+    fn hits<'a>(&'a self, buf: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+        self.finders.iter().flat_map(move |f| {
+            let len = f.needle().len();
+            f.find_iter(buf)
+                .filter(move |&pos| !self.delimited || stands_alone(buf, pos, len))
+        })
+    }
+}
+
+/// Whether the digits at `buf[pos..pos + len]` are not part of a longer number.
+fn stands_alone(buf: &[u8], pos: usize, len: usize) -> bool {
+    let digit_before = pos > 0 && buf[pos - 1].is_ascii_digit() && buf[pos].is_ascii_digit();
+    let last = pos + len - 1;
+    let digit_after =
+        buf.get(last + 1).is_some_and(u8::is_ascii_digit) && buf[last].is_ascii_digit();
+    !digit_before && !digit_after
 }
 
 /// Ports in a range up to this size are searched one by one.
@@ -43,6 +72,7 @@ impl Prefilter {
         {
             p.add(
                 "dst-port",
+                true,
                 filter
                     .dst_port
                     .iter()
@@ -63,11 +93,15 @@ impl Prefilter {
                 })
                 .collect();
             if let Some(addresses) = addresses.filter(|a| !a.is_empty()) {
-                p.add(name, addresses);
+                p.add(name, true, addresses);
             }
         }
         if !filter.node.is_empty() {
-            p.add("node", filter.node.iter().map(|n| n.needle().to_string()));
+            p.add(
+                "node",
+                false,
+                filter.node.iter().map(|n| n.needle().to_string()),
+            );
         }
         if names_from_log {
             for (name, values) in [
@@ -76,31 +110,32 @@ impl Prefilter {
                 ("to-namespace", &filter.to_namespace),
             ] {
                 if !values.is_empty() {
-                    p.add(name, values.iter().cloned());
+                    p.add(name, false, values.iter().cloned());
                 }
             }
             for (name, pods) in [("from-pod", &filter.from_pod), ("to-pod", &filter.to_pod)] {
                 if !pods.is_empty() && pods.iter().all(|p| !p.name_prefix.is_empty()) {
-                    p.add(name, pods.iter().map(|p| p.name_prefix.clone()));
+                    p.add(name, false, pods.iter().map(|p| p.name_prefix.clone()));
                 }
             }
         }
         (!p.groups.is_empty()).then_some(p)
     }
 
-    fn add(&mut self, name: &str, needles: impl IntoIterator<Item = String>) {
+    fn add(&mut self, name: &str, delimited: bool, needles: impl IntoIterator<Item = String>) {
         let needles: Vec<String> = needles.into_iter().filter(|n| !n.is_empty()).collect();
         if needles.is_empty() {
             return;
         }
         self.description
             .push(format!("{name}: {}", needles.join(" | ")));
-        self.groups.push(
-            needles
+        self.groups.push(NeedleGroup {
+            finders: needles
                 .iter()
                 .map(|n| Finder::new(n.as_bytes()).into_owned())
                 .collect(),
-        );
+            delimited,
+        });
     }
 
     /// Whether the line may match (false means it certainly cannot). Records that report
@@ -112,7 +147,7 @@ impl Prefilter {
         }
         self.groups
             .iter()
-            .all(|group| group.iter().any(|f| f.find(line).is_some()))
+            .all(|group| group.hits(line).next().is_some())
             || self.always.find(line).is_some()
     }
 
@@ -133,10 +168,7 @@ impl Prefilter {
         };
         let mut result: Option<Vec<usize>> = None;
         for group in &self.groups {
-            let mut starts: Vec<usize> = group
-                .iter()
-                .flat_map(|f| lines_with(&mut f.find_iter(buf)))
-                .collect();
+            let mut starts: Vec<usize> = lines_with(&mut group.hits(buf));
             starts.sort_unstable();
             starts.dedup();
             result = Some(match result {
@@ -197,6 +229,14 @@ mod tests {
             p.may_match(br#"{"dest_port":9300,"note":"\u0039200"}"#),
             "escapes are parsed"
         );
+        // Other numbers that contain the port's or the address's digits are not hits.
+        assert!(!p.may_match(br#"{"dest_port":19200,"dest_ip":"10.244.2.10","host":"node-b"}"#));
+        assert!(!p.may_match(br#"{"dest_port":92001,"dest_ip":"10.244.2.10","host":"node-b"}"#));
+        assert!(!p.may_match(br#"{"dest_port":9200,"dest_ip":"10.244.2.101","host":"node-b"}"#));
+        assert!(p.may_match(br#"{"dest_port":"9200","dest_ip":"10.244.2.10","host":"node-b"}"#));
+        assert!(p.may_match(
+            br#"{"dest_port": 9200, "dest_ip": "::ffff:10.244.2.10", "host":"node-b"}"#
+        ));
     }
 
     #[test]
