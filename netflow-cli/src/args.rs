@@ -165,6 +165,10 @@ pub struct TopArgs {
     /// Also group by time bucket (`30s`, `1m`, `5m`, `1h`, `1d`): when did it start.
     #[arg(long, value_name = "WIDTH")]
     pub bucket: Option<String>,
+    /// Also count records the log marks as replies (by default they are left out: their
+    /// source and destination are the other way round, their destination port ephemeral).
+    #[arg(long)]
+    pub include_replies: bool,
     /// What the log says happened: allowed, denied, dropped, unknown, or the log's own word.
     /// Repeat to OR.
     #[arg(long, value_name = "VERDICT", help_heading = "Filters")]

@@ -42,8 +42,13 @@ pub fn run(args: &TopArgs, stdout: &mut dyn Write) -> Result<()> {
     let mut aggregator = TopAggregator::new(query);
     let mut failure = None;
     let mut flows = 0u64;
+    let mut replies = 0u64;
     let outcome = pipeline.run(|flow| {
         if failure.is_some() {
+            return;
+        }
+        if !args.include_replies && flow.is_reply == Some(true) {
+            replies += 1;
             return;
         }
         flows += 1;
@@ -63,11 +68,16 @@ pub fn run(args: &TopArgs, stdout: &mut dyn Write) -> Result<()> {
             write_table_of(&groups, &mut out)?;
             writeln!(
                 out,
-                "{} group{} of {} flow record{} {}.",
+                "{} group{} of {} flow record{}{} {}.",
                 thousands(groups.height() as u64),
                 if groups.height() == 1 { "" } else { "s" },
                 thousands(flows),
                 if flows == 1 { "" } else { "s" },
+                match replies {
+                    0 => String::new(),
+                    1 => " (1 reply left out; --include-replies)".to_string(),
+                    n => format!(" ({} replies left out; --include-replies)", thousands(n)),
+                },
                 outcome.footer()
             )?;
         }

@@ -137,3 +137,32 @@ fn unknown_columns_and_widths_are_refused_before_reading() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("invalid --bucket"), "{}", run.stderr);
 }
+
+#[test]
+fn replies_are_left_out_unless_asked_for() {
+    let file = "testdata/flows/hubble/unenforced.ndjson";
+    let records = |extra: &[&str]| -> u64 {
+        let run = flowq(&[&["top", "--by", "verdict", "-o", "json", file], extra].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["records"].as_u64().unwrap())
+            .sum()
+    };
+    let all = flowq(&["flows", "-o", "json", file]).json();
+    let all = all.as_array().unwrap();
+    let replies = all.iter().filter(|r| r["is_reply"] == true).count() as u64;
+    assert_eq!(replies, 1);
+    assert_eq!(records(&[]), all.len() as u64 - replies);
+    assert_eq!(records(&["--include-replies"]), all.len() as u64);
+    let table = flowq(&["top", "--by", "verdict", file]);
+    assert!(
+        table
+            .stdout
+            .contains("(1 reply left out; --include-replies)"),
+        "{}",
+        table.stdout
+    );
+}
