@@ -150,7 +150,11 @@ pub struct TopAggregator {
     query: TopQuery,
     builder: FrameBuilder<FlowRow>,
     partial: Option<Partial>,
+    pending: Vec<Partial>,
 }
+
+/// Reduced batches gathered before they are merged into the running result.
+const MERGE_EVERY: usize = 8;
 
 /// Running results: sums per group, and the distinct sources and destinations of each group.
 struct Partial {
@@ -169,6 +173,7 @@ impl TopAggregator {
             query,
             builder,
             partial: None,
+            pending: Vec::new(),
         }
     }
 
@@ -188,26 +193,39 @@ impl TopAggregator {
     pub fn push_frame(&mut self, flows: DataFrame) -> Result<()> {
         let keys = self.key_exprs();
         let with_peers = self.with_peers(flows.lazy());
-        let sums = self.sums(with_peers.clone(), false);
-        let sources = distinct(with_peers.clone(), &keys, "src_peer");
-        let destinations = distinct(with_peers, &keys, "dst_peer");
-        let next = match self.partial.take() {
-            None => Partial {
-                sums: self.collect(sums)?,
-                sources: self.collect(sources)?,
-                destinations: self.collect(destinations)?,
-            },
-            Some(p) => Partial {
-                sums: self.collect(self.sums(union(p.sums, sums)?, true))?,
-                sources: self.collect(distinct(union(p.sources, sources)?, &keys, "src_peer"))?,
-                destinations: self.collect(distinct(
-                    union(p.destinations, destinations)?,
-                    &keys,
-                    "dst_peer",
-                ))?,
-            },
+        let reduced = Partial {
+            sums: self.collect(self.sums(with_peers.clone(), false))?,
+            sources: self.collect(distinct(with_peers.clone(), &keys, "src_peer"))?,
+            destinations: self.collect(distinct(with_peers, &keys, "dst_peer"))?,
         };
-        self.partial = Some(next);
+        self.pending.push(reduced);
+        if self.pending.len() >= MERGE_EVERY {
+            self.merge_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Folds the reduced batches into the running result (one group-by over all of them, so
+    /// the running result is scanned once per [`MERGE_EVERY`] batches, not once per batch).
+    fn merge_pending(&mut self) -> Result<()> {
+        let mut parts: Vec<Partial> = self.partial.take().into_iter().collect();
+        parts.append(&mut self.pending);
+        if parts.len() == 1 {
+            self.partial = parts.pop();
+            return Ok(());
+        }
+        let keys = self.key_exprs();
+        let (mut sums, mut sources, mut destinations) = (Vec::new(), Vec::new(), Vec::new());
+        for p in parts {
+            sums.push(p.sums.lazy());
+            sources.push(p.sources.lazy());
+            destinations.push(p.destinations.lazy());
+        }
+        self.partial = Some(Partial {
+            sums: self.collect(self.sums(union(sums)?, true))?,
+            sources: self.collect(distinct(union(sources)?, &keys, "src_peer"))?,
+            destinations: self.collect(distinct(union(destinations)?, &keys, "dst_peer"))?,
+        });
         Ok(())
     }
 
@@ -215,10 +233,11 @@ impl TopAggregator {
     /// [`TOP_METRICS`]. Sorted by `count`, largest first (per bucket, in time order, when
     /// bucketed: the `k` groups largest over the whole input, in every bucket they occur).
     pub fn finish(mut self) -> Result<DataFrame> {
-        if !self.builder.is_empty() || self.partial.is_none() {
+        if !self.builder.is_empty() || (self.partial.is_none() && self.pending.is_empty()) {
             let batch = self.builder.take()?;
             self.push_frame(batch)?;
         }
+        self.merge_pending()?;
         let partial = self.partial.take().ok_or_else(|| Error::Frame {
             what: "rank top groups".into(),
             source: PolarsError::NoData("no partial result".into()),
@@ -368,9 +387,9 @@ fn distinct(frame: LazyFrame, keys: &[Expr], peer: &str) -> LazyFrame {
         .select(keys.iter().cloned().chain([col(peer)]).collect::<Vec<_>>())
 }
 
-/// Two frames of one schema, one after the other.
-fn union(a: DataFrame, b: LazyFrame) -> Result<LazyFrame> {
-    concat([a.lazy(), b], UnionArgs::default()).map_err(|source| Error::Frame {
+/// Frames of one schema, one after the other.
+fn union(frames: Vec<LazyFrame>) -> Result<LazyFrame> {
+    concat(frames, UnionArgs::default()).map_err(|source| Error::Frame {
         what: "merge top groups".into(),
         source,
     })
@@ -555,7 +574,8 @@ mod tests {
             .collect();
         let query = TopQuery::new(vec!["dst_pod".into()], None, 0).unwrap();
         let mut agg = TopAggregator::new(query.clone());
-        for chunk in flows.chunks(3) {
+        // One flow per batch: more batches than are gathered before a merge.
+        for chunk in flows.chunks(1) {
             let rows: Vec<FlowRow> = chunk.iter().map(FlowRow::of).collect();
             agg.push_frame(super::super::frame_of(&rows).unwrap())
                 .unwrap();
