@@ -101,6 +101,59 @@ pub fn snapshots(args: &SnapshotArgs) -> Result<SnapshotSet> {
     Ok(SnapshotSet::new(loaded))
 }
 
+/// Starts loading every `--snapshot FILE[@TIME]` on another thread, so that reading the flow
+/// logs can begin at once. Bad specs and files that cannot be opened fail here, before
+/// anything is read.
+pub fn snapshots_in_background(args: &SnapshotArgs) -> Result<SnapshotLoad> {
+    let mut specs = Vec::new();
+    for spec in &args.snapshot {
+        let (path, taken_at) = split_snapshot_spec(spec)?;
+        if std::fs::metadata(&path).is_err() {
+            // Fails at once, with the library's message for a missing snapshot.
+            Snapshot::load(&path, taken_at)?;
+        }
+        specs.push((path, taken_at));
+    }
+    if specs.is_empty() {
+        return Ok(SnapshotLoad::Ready(SnapshotSet::new(Vec::new())));
+    }
+    Ok(SnapshotLoad::Loading(std::thread::spawn(move || {
+        let loaded = specs
+            .into_iter()
+            .map(|(path, taken_at)| Snapshot::load(&path, taken_at))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(SnapshotSet::new(loaded))
+    })))
+}
+
+/// Snapshots that are loaded, or still loading on another thread.
+pub enum SnapshotLoad {
+    /// Loaded (or none given).
+    Ready(SnapshotSet),
+    /// Still loading.
+    Loading(std::thread::JoinHandle<Result<SnapshotSet>>),
+}
+
+impl SnapshotLoad {
+    /// Whether waiting for the snapshots would not block.
+    pub fn is_ready(&self) -> bool {
+        match self {
+            SnapshotLoad::Ready(_) => true,
+            SnapshotLoad::Loading(handle) => handle.is_finished(),
+        }
+    }
+
+    /// The snapshots, once loaded.
+    pub fn wait(self) -> Result<SnapshotSet> {
+        match self {
+            SnapshotLoad::Ready(set) => Ok(set),
+            SnapshotLoad::Loading(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        }
+    }
+}
+
 /// Splits `FILE@TIME`; an `@` followed by something that is not a time is part of the name.
 fn split_snapshot_spec(spec: &str) -> Result<(PathBuf, Option<DateTime<Utc>>)> {
     if let Some((path, time)) = spec.rsplit_once('@') {

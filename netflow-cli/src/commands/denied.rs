@@ -16,7 +16,11 @@ use crate::settings;
 /// Runs the command.
 pub fn run(args: &DeniedArgs, stdout: &mut dyn Write) -> Result<()> {
     let filter = settings::flow_filter(&args.filter, &[], chrono::Utc::now())?;
-    let pipeline = Pipeline::new(&args.input, settings::snapshots(&args.snapshot)?, filter)?;
+    let pipeline = Pipeline::new(
+        &args.input,
+        settings::snapshots_in_background(&args.snapshot)?,
+        filter,
+    )?;
     let mut out = Destination::open(&args.output, stdout)?;
     let wanted = |flow: &Flow| {
         flow.action == Action::Denied || (args.include_drops && flow.action == Action::Dropped)
@@ -44,7 +48,7 @@ pub fn run(args: &DeniedArgs, stdout: &mut dyn Write) -> Result<()> {
                 detector.observe(&flow);
             }
         }
-    });
+    })?;
     for flow in unanswered
         .map(UnansweredDetector::finish)
         .unwrap_or_default()
@@ -52,8 +56,9 @@ pub fn run(args: &DeniedArgs, stdout: &mut dyn Write) -> Result<()> {
         aggregator.add(&flow);
     }
     let mut connections = aggregator.finish();
-    if !pipeline.snapshots().is_empty() {
-        let explainer = Explainer::new(pipeline.snapshots());
+    let snapshots = pipeline.snapshots()?;
+    if !snapshots.is_empty() {
+        let explainer = Explainer::new(snapshots);
         for c in &mut connections {
             c.explain(&explainer);
         }

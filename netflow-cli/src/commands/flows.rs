@@ -17,7 +17,11 @@ use crate::settings;
 /// Runs the command.
 pub fn run(args: &FlowsArgs, stdout: &mut dyn Write) -> Result<()> {
     let filter = settings::flow_filter(&args.filter, &args.verdict, chrono::Utc::now())?;
-    let pipeline = Pipeline::new(&args.input, settings::snapshots(&args.snapshot)?, filter)?;
+    let pipeline = Pipeline::new(
+        &args.input,
+        settings::snapshots_in_background(&args.snapshot)?,
+        filter,
+    )?;
     let out = Destination::open(&args.output, stdout)?;
     list_records(&pipeline, args.output.output, out, "flow", |_| true)
 }
@@ -31,8 +35,8 @@ pub fn list_records(
     noun: &str,
     keep: impl Fn(&Flow) -> bool,
 ) -> Result<()> {
-    let explainer =
-        (!pipeline.snapshots().is_empty()).then(|| Explainer::new(pipeline.snapshots()));
+    let snapshots = pipeline.snapshots()?;
+    let explainer = (!snapshots.is_empty()).then(|| Explainer::new(snapshots));
     let row = |flow: &Flow| {
         let why = explainer.as_ref().and_then(|e| e.explain_flow(flow));
         FlowRow::of(flow).with_why(why.as_ref())
@@ -44,7 +48,7 @@ pub fn list_records(
             if write_error.is_none() && keep(&flow) {
                 write_error = writer.push(&row(&flow)).err();
             }
-        });
+        })?;
         if let Some(e) = write_error {
             return Err(e.into());
         }
@@ -59,7 +63,7 @@ pub fn list_records(
                 if write_error.is_none() && keep(&flow) {
                     write_error = writer.write(&row(&flow)).err();
                 }
-            });
+            })?;
             if let Some(e) = write_error {
                 return Err(e.into());
             }
@@ -74,7 +78,7 @@ pub fn list_records(
         if keep(&flow) {
             flows.push(flow);
         }
-    });
+    })?;
     if flows.is_empty() {
         writeln!(out, "No {noun} records {}.", outcome.footer())?;
     } else {

@@ -45,7 +45,7 @@ pub fn run(args: &InspectArgs, stdout: &mut dyn Write) -> Result<()> {
     let mut out = Destination::open(&args.output, stdout)?;
     let pipeline = Pipeline::new(
         &args.input,
-        netflow_core::SnapshotSet::default(),
+        crate::settings::SnapshotLoad::Ready(netflow_core::SnapshotSet::default()),
         Default::default(),
     )?;
     let mut mix: BTreeMap<String, BTreeMap<Action, u64>> = BTreeMap::new();
@@ -54,7 +54,7 @@ pub fn run(args: &InspectArgs, stdout: &mut dyn Write) -> Result<()> {
             .or_default()
             .entry(flow.action)
             .or_default() += 1;
-    });
+    })?;
     let empty = BTreeMap::new();
     let summaries: Vec<InputSummary> = outcome
         .reports

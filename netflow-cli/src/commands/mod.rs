@@ -18,14 +18,19 @@ use netflow_core::{read_input, Flow, InputReport, ReadOptions};
 
 use crate::args::InputArgs;
 use crate::output::table::thousands;
-use crate::settings;
+use crate::settings::{self, SnapshotLoad};
+
+/// How many flows wait for the snapshots to finish loading before reading waits too.
+const MAX_WAITING_FLOWS: usize = 16 * 1024;
 
 /// Everything a command needs to read flows.
 pub struct Pipeline {
     inputs: Vec<String>,
     progress: Option<crate::output::progress::ReadProgress>,
     options: ReadOptions,
-    snapshots: SnapshotSet,
+    snapshots: std::cell::OnceCell<SnapshotSet>,
+    loading: std::cell::RefCell<Option<SnapshotLoad>>,
+    load_failure: std::cell::RefCell<Option<String>>,
     filter: FlowFilter,
     strict: bool,
     verbose: bool,
@@ -75,13 +80,15 @@ impl Outcome {
 }
 
 impl Pipeline {
-    /// Resolves the shared flags; loads snapshots (failing early on a bad one).
-    pub fn new(input: &InputArgs, snapshots: SnapshotSet, filter: FlowFilter) -> Result<Pipeline> {
+    /// Resolves the shared flags; the snapshots may still be loading (reading waits for them
+    /// only once it has flows to enrich).
+    pub fn new(input: &InputArgs, snapshots: SnapshotLoad, filter: FlowFilter) -> Result<Pipeline> {
         let mut options = settings::read_options(input)?;
+        let names_from_log = matches!(&snapshots, SnapshotLoad::Ready(set) if set.is_empty());
         // --strict must see every malformed line, so it reads every line in full.
         if !input.strict {
             options.prefilter =
-                Prefilter::for_filter(&filter, snapshots.is_empty()).map(std::sync::Arc::new);
+                Prefilter::for_filter(&filter, names_from_log).map(std::sync::Arc::new);
         }
         let inputs = settings::input_names(input);
         let progress = crate::output::progress::ReadProgress::for_inputs(&inputs);
@@ -92,27 +99,80 @@ impl Pipeline {
             inputs,
             progress,
             options,
-            snapshots,
+            snapshots: std::cell::OnceCell::new(),
+            loading: std::cell::RefCell::new(Some(snapshots)),
+            load_failure: std::cell::RefCell::new(None),
             filter,
             strict: input.strict,
             verbose: input.verbose,
         })
     }
 
-    /// The snapshots in use.
-    pub fn snapshots(&self) -> &SnapshotSet {
-        &self.snapshots
+    /// The snapshots in use, waiting for them to finish loading (and warning about them
+    /// once loaded).
+    pub fn snapshots(&self) -> Result<&SnapshotSet> {
+        if let Some(set) = self.snapshots.get() {
+            return Ok(set);
+        }
+        if let Some(message) = self.load_failure.borrow().as_ref() {
+            anyhow::bail!("{message}");
+        }
+        let Some(load) = self.loading.borrow_mut().take() else {
+            anyhow::bail!("the snapshots could not be loaded");
+        };
+        match load.wait() {
+            Ok(set) => {
+                self.warn_snapshots(&set);
+                Ok(self.snapshots.get_or_init(|| set))
+            }
+            Err(e) => {
+                *self.load_failure.borrow_mut() = Some(format!("{e:#}"));
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether the snapshots are still loading.
+    fn still_loading(&self) -> bool {
+        self.loading
+            .borrow()
+            .as_ref()
+            .is_some_and(|load| !load.is_ready())
     }
 
     /// Reads every input and calls `sink` with each enriched flow that passes the filter.
-    pub fn run(&self, mut sink: impl FnMut(Flow)) -> Outcome {
-        self.warn_snapshots();
+    /// Flows read while the snapshots are still loading wait (up to [`MAX_WAITING_FLOWS`]),
+    /// in order, for them. Fails when the snapshots cannot be loaded.
+    pub fn run(&self, mut sink: impl FnMut(Flow)) -> Result<Outcome> {
         let mut outcome = Outcome::default();
+        let mut waiting: Vec<Flow> = Vec::new();
+        let mut failure: Option<anyhow::Error> = None;
+        let mut pass_on = |set: &SnapshotSet, mut flow: Flow| {
+            set.enrich(&mut flow);
+            if self.filter.matches(&flow) {
+                sink(flow);
+            }
+        };
         for name in &self.inputs {
-            let mut deliver = |mut flow: Flow| {
-                self.snapshots.enrich(&mut flow);
-                if self.filter.matches(&flow) {
-                    sink(flow);
+            let mut deliver = |flow: Flow| {
+                if failure.is_some() {
+                    return;
+                }
+                if self.snapshots.get().is_none() {
+                    if waiting.len() < MAX_WAITING_FLOWS && self.still_loading() {
+                        waiting.push(flow);
+                        return;
+                    }
+                    match self.snapshots() {
+                        Ok(set) => waiting.drain(..).for_each(|f| pass_on(set, f)),
+                        Err(e) => {
+                            failure = Some(e);
+                            return;
+                        }
+                    }
+                }
+                if let Some(set) = self.snapshots.get() {
+                    pass_on(set, flow);
                 }
             };
             match read_input(name, &self.options, &mut deliver) {
@@ -123,12 +183,17 @@ impl Pipeline {
         if let Some(p) = &self.progress {
             p.finish();
         }
-        outcome
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let set = self.snapshots()?;
+        waiting.drain(..).for_each(|f| pass_on(set, f));
+        Ok(outcome)
     }
 
-    fn warn_snapshots(&self) {
+    fn warn_snapshots(&self, set: &SnapshotSet) {
         let mut err = std::io::stderr().lock();
-        for s in self.snapshots.snapshots() {
+        for s in set.snapshots() {
             if s.warnings.is_empty() {
                 continue;
             }

@@ -17,7 +17,11 @@ use crate::settings;
 /// Runs the command.
 pub fn run(args: &ReportArgs, _stdout: &mut dyn Write) -> Result<()> {
     let filter = settings::flow_filter(&args.filter, &[], chrono::Utc::now())?;
-    let pipeline = Pipeline::new(&args.input, settings::snapshots(&args.snapshot)?, filter)?;
+    let pipeline = Pipeline::new(
+        &args.input,
+        settings::snapshots_in_background(&args.snapshot)?,
+        filter,
+    )?;
     let mut out = Destination::file(&args.out)?;
     let wanted = |flow: &Flow| {
         flow.action == Action::Denied || (args.include_drops && flow.action == Action::Dropped)
@@ -40,13 +44,14 @@ pub fn run(args: &ReportArgs, _stdout: &mut dyn Write) -> Result<()> {
         } else {
             aggregator.observe(&flow);
         }
-    });
+    })?;
     if let Some(e) = failure {
         return Err(e.into());
     }
     let mut connections = aggregator.finish();
-    if !pipeline.snapshots().is_empty() {
-        let explainer = Explainer::new(pipeline.snapshots());
+    let snapshots = pipeline.snapshots()?;
+    if !snapshots.is_empty() {
+        let explainer = Explainer::new(snapshots);
         for c in &mut connections {
             c.explain(&explainer);
         }

@@ -33,10 +33,19 @@ pub fn run(args: &TopArgs, stdout: &mut dyn Write) -> Result<()> {
         .transpose()?;
     let query = TopQuery::new(args.by.clone(), bucket, args.k)?;
     let filter = settings::flow_filter(&args.filter, &args.verdict, chrono::Utc::now())?;
-    let pipeline = Pipeline::new(&args.input, settings::snapshots(&args.snapshot)?, filter)?;
-    let explainer = (!pipeline.snapshots().is_empty()
-        && query.by().iter().any(|k| WHY_COLUMNS.contains(&k.as_str())))
-    .then(|| Explainer::new(pipeline.snapshots()));
+    let pipeline = Pipeline::new(
+        &args.input,
+        settings::snapshots_in_background(&args.snapshot)?,
+        filter,
+    )?;
+    let explainer = query
+        .by()
+        .iter()
+        .any(|k| WHY_COLUMNS.contains(&k.as_str()))
+        .then(|| pipeline.snapshots())
+        .transpose()?
+        .filter(|snapshots| !snapshots.is_empty())
+        .map(Explainer::new);
 
     let mut out = Destination::open(&args.output, stdout)?;
     let mut aggregator = TopAggregator::new(query);
@@ -56,7 +65,7 @@ pub fn run(args: &TopArgs, stdout: &mut dyn Write) -> Result<()> {
         if let Err(e) = aggregator.push(&FlowRow::of(&flow).with_why(why.as_ref())) {
             failure = Some(e);
         }
-    });
+    })?;
     if let Some(e) = failure {
         return Err(e.into());
     }

@@ -191,3 +191,63 @@ fn no_denials_is_success_with_an_accounting_footer() {
     );
     assert!(run.stderr.contains("lost 12 events"), "{}", run.stderr);
 }
+
+#[test]
+fn flows_read_while_a_large_snapshot_loads_are_joined_to_it() {
+    // A snapshot with 30,000 more pods loads well after the small incident log is read, so
+    // its flows wait for the snapshot instead of going on without identities.
+    let mut cluster: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(crate::root().join(SNAPSHOT)).unwrap())
+            .unwrap();
+    let items = cluster["items"].as_array_mut().expect("a List");
+    for i in 0..30_000u32 {
+        items.push(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("filler-{i}"), "namespace": "filler",
+                         "labels": {"app": "filler"}},
+            "spec": {"nodeName": "node-a"},
+            "status": {"phase": "Running",
+                       "podIP": format!("10.{}.{}.{}", 100 + i / 65536, (i / 256) % 256, i % 256)}
+        }));
+    }
+    let path =
+        std::env::temp_dir().join(format!("flowq-large-snapshot-{}.json", std::process::id()));
+    std::fs::write(&path, serde_json::to_vec(&cluster).unwrap()).unwrap();
+    let run = flowq(&[
+        "denied",
+        "--dst-port",
+        "9200",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "-o",
+        "json",
+        INCIDENT,
+    ]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.json();
+    let rows = rows.as_array().expect("a JSON array");
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        assert_eq!(row["src_pod"], "release-agent-6c8f9b7d5-w4k2j", "{row:#}");
+        assert_eq!(row["src_identity_source"], "snapshot", "{row:#}");
+        assert_eq!(row["dst_workload_kind"], "StatefulSet", "{row:#}");
+    }
+}
+
+#[test]
+fn a_missing_snapshot_fails_before_anything_is_read() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        "testdata/clusters/no-such-cluster.json",
+        INCIDENT,
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no-such-cluster.json"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+}

@@ -16,6 +16,9 @@ use rayon::prelude::*;
 use super::{decode_part, split_lines, Flow, LinesPart, ReadOptions, Reading};
 use crate::error::Result;
 
+/// How much of the file stays mapped before the pages already decoded are let go of.
+const RELEASE_BYTES: usize = 32 * 1024 * 1024;
+
 /// Reads `name` through a memory map when it is a non-empty, uncompressed, line-based regular
 /// file; `Ok(None)` means "use the streaming reader".
 pub(super) fn read_mapped(
@@ -51,11 +54,15 @@ pub(super) fn read_mapped(
     let chunk_bytes = options.chunk_bytes.max(1);
     let parts_per_chunk = rayon::current_num_threads() * 4;
     let input = reading.input.clone();
+    // The file is read once, front to back (advice failures only cost speed, never
+    // correctness).
+    let _ = map.advise(memmap2::Advice::Sequential);
     // The records of the chunk before are accounted for (and handed to the sink) on this
     // thread while the pool decodes the next one.
     let mut pending: Option<(Vec<LinesPart>, u64)> = None;
     let mut next_line = 1;
     let mut start = 0;
+    let mut mapped_from = 0;
     while start < data.len() {
         let mut end = (start + chunk_bytes).min(data.len());
         if end < data.len() {
@@ -65,30 +72,37 @@ pub(super) fn read_mapped(
             };
         }
         let chunk = &data[start..end];
-        // Announce the chunk, and let go of it once decoded, so that resident memory stays
-        // about one chunk however large the file (advice failures only cost speed or memory,
-        // never correctness).
-        let _ = map.advise_range(memmap2::Advice::WillNeed, start, end - start);
         reading.detect_lines(chunk, next_line, framing)?;
         let (format, prefilter) = (reading.format, options.prefilter.as_deref());
-        let decoded = std::thread::scope(|scope| {
-            let decoder = scope.spawn(|| {
-                split_lines(chunk, parts_per_chunk)
-                    .par_iter()
-                    .map(|part| decode_part(part, format, prefilter, framing, &input))
-                    .collect::<Vec<LinesPart>>()
+        let mut decoded = None;
+        rayon::in_place_scope(|scope| {
+            scope.spawn(|_| {
+                decoded = Some(
+                    split_lines(chunk, parts_per_chunk)
+                        .par_iter()
+                        .map(|part| decode_part(part, format, prefilter, framing, &input))
+                        .collect::<Vec<LinesPart>>(),
+                );
             });
             if let Some((parts, first)) = pending.take() {
                 reading.account_parts(parts, first);
             }
-            decoder.join()
         });
-        let parts = decoded.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        // SAFETY: DONTNEED on a read-only shared file mapping only drops our page table
-        // entries; the next access reads the same file contents back from the page cache.
-        let _ = unsafe {
-            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
-        };
+        let parts = decoded.unwrap_or_default();
+        // Let go of what has been decoded, a batch of chunks at a time, so that resident
+        // memory stays bounded however large the file.
+        if end - mapped_from >= RELEASE_BYTES || end == data.len() {
+            // SAFETY: DONTNEED on a read-only shared file mapping only drops our page table
+            // entries; the next access reads the same file contents back from the page cache.
+            let _ = unsafe {
+                map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    mapped_from,
+                    end - mapped_from,
+                )
+            };
+            mapped_from = end;
+        }
         let lines: u64 = parts.iter().map(|p| p.lines).sum();
         pending = Some((parts, next_line));
         next_line += lines;
