@@ -1,16 +1,17 @@
 //! "Who is hitting this the most": flows grouped by chosen columns (and optionally by time
 //! bucket), with attempts, records, bytes, packets and distinct peers per group, ranked.
 //!
-//! Flows arrive in batches ([`FLOW_BATCH_ROWS`](super::FLOW_BATCH_ROWS) rows, only the columns
-//! the query needs); each batch is reduced with polars group-bys to one row per group (the
-//! sums), per (group, source) and per (group, destination), and merged into the running
-//! partial results, so memory grows with the number of groups and of their distinct peers,
-//! not with the input.
+//! Flows arrive in batches ([`TOP_BATCH_ROWS`] rows, only the columns
+//! the query needs) and are folded into running sums per group and sets of distinct
+//! (group, peer) pairs. Key values and peers are kept once each, in dictionaries, and groups
+//! are rows of small numbers, so memory grows with the number of groups and of their
+//! distinct peers (tens of bytes each), not with the input or the length of names. The
+//! ranked result is a polars frame with the declared column types.
 
 use chrono::TimeDelta;
 use polars::prelude::*;
 
-use super::{ColumnType, FrameBuilder, FrameRow, FLOW_BATCH_ROWS};
+use super::{ColumnType, FrameBuilder, FrameRow};
 use crate::error::{Error, Result};
 use crate::query::FlowRow;
 
@@ -149,19 +150,138 @@ pub fn groupable_columns() -> Vec<&'static str> {
 pub struct TopAggregator {
     query: TopQuery,
     builder: FrameBuilder<FlowRow>,
-    partial: Option<Partial>,
-    pending: Vec<Partial>,
+    groups: Groups,
 }
 
-/// Reduced batches gathered before they are merged into the running result.
-const MERGE_EVERY: usize = 8;
+/// Rows gathered before they are folded into the running result: few, since they are held
+/// as owned values until then.
+pub const TOP_BATCH_ROWS: usize = 4 * 1024;
 
-/// Running results: sums per group, and the distinct sources and destinations of each group.
-struct Partial {
-    sums: DataFrame,
-    sources: DataFrame,
-    destinations: DataFrame,
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
+/// The running result. Every key value and every peer is stored once and named by a small
+/// number; a group is a row of those numbers, its sums, and its first source and
+/// destination; only further distinct peers of a group take an entry in a set. A group costs
+/// about 60 bytes (with five keys), whatever the length of its names.
+#[derive(Default)]
+struct Groups {
+    /// One dictionary per key column (`bucket` first when bucketed), in the query's order.
+    keys: Vec<KeyValues>,
+    /// Key value numbers of every group, `keys.len()` per group, in group-number order.
+    members: Vec<u32>,
+    /// Group numbers, found by hashing their key value numbers.
+    index: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
+    sums: Sums,
+    peers: FastMap<Box<str>, u32>,
+    sources: Peers,
+    destinations: Peers,
 }
+
+/// Distinct peers per group: the first one inline, the others as `group << 32 | peer`.
+#[derive(Default)]
+struct Peers {
+    first: Vec<u32>,
+    more: FastSet<u64>,
+}
+
+impl Peers {
+    fn add(&mut self, group: u32, peer: u32) {
+        let first = &mut self.first[group as usize];
+        if *first == NO_PEER {
+            *first = peer;
+        } else if *first != peer {
+            self.more.insert(u64::from(group) << 32 | u64::from(peer));
+        }
+    }
+
+    /// How many distinct peers each group has.
+    fn counts(&self) -> Vec<u32> {
+        let mut counts: Vec<u32> = self
+            .first
+            .iter()
+            .map(|first| u32::from(*first != NO_PEER))
+            .collect();
+        for pair in &self.more {
+            counts[(pair >> 32) as usize] += 1;
+        }
+        counts
+    }
+}
+
+/// Marks a group with no peer yet (peer numbers start at 0, for none).
+const NO_PEER: u32 = u32::MAX;
+
+/// The distinct values of one key column; number 0 is null.
+enum KeyValues {
+    Text(Dictionary<Box<str>>),
+    Number(Dictionary<i64>),
+}
+
+/// Values and the numbers they are known by.
+struct Dictionary<T> {
+    numbers: FastMap<T, u32>,
+    values: Vec<Option<T>>,
+}
+
+impl<T: std::hash::Hash + Eq + Clone> Dictionary<T> {
+    fn new() -> Dictionary<T> {
+        Dictionary {
+            numbers: FastMap::default(),
+            values: vec![None],
+        }
+    }
+
+    fn number<Q>(&mut self, value: Option<&Q>) -> u32
+    where
+        T: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized + ToOwned,
+        Q::Owned: Into<T>,
+    {
+        let Some(value) = value else { return 0 };
+        if let Some(&n) = self.numbers.get(value) {
+            return n;
+        }
+        let n = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        let owned: T = value.to_owned().into();
+        self.values.push(Some(owned.clone()));
+        self.numbers.insert(owned, n);
+        n
+    }
+}
+
+/// Sums per group, one vector per sum (in group-number order). Bytes and packets take room
+/// only once some record has them (Hubble records never do).
+#[derive(Default)]
+struct Sums {
+    count: Vec<i64>,
+    records: Vec<i64>,
+    bytes: Vec<i64>,
+    packets: Vec<i64>,
+    /// [`BYTES_KNOWN`] and [`PACKETS_KNOWN`]: whether any record had them.
+    known: Vec<u8>,
+}
+
+impl Sums {
+    /// Makes room for bytes and packets up to group `g`.
+    fn volumes_from(&mut self, g: usize) {
+        if self.known.len() <= g {
+            let len = self.count.len();
+            self.bytes.resize(len, 0);
+            self.packets.resize(len, 0);
+            self.known.resize(len, 0);
+        }
+    }
+
+    /// Whether group `g` has a known byte (or packet, with [`PACKETS_KNOWN`]) sum.
+    fn has(&self, g: usize, flag: u8) -> bool {
+        self.known.get(g).is_some_and(|k| k & flag != 0)
+    }
+}
+
+const BYTES_KNOWN: u8 = 1;
+const PACKETS_KNOWN: u8 = 2;
 
 impl TopAggregator {
     /// An empty aggregator.
@@ -169,18 +289,24 @@ impl TopAggregator {
         let mut columns: Vec<&str> = USED_COLUMNS.to_vec();
         columns.extend(query.by.iter().map(String::as_str));
         let builder = FrameBuilder::with_columns(&columns);
+        let mut groups = Groups::default();
+        for key in query.keys() {
+            groups.keys.push(match key_type(&key) {
+                ColumnType::Text => KeyValues::Text(Dictionary::new()),
+                _ => KeyValues::Number(Dictionary::new()),
+            });
+        }
         TopAggregator {
             query,
             builder,
-            partial: None,
-            pending: Vec::new(),
+            groups,
         }
     }
 
-    /// Adds one flow row; every [`FLOW_BATCH_ROWS`] rows are reduced into the running result.
+    /// Adds one flow row; every [`TOP_BATCH_ROWS`] rows are folded into the running result.
     pub fn push(&mut self, row: &FlowRow) -> Result<()> {
         self.builder.push(row)?;
-        if self.builder.len() >= FLOW_BATCH_ROWS {
+        if self.builder.len() >= TOP_BATCH_ROWS {
             let batch = self.builder.take()?;
             self.push_frame(batch)?;
         }
@@ -191,208 +317,348 @@ impl TopAggregator {
     /// uses: the group columns, `time`, `verdict`, `count`, `bytes`, `packets` and the
     /// `namespace`, `pod`, `ip` and `name` of both ends).
     pub fn push_frame(&mut self, flows: DataFrame) -> Result<()> {
-        let keys = self.key_exprs();
-        let with_peers = self.with_peers(flows.lazy());
-        let reduced = Partial {
-            sums: self.collect(self.sums(with_peers.clone(), false))?,
-            sources: self.collect(distinct(with_peers.clone(), &keys, "src_peer"))?,
-            destinations: self.collect(distinct(with_peers, &keys, "dst_peer"))?,
+        let frame_error = |source| Error::Frame {
+            what: format!("group flows by {}", self.query.keys().join(",")),
+            source,
         };
-        self.pending.push(reduced);
-        if self.pending.len() >= MERGE_EVERY {
-            self.merge_pending()?;
+        let rows = flows.height();
+        // The key value numbers of every row, key after key.
+        let width = self.groups.keys.len();
+        let mut numbers = vec![0u32; rows * width];
+        for (k, key) in self.query.keys().iter().enumerate() {
+            let values = &mut self.groups.keys[k];
+            let mut set = |row: usize, n: u32| numbers[row * width + k] = n;
+            match values {
+                KeyValues::Text(dict) => {
+                    let column = text_column(&flows, key).map_err(frame_error)?;
+                    for (row, v) in column.iter().enumerate() {
+                        set(row, dict.number(v));
+                    }
+                }
+                KeyValues::Number(dict) if key == BUCKET_COLUMN => {
+                    let width = self
+                        .query
+                        .bucket
+                        .and_then(|w| w.num_microseconds())
+                        .unwrap_or(i64::MAX)
+                        .max(1);
+                    let times = number_column(&flows, "time").map_err(frame_error)?;
+                    for (row, t) in times.iter().enumerate() {
+                        let bucket = t.map(|t| t.div_euclid(width).saturating_mul(width));
+                        set(row, dict.number(bucket.as_ref()));
+                    }
+                }
+                KeyValues::Number(dict) => {
+                    let column = number_column(&flows, key).map_err(frame_error)?;
+                    for (row, v) in column.iter().enumerate() {
+                        set(row, dict.number(v.as_ref()));
+                    }
+                }
+            }
         }
-        Ok(())
-    }
-
-    /// Folds the reduced batches into the running result (one group-by over all of them, so
-    /// the running result is scanned once per [`MERGE_EVERY`] batches, not once per batch).
-    fn merge_pending(&mut self) -> Result<()> {
-        let mut parts: Vec<Partial> = self.partial.take().into_iter().collect();
-        parts.append(&mut self.pending);
-        if parts.len() == 1 {
-            self.partial = parts.pop();
-            return Ok(());
+        let verdicts = text_column(&flows, "verdict").map_err(frame_error)?;
+        let counts = number_column(&flows, "count").map_err(frame_error)?;
+        let bytes = number_column(&flows, "bytes").map_err(frame_error)?;
+        let packets = number_column(&flows, "packets").map_err(frame_error)?;
+        let sources = peer_column(&flows, "src").map_err(frame_error)?;
+        let destinations = peer_column(&flows, "dst").map_err(frame_error)?;
+        let mut name = String::new();
+        for row in 0..rows {
+            let group = self.groups.group(&numbers[row * width..(row + 1) * width]);
+            let attempts = match verdicts.get(row) {
+                Some("denied" | "dropped") => counts.get(row).unwrap_or(0),
+                _ => 1,
+            };
+            let sums = &mut self.groups.sums;
+            let g = group as usize;
+            sums.count[g] = sums.count[g].saturating_add(attempts);
+            sums.records[g] = sums.records[g].saturating_add(1);
+            if let Some(b) = bytes.get(row) {
+                sums.volumes_from(g);
+                sums.bytes[g] = sums.bytes[g].saturating_add(b);
+                sums.known[g] |= BYTES_KNOWN;
+            }
+            if let Some(p) = packets.get(row) {
+                sums.volumes_from(g);
+                sums.packets[g] = sums.packets[g].saturating_add(p);
+                sums.known[g] |= PACKETS_KNOWN;
+            }
+            let source = self.groups.peer(sources.name(row, &mut name));
+            self.groups.sources.add(group, source);
+            let destination = self.groups.peer(destinations.name(row, &mut name));
+            self.groups.destinations.add(group, destination);
         }
-        let keys = self.key_exprs();
-        let (mut sums, mut sources, mut destinations) = (Vec::new(), Vec::new(), Vec::new());
-        for p in parts {
-            sums.push(p.sums.lazy());
-            sources.push(p.sources.lazy());
-            destinations.push(p.destinations.lazy());
-        }
-        self.partial = Some(Partial {
-            sums: self.collect(self.sums(union(sums)?, true))?,
-            sources: self.collect(distinct(union(sources)?, &keys, "src_peer"))?,
-            destinations: self.collect(distinct(union(destinations)?, &keys, "dst_peer"))?,
-        });
         Ok(())
     }
 
     /// The ranked groups: the group columns (`bucket` first when bucketed), then
     /// [`TOP_METRICS`]. Sorted by `count`, largest first (per bucket, in time order, when
-    /// bucketed: the `k` groups largest over the whole input, in every bucket they occur).
+    /// bucketed: the `k` groups largest over the whole input, in every bucket they occur);
+    /// ties are broken by the group columns, in order, nulls last.
     pub fn finish(mut self) -> Result<DataFrame> {
-        if !self.builder.is_empty() || (self.partial.is_none() && self.pending.is_empty()) {
+        if !self.builder.is_empty() {
             let batch = self.builder.take()?;
             self.push_frame(batch)?;
         }
-        self.merge_pending()?;
-        let partial = self.partial.take().ok_or_else(|| Error::Frame {
-            what: "rank top groups".into(),
-            source: PolarsError::NoData("no partial result".into()),
-        })?;
+        let mut groups = std::mem::take(&mut self.groups);
+        let source_counts = groups.sources.counts();
+        let destination_counts = groups.destinations.counts();
+        groups.index = hashbrown::HashTable::new();
+        groups.sources = Peers::default();
+        groups.destinations = Peers::default();
+        let order = self.ranked(&groups);
         let keys = self.query.keys();
-        let key_exprs = self.key_exprs();
-        let mut args = JoinArgs::new(JoinType::Left);
-        args.nulls_equal = true;
-        let count_peers = |frame: DataFrame, name: &str| {
-            frame
-                .lazy()
-                .group_by(key_exprs.clone())
-                .agg([len().cast(DataType::Int64).alias(name)])
-        };
-        let known = |name: &str| {
-            when(col(format!("{name}_known")).gt(lit(0)))
-                .then(col(name))
-                .otherwise(lit(NULL).cast(DataType::Int64))
-                .alias(name)
-        };
-        let groups = partial
-            .sums
-            .lazy()
-            .join(
-                count_peers(partial.sources, "sources"),
-                key_exprs.clone(),
-                key_exprs.clone(),
-                args.clone(),
-            )
-            .join(
-                count_peers(partial.destinations, "destinations"),
-                key_exprs.clone(),
-                key_exprs.clone(),
-                args,
-            )
-            .with_columns([known("bytes"), known("packets")]);
-        let by: Vec<PlSmallStr> = self.query.by.iter().map(|k| k.as_str().into()).collect();
-        let ranked = match self.query.bucket {
-            None => {
-                let mut order: Vec<PlSmallStr> = vec!["count".into()];
-                order.extend(by.iter().cloned());
-                let ranked = groups.sort(order.clone(), ranking(order.len(), &[0]));
-                match self.query.k {
-                    0 => ranked,
-                    k => ranked.limit(IdxSize::try_from(k).unwrap_or(IdxSize::MAX)),
-                }
-            }
-            Some(_) => {
-                let mut order: Vec<PlSmallStr> = vec!["total".into()];
-                order.extend(by.iter().cloned());
-                let by_exprs: Vec<Expr> = by.iter().map(|k| col(k.clone())).collect();
-                let mut largest = groups
-                    .clone()
-                    .group_by(by_exprs.clone())
-                    .agg([col("count").sum().alias("total")])
-                    .sort(order.clone(), ranking(order.len(), &[0]));
-                if self.query.k > 0 {
-                    largest =
-                        largest.limit(IdxSize::try_from(self.query.k).unwrap_or(IdxSize::MAX));
-                }
-                let mut args = JoinArgs::new(JoinType::Inner);
-                args.nulls_equal = true;
-                let mut order: Vec<PlSmallStr> = vec![BUCKET_COLUMN.into(), "total".into()];
-                order.extend(by.iter().cloned());
-                groups
-                    .join(largest, by_exprs.clone(), by_exprs, args)
-                    .sort(order.clone(), ranking(order.len(), &[1]))
-            }
-        };
-        let mut columns: Vec<Expr> = keys.iter().map(|k| col(k.as_str())).collect();
-        columns.extend(TOP_METRICS.iter().map(|m| col(*m)));
-        self.collect(ranked.select(columns))
-    }
-
-    fn key_exprs(&self) -> Vec<Expr> {
-        self.query.keys().iter().map(|k| col(k.as_str())).collect()
-    }
-
-    /// The batch with its bucket (when bucketed) and the identities of both ends.
-    fn with_peers(&self, flows: LazyFrame) -> LazyFrame {
-        let mut flows = flows.with_columns([peer("src"), peer("dst")]);
-        if let Some(width) = self.query.bucket {
-            let width = width.num_microseconds().unwrap_or(i64::MAX).max(1);
-            flows = flows.with_column(
-                floor_to(col("time").cast(DataType::Int64), width)
-                    .cast(ColumnType::Time.dtype())
-                    .alias(BUCKET_COLUMN),
-            );
+        let mut columns: Vec<Column> = Vec::with_capacity(keys.len() + TOP_METRICS.len());
+        for (k, key) in keys.iter().enumerate() {
+            let pick = |g: &u32| groups.member(*g)[k] as usize;
+            let series = match &groups.keys[k] {
+                KeyValues::Text(dict) => Series::new(
+                    key.as_str().into(),
+                    order
+                        .iter()
+                        .map(|g| dict.values[pick(g)].as_deref())
+                        .collect::<Vec<Option<&str>>>(),
+                ),
+                KeyValues::Number(dict) => Series::new(
+                    key.as_str().into(),
+                    order
+                        .iter()
+                        .map(|g| dict.values[pick(g)])
+                        .collect::<Vec<Option<i64>>>(),
+                ),
+            };
+            let series = series
+                .cast(&key_type(key).dtype())
+                .map_err(|source| Error::Frame {
+                    what: format!("build the {key} column of top groups"),
+                    source,
+                })?;
+            columns.push(series.into());
         }
-        flows
-    }
-
-    /// Sums per group: of flows (`merge` false) or of partial sums (`merge` true).
-    fn sums(&self, frame: LazyFrame, merge: bool) -> LazyFrame {
-        let aggs = if merge {
-            vec![
-                col("count").sum(),
-                col("records").sum(),
-                col("bytes").sum(),
-                col("bytes_known").sum(),
-                col("packets").sum(),
-                col("packets_known").sum(),
-            ]
-        } else {
-            let verdict = col("verdict");
-            let attempts = when(
-                verdict
-                    .clone()
-                    .eq(lit("denied"))
-                    .or(verdict.eq(lit("dropped"))),
+        let metric = |name: &str, value: &dyn Fn(usize) -> Option<i64>| -> Column {
+            Series::new(
+                name.into(),
+                order
+                    .iter()
+                    .map(|g| value(*g as usize))
+                    .collect::<Vec<Option<i64>>>(),
             )
-            .then(col("count"))
-            .otherwise(lit(1i64));
-            vec![
-                attempts.sum().alias("count"),
-                len().cast(DataType::Int64).alias("records"),
-                col("bytes").sum().alias("bytes"),
-                col("bytes")
-                    .count()
-                    .cast(DataType::Int64)
-                    .alias("bytes_known"),
-                col("packets").sum().alias("packets"),
-                col("packets")
-                    .count()
-                    .cast(DataType::Int64)
-                    .alias("packets_known"),
-            ]
+            .into()
         };
-        frame.group_by(self.key_exprs()).agg(aggs)
-    }
-
-    fn collect(&self, frame: LazyFrame) -> Result<DataFrame> {
-        frame.collect().map_err(|source| Error::Frame {
-            what: format!("group flows by {}", self.query.keys().join(",")),
+        let sums = &groups.sums;
+        columns.push(metric("count", &|g| Some(sums.count[g])));
+        columns.push(metric("records", &|g| Some(sums.records[g])));
+        columns.push(metric("bytes", &|g| {
+            sums.has(g, BYTES_KNOWN).then(|| sums.bytes[g])
+        }));
+        columns.push(metric("packets", &|g| {
+            sums.has(g, PACKETS_KNOWN).then(|| sums.packets[g])
+        }));
+        columns.push(metric("sources", &|g| Some(source_counts[g].into())));
+        columns.push(metric("destinations", &|g| {
+            Some(destination_counts[g].into())
+        }));
+        DataFrame::new(order.len(), columns).map_err(|source| Error::Frame {
+            what: "rank top groups".into(),
             source,
         })
     }
+
+    /// The groups to show, in order.
+    fn ranked(&self, groups: &Groups) -> Vec<u32> {
+        let all = 0..groups.len();
+        let k = match self.query.k {
+            0 => usize::MAX,
+            k => k,
+        };
+        let by_keys = |a: &[u32], b: &[u32], from: usize| {
+            (from..a.len())
+                .map(|i| groups.keys[i].compare(a[i], b[i]))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        };
+        if self.query.bucket.is_none() {
+            let mut order: Vec<u32> = all.collect();
+            let rank = |a: &u32, b: &u32| {
+                let (a, b) = (*a as usize, *b as usize);
+                groups.sums.count[b]
+                    .cmp(&groups.sums.count[a])
+                    .then_with(|| by_keys(groups.member(a as u32), groups.member(b as u32), 0))
+            };
+            if k < order.len() {
+                order.select_nth_unstable_by(k, rank);
+                order.truncate(k);
+            }
+            order.sort_unstable_by(rank);
+            return order;
+        }
+        // Bucketed: the k largest groups over the whole input (keys without the bucket),
+        // then every bucket they occur in.
+        let mut totals: FastMap<&[u32], i64> = FastMap::default();
+        for g in 0..groups.len() {
+            let total = totals.entry(&groups.member(g)[1..]).or_default();
+            *total = total.saturating_add(groups.sums.count[g as usize]);
+        }
+        let mut largest: Vec<(&[u32], i64)> = totals.into_iter().collect();
+        let rank = |a: &(&[u32], i64), b: &(&[u32], i64)| {
+            b.1.cmp(&a.1).then_with(|| {
+                (0..a.0.len())
+                    .map(|i| groups.keys[i + 1].compare(a.0[i], b.0[i]))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+        };
+        if k < largest.len() {
+            largest.select_nth_unstable_by(k, rank);
+            largest.truncate(k);
+        }
+        let kept: FastMap<&[u32], i64> = largest.into_iter().collect();
+        let mut order: Vec<(u32, i64)> = all
+            .filter_map(|g| kept.get(&groups.member(g)[1..]).map(|total| (g, *total)))
+            .collect();
+        order.sort_unstable_by(|(a, ta), (b, tb)| {
+            let (ma, mb) = (groups.member(*a), groups.member(*b));
+            groups.keys[0]
+                .compare(ma[0], mb[0])
+                .then_with(|| tb.cmp(ta))
+                .then_with(|| by_keys(ma, mb, 1))
+        });
+        order.into_iter().map(|(g, _)| g).collect()
+    }
 }
 
-/// The distinct (group, `peer`) rows of `frame`.
-fn distinct(frame: LazyFrame, keys: &[Expr], peer: &str) -> LazyFrame {
-    let mut by = keys.to_vec();
-    by.push(col(peer));
-    frame
-        .group_by(by)
-        .agg([len().alias("n")])
-        .select(keys.iter().cloned().chain([col(peer)]).collect::<Vec<_>>())
+impl Groups {
+    /// How many groups there are.
+    fn len(&self) -> u32 {
+        u32::try_from(self.sums.count.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The key value numbers of group `g`.
+    fn member(&self, g: u32) -> &[u32] {
+        let width = self.keys.len();
+        &self.members[g as usize * width..(g as usize + 1) * width]
+    }
+
+    /// The number of the group with these key value numbers (a new group if unseen).
+    fn group(&mut self, members: &[u32]) -> u32 {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(members);
+        let width = self.keys.len();
+        let all = &self.members;
+        let same = |g: &u32| &all[*g as usize * width..(*g as usize + 1) * width] == members;
+        if let Some(&g) = self.index.find(hash, same) {
+            return g;
+        }
+        let g = self.len();
+        self.members.extend_from_slice(members);
+        let (all, hasher) = (&self.members, &self.hasher);
+        self.index.insert_unique(hash, g, |g| {
+            hasher.hash_one(&all[*g as usize * width..(*g as usize + 1) * width])
+        });
+        let sums = &mut self.sums;
+        sums.count.push(0);
+        sums.records.push(0);
+        if !sums.known.is_empty() {
+            sums.bytes.push(0);
+            sums.packets.push(0);
+            sums.known.push(0);
+        }
+        self.sources.first.push(NO_PEER);
+        self.destinations.first.push(NO_PEER);
+        g
+    }
+
+    /// The number of a peer (0 for none).
+    fn peer(&mut self, name: Option<&str>) -> u32 {
+        let Some(name) = name else { return 0 };
+        if let Some(&n) = self.peers.get(name) {
+            return n;
+        }
+        let n = u32::try_from(self.peers.len() + 1).unwrap_or(u32::MAX);
+        self.peers.insert(name.into(), n);
+        n
+    }
 }
 
-/// Frames of one schema, one after the other.
-fn union(frames: Vec<LazyFrame>) -> Result<LazyFrame> {
-    concat(frames, UnionArgs::default()).map_err(|source| Error::Frame {
-        what: "merge top groups".into(),
-        source,
+impl KeyValues {
+    /// Orders two value numbers by their values, nulls last.
+    fn compare(&self, a: u32, b: u32) -> std::cmp::Ordering {
+        fn by<T: Ord>(a: &Option<T>, b: &Option<T>) -> std::cmp::Ordering {
+            match (a, b) {
+                (Some(a), Some(b)) => a.cmp(b),
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(_), None) => std::cmp::Ordering::Less,
+            }
+        }
+        match self {
+            KeyValues::Text(d) => by(&d.values[a as usize], &d.values[b as usize]),
+            KeyValues::Number(d) => by(&d.values[a as usize], &d.values[b as usize]),
+        }
+    }
+}
+
+/// The declared type of a key column (`bucket` is a time).
+fn key_type(key: &str) -> ColumnType {
+    if key == BUCKET_COLUMN {
+        return ColumnType::Time;
+    }
+    FlowRow::COLUMNS
+        .iter()
+        .find(|c| c.name == key)
+        .map_or(ColumnType::Text, |c| c.kind)
+}
+
+/// A text column of a batch.
+fn text_column(flows: &DataFrame, name: &str) -> PolarsResult<StringChunked> {
+    Ok(flows
+        .column(name)?
+        .as_materialized_series()
+        .cast(&DataType::String)?
+        .str()?
+        .clone())
+}
+
+/// A number, boolean or time column of a batch, as 64-bit integers.
+fn number_column(flows: &DataFrame, name: &str) -> PolarsResult<Int64Chunked> {
+    let series = flows.column(name)?.as_materialized_series();
+    let series = match series.dtype() {
+        DataType::Datetime(..) => series.to_physical_repr().into_owned(),
+        _ => series.clone(),
+    };
+    Ok(series.cast(&DataType::Int64)?.i64()?.clone())
+}
+
+/// One end's columns of a batch, naming it for counting distinct peers.
+struct PeerColumns {
+    namespace: StringChunked,
+    pod: StringChunked,
+    ip: StringChunked,
+    name: StringChunked,
+}
+
+fn peer_column(flows: &DataFrame, side: &str) -> PolarsResult<PeerColumns> {
+    Ok(PeerColumns {
+        namespace: text_column(flows, &format!("{side}_namespace"))?,
+        pod: text_column(flows, &format!("{side}_pod"))?,
+        ip: text_column(flows, &format!("{side}_ip"))?,
+        name: text_column(flows, &format!("{side}_name"))?,
     })
+}
+
+impl PeerColumns {
+    /// One end's identity: `namespace/pod` for pods, otherwise the address (or the log's
+    /// name for it when there is no address); `None` when nothing names it.
+    fn name<'a>(&'a self, row: usize, buf: &'a mut String) -> Option<&'a str> {
+        if let Some(pod) = self.pod.get(row) {
+            buf.clear();
+            buf.push_str(self.namespace.get(row).unwrap_or(""));
+            buf.push('/');
+            buf.push_str(pod);
+            return Some(buf.as_str());
+        }
+        self.ip.get(row).or_else(|| self.name.get(row))
+    }
 }
 
 /// `value` rounded down to a multiple of `width` (also below zero: times before 1970), with
@@ -400,29 +666,6 @@ fn union(frames: Vec<LazyFrame>) -> Result<LazyFrame> {
 pub fn floor_to(value: Expr, width: i64) -> Expr {
     let width = lit(width.max(1));
     value.clone() - (((value % width.clone()) + width.clone()) % width)
-}
-
-/// One end's identity for counting distinct peers: `namespace/pod` for pods, otherwise the
-/// address (or the log's name for it when there is no address).
-fn peer(side: &str) -> Expr {
-    let pod = col(format!("{side}_pod"));
-    when(pod.clone().is_not_null())
-        .then(col(format!("{side}_namespace")).fill_null(lit("")) + lit("/") + pod)
-        .otherwise(
-            when(col(format!("{side}_ip")).is_not_null())
-                .then(col(format!("{side}_ip")))
-                .otherwise(col(format!("{side}_name"))),
-        )
-        .alias(format!("{side}_peer"))
-}
-
-/// Sort options for `n` columns, descending at the positions in `descending`, nulls last,
-/// stable.
-fn ranking(n: usize, descending: &[usize]) -> SortMultipleOptions {
-    SortMultipleOptions::default()
-        .with_order_descending_multi((0..n).map(|i| descending.contains(&i)))
-        .with_nulls_last(true)
-        .with_maintain_order(true)
 }
 
 #[cfg(test)]
@@ -531,6 +774,50 @@ mod tests {
             &flows,
         );
         assert_eq!(texts(&df, "dst_pod"), [Some("a".into()), Some("b".into())]);
+    }
+
+    #[test]
+    fn unnamed_ends_rank_after_named_ones_and_count_as_one_peer() {
+        let t = "2026-11-20T19:05:02Z";
+        let mut external = Flow::test_flow("10.0.0.1", "192.0.2.7", 443);
+        external.time = Some(t.parse().unwrap());
+        external.action = Action::Denied;
+        let flows = vec![
+            external.clone(),
+            external,
+            pod_flow("x", "a", 443, t, Action::Denied),
+            pod_flow("y", "a", 443, t, Action::Denied),
+        ];
+        let df = top(
+            TopQuery::new(vec!["dst_pod".into()], None, 0).unwrap(),
+            &flows,
+        );
+        // Equal counts: the pod first, the group without a pod name (null) last.
+        assert_eq!(texts(&df, "dst_pod"), [Some("a".into()), None]);
+        assert_eq!(ints(&df, "count"), [Some(2), Some(2)]);
+        assert_eq!(ints(&df, "sources"), [Some(2), Some(1)]);
+        assert_eq!(ints(&df, "destinations"), [Some(1), Some(1)]);
+    }
+
+    #[test]
+    fn bucketed_k_ranks_groups_over_the_whole_input() {
+        // "db" is the largest over the input, so it comes first in every bucket, even where
+        // "es" had more; "web" is not among the two largest.
+        let flows = vec![
+            pod_flow("x", "es", 9200, "2026-11-20T19:00:10Z", Action::Denied),
+            pod_flow("x", "es", 9200, "2026-11-20T19:00:20Z", Action::Denied),
+            pod_flow("x", "db", 5432, "2026-11-20T19:00:30Z", Action::Denied),
+            pod_flow("x", "db", 5432, "2026-11-20T19:01:10Z", Action::Denied),
+            pod_flow("x", "db", 5432, "2026-11-20T19:01:20Z", Action::Denied),
+            pod_flow("x", "web", 80, "2026-11-20T19:01:30Z", Action::Denied),
+        ];
+        let query = TopQuery::new(vec!["dst_pod".into()], Some(TimeDelta::minutes(1)), 2).unwrap();
+        let df = top(query, &flows);
+        assert_eq!(
+            texts(&df, "dst_pod"),
+            [Some("db".into()), Some("es".into()), Some("db".into())]
+        );
+        assert_eq!(ints(&df, "count"), [Some(1), Some(2), Some(2)]);
     }
 
     #[test]
