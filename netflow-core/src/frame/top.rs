@@ -169,7 +169,7 @@ struct Groups {
     /// One dictionary per key column (`bucket` first when bucketed), in the query's order.
     keys: Vec<KeyValues>,
     /// Key value numbers of every group, `keys.len()` per group, in group-number order.
-    members: Vec<u32>,
+    members: Blocks<u32>,
     /// Group numbers, found by hashing their key value numbers.
     index: hashbrown::HashTable<u32>,
     hasher: foldhash::fast::FixedState,
@@ -182,7 +182,7 @@ struct Groups {
 /// Distinct peers per group: the first one inline, the others as `group << 32 | peer`.
 #[derive(Default)]
 struct Peers {
-    first: Vec<u32>,
+    first: Blocks<u32>,
     more: FastSet<u64>,
 }
 
@@ -196,17 +196,95 @@ impl Peers {
         }
     }
 
-    /// How many distinct peers each group has.
-    fn counts(&self) -> Vec<u32> {
-        let mut counts: Vec<u32> = self
-            .first
-            .iter()
-            .map(|first| u32::from(*first != NO_PEER))
-            .collect();
+    /// How many distinct peers each group has (counted where the first peers were).
+    fn into_counts(self) -> Blocks<u32> {
+        let mut counts = self.first;
+        for g in 0..counts.len() {
+            counts[g] = u32::from(counts[g] != NO_PEER);
+        }
         for pair in &self.more {
             counts[(pair >> 32) as usize] += 1;
         }
         counts
+    }
+}
+
+/// Up to this many groups are ranked as they are scanned, without a list of every group.
+const SMALL_K: usize = 1000;
+
+/// Groups per block of [`Blocks`].
+const BLOCK_ROWS: usize = 64 * 1024;
+
+/// A growable array kept in blocks of a fixed size, so that growing it never copies what it
+/// holds (nor needs room for two copies of it, as a doubling vector does).
+struct Blocks<T> {
+    blocks: Vec<Vec<T>>,
+    /// Values per block (0 until set: [`BLOCK_ROWS`]).
+    block: usize,
+    len: usize,
+}
+
+impl<T> Default for Blocks<T> {
+    fn default() -> Blocks<T> {
+        Blocks {
+            blocks: Vec::new(),
+            block: 0,
+            len: 0,
+        }
+    }
+}
+
+impl<T: Copy> Blocks<T> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push(&mut self, value: T) {
+        if self.block == 0 {
+            self.block = BLOCK_ROWS;
+        }
+        match self.blocks.last_mut() {
+            Some(last) if last.len() < self.block => last.push(value),
+            _ => {
+                let mut block = Vec::with_capacity(self.block);
+                block.push(value);
+                self.blocks.push(block);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn get(&self, i: usize) -> Option<&T> {
+        (i < self.len).then(|| &self[i])
+    }
+
+    fn resize(&mut self, len: usize, value: T) {
+        while self.len < len {
+            self.push(value);
+        }
+    }
+
+    /// `len` values from `start`, which must not cross a block boundary.
+    fn run(&self, start: usize, len: usize) -> &[T] {
+        let offset = start % self.block.max(1);
+        &self.blocks[start / self.block.max(1)][offset..offset + len]
+    }
+}
+
+impl<T> std::ops::Index<usize> for Blocks<T> {
+    type Output = T;
+    fn index(&self, i: usize) -> &T {
+        &self.blocks[i / self.block][i % self.block]
+    }
+}
+
+impl<T> std::ops::IndexMut<usize> for Blocks<T> {
+    fn index_mut(&mut self, i: usize) -> &mut T {
+        &mut self.blocks[i / self.block][i % self.block]
     }
 }
 
@@ -255,12 +333,12 @@ impl<T: std::hash::Hash + Eq + Clone> Dictionary<T> {
 /// only once some record has them (Hubble records never do).
 #[derive(Default)]
 struct Sums {
-    count: Vec<i64>,
-    records: Vec<i64>,
-    bytes: Vec<i64>,
-    packets: Vec<i64>,
+    count: Blocks<i64>,
+    records: Blocks<i64>,
+    bytes: Blocks<i64>,
+    packets: Blocks<i64>,
     /// [`BYTES_KNOWN`] and [`PACKETS_KNOWN`]: whether any record had them.
-    known: Vec<u8>,
+    known: Blocks<u8>,
 }
 
 impl Sums {
@@ -401,11 +479,9 @@ impl TopAggregator {
             self.push_frame(batch)?;
         }
         let mut groups = std::mem::take(&mut self.groups);
-        let source_counts = groups.sources.counts();
-        let destination_counts = groups.destinations.counts();
+        let source_counts = std::mem::take(&mut groups.sources).into_counts();
+        let destination_counts = std::mem::take(&mut groups.destinations).into_counts();
         groups.index = hashbrown::HashTable::new();
-        groups.sources = Peers::default();
-        groups.destinations = Peers::default();
         let order = self.ranked(&groups);
         let keys = self.query.keys();
         let mut columns: Vec<Column> = Vec::with_capacity(keys.len() + TOP_METRICS.len());
@@ -478,13 +554,26 @@ impl TopAggregator {
                 .unwrap_or(std::cmp::Ordering::Equal)
         };
         if self.query.bucket.is_none() {
-            let mut order: Vec<u32> = all.collect();
             let rank = |a: &u32, b: &u32| {
                 let (a, b) = (*a as usize, *b as usize);
                 groups.sums.count[b]
                     .cmp(&groups.sums.count[a])
                     .then_with(|| by_keys(groups.member(a as u32), groups.member(b as u32), 0))
             };
+            if k <= SMALL_K {
+                // The k best so far, in order: most groups are not better than the last.
+                let mut best: Vec<u32> = Vec::with_capacity(k + 1);
+                for g in all {
+                    if best.len() == k && best.last().is_some_and(|w| rank(&g, w).is_ge()) {
+                        continue;
+                    }
+                    let at = best.partition_point(|b| rank(b, &g).is_lt());
+                    best.insert(at, g);
+                    best.truncate(k);
+                }
+                return best;
+            }
+            let mut order: Vec<u32> = all.collect();
             if k < order.len() {
                 order.select_nth_unstable_by(k, rank);
                 order.truncate(k);
@@ -536,7 +625,7 @@ impl Groups {
     /// The key value numbers of group `g`.
     fn member(&self, g: u32) -> &[u32] {
         let width = self.keys.len();
-        &self.members[g as usize * width..(g as usize + 1) * width]
+        self.members.run(g as usize * width, width)
     }
 
     /// The number of the group with these key value numbers (a new group if unseen).
@@ -545,15 +634,18 @@ impl Groups {
         let hash = self.hasher.hash_one(members);
         let width = self.keys.len();
         let all = &self.members;
-        let same = |g: &u32| &all[*g as usize * width..(*g as usize + 1) * width] == members;
+        let same = |g: &u32| all.run(*g as usize * width, width) == members;
         if let Some(&g) = self.index.find(hash, same) {
             return g;
         }
         let g = self.len();
-        self.members.extend_from_slice(members);
+        if self.members.block == 0 {
+            self.members.block = width.max(1) * BLOCK_ROWS;
+        }
+        members.iter().for_each(|m| self.members.push(*m));
         let (all, hasher) = (&self.members, &self.hasher);
         self.index.insert_unique(hash, g, |g| {
-            hasher.hash_one(&all[*g as usize * width..(*g as usize + 1) * width])
+            hasher.hash_one(all.run(*g as usize * width, width))
         });
         let sums = &mut self.sums;
         sums.count.push(0);
@@ -818,6 +910,70 @@ mod tests {
             [Some("db".into()), Some("es".into()), Some("db".into())]
         );
         assert_eq!(ints(&df, "count"), [Some(1), Some(2), Some(2)]);
+    }
+
+    #[test]
+    fn more_groups_than_a_block_holds_keep_their_own_sums() {
+        let t = "2026-11-20T19:05:02Z";
+        let groups = BLOCK_ROWS + 1000;
+        let mut flows: Vec<Flow> = (0..groups)
+            .map(|i| pod_flow("x", &format!("p{i}"), 80, t, Action::Denied))
+            .collect();
+        // The last group, in the second block, twice more; the first once more.
+        flows.push(pod_flow(
+            "y",
+            &format!("p{}", groups - 1),
+            80,
+            t,
+            Action::Denied,
+        ));
+        flows.push(pod_flow(
+            "z",
+            &format!("p{}", groups - 1),
+            80,
+            t,
+            Action::Denied,
+        ));
+        flows.push(pod_flow("y", "p0", 80, t, Action::Denied));
+        let df = top(
+            TopQuery::new(vec!["dst_pod".into()], None, 0).unwrap(),
+            &flows,
+        );
+        assert_eq!(df.height(), groups);
+        let pods = texts(&df, "dst_pod");
+        assert_eq!(
+            pods[0].as_deref(),
+            Some(format!("p{}", groups - 1).as_str())
+        );
+        assert_eq!(pods[1].as_deref(), Some("p0"));
+        assert_eq!(ints(&df, "count")[..3], [Some(3), Some(2), Some(1)]);
+        assert_eq!(ints(&df, "sources")[..3], [Some(3), Some(2), Some(1)]);
+        assert_eq!(
+            ints(&df, "count").iter().flatten().sum::<i64>(),
+            flows.len() as i64
+        );
+    }
+
+    #[test]
+    fn blocks_index_across_block_boundaries() {
+        let mut b: Blocks<u32> = Blocks::default();
+        for i in 0..(2 * BLOCK_ROWS as u32 + 5) {
+            b.push(i);
+        }
+        assert_eq!(b.len(), 2 * BLOCK_ROWS + 5);
+        assert_eq!(b[BLOCK_ROWS - 1], BLOCK_ROWS as u32 - 1);
+        assert_eq!(b[BLOCK_ROWS], BLOCK_ROWS as u32);
+        assert_eq!(
+            b.run(BLOCK_ROWS, 3),
+            [
+                BLOCK_ROWS as u32,
+                BLOCK_ROWS as u32 + 1,
+                BLOCK_ROWS as u32 + 2
+            ]
+        );
+        assert_eq!(b.get(2 * BLOCK_ROWS + 5), None);
+        b[7] = 70;
+        assert_eq!(b[7], 70);
     }
 
     #[test]

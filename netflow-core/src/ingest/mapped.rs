@@ -17,7 +17,7 @@ use super::{decode_part, split_lines, Flow, LinesPart, ReadOptions, Reading};
 use crate::error::Result;
 
 /// How much of the file stays mapped before the pages already decoded are let go of.
-const RELEASE_BYTES: usize = 32 * 1024 * 1024;
+const RELEASE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Reads `name` through a memory map when it is a non-empty, uncompressed, line-based regular
 /// file; `Ok(None)` means "use the streaming reader".
