@@ -20,7 +20,23 @@ use args::{Cli, Command};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Turns transparent huge pages off for this process. Where the system has them "always" on,
+/// every 2 MB region the allocator touches becomes resident and zeroed in full; flowq's heap
+/// is many small, short-lived allocations, so huge pages only raise its peak memory (`top` on
+/// 4 GB: 263 MB with them, 219 MB without) and cost time zeroing pages.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn without_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes no pointers; it only sets a flag on this process (a
+    // failure, e.g. on an old kernel, leaves huge pages as they were).
+    let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn without_huge_pages() {}
+
 fn main() -> ExitCode {
+    without_huge_pages();
     let cli = Cli::parse();
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
