@@ -8,11 +8,16 @@
 #   flowq denied --snapshot cluster.json FILE
 #   flowq flows -o ndjson FILE > /dev/null
 #   flowq flows --snapshot cluster.json -o ndjson FILE > /dev/null
+#   flowq denied --dst-port 9200 --snapshot cluster.json FILE
+#   flowq top --snapshot cluster.json FILE                 (default keys, every record)
+#   flowq top --bucket 5m --verdict denied --snapshot cluster.json FILE
 #
 # Exits 1 when a run's peak RSS exceeds $FLOWQ_RSS_LIMIT_MB (default 256). Reading streams, so
 # `flows` holds no state and its peak does not grow with the input; `denied` keeps one row per
 # distinct denied connection (the table it prints) and a ~60-byte digest per distinct connection
 # reported by an end that did not deny it, so its peak grows with those counts, not with bytes.
+# `top` keeps ~50 bytes per group (the generator's random traffic makes 720k groups of source
+# and destination workload and port per GB, 2.65M at 4 GB).
 #
 #   benches/rss.sh [SIZE]        SIZE as gen.py takes it (100M, 1G, 4G); default 1G
 set -euo pipefail
@@ -61,6 +66,9 @@ echo "  $(tail -n 1 "$data/out.txt")"
 out=/dev/null
 measure "flowq flows -o ndjson FILE > /dev/null" "$flowq" flows -o ndjson "$flows"
 measure "flowq flows --snapshot cluster.json -o ndjson FILE" "$flowq" flows --snapshot "$snapshot" -o ndjson "$flows"
+measure "flowq denied --dst-port 9200 --snapshot cluster.json FILE" "$flowq" denied --dst-port 9200 --snapshot "$snapshot" "$flows"
+measure "flowq top --snapshot cluster.json FILE" "$flowq" top --snapshot "$snapshot" "$flows"
+measure "flowq top --bucket 5m --verdict denied --snapshot ..." "$flowq" top --bucket 5m --verdict denied --snapshot "$snapshot" "$flows"
 rm -f "$data/out.txt" "$data/err.txt" "$data/time.txt"
 
 if [ "$over" = 1 ]; then
