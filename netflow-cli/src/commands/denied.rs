@@ -9,7 +9,7 @@ use netflow_core::{Action, Flow};
 
 use super::Pipeline;
 use crate::args::{DeniedArgs, OutputFormat};
-use crate::output::table::{denied_table, thousands, write_table};
+use crate::output::table::{denied_table, thousands, write_long_table, TimeStyle};
 use crate::output::{Destination, RecordWriter};
 use crate::settings;
 
@@ -84,7 +84,12 @@ pub fn run(args: &DeniedArgs, stdout: &mut dyn Write) -> Result<()> {
             let attempts = connections
                 .iter()
                 .fold(0u64, |total, c| total.saturating_add(c.count));
-            write_table(&mut out, &denied_table(&connections))?;
+            let style = TimeStyle::for_times(
+                connections
+                    .iter()
+                    .flat_map(|c| c.first_seen.iter().chain(c.last_seen.iter())),
+            );
+            write_long_table(&mut out, &connections, |rows| denied_table(rows, style))?;
             writeln!(
                 out,
                 "{} {what} connection{} ({} attempt{}) {}.",

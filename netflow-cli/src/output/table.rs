@@ -5,7 +5,9 @@
 use std::io::IsTerminal;
 
 use chrono::{DateTime, Utc};
-use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+use comfy_table::{
+    presets, Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width,
+};
 use netflow_core::flow::{Endpoint, Flow, Identity};
 use netflow_core::query::DeniedConnection;
 
@@ -20,9 +22,65 @@ pub fn new_table(header: &[&str]) -> Table {
     }
     table.set_header(header.iter().map(|h| Cell::new(*h)));
     for column in table.column_iter_mut() {
-        column.set_padding((0, 2));
+        column.set_padding((0, COLUMN_GAP));
     }
     table
+}
+
+/// Spaces after each column.
+const COLUMN_GAP: u16 = 2;
+
+/// Rows rendered at a time by [`write_long_table`].
+const SLICE_ROWS: usize = 1024;
+
+/// Writes the table `build` makes of `rows`. When stdout is not a terminal (no wrapping), a
+/// long table is rendered a slice of rows at a time with the column widths of the whole
+/// table: the same text as rendering it whole, while memory holds one slice's rendering
+/// (tens of thousands of rows otherwise take hundreds of MB). `build` must lay out every
+/// slice alike (per-table settings such as a time style computed from all rows, not the slice).
+pub fn write_long_table<R>(
+    out: &mut dyn std::io::Write,
+    rows: &[R],
+    build: impl Fn(&[R]) -> Table,
+) -> std::io::Result<()> {
+    if rows.len() <= SLICE_ROWS || std::io::stdout().is_terminal() {
+        return write_table(out, &build(rows));
+    }
+    write_table_in_slices(out, rows, SLICE_ROWS, build)
+}
+
+/// [`write_long_table`]'s slices, `slice_rows` rows each.
+fn write_table_in_slices<R>(
+    out: &mut dyn std::io::Write,
+    rows: &[R],
+    slice_rows: usize,
+    build: impl Fn(&[R]) -> Table,
+) -> std::io::Result<()> {
+    let mut widths: Vec<u16> = Vec::new();
+    for slice in rows.chunks(slice_rows.max(1)) {
+        let slice_widths = build(slice).column_max_content_widths();
+        if widths.is_empty() {
+            widths = slice_widths;
+        } else {
+            for (width, w) in widths.iter_mut().zip(slice_widths) {
+                *width = (*width).max(w);
+            }
+        }
+    }
+    for (i, slice) in rows.chunks(slice_rows.max(1)).enumerate() {
+        let mut table = build(slice);
+        for (column, width) in table.column_iter_mut().zip(&widths) {
+            column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(
+                width.saturating_add(COLUMN_GAP),
+            )));
+        }
+        // The header is one line (no column is narrower than its title); only the first
+        // slice prints it.
+        for line in table.lines().skip(usize::from(i > 0)) {
+            writeln!(out, "{}", line.trim_end())?;
+        }
+    }
+    Ok(())
 }
 
 /// Right-aligns the columns at `indices` (counts).
@@ -177,8 +235,8 @@ pub fn why_cell(reasons: &[&str], policies: &[String]) -> String {
     }
 }
 
-/// The denied-connections table.
-pub fn denied_table(rows: &[DeniedConnection]) -> Table {
+/// The denied-connections table. Times are written in `style` (that of all rows, when `rows` is a slice of them).
+pub fn denied_table(rows: &[DeniedConnection], style: TimeStyle) -> Table {
     let mut table = new_table(&[
         "SOURCE",
         "DESTINATION",
@@ -189,10 +247,6 @@ pub fn denied_table(rows: &[DeniedConnection]) -> Table {
         "FIRST (UTC)",
         "LAST (UTC)",
     ]);
-    let style = TimeStyle::for_times(
-        rows.iter()
-            .flat_map(|r| r.first_seen.iter().chain(r.last_seen.iter())),
-    );
     for r in rows {
         let reasons: Vec<&str> = r.drop_reasons.iter().map(String::as_str).collect();
         let policies: Vec<String> = r.policies.iter().map(|p| p.to_string()).collect();
@@ -272,6 +326,42 @@ pub fn thousands(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_written_in_slices_is_the_table_written_whole() {
+        // Widths vary from slice to slice; some cells span two lines; counts align right.
+        let rows: Vec<(String, String, u64)> = (0..50u64)
+            .map(|i| {
+                let name = "x".repeat(1 + (i * 7 % 23) as usize);
+                let why = if i % 5 == 0 {
+                    format!("denied\n  by policy-{i}")
+                } else {
+                    "-".to_string()
+                };
+                (name, why, i * i * 37)
+            })
+            .collect();
+        let build = |rows: &[(String, String, u64)]| {
+            let mut table = new_table(&["NAME", "WHY", "COUNT"]);
+            table.set_content_arrangement(ContentArrangement::Disabled);
+            for (name, why, count) in rows {
+                table.add_row(vec![name.clone(), why.clone(), thousands(*count)]);
+            }
+            align_right(&mut table, &[2]);
+            table
+        };
+        let mut whole = Vec::new();
+        write_table(&mut whole, &build(&rows)).unwrap();
+        for slice_rows in [1, 7, 49, 50, 64] {
+            let mut sliced = Vec::new();
+            write_table_in_slices(&mut sliced, &rows, slice_rows, build).unwrap();
+            assert_eq!(
+                String::from_utf8(sliced).unwrap(),
+                String::from_utf8(whole.clone()).unwrap(),
+                "{slice_rows} rows per slice"
+            );
+        }
+    }
 
     #[test]
     fn thousands_are_grouped() {

@@ -145,12 +145,35 @@ fn digest(key: &PairKey) -> PairDigest {
     (u128::from(half(0)) << 64) | u128::from(half(1))
 }
 
+/// Attempts one reporter saw per connection pair: 24 bytes a pair (the digest is already
+/// uniformly spread, so its low half serves as the hash).
+#[derive(Debug, Default)]
+struct ReportCounts(hashbrown::HashTable<([u64; 2], u64)>);
+
+impl ReportCounts {
+    fn add(&mut self, pair: PairDigest, count: u64) {
+        let key = [(pair >> 64) as u64, pair as u64];
+        match self.0.find_mut(key[1], |(k, _)| *k == key) {
+            Some((_, total)) => *total = total.saturating_add(count),
+            None => {
+                self.0.insert_unique(key[1], (key, count), |(k, _)| k[1]);
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (PairDigest, u64)> + '_ {
+        self.0
+            .iter()
+            .map(|(k, count)| ((u128::from(k[0]) << 64) | u128::from(k[1]), *count))
+    }
+}
+
 /// Accumulates denied records into connections.
 #[derive(Debug, Default)]
 pub struct DeniedAggregator {
     groups: HashMap<ConnectionKey, DeniedConnection>,
-    /// Attempts reported for a connection by an end that did not deny it, by reporter index.
-    others: HashMap<(PairDigest, usize), u64>,
+    /// Attempts reported for a connection by an end that did not deny it, per reporter index.
+    others: Vec<ReportCounts>,
     /// The distinct reporters (few: nodes × sides × actions) and their indices.
     reporters: Vec<Reporter>,
     reporter_index: HashMap<Reporter, usize>,
@@ -180,8 +203,10 @@ impl DeniedAggregator {
                 self.reporters.len() - 1
             }
         };
-        let count = self.others.entry((digest(&key), index)).or_default();
-        *count = count.saturating_add(flow.count);
+        if self.others.len() <= index {
+            self.others.resize_with(index + 1, ReportCounts::default);
+        }
+        self.others[index].add(digest(&key), flow.count);
     }
 
     /// Adds one record (callers pass only the records they want counted as denials).
@@ -248,17 +273,19 @@ impl DeniedAggregator {
             };
             rows_of_pair.entry(digest(&pair)).or_default().push(i);
         }
-        for (&(pair, reporter), &count) in &self.others {
+        for (reporter, counts) in self.others.iter().enumerate() {
             let (direction, node, action) = &self.reporters[reporter];
-            for &i in rows_of_pair.get(&pair).into_iter().flatten() {
-                let row = &mut rows[i].1;
-                if *direction != row.direction {
-                    row.other_reports.push(SideReport {
-                        direction: *direction,
-                        node: node.clone(),
-                        action: *action,
-                        count,
-                    });
+            for (pair, count) in counts.iter() {
+                for &i in rows_of_pair.get(&pair).into_iter().flatten() {
+                    let row = &mut rows[i].1;
+                    if *direction != row.direction {
+                        row.other_reports.push(SideReport {
+                            direction: *direction,
+                            node: node.clone(),
+                            action: *action,
+                            count,
+                        });
+                    }
                 }
             }
         }
