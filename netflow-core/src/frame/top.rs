@@ -163,7 +163,7 @@ type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 /// The running result. Every key value and every peer is stored once and named by a small
 /// number; a group is a row of those numbers, its sums, and its first source and
 /// destination; only further distinct peers of a group take an entry in a set. A group costs
-/// about 60 bytes (with five keys), whatever the length of its names.
+/// about 50 bytes (with five keys), whatever the length of its names.
 #[derive(Default)]
 struct Groups {
     /// One dictionary per key column (`bucket` first when bucketed), in the query's order.
