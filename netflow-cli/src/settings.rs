@@ -93,12 +93,7 @@ pub fn input_names(args: &InputArgs) -> Vec<String> {
 
 /// Loads every `--snapshot FILE[@TIME]`.
 pub fn snapshots(args: &SnapshotArgs) -> Result<SnapshotSet> {
-    let mut loaded = Vec::new();
-    for spec in &args.snapshot {
-        let (path, taken_at) = split_snapshot_spec(spec)?;
-        loaded.push(Snapshot::load(&path, taken_at)?);
-    }
-    Ok(SnapshotSet::new(loaded))
+    snapshots_in_background(args)?.wait()
 }
 
 /// Starts loading every `--snapshot FILE[@TIME]` on another thread, so that reading the flow

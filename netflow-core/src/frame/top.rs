@@ -164,7 +164,6 @@ type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 /// number; a group is a row of those numbers, its sums, and its first source and
 /// destination; only further distinct peers of a group take an entry in a set. A group costs
 /// about 50 bytes (with five keys), whatever the length of its names.
-#[derive(Default)]
 struct Groups {
     /// One dictionary per key column (`bucket` first when bucketed), in the query's order.
     keys: Vec<KeyValues>,
@@ -219,16 +218,24 @@ const BLOCK_ROWS: usize = 64 * 1024;
 /// holds (nor needs room for two copies of it, as a doubling vector does).
 struct Blocks<T> {
     blocks: Vec<Vec<T>>,
-    /// Values per block (0 until set: [`BLOCK_ROWS`]).
+    /// Values per block.
     block: usize,
     len: usize,
 }
 
 impl<T> Default for Blocks<T> {
+    /// Blocks of [`BLOCK_ROWS`] values.
     fn default() -> Blocks<T> {
+        Blocks::with_block(BLOCK_ROWS)
+    }
+}
+
+impl<T> Blocks<T> {
+    /// Blocks of `block` values each.
+    fn with_block(block: usize) -> Blocks<T> {
         Blocks {
             blocks: Vec::new(),
-            block: 0,
+            block: block.max(1),
             len: 0,
         }
     }
@@ -244,9 +251,6 @@ impl<T: Copy> Blocks<T> {
     }
 
     fn push(&mut self, value: T) {
-        if self.block == 0 {
-            self.block = BLOCK_ROWS;
-        }
         match self.blocks.last_mut() {
             Some(last) if last.len() < self.block => last.push(value),
             _ => {
@@ -270,8 +274,8 @@ impl<T: Copy> Blocks<T> {
 
     /// `len` values from `start`, which must not cross a block boundary.
     fn run(&self, start: usize, len: usize) -> &[T] {
-        let offset = start % self.block.max(1);
-        &self.blocks[start / self.block.max(1)][offset..offset + len]
+        let offset = start % self.block;
+        &self.blocks[start / self.block][offset..offset + len]
     }
 }
 
@@ -367,13 +371,7 @@ impl TopAggregator {
         let mut columns: Vec<&str> = USED_COLUMNS.to_vec();
         columns.extend(query.by.iter().map(String::as_str));
         let builder = FrameBuilder::with_columns(&columns);
-        let mut groups = Groups::default();
-        for key in query.keys() {
-            groups.keys.push(match key_type(&key) {
-                ColumnType::Text => KeyValues::Text(Dictionary::new()),
-                _ => KeyValues::Number(Dictionary::new()),
-            });
-        }
+        let groups = Groups::new(&query.keys());
         TopAggregator {
             query,
             builder,
@@ -478,11 +476,11 @@ impl TopAggregator {
             let batch = self.builder.take()?;
             self.push_frame(batch)?;
         }
-        let mut groups = std::mem::take(&mut self.groups);
+        let mut groups = self.groups;
         let source_counts = std::mem::take(&mut groups.sources).into_counts();
         let destination_counts = std::mem::take(&mut groups.destinations).into_counts();
         groups.index = hashbrown::HashTable::new();
-        let order = self.ranked(&groups);
+        let order = groups.ranked(&self.query);
         let keys = self.query.keys();
         let mut columns: Vec<Column> = Vec::with_capacity(keys.len() + TOP_METRICS.len());
         for (k, key) in keys.iter().enumerate() {
@@ -539,26 +537,50 @@ impl TopAggregator {
             source,
         })
     }
+}
+
+impl Groups {
+    /// No groups yet, of the key columns `keys`.
+    fn new(keys: &[String]) -> Groups {
+        Groups {
+            keys: keys
+                .iter()
+                .map(|key| match key_type(key) {
+                    ColumnType::Text => KeyValues::Text(Dictionary::new()),
+                    _ => KeyValues::Number(Dictionary::new()),
+                })
+                .collect(),
+            // A group's numbers never straddle two blocks.
+            members: Blocks::with_block(keys.len().max(1) * BLOCK_ROWS),
+            index: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::FixedState::default(),
+            sums: Sums::default(),
+            peers: FastMap::default(),
+            sources: Peers::default(),
+            destinations: Peers::default(),
+        }
+    }
 
     /// The groups to show, in order.
-    fn ranked(&self, groups: &Groups) -> Vec<u32> {
-        let all = 0..groups.len();
-        let k = match self.query.k {
+    fn ranked(&self, query: &TopQuery) -> Vec<u32> {
+        let all = 0..self.len();
+        let k = match query.k {
             0 => usize::MAX,
             k => k,
         };
-        let by_keys = |a: &[u32], b: &[u32], from: usize| {
-            (from..a.len())
-                .map(|i| groups.keys[i].compare(a[i], b[i]))
+        // Orders key number rows `a` and `b` that start at key column `first`.
+        let by_keys = |a: &[u32], b: &[u32], first: usize| {
+            (0..a.len())
+                .map(|i| self.keys[first + i].compare(a[i], b[i]))
                 .find(|o| o.is_ne())
                 .unwrap_or(std::cmp::Ordering::Equal)
         };
-        if self.query.bucket.is_none() {
+        if query.bucket.is_none() {
             let rank = |a: &u32, b: &u32| {
                 let (a, b) = (*a as usize, *b as usize);
-                groups.sums.count[b]
-                    .cmp(&groups.sums.count[a])
-                    .then_with(|| by_keys(groups.member(a as u32), groups.member(b as u32), 0))
+                self.sums.count[b]
+                    .cmp(&self.sums.count[a])
+                    .then_with(|| by_keys(self.member(a as u32), self.member(b as u32), 0))
             };
             if k <= SMALL_K {
                 // The k best so far, in order: most groups are not better than the last.
@@ -584,39 +606,31 @@ impl TopAggregator {
         // Bucketed: the k largest groups over the whole input (keys without the bucket),
         // then every bucket they occur in.
         let mut totals: FastMap<&[u32], i64> = FastMap::default();
-        for g in 0..groups.len() {
-            let total = totals.entry(&groups.member(g)[1..]).or_default();
-            *total = total.saturating_add(groups.sums.count[g as usize]);
+        for g in 0..self.len() {
+            let total = totals.entry(&self.member(g)[1..]).or_default();
+            *total = total.saturating_add(self.sums.count[g as usize]);
         }
         let mut largest: Vec<(&[u32], i64)> = totals.into_iter().collect();
-        let rank = |a: &(&[u32], i64), b: &(&[u32], i64)| {
-            b.1.cmp(&a.1).then_with(|| {
-                (0..a.0.len())
-                    .map(|i| groups.keys[i + 1].compare(a.0[i], b.0[i]))
-                    .find(|o| o.is_ne())
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            })
-        };
+        let rank =
+            |a: &(&[u32], i64), b: &(&[u32], i64)| b.1.cmp(&a.1).then_with(|| by_keys(a.0, b.0, 1));
         if k < largest.len() {
             largest.select_nth_unstable_by(k, rank);
             largest.truncate(k);
         }
         let kept: FastMap<&[u32], i64> = largest.into_iter().collect();
         let mut order: Vec<(u32, i64)> = all
-            .filter_map(|g| kept.get(&groups.member(g)[1..]).map(|total| (g, *total)))
+            .filter_map(|g| kept.get(&self.member(g)[1..]).map(|total| (g, *total)))
             .collect();
         order.sort_unstable_by(|(a, ta), (b, tb)| {
-            let (ma, mb) = (groups.member(*a), groups.member(*b));
-            groups.keys[0]
+            let (ma, mb) = (self.member(*a), self.member(*b));
+            self.keys[0]
                 .compare(ma[0], mb[0])
                 .then_with(|| tb.cmp(ta))
-                .then_with(|| by_keys(ma, mb, 1))
+                .then_with(|| by_keys(&ma[1..], &mb[1..], 1))
         });
         order.into_iter().map(|(g, _)| g).collect()
     }
-}
 
-impl Groups {
     /// How many groups there are.
     fn len(&self) -> u32 {
         u32::try_from(self.sums.count.len()).unwrap_or(u32::MAX)
@@ -639,9 +653,6 @@ impl Groups {
             return g;
         }
         let g = self.len();
-        if self.members.block == 0 {
-            self.members.block = width.max(1) * BLOCK_ROWS;
-        }
         members.iter().for_each(|m| self.members.push(*m));
         let (all, hasher) = (&self.members, &self.hasher);
         self.index.insert_unique(hash, g, |g| {

@@ -11,9 +11,7 @@
 use std::fs::File;
 
 use super::framing::Framing;
-use rayon::prelude::*;
-
-use super::{decode_part, split_lines, Flow, LinesPart, ReadOptions, Reading};
+use super::{decode_chunk, Flow, LinesPart, ReadOptions, Reading};
 use crate::error::Result;
 
 /// How much of the file stays mapped before the pages already decoded are let go of.
@@ -52,7 +50,6 @@ pub(super) fn read_mapped(
     let mut reading = Reading::new(name, false, options, sink);
     reading.report.framing = Some(framing);
     let chunk_bytes = options.chunk_bytes.max(1);
-    let parts_per_chunk = rayon::current_num_threads() * 4;
     let input = reading.input.clone();
     // The file is read once, front to back (advice failures only cost speed, never
     // correctness).
@@ -77,12 +74,7 @@ pub(super) fn read_mapped(
         let mut decoded = None;
         rayon::in_place_scope(|scope| {
             scope.spawn(|_| {
-                decoded = Some(
-                    split_lines(chunk, parts_per_chunk)
-                        .par_iter()
-                        .map(|part| decode_part(part, format, prefilter, framing, &input))
-                        .collect::<Vec<LinesPart>>(),
-                );
+                decoded = Some(decode_chunk(chunk, format, prefilter, framing, &input));
             });
             if let Some((parts, first)) = pending.take() {
                 reading.account_parts(parts, first);

@@ -491,13 +491,14 @@ impl<'o, 's> Reading<'o, 's> {
     /// them in order. Returns the number of the line after the chunk.
     fn process_lines(&mut self, chunk: &[u8], first_line: u64, framing: Framing) -> Result<u64> {
         self.detect_lines(chunk, first_line, framing)?;
-        let (format, prefilter, input) =
-            (self.format, self.options.prefilter.as_deref(), &self.input);
-        let results: Vec<LinesPart> = split_lines(chunk, rayon::current_num_threads() * 4)
-            .par_iter()
-            .map(|part| decode_part(part, format, prefilter, framing, input))
-            .collect();
-        Ok(self.account_parts(results, first_line))
+        let parts = decode_chunk(
+            chunk,
+            self.format,
+            self.options.prefilter.as_deref(),
+            framing,
+            &self.input,
+        );
+        Ok(self.account_parts(parts, first_line))
     }
 
     /// Detects the format from the first lines of `chunk` while it is still unknown.
@@ -619,6 +620,20 @@ impl<'o, 's> Reading<'o, 's> {
         }
         Ok(())
     }
+}
+
+/// Decodes a chunk of whole lines in parallel, in parts spread over the pool's threads.
+fn decode_chunk(
+    chunk: &[u8],
+    format: Option<Format>,
+    prefilter: Option<&crate::query::Prefilter>,
+    framing: Framing,
+    input: &Arc<str>,
+) -> Vec<LinesPart> {
+    split_lines(chunk, rayon::current_num_threads() * 4)
+        .par_iter()
+        .map(|part| decode_part(part, format, prefilter, framing, input))
+        .collect()
 }
 
 /// Decodes the whole lines of one part (lines the pre-filter rules out are counted, not
