@@ -190,3 +190,34 @@ fn chunk_size_never_changes_what_is_read() {
         }
     }
 }
+
+#[test]
+fn chunk_size_never_changes_what_a_mapped_file_gives() {
+    // Files are read through a memory map, decoded several chunks ahead of the one accounted
+    // for: line numbers, skips and flows must not depend on where the chunks fall.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in fixtures() {
+        let path = dir.path().join(name.replace('/', "_"));
+        std::fs::write(&path, &bytes).unwrap();
+        let path = path.to_str().unwrap().to_string();
+        let read = |chunk_bytes: usize| {
+            let options = ReadOptions {
+                chunk_bytes,
+                ..ReadOptions::default()
+            };
+            let mut flows = Vec::new();
+            let report =
+                netflow_core::read_input(&path, &options, &mut |f| flows.push((f.origin.line, f)));
+            report.map(|r| (r.records, r.skipped, r.skips, r.last_line, flows))
+        };
+        let whole = read(ReadOptions::default().chunk_bytes);
+        for chunk_bytes in [1, 7, 100, 4096] {
+            let chunked = read(chunk_bytes);
+            match (&chunked, &whole) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{name} in chunks of {chunk_bytes}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}"),
+                _ => panic!("{name} in chunks of {chunk_bytes}: {chunked:?} vs {whole:?}"),
+            }
+        }
+    }
+}

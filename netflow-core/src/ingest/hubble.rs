@@ -54,6 +54,12 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
     None
 }
 
+/// Whether a line may hold a `lost_events` record: a line that opens with a flow object
+/// decodes as that flow (or is skipped), and any other needs a `"lost` key.
+pub(super) fn may_report_losses(line: &[u8]) -> bool {
+    !line.starts_with(br#"{"flow":{"#) && memchr::memmem::find(line, br#""lost"#).is_some()
+}
+
 /// Decodes one line of Hubble JSON.
 pub fn decode_line(line: &[u8], origin: Origin) -> Record {
     let trimmed = line.trim_ascii();

@@ -8,14 +8,17 @@
 //! (the map covers the length it had when opened).
 #![allow(unsafe_code)]
 
+use std::collections::VecDeque;
 use std::fs::File;
+use std::sync::mpsc::{sync_channel, Receiver};
 
 use super::framing::Framing;
 use super::{decode_chunk, Flow, LinesPart, ReadOptions, Reading};
 use crate::error::Result;
+use memmap2::Mmap;
 
-/// How much of the file stays mapped before the pages already decoded are let go of.
-const RELEASE_BYTES: usize = 8 * 1024 * 1024;
+/// How many chunks are being decoded while the one before them is accounted for.
+const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// Reads `name` through a memory map when it is a non-empty, uncompressed, line-based regular
 /// file; `Ok(None)` means "use the streaming reader".
@@ -54,57 +57,62 @@ pub(super) fn read_mapped(
     // The file is read once, front to back (advice failures only cost speed, never
     // correctness).
     let _ = map.advise(memmap2::Advice::Sequential);
-    // The records of the chunk before are accounted for (and handed to the sink) on this
-    // thread while the pool decodes the next one.
-    let mut pending: Option<(Vec<LinesPart>, u64)> = None;
-    let mut next_line = 1;
-    let mut start = 0;
-    let mut mapped_from = 0;
-    while start < data.len() {
-        let mut end = (start + chunk_bytes).min(data.len());
-        if end < data.len() {
-            end = match memchr::memchr(b'\n', &data[end..]) {
-                Some(i) => end + i + 1,
-                None => data.len(),
-            };
-        }
-        let chunk = &data[start..end];
-        reading.detect_lines(chunk, next_line, framing)?;
-        let (format, prefilter) = (reading.format, options.prefilter.as_deref());
-        let mut decoded = None;
-        rayon::in_place_scope(|scope| {
-            scope.spawn(|_| {
-                decoded = Some(decode_chunk(chunk, format, prefilter, framing, &input));
-            });
-            if let Some((parts, first)) = pending.take() {
-                reading.account_parts(parts, first);
+    let map = &map;
+    // Chunks are decoded on the pool, up to CHUNKS_IN_FLIGHT ahead of the one this thread
+    // accounts for (and hands to the sink), so that neither waits for the other.
+    rayon::in_place_scope(|scope| -> Result<()> {
+        let mut in_flight: VecDeque<(Receiver<Vec<LinesPart>>, usize)> = VecDeque::new();
+        let mut next_line = 1;
+        let mut start = 0;
+        loop {
+            // Until the format is known, a chunk is only started once those before it are
+            // accounted for: detection needs its first line's number.
+            while start < data.len()
+                && in_flight.len() < CHUNKS_IN_FLIGHT
+                && (reading.format.is_some() || in_flight.is_empty())
+            {
+                let mut end = (start + chunk_bytes).min(data.len());
+                if end < data.len() {
+                    end = match memchr::memchr(b'\n', &data[end..]) {
+                        Some(i) => end + i + 1,
+                        None => data.len(),
+                    };
+                }
+                let chunk = &data[start..end];
+                reading.detect_lines(chunk, next_line, framing)?;
+                let (format, prefilter) = (reading.format, options.prefilter.as_deref());
+                let input = &input;
+                let (done, decoded) = sync_channel(1);
+                scope.spawn(move |_| {
+                    let parts = decode_chunk(chunk, format, prefilter, framing, input);
+                    release(map, start, end);
+                    let _ = done.send(parts);
+                });
+                in_flight.push_back((decoded, end - start));
+                start = end;
             }
-        });
-        let parts = decoded.unwrap_or_default();
-        // Let go of what has been decoded, a batch of chunks at a time, so that resident
-        // memory stays bounded however large the file.
-        if end - mapped_from >= RELEASE_BYTES || end == data.len() {
-            // SAFETY: DONTNEED on a read-only shared file mapping only drops our page table
-            // entries; the next access reads the same file contents back from the page cache.
-            let _ = unsafe {
-                map.unchecked_advise_range(
-                    memmap2::UncheckedAdvice::DontNeed,
-                    mapped_from,
-                    end - mapped_from,
-                )
+            let Some((decoded, len)) = in_flight.pop_front() else {
+                return Ok(());
             };
-            mapped_from = end;
+            // A decoding task only fails to send when it panicked, and the scope then
+            // re-raises that panic.
+            let parts = decoded.recv().unwrap_or_default();
+            next_line = reading.account_parts(parts, next_line);
+            if let Some(progress) = &options.progress {
+                (progress.0)(len as u64);
+            }
         }
-        let lines: u64 = parts.iter().map(|p| p.lines).sum();
-        pending = Some((parts, next_line));
-        next_line += lines;
-        if let Some(progress) = &options.progress {
-            (progress.0)((end - start) as u64);
-        }
-        start = end;
-    }
-    if let Some((parts, first)) = pending {
-        reading.account_parts(parts, first);
-    }
+    })?;
     Ok(Some(reading.report))
+}
+
+/// Lets go of the pages of `start..end` once decoded, so that resident memory stays bounded
+/// however large the file.
+fn release(map: &Mmap, start: usize, end: usize) {
+    // SAFETY: DONTNEED on a read-only shared file mapping only drops our page table entries;
+    // the next access (a neighbouring chunk sharing a page) reads the same file contents back
+    // from the page cache.
+    let _ = unsafe {
+        map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+    };
 }

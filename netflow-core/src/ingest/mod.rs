@@ -105,6 +105,15 @@ impl Format {
             .find(|f| f.name().eq_ignore_ascii_case(name))
     }
 
+    /// Whether a line the pre-filter rules out must be decoded all the same, because it may
+    /// say the source lost events (the reader must see those to say the log is incomplete).
+    fn may_report_losses(self, line: &[u8]) -> bool {
+        match self {
+            Format::Hubble => hubble::may_report_losses(line),
+            _ => false,
+        }
+    }
+
     fn decode(self, line: &[u8], origin: Origin) -> Record {
         match self {
             Format::Hubble => hubble::decode_line(line, origin),
@@ -650,30 +659,27 @@ fn decode_part(
         records: Vec::new(),
         prefiltered: 0,
     };
-    // Lines that may match, found over the whole part at once (only once the format is known,
-    // so that detection always sees real records).
-    let candidates = prefilter
-        .filter(|_| format.is_some())
-        .map(|p| p.candidate_lines(part));
-    let mut next_candidate = 0;
+    // Where the needles hit, found over the whole part at once (only once the format is
+    // known, so that detection always sees real records); line ends and backslashes are found
+    // in one more pass below.
+    let mut hits = prefilter.filter(|_| format.is_some()).map(|p| p.hits(part));
     let mut start = 0;
-    for (i, line) in Lines::new(part).enumerate() {
-        out.lines += 1;
+    for (end, had_escape) in LineEnds::new(part) {
+        let line = &part[start..end];
         let line_start = start;
-        start += line.len() + 1;
+        start = end + 1;
+        let index = out.lines;
+        out.lines += 1;
         let Some(payload) = line_payload(line, framing) else {
             continue;
         };
         let Some(fmt) = format else {
             out.records
-                .push((i as u64, Record::Skip("no format could be detected".into())));
+                .push((index, Record::Skip("no format could be detected".into())));
             continue;
         };
-        if let Some(c) = &candidates {
-            while c.get(next_candidate).is_some_and(|&s| s < line_start) {
-                next_candidate += 1;
-            }
-            if c.get(next_candidate) != Some(&line_start) {
+        if let Some(h) = &mut hits {
+            if !had_escape && !h.within(line_start, end) && !fmt.may_report_losses(payload) {
                 out.prefiltered += 1;
                 continue;
             }
@@ -682,7 +688,7 @@ fn decode_part(
             input: input.clone(),
             line: 0,
         };
-        out.records.push((i as u64, fmt.decode(payload, origin)));
+        out.records.push((index, fmt.decode(payload, origin)));
     }
     out
 }
@@ -804,6 +810,44 @@ impl<'a> Iterator for Lines<'a> {
     }
 }
 
+/// Where the lines of a buffer end (a `\n`, or the end of the buffer for a last line without
+/// one), and whether each holds a backslash: one memchr2 pass for both.
+struct LineEnds<'a> {
+    buf: &'a [u8],
+    found: memchr::Memchr2<'a>,
+    done: bool,
+}
+
+impl<'a> LineEnds<'a> {
+    fn new(buf: &'a [u8]) -> LineEnds<'a> {
+        LineEnds {
+            buf,
+            found: memchr::memchr2_iter(b'\n', b'\\', buf),
+            done: buf.is_empty(),
+        }
+    }
+}
+
+impl Iterator for LineEnds<'_> {
+    /// The end of the line (its `\n`) and whether it holds a backslash.
+    type Item = (usize, bool);
+
+    fn next(&mut self) -> Option<(usize, bool)> {
+        if self.done {
+            return None;
+        }
+        let mut escaped = false;
+        for pos in self.found.by_ref() {
+            if self.buf[pos] == b'\n' {
+                return Some((pos, escaped));
+            }
+            escaped = true;
+        }
+        self.done = true;
+        (self.buf.last() != Some(&b'\n')).then_some((self.buf.len(), escaped))
+    }
+}
+
 /// Splits `chunk` into about `parts` pieces, each ending at a line end.
 fn split_lines(chunk: &[u8], parts: usize) -> Vec<&[u8]> {
     let target = (chunk.len() / parts.max(1)).max(64 * 1024);
@@ -915,6 +959,60 @@ mod tests {
         let (report, flows) = read_bytes(format!("\n  \n{flow}\n{flow}").as_bytes());
         assert_eq!(report.framing, Some(Framing::Lines));
         assert_eq!(flows.len(), 2);
+    }
+
+    #[test]
+    fn the_prefilter_still_lets_every_loss_report_through() {
+        let filter = crate::query::FlowFilter {
+            dst_port: vec![crate::query::PortRange::parse("9200").unwrap()],
+            ..Default::default()
+        };
+        let flow = |port: u16, app: &str| {
+            format!(
+                r#"{{"flow":{{"verdict":"DROPPED","IP":{{"source":"10.0.0.1","destination":"10.0.0.2"}},"l4":{{"TCP":{{"source_port":1,"destination_port":{port}}}}},"source":{{"labels":["k8s:app={app}"]}}}}}}"#
+            )
+        };
+        let text = [
+            flow(80, "\"lost"),
+            r#"{"node_name":"n1","lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":"3"}}"#.into(),
+            r#"{"flow":null,"lostEvents":{"numEventsLost":"2"}}"#.into(),
+            r#" {"lost_events":{"num_events_lost":"1"}}"#.into(),
+            flow(9200, "web"),
+        ]
+        .join("\n");
+        let reader = InputReader::from_reader(Box::new(Cursor::new(text.into_bytes()))).unwrap();
+        let options = ReadOptions {
+            prefilter: crate::query::Prefilter::for_filter(&filter, true).map(Arc::new),
+            ..Default::default()
+        };
+        let mut flows = Vec::new();
+        let report = read_from("mem", reader, &options, &mut |f| flows.push(f)).unwrap();
+        assert_eq!(report.lost_count(), 6);
+        assert_eq!(
+            (report.prefiltered, report.flows, report.records),
+            (1, 1, 5)
+        );
+        assert_eq!(flows[0].dst.port, Some(9200));
+        assert!(!hubble::may_report_losses(
+            flow(80, "lost_events").as_bytes()
+        ));
+    }
+
+    #[test]
+    fn line_ends_agree_with_lines_and_see_backslashes() {
+        for text in [&b"a\r\nb\\n\n\n  \nc"[..], b"\\", b"\n\n", b"x\\\n", b""] {
+            let mut start = 0;
+            let from_ends: Vec<(&[u8], bool)> = LineEnds::new(text)
+                .map(|(end, escaped)| {
+                    let line = &text[start..end];
+                    start = end + 1;
+                    (line, escaped)
+                })
+                .collect();
+            let from_lines: Vec<(&[u8], bool)> =
+                Lines::new(text).map(|l| (l, l.contains(&b'\\'))).collect();
+            assert_eq!(from_ends, from_lines, "{}", String::from_utf8_lossy(text));
+        }
     }
 
     #[test]

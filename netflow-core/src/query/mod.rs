@@ -10,7 +10,7 @@ pub mod why;
 
 pub use denied::{DeniedAggregator, DeniedConnection, SideReport};
 pub use filter::{FlowFilter, NodePattern, PodPattern, PortRange};
-pub use prefilter::Prefilter;
+pub use prefilter::{NeedleHits, Prefilter};
 pub use row::{DeniedRow, EndpointColumns, FlowRow};
 pub use unanswered::UnansweredDetector;
 pub use why::{Explainer, Why};

@@ -20,7 +20,6 @@ use super::FlowFilter;
 pub struct Prefilter {
     groups: Vec<NeedleGroup>,
     description: Vec<String>,
-    always: Finder<'static>,
 }
 
 /// Needles of which a line needs one.
@@ -51,6 +50,32 @@ fn stands_alone(buf: &[u8], pos: usize, len: usize) -> bool {
     !digit_before && !digit_after
 }
 
+/// Where each needle group hits in one buffer: found with one SIMD pass per needle over the
+/// whole buffer, then asked line by line, in order, by [`NeedleHits::within`].
+#[derive(Debug)]
+pub struct NeedleHits {
+    /// Per group, the sorted positions of its hits.
+    groups: Vec<Vec<usize>>,
+    /// Per group, the first hit not yet behind the lines asked about.
+    next: Vec<usize>,
+}
+
+impl NeedleHits {
+    /// Whether every group hits within `start..end` (a hit must lie wholly inside a line, and
+    /// needles never hold a newline, so a hit starting there is inside). Lines must be asked
+    /// about in order of their start.
+    pub fn within(&mut self, start: usize, end: usize) -> bool {
+        let mut all = true;
+        for (hits, next) in self.groups.iter().zip(self.next.iter_mut()) {
+            while hits.get(*next).is_some_and(|&pos| pos < start) {
+                *next += 1;
+            }
+            all &= hits.get(*next).is_some_and(|&pos| pos < end);
+        }
+        all
+    }
+}
+
 /// Ports in a range up to this size are searched one by one.
 const MAX_PORTS_PER_RANGE: u32 = 16;
 
@@ -62,7 +87,6 @@ impl Prefilter {
         let mut p = Prefilter {
             groups: Vec::new(),
             description: Vec::new(),
-            always: Finder::new(b"\"lost").into_owned(),
         };
         if !filter.dst_port.is_empty()
             && filter
@@ -138,74 +162,42 @@ impl Prefilter {
         });
     }
 
-    /// Whether the line may match (false means it certainly cannot). Records that report
-    /// what the source lost (Hubble `lost_events`, `lostEvents`: any `"lost` key) always pass: they are never flows, but the
-    /// reader must see them to say the log is incomplete.
+    /// Whether the line may match (false means it certainly cannot): every group has a
+    /// needle in it, or it holds a backslash.
     pub fn may_match(&self, line: &[u8]) -> bool {
-        if memchr::memchr(b'\\', line).is_some() {
-            return true;
-        }
-        self.groups
-            .iter()
-            .all(|group| group.hits(line).next().is_some())
-            || self.always.find(line).is_some()
+        memchr::memchr(b'\\', line).is_some()
+            || self
+                .groups
+                .iter()
+                .all(|group| group.hits(line).next().is_some())
     }
 
-    /// The start offsets, in order, of the lines of `buf` that may match: the same answer as
-    /// [`Prefilter::may_match`] on each line, found with one SIMD pass per needle over the
-    /// whole buffer instead of searches line by line.
-    pub fn candidate_lines(&self, buf: &[u8]) -> Vec<usize> {
-        let line_start = |pos: usize| memchr::memrchr(b'\n', &buf[..pos]).map_or(0, |i| i + 1);
-        let lines_with = |finders: &mut dyn Iterator<Item = usize>| -> Vec<usize> {
-            let mut starts: Vec<usize> = Vec::new();
-            for pos in finders {
-                let start = line_start(pos);
-                if starts.last() != Some(&start) {
-                    starts.push(start);
+    /// Where the needles hit in `buf`, to ask line by line which lines may match: a line of
+    /// `buf` may match when [`NeedleHits::within`] says so or it holds a backslash, the same
+    /// answer as [`Prefilter::may_match`] on that line. The caller finds the line ends and
+    /// backslashes in one pass of its own.
+    pub fn hits(&self, buf: &[u8]) -> NeedleHits {
+        let groups: Vec<Vec<usize>> = self
+            .groups
+            .iter()
+            .map(|group| {
+                let mut hits: Vec<usize> = group.hits(buf).collect();
+                if group.finders.len() > 1 {
+                    hits.sort_unstable();
                 }
-            }
-            starts
-        };
-        let mut result: Option<Vec<usize>> = None;
-        for group in &self.groups {
-            let mut starts: Vec<usize> = lines_with(&mut group.hits(buf));
-            starts.sort_unstable();
-            starts.dedup();
-            result = Some(match result {
-                None => starts,
-                Some(prev) => intersect(&prev, &starts),
-            });
+                hits
+            })
+            .collect();
+        NeedleHits {
+            next: vec![0; groups.len()],
+            groups,
         }
-        let mut out = result.unwrap_or_default();
-        out.extend(lines_with(&mut memchr::memchr_iter(b'\\', buf)));
-        out.extend(lines_with(&mut self.always.find_iter(buf)));
-        out.sort_unstable();
-        out.dedup();
-        out
     }
 
     /// The conditions, for `-v` and tests.
     pub fn describe(&self) -> &[String] {
         &self.description
     }
-}
-
-/// The values in both sorted lists.
-fn intersect(a: &[usize], b: &[usize]) -> Vec<usize> {
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::new();
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -240,7 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn candidate_lines_agree_with_may_match_line_by_line() {
+    fn hits_agree_with_may_match_line_by_line() {
         let filter = FlowFilter {
             dst_port: vec![
                 PortRange::parse("9200").unwrap(),
@@ -250,16 +242,21 @@ mod tests {
             ..Default::default()
         };
         let p = Prefilter::for_filter(&filter, false).unwrap();
-        let buf = b"{\"p\":9200,\"n\":\"node-b\"}\n{\"p\":9200,\"n\":\"node-a\"}\n\n{\"x\":\"\\u0041\"}\n{\"lost_events\":{}}\n{\"p\":53,\"n\":\"node-b\"}";
-        let mut expected = Vec::new();
+        let buf = b"{\"p\":9200,\"n\":\"node-b\"}\n{\"p\":9200,\"n\":\"node-a\"}\n\n{\"x\":\"\\u0041\"}\n{\"n\":\"node-b\",\"p\":53}\n{\"n\":\"node-b\"}\n{\"p\":53,\"n\":\"node-b\"}";
+        let mut hits = p.hits(buf);
+        let (mut expected, mut found) = (Vec::new(), Vec::new());
         let mut start = 0;
         for line in buf.split(|b| *b == b'\n') {
             if p.may_match(line) {
                 expected.push(start);
             }
-            start += line.len() + 1;
+            let end = start + line.len();
+            if hits.within(start, end) || line.contains(&b'\\') {
+                found.push(start);
+            }
+            start = end + 1;
         }
-        assert_eq!(p.candidate_lines(buf), expected);
+        assert_eq!(found, expected);
         assert_eq!(expected.len(), 4);
     }
 
