@@ -5,21 +5,29 @@
 //! reporters, VPC `SRC` and `DEST`): the end that denied it reports a denial, the other end an
 //! allowed packet. The other end's reports are kept beside the row (`other_reports`), never
 //! added to its count, so the row says where it was denied and the count is not doubled.
+//!
+//! Memory stays small however many connections there are: endpoints are shared between the
+//! rows that name them, a row's key is a few numbers, and what every other record reported is
+//! kept as a digest and a count.
 
-use std::collections::{BTreeSet, HashMap};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use foldhash::quality::FixedState;
+use hashbrown::HashTable;
 
 use crate::flow::{Action, Direction, Endpoint, Flow, Identity, PolicyRef, Protocol};
 
 /// All denied records of one connection.
 #[derive(Debug, Clone)]
 pub struct DeniedConnection {
-    /// Source endpoint (as first seen; port cleared, it varies per attempt).
-    pub src: Endpoint,
-    /// Destination endpoint.
-    pub dst: Endpoint,
+    /// Source endpoint (as first seen; port cleared, it varies per attempt), shared with the
+    /// other rows from the same source.
+    pub src: Arc<Endpoint>,
+    /// Destination endpoint, shared with the other rows to the same destination and port.
+    pub dst: Arc<Endpoint>,
     /// Protocol.
     pub protocol: Protocol,
     /// What the log says (`denied`, or `dropped` for datapath drops when those are included).
@@ -28,10 +36,10 @@ pub struct DeniedConnection {
     pub direction: Direction,
     /// Enforcing node.
     pub node: Option<String>,
-    /// Drop reasons seen.
-    pub drop_reasons: BTreeSet<String>,
-    /// Policies named by the log.
-    pub policies: BTreeSet<PolicyRef>,
+    /// Drop reasons seen, sorted, each once.
+    pub drop_reasons: Vec<String>,
+    /// Policies named by the log, sorted, each once.
+    pub policies: Vec<PolicyRef>,
     /// Denied attempts (sum of record counts).
     pub count: u64,
     /// Records.
@@ -51,7 +59,6 @@ pub struct DeniedConnection {
 impl DeniedConnection {
     /// Explains the connection against the snapshot in force at its last denial.
     pub fn explain(&mut self, explainer: &super::Explainer) {
-        let policies: Vec<PolicyRef> = self.policies.iter().cloned().collect();
         self.why = explainer.explain(
             &self.src,
             &self.dst,
@@ -59,7 +66,7 @@ impl DeniedConnection {
             self.last_seen,
             self.action,
             self.direction,
-            &policies,
+            &self.policies,
         );
     }
 }
@@ -90,65 +97,64 @@ impl std::fmt::Display for SideReport {
     }
 }
 
-/// One connection regardless of who reported it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct PairKey {
-    src: String,
-    dst: String,
-    port: Option<u16>,
-    protocol: Protocol,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct ConnectionKey {
-    src: String,
-    dst: String,
-    port: Option<u16>,
-    protocol: Protocol,
-    action: Action,
-    direction: Direction,
-    node: Option<String>,
-}
-
-/// Who an endpoint is, as a grouping key: the pod, node or service when known, else the address.
-fn endpoint_key(ep: &Endpoint) -> String {
+/// Writes who an endpoint is, as a grouping key: the pod, node or service when known, else
+/// the address (`pod ns/name`, `node NAME`, `svc ns/name`, `ip ADDRESS`).
+fn write_endpoint_key(ep: &Endpoint, out: &mut impl std::fmt::Write) -> std::fmt::Result {
     match &ep.identity {
-        Identity::Pod(p) if !p.name.is_empty() => format!("pod {}/{}", p.namespace, p.name),
+        Identity::Pod(p) if !p.name.is_empty() => write!(out, "pod {}/{}", p.namespace, p.name),
         Identity::Node(n) if n.name.is_some() => {
-            format!("node {}", n.name.as_deref().unwrap_or(""))
+            write!(out, "node {}", n.name.as_deref().unwrap_or(""))
         }
-        Identity::Service(s) => format!("svc {}/{}", s.namespace, s.name),
+        Identity::Service(s) => write!(out, "svc {}/{}", s.namespace, s.name),
         other => match ep.ip {
-            Some(ip) => format!("ip {ip}"),
-            None => format!("id {other}"),
+            Some(ip) => write!(out, "ip {ip}"),
+            None => write!(out, "id {other}"),
         },
     }
 }
 
-/// Who reported a connection and what it said: side, node, action.
-type Reporter = (Direction, Option<String>, Action);
+/// [`write_endpoint_key`] as a string.
+fn endpoint_key(ep: &Endpoint) -> String {
+    let mut key = String::new();
+    let _ = write_endpoint_key(ep, &mut key);
+    key
+}
 
-/// A [`PairKey`] reduced to a 128-bit digest. Every record that is not a denial is remembered in
-/// case its connection is denied elsewhere (the other end's report may come first, or from
-/// another file), and there can be millions of distinct ones: as a digest each costs a few dozen
-/// bytes instead of two strings and a map, which keeps memory bounded on multi-GB inputs.
-/// Two different connections sharing a digest is a 2^-128 event.
+/// Formats straight into a hasher, so that keys are digested without being built.
+struct HashWriter<'a, H>(&'a mut H);
+
+impl<H: Hasher> std::fmt::Write for HashWriter<'_, H> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.write(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// One connection regardless of who reported it (both ends, port, protocol) reduced to a
+/// 128-bit digest. Every record that is not a denial is remembered in case its connection is
+/// denied elsewhere (the other end's report may come first, or from another file), and there
+/// can be millions of distinct ones: as a digest each costs a few dozen bytes instead of two
+/// strings. Two different connections sharing a digest is a 2^-128 event.
 type PairDigest = u128;
 
-fn digest(key: &PairKey) -> PairDigest {
-    let half = |salt: u8| {
-        let mut hasher = DefaultHasher::new();
-        salt.hash(&mut hasher);
-        key.hash(&mut hasher);
+fn pair_digest(src: &Endpoint, dst: &Endpoint, port: Option<u16>, protocol: Protocol) -> u128 {
+    let half = |seed: u64| {
+        let mut hasher = FixedState::with_seed(seed).build_hasher();
+        let _ = write_endpoint_key(src, &mut HashWriter(&mut hasher));
+        hasher.write_u8(0xff);
+        let _ = write_endpoint_key(dst, &mut HashWriter(&mut hasher));
+        hasher.write_u8(0xff);
+        port.hash(&mut hasher);
+        protocol.hash(&mut hasher);
         hasher.finish()
     };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
+    (u128::from(half(0x5eed_0001)) << 64) | u128::from(half(0x5eed_0002))
 }
 
 /// Attempts one reporter saw per connection pair: 24 bytes a pair (the digest is already
 /// uniformly spread, so its low half serves as the hash).
 #[derive(Debug, Default)]
-struct ReportCounts(hashbrown::HashTable<([u64; 2], u64)>);
+struct ReportCounts(HashTable<([u64; 2], u64)>);
 
 impl ReportCounts {
     fn add(&mut self, pair: PairDigest, count: u64) {
@@ -168,15 +174,64 @@ impl ReportCounts {
     }
 }
 
+/// A row's grouping key: both ends and the node as numbers in [`Names`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ConnectionKey {
+    src: u32,
+    dst: u32,
+    port: Option<u16>,
+    protocol: Protocol,
+    action: Action,
+    direction: Direction,
+    node: Option<u32>,
+}
+
+/// Distinct texts (endpoint keys, node names), each stored once and known by its number.
+#[derive(Debug, Default)]
+struct Names {
+    texts: Vec<Box<str>>,
+    ids: HashMap<Box<str>, u32, foldhash::fast::FixedState>,
+}
+
+impl Names {
+    fn id(&mut self, text: &str) -> u32 {
+        if let Some(id) = self.ids.get(text) {
+            return *id;
+        }
+        let id = self.texts.len() as u32;
+        self.texts.push(text.into());
+        self.ids.insert(text.into(), id);
+        id
+    }
+
+    fn text(&self, id: u32) -> &str {
+        &self.texts[id as usize]
+    }
+}
+
+/// Who reported a connection and what it said: side, node, action.
+type Reporter = (Direction, Option<String>, Action);
+
 /// Accumulates denied records into connections.
 #[derive(Debug, Default)]
 pub struct DeniedAggregator {
-    groups: HashMap<ConnectionKey, DeniedConnection>,
+    /// The connections so far, in the order first seen, with their keys.
+    rows: Vec<(ConnectionKey, DeniedConnection)>,
+    /// Row numbers by key.
+    row_index: HashTable<u32>,
+    /// Endpoint keys and node names.
+    names: Names,
+    /// The endpoints rows share, by their key's number.
+    endpoints: HashMap<u32, Vec<Arc<Endpoint>>, foldhash::fast::FixedState>,
     /// Attempts reported for a connection by an end that did not deny it, per reporter index.
     others: Vec<ReportCounts>,
-    /// The distinct reporters (few: nodes × sides × actions) and their indices.
+    /// The distinct reporters (few: nodes × sides × actions), found by their hash.
     reporters: Vec<Reporter>,
-    reporter_index: HashMap<Reporter, usize>,
+    reporter_index: HashTable<u32>,
+}
+
+fn hash_of(value: &impl Hash) -> u64 {
+    foldhash::fast::FixedState::default().hash_one(value)
 }
 
 impl DeniedAggregator {
@@ -187,72 +242,108 @@ impl DeniedAggregator {
         {
             return;
         }
-        let key = PairKey {
-            src: endpoint_key(&flow.src),
-            dst: endpoint_key(&flow.dst),
-            port: flow.dst.port,
-            protocol: flow.protocol,
-        };
-        let reporter = (flow.direction, flow.node.clone(), flow.action);
-        let index = match self.reporter_index.get(&reporter) {
-            Some(i) => *i,
-            None => {
-                self.reporters.push(reporter.clone());
-                self.reporter_index
-                    .insert(reporter, self.reporters.len() - 1);
-                self.reporters.len() - 1
-            }
-        };
+        let pair = pair_digest(&flow.src, &flow.dst, flow.dst.port, flow.protocol);
+        let reporter = (flow.direction, flow.node.as_deref(), flow.action);
+        let hash = hash_of(&reporter);
+        let reporters = &mut self.reporters;
+        let index = *self
+            .reporter_index
+            .entry(
+                hash,
+                |&i| {
+                    let (direction, node, action) = &reporters[i as usize];
+                    (*direction, node.as_deref(), *action) == reporter
+                },
+                |&i| {
+                    let (direction, node, action) = &reporters[i as usize];
+                    hash_of(&(*direction, node.as_deref(), *action))
+                },
+            )
+            .or_insert_with(|| {
+                reporters.push((flow.direction, flow.node.clone(), flow.action));
+                (reporters.len() - 1) as u32
+            })
+            .get() as usize;
         if self.others.len() <= index {
             self.others.resize_with(index + 1, ReportCounts::default);
         }
-        self.others[index].add(digest(&key), flow.count);
+        self.others[index].add(pair, flow.count);
+    }
+
+    /// The shared copy of `endpoint`, whose key has number `id`.
+    fn shared(&mut self, id: u32, endpoint: Endpoint) -> Arc<Endpoint> {
+        let known = self.endpoints.entry(id).or_default();
+        if let Some(same) = known.iter().find(|e| ***e == endpoint) {
+            return same.clone();
+        }
+        let shared = Arc::new(endpoint);
+        known.push(shared.clone());
+        shared
     }
 
     /// Adds one record (callers pass only the records they want counted as denials).
     pub fn add(&mut self, flow: &Flow) {
         let key = ConnectionKey {
-            src: endpoint_key(&flow.src),
-            dst: endpoint_key(&flow.dst),
+            src: self.names.id(&endpoint_key(&flow.src)),
+            dst: self.names.id(&endpoint_key(&flow.dst)),
             port: flow.dst.port,
             protocol: flow.protocol,
             action: flow.action,
             direction: flow.direction,
-            node: flow.node.clone(),
+            node: flow.node.as_deref().map(|n| self.names.id(n)),
         };
-        let entry = self.groups.entry(key).or_insert_with(|| DeniedConnection {
-            src: Endpoint {
-                port: None,
-                ..flow.src.clone()
-            },
-            dst: flow.dst.clone(),
-            protocol: flow.protocol,
-            action: flow.action,
-            direction: flow.direction,
-            node: flow.node.clone(),
-            drop_reasons: BTreeSet::new(),
-            policies: BTreeSet::new(),
-            count: 0,
-            records: 0,
-            first_seen: flow.time,
-            last_seen: flow.time,
-            inexact: false,
-            other_reports: Vec::new(),
-            why: None,
-        });
+        let hash = hash_of(&key);
+        let rows = &self.rows;
+        let found = self
+            .row_index
+            .find(hash, |&i| rows[i as usize].0 == key)
+            .copied();
+        let index = match found {
+            Some(i) => i as usize,
+            None => {
+                let src = self.shared(
+                    key.src,
+                    Endpoint {
+                        port: None,
+                        ..flow.src.clone()
+                    },
+                );
+                let dst = self.shared(key.dst, flow.dst.clone());
+                let row = DeniedConnection {
+                    src,
+                    dst,
+                    protocol: flow.protocol,
+                    action: flow.action,
+                    direction: flow.direction,
+                    node: flow.node.clone(),
+                    drop_reasons: Vec::new(),
+                    policies: Vec::new(),
+                    count: 0,
+                    records: 0,
+                    first_seen: flow.time,
+                    last_seen: flow.time,
+                    inexact: false,
+                    other_reports: Vec::new(),
+                    why: None,
+                };
+                let index = self.rows.len();
+                self.rows.push((key, row));
+                let rows = &self.rows;
+                self.row_index
+                    .insert_unique(hash, index as u32, |&i| hash_of(&rows[i as usize].0));
+                index
+            }
+        };
+        let entry = &mut self.rows[index].1;
         // Aggregating sources (Calico, GKE) may claim any 64-bit count: saturate, never wrap.
         entry.count = entry.count.saturating_add(flow.count);
         entry.inexact |= flow.counting != crate::flow::Counting::Exact;
         entry.records += 1;
         if let Some(r) = &flow.drop_reason {
-            if !entry.drop_reasons.contains(r) {
-                entry.drop_reasons.insert(r.clone());
-            }
+            insert_sorted(&mut entry.drop_reasons, r);
         }
         for p in &flow.policies {
-            if !entry.policies.contains(p) {
-                entry.policies.insert(p.clone());
-            }
+            insert_sorted(&mut entry.policies, p);
         }
         if let Some(t) = flow.time {
             entry.first_seen = Some(entry.first_seen.map_or(t, |f| f.min(t)));
@@ -262,22 +353,31 @@ impl DeniedAggregator {
 
     /// The connections, most attempts first, then earliest first, then by name: deterministic.
     pub fn finish(self) -> Vec<DeniedConnection> {
-        let mut rows: Vec<(ConnectionKey, DeniedConnection)> = self.groups.into_iter().collect();
-        let mut rows_of_pair: HashMap<PairDigest, Vec<usize>> = HashMap::new();
-        for (i, (key, _)) in rows.iter().enumerate() {
-            let pair = PairKey {
-                src: key.src.clone(),
-                dst: key.dst.clone(),
-                port: key.port,
-                protocol: key.protocol,
-            };
-            rows_of_pair.entry(digest(&pair)).or_default().push(i);
-        }
-        for (reporter, counts) in self.others.iter().enumerate() {
-            let (direction, node, action) = &self.reporters[reporter];
+        let DeniedAggregator {
+            mut rows,
+            row_index,
+            names,
+            endpoints,
+            others,
+            reporters,
+            ..
+        } = self;
+        drop((row_index, endpoints));
+        let mut rows_of_pair: Vec<(PairDigest, u32)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (key, row))| {
+                let digest = pair_digest(&row.src, &row.dst, key.port, key.protocol);
+                (digest, i as u32)
+            })
+            .collect();
+        rows_of_pair.sort_unstable();
+        for (reporter, counts) in others.iter().enumerate() {
+            let (direction, node, action) = &reporters[reporter];
             for (pair, count) in counts.iter() {
-                for &i in rows_of_pair.get(&pair).into_iter().flatten() {
-                    let row = &mut rows[i].1;
+                let first = rows_of_pair.partition_point(|(p, _)| *p < pair);
+                for &(_, i) in rows_of_pair[first..].iter().take_while(|(p, _)| *p == pair) {
+                    let row = &mut rows[i as usize].1;
                     if *direction != row.direction {
                         row.other_reports.push(SideReport {
                             direction: *direction,
@@ -289,16 +389,31 @@ impl DeniedAggregator {
                 }
             }
         }
+        drop((rows_of_pair, others));
         for (_, row) in &mut rows {
             row.other_reports.sort();
         }
+        let node = |id: Option<u32>| id.map(|id| names.text(id));
         rows.sort_by(|(ka, a), (kb, b)| {
             b.count
                 .cmp(&a.count)
                 .then(a.first_seen.cmp(&b.first_seen))
-                .then(ka.cmp(kb))
+                .then_with(|| names.text(ka.src).cmp(names.text(kb.src)))
+                .then_with(|| names.text(ka.dst).cmp(names.text(kb.dst)))
+                .then(ka.port.cmp(&kb.port))
+                .then(ka.protocol.cmp(&kb.protocol))
+                .then(ka.action.cmp(&kb.action))
+                .then(ka.direction.cmp(&kb.direction))
+                .then_with(|| node(ka.node).cmp(&node(kb.node)))
         });
         rows.into_iter().map(|(_, c)| c).collect()
+    }
+}
+
+/// Inserts a clone of `value` into the sorted `list` unless it is there already.
+fn insert_sorted<T: Ord + Clone>(list: &mut Vec<T>, value: &T) {
+    if let Err(at) = list.binary_search(value) {
+        list.insert(at, value.clone());
     }
 }
 
@@ -402,6 +517,40 @@ mod tests {
             .find(|r| r.src.identity.to_string() == "ns/b")
             .unwrap();
         assert!(row_b.other_reports.is_empty());
+    }
+
+    #[test]
+    fn rows_share_their_endpoints_and_keep_reasons_and_policies_sorted_once() {
+        let mut agg = DeniedAggregator::default();
+        let mut first = denied("a", 9200, "2026-11-20T10:00:02Z", 1);
+        first.policies = vec![PolicyRef {
+            namespace: Some("ns".into()),
+            name: "zeta".into(),
+            kind: None,
+        }];
+        let mut second = denied("a", 9200, "2026-11-20T10:00:03Z", 1);
+        second.drop_reason = Some("AUTH_REQUIRED".into());
+        second.policies = vec![
+            PolicyRef {
+                namespace: Some("ns".into()),
+                name: "alpha".into(),
+                kind: None,
+            },
+            first.policies[0].clone(),
+        ];
+        agg.add(&first);
+        agg.add(&second);
+        agg.add(&denied("a", 9300, "2026-11-20T10:00:04Z", 1));
+        let rows = agg.finish();
+        assert_eq!(rows.len(), 2);
+        assert!(
+            Arc::ptr_eq(&rows[0].src, &rows[1].src),
+            "one source, one copy"
+        );
+        assert!(!Arc::ptr_eq(&rows[0].dst, &rows[1].dst), "the ports differ");
+        assert_eq!(rows[0].drop_reasons, ["AUTH_REQUIRED", "POLICY_DENIED"]);
+        let names: Vec<&str> = rows[0].policies.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["alpha", "zeta"]);
     }
 
     #[test]
