@@ -328,14 +328,7 @@ impl DeniedRow {
             verdict: c.action.as_str(),
             where_: c.direction.as_str(),
             node: c.node.clone(),
-            reason: Some(
-                c.drop_reasons
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )
-            .filter(|r| !r.is_empty()),
+            reason: Some(c.drop_reasons.join(", ")).filter(|r| !r.is_empty()),
             policies: c.policies.iter().map(|p| p.to_string()).collect(),
             count: c.count,
             records: c.records,
