@@ -150,8 +150,8 @@ impl IdentitySource {
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Identity {
-    /// A pod.
-    Pod(PodIdentity),
+    /// A pod (shared: the flows of a pod the snapshot knows all point at its one copy).
+    Pod(Arc<PodIdentity>),
     /// A node's own address (host traffic, e.g. kubelet probes).
     Node(NodeIdentity),
     /// A Service's virtual address (ClusterIP).
@@ -499,11 +499,11 @@ mod tests {
 
     #[test]
     fn identity_display_is_short_and_exact() {
-        let pod = Identity::Pod(PodIdentity {
+        let pod = Identity::Pod(std::sync::Arc::new(PodIdentity {
             namespace: "vamp".into(),
             name: "es-0".into(),
             ..Default::default()
-        });
+        }));
         assert_eq!(pod.to_string(), "vamp/es-0");
         assert_eq!(Identity::External.to_string(), "external");
     }

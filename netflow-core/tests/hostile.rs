@@ -221,3 +221,33 @@ fn chunk_size_never_changes_what_a_mapped_file_gives() {
         }
     }
 }
+
+#[test]
+fn a_mapped_file_read_from_inside_a_one_thread_pool_does_not_wait_forever() {
+    // The mapped reader queues chunk decoding on the rayon pool and waits for each result;
+    // called from the pool's only thread, it used to wait for tasks queued behind itself.
+    let dir = tempfile::tempdir().unwrap();
+    let (name, bytes) = fixtures()
+        .into_iter()
+        .find(|(name, _)| name.starts_with("hubble"))
+        .expect("a Hubble fixture");
+    let path = dir.path().join("flows.json");
+    std::fs::write(&path, &bytes).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    let read = || {
+        let options = ReadOptions {
+            chunk_bytes: 256,
+            ..ReadOptions::default()
+        };
+        let mut flows = 0u64;
+        let report = netflow_core::read_input(&path, &options, &mut |_| flows += 1).unwrap();
+        (report.records, flows)
+    };
+    let outside = read();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    assert_eq!(pool.install(read), outside, "{name}");
+    assert!(outside.1 > 0, "{name} has flows");
+}

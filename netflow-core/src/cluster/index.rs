@@ -23,14 +23,14 @@ pub enum Owner {
 /// Address → owners, built once per snapshot.
 #[derive(Debug, Default)]
 pub struct IpIndex {
-    by_ip: HashMap<IpAddr, Vec<Owner>>,
+    by_ip: HashMap<IpAddr, Vec<Owner>, foldhash::fast::FixedState>,
 }
 
 impl IpIndex {
     /// Indexes pod IPs (not of `hostNetwork` pods, which use their node's), node
     /// InternalIP/ExternalIP addresses and Service ClusterIPs.
     pub fn build(pods: &[Pod], nodes: &[Node], services: &[Service]) -> IpIndex {
-        let mut by_ip: HashMap<IpAddr, Vec<Owner>> = HashMap::new();
+        let mut by_ip: HashMap<IpAddr, Vec<Owner>, foldhash::fast::FixedState> = HashMap::default();
         let mut add = |ip: IpAddr, owner: Owner| {
             let owners = by_ip.entry(ip).or_default();
             if !owners.contains(&owner) {
@@ -71,30 +71,29 @@ impl IpIndex {
 
     /// The owners of `ip` at `time` (all of them when the time is unknown): a pod created after
     /// `time`, or that had stopped holding its IP before it, is not an owner.
-    pub fn owners_at(
-        &self,
+    pub fn owners_at<'a>(
+        &'a self,
         ip: &IpAddr,
         time: Option<DateTime<Utc>>,
-        pods: &[Pod],
-        nodes: &[Node],
-        services: &[Service],
-    ) -> Vec<Owner> {
-        let Some(t) = time else {
-            return self.owners(ip).to_vec();
+        pods: &'a [Pod],
+        nodes: &'a [Node],
+        services: &'a [Service],
+    ) -> impl Iterator<Item = Owner> + 'a {
+        let existed = move |created: Option<DateTime<Utc>>| {
+            created.is_none_or(|c| time.is_none_or(|t| c <= t))
         };
-        let existed = |created: Option<DateTime<Utc>>| created.is_none_or(|c| c <= t);
         self.owners(ip)
             .iter()
             .copied()
-            .filter(|owner| match *owner {
+            .filter(move |owner| match *owner {
                 Owner::Pod(i) => {
                     let pod = &pods[i];
-                    existed(pod.created) && pod.ended.is_none_or(|end| t <= end)
+                    existed(pod.created)
+                        && pod.ended.is_none_or(|end| time.is_none_or(|t| t <= end))
                 }
                 Owner::Node(i) => existed(nodes[i].created),
                 Owner::Service(i) => existed(services[i].created),
             })
-            .collect()
     }
 }
 
@@ -124,11 +123,15 @@ mod tests {
         };
         let pods = vec![old, new];
         let index = IpIndex::build(&pods, &[], &[]);
-        let owners = |t: &str| index.owners_at(&ip, Some(at(t)), &pods, &[], &[]);
+        let owners = |t: &str| {
+            index
+                .owners_at(&ip, Some(at(t)), &pods, &[], &[])
+                .collect::<Vec<_>>()
+        };
         assert_eq!(owners("2026-11-20T11:00:00Z"), vec![Owner::Pod(0)]);
         assert_eq!(owners("2026-11-20T12:30:00Z"), Vec::<Owner>::new());
         assert_eq!(owners("2026-11-20T14:00:00Z"), vec![Owner::Pod(1)]);
-        assert_eq!(index.owners_at(&ip, None, &pods, &[], &[]).len(), 2);
+        assert_eq!(index.owners_at(&ip, None, &pods, &[], &[]).count(), 2);
     }
 
     #[test]

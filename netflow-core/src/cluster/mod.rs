@@ -14,6 +14,7 @@ pub mod selector;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
@@ -59,7 +60,7 @@ pub struct Snapshot {
     host_network_pods: HashMap<String, Vec<usize>>,
     pods_by_name: HashMap<(String, String), usize>,
     /// Identities of the pods, built once (index as in `pods`).
-    pod_identities: Vec<PodIdentity>,
+    pod_identities: Vec<Arc<PodIdentity>>,
 }
 
 impl Snapshot {
@@ -117,7 +118,11 @@ impl Snapshot {
             }
         }
         self.index = IpIndex::build(&self.pods, &self.nodes, &self.services);
-        self.pod_identities = self.pods.iter().map(|p| self.pod_identity(p)).collect();
+        self.pod_identities = self
+            .pods
+            .iter()
+            .map(|p| Arc::new(self.pod_identity(p)))
+            .collect();
         self.host_network_pods.clear();
         self.pods_by_name.clear();
         for (i, pod) in self.pods.iter().enumerate() {
@@ -193,20 +198,24 @@ impl Snapshot {
 
     /// The identity of `ip` at `time` according to this snapshot.
     pub fn identify(&self, ip: &IpAddr, time: Option<DateTime<Utc>>) -> Identity {
-        let owners = self
+        let mut owners = self
             .index
             .owners_at(ip, time, &self.pods, &self.nodes, &self.services);
-        match owners.as_slice() {
-            [] => {
+        match (owners.next(), owners.next()) {
+            (None, _) => {
                 if is_global(ip) && !self.pod_cidrs.iter().any(|c| c.contains(ip)) {
                     Identity::External
                 } else {
                     Identity::Unknown
                 }
             }
-            [owner] => self.identity_of_owner(*owner, time),
-            many => Identity::Ambiguous {
-                candidates: many.iter().map(|o| self.describe_owner(*o)).collect(),
+            (Some(owner), None) => self.identity_of_owner(owner, time),
+            (Some(first), Some(second)) => Identity::Ambiguous {
+                candidates: [first, second]
+                    .into_iter()
+                    .chain(owners)
+                    .map(|o| self.describe_owner(o))
+                    .collect(),
             },
         }
     }
@@ -284,7 +293,7 @@ impl Snapshot {
                     .filter(|p| candidates.contains(&format!("pod {}/{}", p.namespace, p.name)))
                     .and_then(|p| self.pod(&p.namespace, &p.name));
                 match named {
-                    Some(pod) => Identity::Pod(self.pod_identity(pod)),
+                    Some(pod) => Identity::Pod(Arc::new(self.pod_identity(pod))),
                     None => Identity::Ambiguous { candidates },
                 }
             }
@@ -428,7 +437,7 @@ mod tests {
         match id("10.1.0.5") {
             Identity::Pod(p) => {
                 assert_eq!(p.name, "es-0");
-                assert_eq!(p.workload.unwrap().kind, "StatefulSet");
+                assert_eq!(p.workload.as_ref().unwrap().kind, "StatefulSet");
                 assert_eq!(p.node.as_deref(), Some("n1"));
             }
             other => panic!("{other:?}"),
@@ -485,11 +494,11 @@ mod tests {
         );
         let mut ep = Endpoint {
             ip: "10.0.0.1".parse().ok(),
-            identity: Identity::Pod(PodIdentity {
+            identity: Identity::Pod(std::sync::Arc::new(PodIdentity {
                 namespace: "x".into(),
                 name: "b".into(),
                 ..Default::default()
-            }),
+            })),
             identity_source: IdentitySource::Log,
             ..Default::default()
         };

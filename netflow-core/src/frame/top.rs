@@ -778,16 +778,16 @@ mod tests {
 
     fn pod_flow(src_pod: &str, dst_pod: &str, port: u16, time: &str, action: Action) -> Flow {
         let mut f = Flow::test_flow("10.0.0.1", "10.0.0.2", port);
-        f.src.identity = Identity::Pod(PodIdentity {
+        f.src.identity = Identity::Pod(std::sync::Arc::new(PodIdentity {
             namespace: "a".into(),
             name: src_pod.into(),
             ..Default::default()
-        });
-        f.dst.identity = Identity::Pod(PodIdentity {
+        }));
+        f.dst.identity = Identity::Pod(std::sync::Arc::new(PodIdentity {
             namespace: "b".into(),
             name: dst_pod.into(),
             ..Default::default()
-        });
+        }));
         f.time = Some(time.parse().unwrap());
         f.action = action;
         f

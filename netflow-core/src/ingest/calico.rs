@@ -163,13 +163,13 @@ fn endpoint(ip: Option<std::net::IpAddr>, port: Option<u16>, side: Side) -> Endp
         Some("wep") => {
             let labels = labels_of(side.labels);
             let workload = name.and_then(|n| workload_from_name(n, &labels));
-            Identity::Pod(PodIdentity {
+            Identity::Pod(std::sync::Arc::new(PodIdentity {
                 namespace: present(side.namespace).unwrap_or_default().to_string(),
                 name: name.unwrap_or_default().to_string(),
                 workload,
                 node: None,
                 labels: Arc::new(labels),
-            })
+            }))
         }
         Some("hep") => Identity::Node(NodeIdentity {
             name: name.map(str::to_string),

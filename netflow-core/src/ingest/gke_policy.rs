@@ -129,7 +129,7 @@ fn endpoint(
                 host_network_pods: Vec::new(),
             })
         }
-        Some(e) if e.pod_name.is_some() => Identity::Pod(PodIdentity {
+        Some(e) if e.pod_name.is_some() => Identity::Pod(std::sync::Arc::new(PodIdentity {
             namespace: e
                 .pod_namespace
                 .clone()
@@ -145,7 +145,7 @@ fn endpoint(
             },
             node: None,
             labels: Arc::default(),
-        }),
+        })),
         _ => Identity::Unknown,
     };
     Endpoint::from_log(ip, port, identity, None)

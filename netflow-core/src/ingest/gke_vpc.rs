@@ -127,13 +127,13 @@ fn endpoint(
         .filter(|p| p.pod_name.is_some());
     let service = gke.and_then(|g| g.first_service());
     let identity = if let Some(pod) = pod {
-        Identity::Pod(PodIdentity {
+        Identity::Pod(std::sync::Arc::new(PodIdentity {
             namespace: pod.pod_namespace.clone().unwrap_or_default(),
             name: pod.pod_name.clone().unwrap_or_default(),
             workload: pod.workload(),
             node: None,
             labels: Arc::default(),
-        })
+        }))
     } else if let Some(vm) = instance.and_then(|i| i.vm_name.clone()) {
         Identity::Node(NodeIdentity {
             name: Some(vm),

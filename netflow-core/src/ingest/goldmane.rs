@@ -191,13 +191,13 @@ fn endpoint(
 /// pod-template-hash label agrees with the name.
 fn pod(namespace: Option<&str>, name: &str, labels: Option<&Value>) -> Identity {
     let labels = super::calico::labels_of(labels);
-    Identity::Pod(PodIdentity {
+    Identity::Pod(std::sync::Arc::new(PodIdentity {
         namespace: present(namespace).unwrap_or_default().to_string(),
         name: name.to_string(),
         workload: super::calico::workload_from_name(name, &labels),
         node: None,
         labels: Arc::new(labels),
-    })
+    }))
 }
 
 /// For a deny: the last enforced hit (by policy index) whose action is Deny — a matched rule

@@ -658,7 +658,7 @@ impl RawEndpoint<'_> {
                 kind: w.kind.to_string(),
                 name: w.name.to_string(),
             });
-        Identity::Pod(PodIdentity {
+        Identity::Pod(std::sync::Arc::new(PodIdentity {
             namespace: self.namespace.to_string(),
             name: self.pod_name.to_string(),
             workload,
@@ -668,7 +668,7 @@ impl RawEndpoint<'_> {
                 .filter(|id| *id != 0)
                 .and(observing_node.map(str::to_string)),
             labels: Arc::new(pod_labels(labels)),
-        })
+        }))
     }
 }
 

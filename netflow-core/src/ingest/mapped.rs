@@ -10,14 +10,15 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
 
 use super::framing::Framing;
-use super::{decode_chunk, Flow, LinesPart, ReadOptions, Reading};
+use super::{decode_chunk, whole_lines_end, Flow, LinesPart, ReadOptions, Reading};
 use crate::error::Result;
 use memmap2::Mmap;
 
-/// How many chunks are being decoded while the one before them is accounted for.
+/// How many chunks may be started and not yet accounted for: while this thread accounts for
+/// the oldest, the others decode.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// Reads `name` through a memory map when it is a non-empty, uncompressed, line-based regular
@@ -58,7 +59,7 @@ pub(super) fn read_mapped(
     // correctness).
     let _ = map.advise(memmap2::Advice::Sequential);
     let map = &map;
-    // Chunks are decoded on the pool, up to CHUNKS_IN_FLIGHT ahead of the one this thread
+    // Chunks are decoded on the pool, up to CHUNKS_IN_FLIGHT - 1 ahead of the one this thread
     // accounts for (and hands to the sink), so that neither waits for the other.
     rayon::in_place_scope(|scope| -> Result<()> {
         let mut in_flight: VecDeque<(Receiver<Vec<LinesPart>>, usize)> = VecDeque::new();
@@ -71,13 +72,7 @@ pub(super) fn read_mapped(
                 && in_flight.len() < CHUNKS_IN_FLIGHT
                 && (reading.format.is_some() || in_flight.is_empty())
             {
-                let mut end = (start + chunk_bytes).min(data.len());
-                if end < data.len() {
-                    end = match memchr::memchr(b'\n', &data[end..]) {
-                        Some(i) => end + i + 1,
-                        None => data.len(),
-                    };
-                }
+                let end = whole_lines_end(data, start.saturating_add(chunk_bytes));
                 let chunk = &data[start..end];
                 reading.detect_lines(chunk, next_line, framing)?;
                 let (format, prefilter) = (reading.format, options.prefilter.as_deref());
@@ -94,9 +89,11 @@ pub(super) fn read_mapped(
             let Some((decoded, len)) = in_flight.pop_front() else {
                 return Ok(());
             };
-            // A decoding task only fails to send when it panicked, and the scope then
-            // re-raises that panic.
-            let parts = decoded.recv().unwrap_or_default();
+            // A decoding task only fails to send when it panicked: stop, and the scope
+            // re-raises that panic once the tasks still running are done.
+            let Some(parts) = wait_for(&decoded) else {
+                return Ok(());
+            };
             next_line = reading.account_parts(parts, next_line);
             if let Some(progress) = &options.progress {
                 (progress.0)(len as u64);
@@ -104,6 +101,26 @@ pub(super) fn read_mapped(
         }
     })?;
     Ok(Some(reading.report))
+}
+
+/// The decoded parts of a chunk once its task is done; `None` when the task panicked. A
+/// thread of the pool itself (a library caller reading inside rayon) runs other pool work
+/// while it waits, since the task may be queued behind it on that very thread.
+fn wait_for(decoded: &Receiver<Vec<LinesPart>>) -> Option<Vec<LinesPart>> {
+    if rayon::current_thread_index().is_none() {
+        return decoded.recv().ok();
+    }
+    loop {
+        match decoded.try_recv() {
+            Ok(parts) => return Some(parts),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {
+                if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
 }
 
 /// Lets go of the pages of `start..end` once decoded, so that resident memory stays bounded

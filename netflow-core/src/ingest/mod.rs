@@ -664,7 +664,7 @@ fn decode_part(
     // in one more pass below.
     let mut hits = prefilter.filter(|_| format.is_some()).map(|p| p.hits(part));
     let mut start = 0;
-    for (end, had_escape) in LineEnds::new(part) {
+    for (end, has_backslash) in LineEnds::new(part) {
         let line = &part[start..end];
         let line_start = start;
         start = end + 1;
@@ -679,7 +679,7 @@ fn decode_part(
             continue;
         };
         if let Some(h) = &mut hits {
-            if !had_escape && !h.within(line_start, end) && !fmt.may_report_losses(payload) {
+            if !has_backslash && !h.within(line_start, end) && !fmt.may_report_losses(payload) {
                 out.prefiltered += 1;
                 continue;
             }
@@ -848,19 +848,22 @@ impl Iterator for LineEnds<'_> {
     }
 }
 
+/// Where a piece of `buf` meant to end at `at` ends so that it holds whole lines: just after
+/// the first `\n` from `at` on, or at the end of `buf`.
+fn whole_lines_end(buf: &[u8], at: usize) -> usize {
+    if at >= buf.len() {
+        return buf.len();
+    }
+    memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i + 1)
+}
+
 /// Splits `chunk` into about `parts` pieces, each ending at a line end.
 fn split_lines(chunk: &[u8], parts: usize) -> Vec<&[u8]> {
     let target = (chunk.len() / parts.max(1)).max(64 * 1024);
     let mut out = Vec::new();
     let mut start = 0;
     while start < chunk.len() {
-        let mut end = (start + target).min(chunk.len());
-        if end < chunk.len() {
-            end = match memchr::memchr(b'\n', &chunk[end..]) {
-                Some(i) => end + i + 1,
-                None => chunk.len(),
-            };
-        }
+        let end = whole_lines_end(chunk, start.saturating_add(target));
         out.push(&chunk[start..end]);
         start = end;
     }

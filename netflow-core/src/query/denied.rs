@@ -120,16 +120,6 @@ fn endpoint_key(ep: &Endpoint) -> String {
     key
 }
 
-/// Formats straight into a hasher, so that keys are digested without being built.
-struct HashWriter<'a, H>(&'a mut H);
-
-impl<H: Hasher> std::fmt::Write for HashWriter<'_, H> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.write(s.as_bytes());
-        Ok(())
-    }
-}
-
 /// One connection regardless of who reported it (both ends, port, protocol) reduced to a
 /// 128-bit digest. Every record that is not a denial is remembered in case its connection is
 /// denied elsewhere (the other end's report may come first, or from another file), and there
@@ -137,13 +127,22 @@ impl<H: Hasher> std::fmt::Write for HashWriter<'_, H> {
 /// strings. Two different connections sharing a digest is a 2^-128 event.
 type PairDigest = u128;
 
-fn pair_digest(src: &Endpoint, dst: &Endpoint, port: Option<u16>, protocol: Protocol) -> u128 {
+/// The digest of a connection pair; `scratch` is reused to write both ends' keys, which are
+/// hashed as one text so that equal keys always give equal digests.
+fn pair_digest(
+    scratch: &mut String,
+    src: &Endpoint,
+    dst: &Endpoint,
+    port: Option<u16>,
+    protocol: Protocol,
+) -> u128 {
+    scratch.clear();
+    let _ = write_endpoint_key(src, scratch);
+    scratch.push('\n');
+    let _ = write_endpoint_key(dst, scratch);
     let half = |seed: u64| {
         let mut hasher = FixedState::with_seed(seed).build_hasher();
-        let _ = write_endpoint_key(src, &mut HashWriter(&mut hasher));
-        hasher.write_u8(0xff);
-        let _ = write_endpoint_key(dst, &mut HashWriter(&mut hasher));
-        hasher.write_u8(0xff);
+        scratch.hash(&mut hasher);
         port.hash(&mut hasher);
         protocol.hash(&mut hasher);
         hasher.finish()
@@ -190,18 +189,24 @@ struct ConnectionKey {
 #[derive(Debug, Default)]
 struct Names {
     texts: Vec<Box<str>>,
-    ids: HashMap<Box<str>, u32, foldhash::fast::FixedState>,
+    ids: HashTable<u32>,
 }
 
 impl Names {
     fn id(&mut self, text: &str) -> u32 {
-        if let Some(id) = self.ids.get(text) {
-            return *id;
-        }
-        let id = self.texts.len() as u32;
-        self.texts.push(text.into());
-        self.ids.insert(text.into(), id);
-        id
+        let texts = &mut self.texts;
+        *self
+            .ids
+            .entry(
+                hash_of(&text),
+                |&id| &*texts[id as usize] == text,
+                |&id| hash_of(&&*texts[id as usize]),
+            )
+            .or_insert_with(|| {
+                texts.push(text.into());
+                (texts.len() - 1) as u32
+            })
+            .get()
     }
 
     fn text(&self, id: u32) -> &str {
@@ -221,8 +226,11 @@ pub struct DeniedAggregator {
     row_index: HashTable<u32>,
     /// Endpoint keys and node names.
     names: Names,
-    /// The endpoints rows share, by their key's number.
-    endpoints: HashMap<u32, Vec<Arc<Endpoint>>, foldhash::fast::FixedState>,
+    /// The endpoints rows share, by their key's number and port (endpoints under one key and
+    /// port differ only in what the log or snapshot says of them: few).
+    endpoints: HashMap<(u32, Option<u16>), Vec<Arc<Endpoint>>, foldhash::fast::FixedState>,
+    /// Reused to write the keys that pair digests are made of.
+    scratch: String,
     /// Attempts reported for a connection by an end that did not deny it, per reporter index.
     others: Vec<ReportCounts>,
     /// The distinct reporters (few: nodes × sides × actions), found by their hash.
@@ -242,7 +250,13 @@ impl DeniedAggregator {
         {
             return;
         }
-        let pair = pair_digest(&flow.src, &flow.dst, flow.dst.port, flow.protocol);
+        let pair = pair_digest(
+            &mut self.scratch,
+            &flow.src,
+            &flow.dst,
+            flow.dst.port,
+            flow.protocol,
+        );
         let reporter = (flow.direction, flow.node.as_deref(), flow.action);
         let hash = hash_of(&reporter);
         let reporters = &mut self.reporters;
@@ -272,7 +286,7 @@ impl DeniedAggregator {
 
     /// The shared copy of `endpoint`, whose key has number `id`.
     fn shared(&mut self, id: u32, endpoint: Endpoint) -> Arc<Endpoint> {
-        let known = self.endpoints.entry(id).or_default();
+        let known = self.endpoints.entry((id, endpoint.port)).or_default();
         if let Some(same) = known.iter().find(|e| ***e == endpoint) {
             return same.clone();
         }
@@ -360,6 +374,7 @@ impl DeniedAggregator {
             endpoints,
             others,
             reporters,
+            mut scratch,
             ..
         } = self;
         drop((row_index, endpoints));
@@ -367,7 +382,7 @@ impl DeniedAggregator {
             .iter()
             .enumerate()
             .map(|(i, (key, row))| {
-                let digest = pair_digest(&row.src, &row.dst, key.port, key.protocol);
+                let digest = pair_digest(&mut scratch, &row.src, &row.dst, key.port, key.protocol);
                 (digest, i as u32)
             })
             .collect();
@@ -425,11 +440,11 @@ mod tests {
 
     fn denied(src_pod: &str, port: u16, time: &str, count: u64) -> Flow {
         let pod = |name: &str| Endpoint {
-            identity: Identity::Pod(PodIdentity {
+            identity: Identity::Pod(std::sync::Arc::new(PodIdentity {
                 namespace: "ns".into(),
                 name: name.into(),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         };
         Flow {
@@ -551,6 +566,45 @@ mod tests {
         assert_eq!(rows[0].drop_reasons, ["AUTH_REQUIRED", "POLICY_DENIED"]);
         let names: Vec<&str> = rows[0].policies.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["alpha", "zeta"]);
+    }
+
+    #[test]
+    fn a_port_scan_keeps_one_shared_endpoint_per_port_and_key() {
+        // Endpoints used to be looked up by key alone, comparing each port's copy in turn: a
+        // scan of every port of one address cost ports² comparisons.
+        let mut agg = DeniedAggregator::default();
+        for port in 1..=2000 {
+            agg.add(&denied("a", port, "2026-11-20T10:00:02Z", 1));
+        }
+        assert_eq!(agg.endpoints.values().map(Vec::len).max(), Some(1));
+        assert_eq!(agg.finish().len(), 2000);
+    }
+
+    #[test]
+    fn the_same_key_text_pairs_reports_however_its_parts_are_split() {
+        // "pod a/b/c" is one row whoever's namespace holds the middle part; the other end's
+        // report must pair with it too (hostile names can hold a slash).
+        let ep = |namespace: &str, name: &str, port: Option<u16>| Endpoint {
+            identity: Identity::Pod(Arc::new(PodIdentity {
+                namespace: namespace.into(),
+                name: name.into(),
+                ..Default::default()
+            })),
+            port,
+            ..Default::default()
+        };
+        let mut agg = DeniedAggregator::default();
+        let mut row = denied("x", 80, "2026-11-20T10:00:02Z", 1);
+        row.src = ep("a", "b/c", Some(1));
+        agg.add(&row);
+        let mut allowed = row.clone();
+        allowed.src = ep("a/b", "c", Some(1));
+        allowed.action = Action::Allowed;
+        allowed.direction = Direction::Egress;
+        agg.observe(&allowed);
+        let rows = agg.finish();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].other_reports.len(), 1);
     }
 
     #[test]

@@ -304,7 +304,7 @@ mod tests {
 
     fn pod(ns: &str, name: &str, labels: &[(&str, &str)]) -> Endpoint {
         Endpoint {
-            identity: Identity::Pod(PodIdentity {
+            identity: Identity::Pod(std::sync::Arc::new(PodIdentity {
                 namespace: ns.into(),
                 name: name.into(),
                 labels: Arc::new(
@@ -314,7 +314,7 @@ mod tests {
                         .collect::<BTreeMap<_, _>>(),
                 ),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         }
     }

@@ -65,6 +65,7 @@ impl NeedleHits {
     /// needles never hold a newline, so a hit starting there is inside). Lines must be asked
     /// about in order of their start.
     pub fn within(&mut self, start: usize, end: usize) -> bool {
+        debug_assert!(start <= end, "a line ends after it starts");
         let mut all = true;
         for (hits, next) in self.groups.iter().zip(self.next.iter_mut()) {
             while hits.get(*next).is_some_and(|&pos| pos < start) {
