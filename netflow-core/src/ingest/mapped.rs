@@ -19,7 +19,7 @@ use memmap2::Mmap;
 
 /// How many chunks may be started and not yet accounted for: while this thread accounts for
 /// the oldest, the others decode.
-const CHUNKS_IN_FLIGHT: usize = 4;
+const CHUNKS_IN_FLIGHT: usize = 3;
 
 /// Reads `name` through a memory map when it is a non-empty, uncompressed, line-based regular
 /// file; `Ok(None)` means "use the streaming reader".
