@@ -291,9 +291,12 @@ impl Snapshot {
                     .pod()
                     .filter(|p| !p.name.is_empty())
                     .filter(|p| candidates.contains(&format!("pod {}/{}", p.namespace, p.name)))
-                    .and_then(|p| self.pod(&p.namespace, &p.name));
+                    .and_then(|p| {
+                        self.pods_by_name
+                            .get(&(p.namespace.clone(), p.name.clone()))
+                    });
                 match named {
-                    Some(pod) => Identity::Pod(Arc::new(self.pod_identity(pod))),
+                    Some(&i) => Identity::Pod(self.pod_identities[i].clone()),
                     None => Identity::Ambiguous { candidates },
                 }
             }

@@ -13,7 +13,7 @@ use std::fs::File;
 use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
 
 use super::framing::Framing;
-use super::{decode_chunk, whole_lines_end, Flow, LinesPart, ReadOptions, Reading};
+use super::{whole_lines_end, Decoder, Flow, LinesPart, ReadOptions, Reading};
 use crate::error::Result;
 use memmap2::Mmap;
 
@@ -54,6 +54,7 @@ pub(super) fn read_mapped(
     let mut reading = Reading::new(name, false, options, sink);
     reading.report.framing = Some(framing);
     let chunk_bytes = options.chunk_bytes.max(1);
+    // The tasks outlive each borrow of `reading`: they get their own handle on the name.
     let input = reading.input.clone();
     // The file is read once, front to back (advice failures only cost speed, never
     // correctness).
@@ -75,11 +76,15 @@ pub(super) fn read_mapped(
                 let end = whole_lines_end(data, start.saturating_add(chunk_bytes));
                 let chunk = &data[start..end];
                 reading.detect_lines(chunk, next_line, framing)?;
-                let (format, prefilter) = (reading.format, options.prefilter.as_deref());
-                let input = &input;
+                let decoder = Decoder {
+                    format: reading.format,
+                    prefilter: options.prefilter.as_deref(),
+                    framing,
+                    input: &input,
+                };
                 let (done, decoded) = sync_channel(1);
                 scope.spawn(move |_| {
-                    let parts = decode_chunk(chunk, format, prefilter, framing, input);
+                    let parts = decoder.decode_chunk(chunk);
                     release(map, start, end);
                     let _ = done.send(parts);
                 });

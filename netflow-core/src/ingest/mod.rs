@@ -500,14 +500,18 @@ impl<'o, 's> Reading<'o, 's> {
     /// them in order. Returns the number of the line after the chunk.
     fn process_lines(&mut self, chunk: &[u8], first_line: u64, framing: Framing) -> Result<u64> {
         self.detect_lines(chunk, first_line, framing)?;
-        let parts = decode_chunk(
-            chunk,
-            self.format,
-            self.options.prefilter.as_deref(),
-            framing,
-            &self.input,
-        );
+        let parts = self.decoder(framing).decode_chunk(chunk);
         Ok(self.account_parts(parts, first_line))
+    }
+
+    /// How this input's lines are decoded, as far as it is known now.
+    fn decoder(&self, framing: Framing) -> Decoder<'_> {
+        Decoder {
+            format: self.format,
+            prefilter: self.options.prefilter.as_deref(),
+            framing,
+            input: &self.input,
+        }
     }
 
     /// Detects the format from the first lines of `chunk` while it is still unknown.
@@ -631,66 +635,71 @@ impl<'o, 's> Reading<'o, 's> {
     }
 }
 
-/// Decodes a chunk of whole lines in parallel, in parts spread over the pool's threads.
-fn decode_chunk(
-    chunk: &[u8],
+/// What decoding the lines of one input needs, fixed once its format is known (and shared by
+/// the pool's threads).
+#[derive(Clone, Copy)]
+struct Decoder<'a> {
     format: Option<Format>,
-    prefilter: Option<&crate::query::Prefilter>,
+    prefilter: Option<&'a crate::query::Prefilter>,
     framing: Framing,
-    input: &Arc<str>,
-) -> Vec<LinesPart> {
-    split_lines(chunk, rayon::current_num_threads() * 4)
-        .par_iter()
-        .map(|part| decode_part(part, format, prefilter, framing, input))
-        .collect()
+    input: &'a Arc<str>,
 }
 
-/// Decodes the whole lines of one part (lines the pre-filter rules out are counted, not
-/// decoded); record offsets are 0-based within the part.
-fn decode_part(
-    part: &[u8],
-    format: Option<Format>,
-    prefilter: Option<&crate::query::Prefilter>,
-    framing: Framing,
-    input: &Arc<str>,
-) -> LinesPart {
-    let mut out = LinesPart {
-        lines: 0,
-        records: Vec::new(),
-        prefiltered: 0,
-    };
-    // Where the needles hit, found over the whole part at once (only once the format is
-    // known, so that detection always sees real records); line ends and backslashes are found
-    // in one more pass below.
-    let mut hits = prefilter.filter(|_| format.is_some()).map(|p| p.hits(part));
-    let mut start = 0;
-    for (end, has_backslash) in LineEnds::new(part) {
-        let line = &part[start..end];
-        let line_start = start;
-        start = end + 1;
-        let index = out.lines;
-        out.lines += 1;
-        let Some(payload) = line_payload(line, framing) else {
-            continue;
-        };
-        let Some(fmt) = format else {
-            out.records
-                .push((index, Record::Skip("no format could be detected".into())));
-            continue;
-        };
-        if let Some(h) = &mut hits {
-            if !has_backslash && !h.within(line_start, end) && !fmt.may_report_losses(payload) {
-                out.prefiltered += 1;
-                continue;
-            }
-        }
-        let origin = Origin {
-            input: input.clone(),
-            line: 0,
-        };
-        out.records.push((index, fmt.decode(payload, origin)));
+impl Decoder<'_> {
+    /// Decodes a chunk of whole lines in parallel, in parts spread over the pool's threads.
+    fn decode_chunk(self, chunk: &[u8]) -> Vec<LinesPart> {
+        split_lines(chunk, rayon::current_num_threads() * 4)
+            .par_iter()
+            .map(|part| self.decode_part(part))
+            .collect()
     }
-    out
+
+    /// Decodes the whole lines of one part (lines the pre-filter rules out are counted, not
+    /// decoded); record offsets are 0-based within the part.
+    fn decode_part(self, part: &[u8]) -> LinesPart {
+        let Decoder {
+            format,
+            prefilter,
+            framing,
+            input,
+        } = self;
+        let mut out = LinesPart {
+            lines: 0,
+            records: Vec::new(),
+            prefiltered: 0,
+        };
+        // Where the needles hit, found over the whole part at once (only once the format is
+        // known, so that detection always sees real records); line ends and backslashes are found
+        // in one more pass below.
+        let mut hits = prefilter.filter(|_| format.is_some()).map(|p| p.hits(part));
+        let mut next_start = 0;
+        for (end, has_backslash) in LineEnds::new(part) {
+            let start = std::mem::replace(&mut next_start, end + 1);
+            let line = &part[start..end];
+            let index = out.lines;
+            out.lines += 1;
+            let Some(payload) = line_payload(line, framing) else {
+                continue;
+            };
+            let Some(fmt) = format else {
+                out.records
+                    .push((index, Record::Skip("no format could be detected".into())));
+                continue;
+            };
+            if let Some(h) = &mut hits {
+                if !has_backslash && !h.within(start, end) && !fmt.may_report_losses(payload) {
+                    out.prefiltered += 1;
+                    continue;
+                }
+            }
+            let origin = Origin {
+                input: input.clone(),
+                line: 0,
+            };
+            out.records.push((index, fmt.decode(payload, origin)));
+        }
+        out
+    }
 }
 
 /// Reads until `buf` holds at least `target` bytes or the input ends. Returns whether it ended

@@ -97,10 +97,13 @@ impl std::fmt::Display for SideReport {
     }
 }
 
-/// Writes who an endpoint is, as a grouping key: the pod, node or service when known, else
-/// the address (`pod ns/name`, `node NAME`, `svc ns/name`, `ip ADDRESS`).
-fn write_endpoint_key(ep: &Endpoint, out: &mut impl std::fmt::Write) -> std::fmt::Result {
-    match &ep.identity {
+/// Writes who an endpoint is, as a grouping key, into the cleared `out`: the pod, node or
+/// service when known, else the address (`pod ns/name`, `node NAME`, `svc ns/name`,
+/// `ip ADDRESS`).
+fn write_endpoint_key(ep: &Endpoint, out: &mut String) {
+    use std::fmt::Write as _;
+    out.clear();
+    let _ = match &ep.identity {
         Identity::Pod(p) if !p.name.is_empty() => write!(out, "pod {}/{}", p.namespace, p.name),
         Identity::Node(n) if n.name.is_some() => {
             write!(out, "node {}", n.name.as_deref().unwrap_or(""))
@@ -110,14 +113,7 @@ fn write_endpoint_key(ep: &Endpoint, out: &mut impl std::fmt::Write) -> std::fmt
             Some(ip) => write!(out, "ip {ip}"),
             None => write!(out, "id {other}"),
         },
-    }
-}
-
-/// [`write_endpoint_key`] as a string.
-fn endpoint_key(ep: &Endpoint) -> String {
-    let mut key = String::new();
-    let _ = write_endpoint_key(ep, &mut key);
-    key
+    };
 }
 
 /// One connection regardless of who reported it (both ends, port, protocol) reduced to a
@@ -127,22 +123,13 @@ fn endpoint_key(ep: &Endpoint) -> String {
 /// strings. Two different connections sharing a digest is a 2^-128 event.
 type PairDigest = u128;
 
-/// The digest of a connection pair; `scratch` is reused to write both ends' keys, which are
-/// hashed as one text so that equal keys always give equal digests.
-fn pair_digest(
-    scratch: &mut String,
-    src: &Endpoint,
-    dst: &Endpoint,
-    port: Option<u16>,
-    protocol: Protocol,
-) -> u128 {
-    scratch.clear();
-    let _ = write_endpoint_key(src, scratch);
-    scratch.push('\n');
-    let _ = write_endpoint_key(dst, scratch);
+/// The digest of a connection pair from both ends' keys (each hashed whole, so that equal
+/// keys always give equal digests).
+fn pair_digest(src: &str, dst: &str, port: Option<u16>, protocol: Protocol) -> u128 {
     let half = |seed: u64| {
         let mut hasher = FixedState::with_seed(seed).build_hasher();
-        scratch.hash(&mut hasher);
+        src.hash(&mut hasher);
+        dst.hash(&mut hasher);
         port.hash(&mut hasher);
         protocol.hash(&mut hasher);
         hasher.finish()
@@ -217,6 +204,11 @@ impl Names {
 /// Who reported a connection and what it said: side, node, action.
 type Reporter = (Direction, Option<String>, Action);
 
+/// A [`Reporter`] as borrowed values, to look one up without building it.
+fn reporter_ref(r: &Reporter) -> (Direction, Option<&str>, Action) {
+    (r.0, r.1.as_deref(), r.2)
+}
+
 /// Accumulates denied records into connections.
 #[derive(Debug, Default)]
 pub struct DeniedAggregator {
@@ -229,8 +221,8 @@ pub struct DeniedAggregator {
     /// The endpoints rows share, by their key's number and port (endpoints under one key and
     /// port differ only in what the log or snapshot says of them: few).
     endpoints: HashMap<(u32, Option<u16>), Vec<Arc<Endpoint>>, foldhash::fast::FixedState>,
-    /// Reused to write the keys that pair digests are made of.
-    scratch: String,
+    /// Reused to write endpoint keys (source, destination) without allocating per record.
+    keys: [String; 2],
     /// Attempts reported for a connection by an end that did not deny it, per reporter index.
     others: Vec<ReportCounts>,
     /// The distinct reporters (few: nodes × sides × actions), found by their hash.
@@ -250,13 +242,10 @@ impl DeniedAggregator {
         {
             return;
         }
-        let pair = pair_digest(
-            &mut self.scratch,
-            &flow.src,
-            &flow.dst,
-            flow.dst.port,
-            flow.protocol,
-        );
+        let [src, dst] = &mut self.keys;
+        write_endpoint_key(&flow.src, src);
+        write_endpoint_key(&flow.dst, dst);
+        let pair = pair_digest(src, dst, flow.dst.port, flow.protocol);
         let reporter = (flow.direction, flow.node.as_deref(), flow.action);
         let hash = hash_of(&reporter);
         let reporters = &mut self.reporters;
@@ -264,14 +253,8 @@ impl DeniedAggregator {
             .reporter_index
             .entry(
                 hash,
-                |&i| {
-                    let (direction, node, action) = &reporters[i as usize];
-                    (*direction, node.as_deref(), *action) == reporter
-                },
-                |&i| {
-                    let (direction, node, action) = &reporters[i as usize];
-                    hash_of(&(*direction, node.as_deref(), *action))
-                },
+                |&i| reporter_ref(&reporters[i as usize]) == reporter,
+                |&i| hash_of(&reporter_ref(&reporters[i as usize])),
             )
             .or_insert_with(|| {
                 reporters.push((flow.direction, flow.node.clone(), flow.action));
@@ -297,9 +280,12 @@ impl DeniedAggregator {
 
     /// Adds one record (callers pass only the records they want counted as denials).
     pub fn add(&mut self, flow: &Flow) {
+        let [src, dst] = &mut self.keys;
+        write_endpoint_key(&flow.src, src);
+        write_endpoint_key(&flow.dst, dst);
         let key = ConnectionKey {
-            src: self.names.id(&endpoint_key(&flow.src)),
-            dst: self.names.id(&endpoint_key(&flow.dst)),
+            src: self.names.id(src),
+            dst: self.names.id(dst),
             port: flow.dst.port,
             protocol: flow.protocol,
             action: flow.action,
@@ -374,16 +360,15 @@ impl DeniedAggregator {
             endpoints,
             others,
             reporters,
-            mut scratch,
             ..
         } = self;
         drop((row_index, endpoints));
         let mut rows_of_pair: Vec<(PairDigest, u32)> = rows
             .iter()
             .enumerate()
-            .map(|(i, (key, row))| {
-                let digest = pair_digest(&mut scratch, &row.src, &row.dst, key.port, key.protocol);
-                (digest, i as u32)
+            .map(|(i, (key, _))| {
+                let (src, dst) = (names.text(key.src), names.text(key.dst));
+                (pair_digest(src, dst, key.port, key.protocol), i as u32)
             })
             .collect();
         rows_of_pair.sort_unstable();
