@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use netflow_core::flow::Origin;
-use netflow_core::ingest::{calico, gke_policy, gke_vpc, goldmane, hubble};
+use netflow_core::ingest::decode_record;
 use netflow_core::policy::{Engine, Subject};
-use netflow_core::query::{FlowFilter, PortRange, Prefilter};
-use netflow_core::{Protocol, Snapshot};
+use netflow_core::query::{needles_for, FlowFilter, PortRange};
+use netflow_core::{Format, Protocol, Snapshot};
 
 fn fixture(path: &str) -> Vec<u8> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata");
@@ -46,19 +46,17 @@ fn decode(c: &mut Criterion) {
     let vpc_doc: serde_json::Value =
         serde_json::from_slice(&fixture("flows/gke-vpc/gcloud-logging-read.json")).unwrap();
     let vpc_line = serde_json::to_vec(&vpc_doc[0]).unwrap();
-    for (name, line, decode) in [
-        (
-            "hubble",
-            &hubble_line,
-            hubble::decode_line as fn(&[u8], Origin) -> _,
-        ),
-        ("calico", &calico_line, calico::decode),
-        ("goldmane", &goldmane_line, goldmane::decode),
-        ("gke-policy-action", &policy_line, gke_policy::decode),
-        ("gke-vpc", &vpc_line, gke_vpc::decode),
+    for (format, line) in [
+        (Format::Hubble, &hubble_line),
+        (Format::Calico, &calico_line),
+        (Format::Goldmane, &goldmane_line),
+        (Format::GkePolicyAction, &policy_line),
+        (Format::GkeVpc, &vpc_line),
     ] {
         group.throughput(Throughput::Bytes(line.len() as u64));
-        group.bench_function(name, |b| b.iter(|| decode(black_box(line), origin())));
+        group.bench_function(format.name(), |b| {
+            b.iter(|| decode_record(format, black_box(line), origin()))
+        });
     }
     group.finish();
 }
@@ -68,7 +66,7 @@ fn prefilter(c: &mut Criterion) {
         dst_port: vec![PortRange::parse("9200").unwrap()],
         ..Default::default()
     };
-    let p = Prefilter::for_filter(&filter, false).unwrap();
+    let p = needles_for(&filter, false).unwrap();
     let miss = first_line("flows/hubble/incident.ndjson", "pyserver");
     let mut group = c.benchmark_group("prefilter");
     group.throughput(Throughput::Bytes(miss.len() as u64));

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use netflow_core::flow::Origin;
-use netflow_core::ingest::{calico, gke_policy, gke_vpc, goldmane, hubble, Record};
+use netflow_core::ingest::{decode_record, Record};
+use netflow_core::Format;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, bytes)) = data.split_first() else {
@@ -16,13 +17,8 @@ fuzz_target!(|data: &[u8]| {
         input: Arc::from("fuzz"),
         line: 1,
     };
-    let record = match which % 5 {
-        0 => hubble::decode_line(bytes, origin),
-        1 => calico::decode(bytes, origin),
-        2 => goldmane::decode(bytes, origin),
-        3 => gke_vpc::decode(bytes, origin),
-        _ => gke_policy::decode(bytes, origin),
-    };
+    let format = Format::ALL[usize::from(which) % Format::ALL.len()];
+    let record = decode_record(format, bytes, origin);
     match record {
         Record::Flow(flow, _) => {
             serde_json::to_string(&flow).expect("a decoded flow serializes");

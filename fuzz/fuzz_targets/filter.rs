@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
 use netflow_core::query::filter::{
-    parse_ip_or_cidr, parse_protocol, parse_time, parse_verdict, NodePattern, PodPattern, PortRange,
+    parse_ip_or_cidr, parse_protocol, parse_time, NodePattern, PodPattern, PortRange, VerdictFilter,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -24,15 +24,15 @@ fuzz_target!(|data: &[u8]| {
         let _ = node.matches(text.trim());
         let _ = node.matches("prod/node-b");
     }
-    if let Ok(net) = parse_ip_or_cidr("ip", text) {
+    if let Ok(net) = parse_ip_or_cidr(text) {
         assert_eq!(net, net.trunc());
     }
     let now: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
-    let _ = parse_time("since", text, now);
-    let _ = parse_time("since", text, DateTime::<Utc>::MIN_UTC);
-    let _ = parse_time("until", text, DateTime::<Utc>::MAX_UTC);
+    let _ = parse_time(text, now);
+    let _ = parse_time(text, DateTime::<Utc>::MIN_UTC);
+    let _ = parse_time(text, DateTime::<Utc>::MAX_UTC);
     if let Ok(p) = parse_protocol(text) {
         let _ = p.to_string();
     }
-    let _ = parse_verdict(text);
+    let _ = VerdictFilter::parse(text);
 });

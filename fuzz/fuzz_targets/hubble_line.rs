@@ -6,14 +6,15 @@ use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use netflow_core::flow::Origin;
-use netflow_core::ingest::{hubble, Record};
+use netflow_core::ingest::{decode_record, Record};
+use netflow_core::Format;
 
 fuzz_target!(|data: &[u8]| {
     let origin = Origin {
         input: Arc::from("fuzz.ndjson"),
         line: 7,
     };
-    match hubble::decode_line(data, origin) {
+    match decode_record(Format::Hubble, data, origin) {
         Record::Flow(flow, _) => {
             assert_eq!(flow.origin.line, 7);
             assert!(flow.count <= 1);

@@ -13,14 +13,19 @@
 use std::io::{Cursor, Write};
 
 use libfuzzer_sys::fuzz_target;
-use netflow_core::ingest::{read_from, read_input, Format, InputReader, InputReport, ReadOptions};
+use std::ops::ControlFlow;
+
+use netflow_core::ingest::{read_from, read_input, InputReport, ReadOptions};
+use netflow_core::input::InputReader;
+use netflow_core::Format;
 
 /// Reads `bytes`; `None` when the input is refused before any record (unknown format).
 fn read(bytes: &[u8], options: &ReadOptions) -> Option<(InputReport, Vec<u64>)> {
     let reader = InputReader::from_reader(Box::new(Cursor::new(bytes.to_vec()))).ok()?;
     let mut lines = Vec::new();
     let report = read_from("fuzz", reader, options, &mut |flow| {
-        lines.push(flow.origin.line)
+        lines.push(flow.origin.line);
+        ControlFlow::Continue(())
     })
     .ok()?;
     Some((report, lines))
@@ -73,7 +78,8 @@ fuzz_target!(|data: &[u8]| {
         std::fs::write(&path, &bytes).expect("write the input file");
         let mut file_lines = Vec::new();
         let from_file = read_input(path.to_str().unwrap(), &options, &mut |flow| {
-            file_lines.push(flow.origin.line)
+            file_lines.push(flow.origin.line);
+            ControlFlow::Continue(())
         });
         if let Ok(file) = from_file {
             if (file.framing, file.format) == (report.framing, report.format) {

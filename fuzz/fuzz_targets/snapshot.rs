@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut ips: Vec<IpAddr> = vec!["10.0.0.1".parse().unwrap(), "fd00::1".parse().unwrap()];
-    for pod in &snapshot.pods {
+    for pod in snapshot.pods() {
         ips.extend(&pod.ips);
         let _ = snapshot.workload_of(pod);
         let _ = snapshot.pod_identity(pod);

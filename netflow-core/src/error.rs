@@ -1,6 +1,7 @@
 //! The crate's error type. Every variant says where (input, line or object) and what was
 //! expected; nothing here prints or decides an exit code.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// Result alias used throughout the crate.
@@ -55,6 +56,7 @@ pub enum Error {
         detail: String,
     },
     /// Building, aggregating or writing a DataFrame failed.
+    #[cfg(feature = "frames")]
     #[error("{what}: {source}")]
     Frame {
         /// What was being done (`write parquet to \"out.parquet\"`, `group flows by src_pod`).
@@ -63,14 +65,72 @@ pub enum Error {
         #[source]
         source: polars::error::PolarsError,
     },
-    /// A filter value does not parse.
-    #[error("invalid {flag} value {value:?}: {detail}")]
-    Filter {
-        /// The filter it was given to (e.g. `dst-port`).
-        flag: String,
+    /// A value (a filter, a query column, a connection end) does not parse or is not allowed.
+    #[error("invalid {what} {value:?}: {detail}")]
+    Invalid {
+        /// What the value was meant to be (`port range`, `pod pattern`, `top column`, …).
+        what: &'static str,
         /// The value as given.
         value: String,
         /// What was expected.
         detail: String,
+    },
+    /// A connection could not be evaluated against the snapshot's policies.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// Writing output rows failed.
+    #[error("cannot write {what}: {source}")]
+    Write {
+        /// What was being written (`JSON rows`, `CSV rows`).
+        what: &'static str,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What the engine could not evaluate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// A subject's text is not `namespace/pod`, an IP address or `svc/namespace/name`.
+    #[error("invalid connection end {text:?}: {detail}")]
+    BadSubject {
+        /// The text as given.
+        text: String,
+        /// What was expected.
+        detail: String,
+    },
+    /// The pod is not in the snapshot.
+    #[error("pod {namespace}/{name} is not in the snapshot")]
+    UnknownPod {
+        /// Namespace.
+        namespace: String,
+        /// Pod name.
+        name: String,
+    },
+    /// The service is not in the snapshot.
+    #[error("service {namespace}/{name} is not in the snapshot")]
+    UnknownService {
+        /// Namespace.
+        namespace: String,
+        /// Service name.
+        name: String,
+    },
+    /// Several live objects of the snapshot hold the address.
+    #[error("address {ip} is held by several objects of the snapshot: {}", candidates.join(", "))]
+    AmbiguousIp {
+        /// The address.
+        ip: IpAddr,
+        /// Every candidate, as `kind namespace/name`.
+        candidates: Vec<String>,
+    },
+    /// A Service was given as the source; a ClusterIP only receives connections.
+    #[error("service {namespace}/{name} cannot be the source of a connection")]
+    ServiceSource {
+        /// Namespace.
+        namespace: String,
+        /// Service name.
+        name: String,
     },
 }

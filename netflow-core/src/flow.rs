@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -51,10 +52,38 @@ pub struct Flow {
     pub duplicate: bool,
     /// Whether [`Flow::count`], bytes and packets are exact, folded by the source, or sampled.
     pub counting: Counting,
+    /// Whether the record reports a packet or a whole connection.
+    pub granularity: Granularity,
     /// The input format the record was read from.
-    pub format: crate::ingest::Format,
+    pub format: crate::format::Format,
     /// Where the record was read.
     pub origin: Origin,
+}
+
+/// What one record of a log stands for, which decides whether a record that does not say it
+/// is a reply can be taken for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Granularity {
+    /// One packet (Hubble): a packet not marked as a request may be in the middle of a
+    /// connection.
+    Packet,
+    /// A connection or a folded set of connections (Calico, GKE): the record is the request
+    /// unless marked as a reply.
+    #[default]
+    Connection,
+}
+
+impl Flow {
+    /// Whether the record opens a connection, so that policies decide it: replies (and packets
+    /// not known to be requests) pass whatever the policies say, since conntrack lets them
+    /// through.
+    pub fn is_request(&self) -> bool {
+        match self.granularity {
+            Granularity::Packet => self.is_reply == Some(false),
+            Granularity::Connection => self.is_reply != Some(true),
+        }
+    }
 }
 
 /// How exact a record's counts are.
@@ -149,6 +178,7 @@ impl IdentitySource {
 /// [`Identity::Ambiguous`], an address nobody knows is [`Identity::Unknown`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Identity {
     /// A pod (shared: the flows of a pod the snapshot knows all point at its one copy).
     Pod(Arc<PodIdentity>),
@@ -349,6 +379,31 @@ impl Protocol {
     }
 }
 
+impl FromStr for Protocol {
+    type Err = UnknownValue;
+
+    /// Parses a protocol name (`tcp`, `UDP`, `icmpv6`, `sctp`) or an IANA number.
+    fn from_str(s: &str) -> Result<Protocol, UnknownValue> {
+        Protocol::parse(s).ok_or_else(|| UnknownValue {
+            what: "protocol",
+            value: s.to_string(),
+            expected: "tcp, udp, sctp, icmpv4, icmpv6 or an IANA protocol number",
+        })
+    }
+}
+
+/// A word that names none of a type's values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}: expected {expected}")]
+pub struct UnknownValue {
+    /// What was being parsed (`protocol`, `action`).
+    pub what: &'static str,
+    /// The text as given.
+    pub value: String,
+    /// What would have been accepted.
+    pub expected: &'static str,
+}
+
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -392,6 +447,25 @@ impl Action {
             Action::Denied => "denied",
             Action::Dropped => "dropped",
             Action::Unknown => "unknown",
+        }
+    }
+}
+
+impl FromStr for Action {
+    type Err = UnknownValue;
+
+    /// Parses `allowed`/`allow`, `denied`/`deny`, `dropped` or `unknown`, ignoring case.
+    fn from_str(s: &str) -> Result<Action, UnknownValue> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "allowed" | "allow" => Ok(Action::Allowed),
+            "denied" | "deny" => Ok(Action::Denied),
+            "dropped" => Ok(Action::Dropped),
+            "unknown" => Ok(Action::Unknown),
+            _ => Err(UnknownValue {
+                what: "verdict",
+                value: s.to_string(),
+                expected: "allowed, denied, dropped or unknown",
+            }),
         }
     }
 }
@@ -475,7 +549,8 @@ impl Flow {
             count: 1,
             duplicate: false,
             counting: Counting::Exact,
-            format: crate::ingest::Format::Hubble,
+            granularity: Granularity::Packet,
+            format: crate::format::Format::Hubble,
             origin: Origin {
                 input: Arc::from("test"),
                 line: 1,

@@ -1,42 +1,38 @@
 //! `netflow_core` reads Kubernetes network flow logs, joins every address to a workload
 //! identity from a cluster snapshot, and explains denials with exact NetworkPolicy semantics.
 //!
-//! The pieces, in the order data flows through them:
+//! The way in is a [`Session`]: inputs, snapshots and a filter in; flows joined to their
+//! identities, denied connections with their WHY, `top` groups or one checked connection out.
+//! Output rows ([`FlowRow`], [`DeniedRow`], [`TopGroups`]) declare their columns once and
+//! write as JSON, NDJSON or CSV ([`RowWriter`]) and, with the `frames` feature (on by
+//! default), as polars DataFrames and Parquet ([`frame`]).
 //!
-//! - [`ingest`]: detect an input's format, stream it (gzip or not) and decode every record into
-//!   a normalized [`Flow`], accounting for each one in an [`InputReport`];
-//! - [`cluster`]: load a [`Snapshot`] (`kubectl get … -o json` or manifests) and resolve the
-//!   address of each flow end to a pod, node, service or external identity at the flow's time;
-//! - [`policy`]: evaluate a connection against the snapshot's NetworkPolicies with exact
-//!   Kubernetes semantics, and explain the verdict;
-//! - [`query`]: filter flows, group denied records into connections, and flatten them into the
-//!   documented output rows;
-//! - [`frame`]: those rows as polars DataFrames, built in batches: `top` aggregates, time
-//!   buckets and Parquet export.
-//!
-//! The crate never prints or exits; errors are [`Error`] values with the input and line.
+//! The layers, each using only those before it: the ground ([`Flow`], [`Format`], [`input`],
+//! [`needles`], [`Error`]); [`ingest`] (formats, detection, the parallel reader) and
+//! [`cluster`] (snapshots, identities in time); [`policy`] (the NetworkPolicy engine);
+//! [`query`] (filters, grouping, the WHY, rows and writers); [`Session`] (the pipeline);
+//! [`frame`]. The crate never prints or exits; errors are [`Error`] values with the input and
+//! line.
 //!
 //! ```
-//! use std::io::Cursor;
-//! use netflow_core::ingest::{read_from, InputReader};
-//! use netflow_core::{Action, ReadOptions, Snapshot, SnapshotSet};
+//! use netflow_core::{DeniedQuery, Session, Snapshot, SnapshotSet, Snapshots};
 //!
-//! let log = r#"{"flow":{"time":"2026-11-20T19:05:02Z","verdict":"DROPPED","IP":{"source":"10.244.1.15","destination":"10.244.2.10"},"l4":{"TCP":{"source_port":41234,"destination_port":9200}},"traffic_direction":"INGRESS","drop_reason_desc":"POLICY_DENIED"},"node_name":"node-b"}"#;
+//! let dir = tempfile::tempdir()?;
+//! let log = dir.path().join("flows.json");
+//! std::fs::write(&log, r#"{"flow":{"time":"2026-11-20T19:05:02Z","verdict":"DROPPED","IP":{"source":"10.244.1.15","destination":"10.244.2.10"},"l4":{"TCP":{"source_port":41234,"destination_port":9200}},"traffic_direction":"INGRESS","drop_reason_desc":"POLICY_DENIED","is_reply":false},"node_name":"node-b"}"#)?;
 //! let cluster = r#"{"kind":"List","items":[
-//!   {"kind":"Pod","metadata":{"name":"es-0","namespace":"vamp"},"status":{"podIP":"10.244.2.10"}}]}"#;
+//!   {"kind":"Pod","metadata":{"name":"es-0","namespace":"vamp","labels":{"app":"es"}},"status":{"podIP":"10.244.2.10"}},
+//!   {"kind":"NetworkPolicy","metadata":{"name":"es-ingress","namespace":"vamp"},
+//!    "spec":{"podSelector":{"matchLabels":{"app":"es"}},"policyTypes":["Ingress"]}}]}"#;
 //! let snapshots = SnapshotSet::new(vec![Snapshot::from_text(cluster, "cluster.json", None)?]);
 //!
-//! let reader = InputReader::from_reader(Box::new(Cursor::new(log.as_bytes().to_vec())))?;
-//! let mut denied = Vec::new();
-//! let report = read_from("flows.json", reader, &ReadOptions::default(), &mut |mut flow| {
-//!     snapshots.enrich(&mut flow);
-//!     if flow.action == Action::Denied {
-//!         denied.push(flow);
-//!     }
-//! })?;
-//! assert_eq!(report.records, 1);
-//! assert_eq!(denied[0].dst.identity.to_string(), "vamp/es-0");
-//! assert_eq!(denied[0].dst.port, Some(9200));
+//! let session = Session::new([log.display().to_string()])
+//!     .with_snapshots(Snapshots::loaded(snapshots));
+//! let denied = session.denied(&DeniedQuery::default())?;
+//! let connection = &denied.connections[0];
+//! assert_eq!(connection.dst.identity.to_string(), "vamp/es-0");
+//! let why = connection.why.as_ref().expect("explained against the snapshot");
+//! assert!(why.summary.contains("vamp/es-ingress"), "{}", why.summary);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
@@ -44,13 +40,30 @@
 pub mod cluster;
 pub mod error;
 pub mod flow;
+pub mod format;
+#[cfg(feature = "frames")]
 pub mod frame;
 pub mod ingest;
+pub mod input;
+pub mod needles;
 pub mod policy;
 pub mod query;
+mod session;
 
 pub use cluster::{Snapshot, SnapshotSet};
-pub use error::{Error, Result};
-pub use flow::{Action, Direction, Endpoint, Flow, Identity, IdentitySource, Protocol};
-pub use ingest::{read_input, Format, InputReport, ReadOptions};
-pub use policy::{Engine, Evaluation, PolicyError, Subject, Verdict};
+pub use error::{Error, PolicyError, Result};
+pub use flow::{
+    Action, Counting, Direction, Endpoint, Flow, Granularity, Identity, IdentitySource, Origin,
+    PolicyRef, Protocol,
+};
+pub use format::Format;
+pub use ingest::{read_input, InputReport, Progress, ReadOptions};
+pub use policy::{Engine, Evaluation, PolicyVerdict, Subject};
+pub use query::{
+    Cell, Column, ColumnType, DeclaredRow, DeniedConnection, DeniedRow, Explainer, FlowFilter,
+    FlowRow, Row, RowFormat, RowWriter, TopGroups, TopQuery, Why,
+};
+pub use session::{
+    Denied, DeniedQuery, InputRow, ReadSummary, Session, SnapshotSpec, Snapshots, Top,
+    MAX_WAITING_FLOWS,
+};

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use netflow_core::policy::{Engine, Subject, Verdict};
+use netflow_core::policy::{Engine, PolicyVerdict, Subject};
 use netflow_core::{Protocol, Snapshot};
 use serde::Deserialize;
 
@@ -50,8 +50,8 @@ fn check_case(dir: &Path) -> (usize, Vec<String>) {
         let x: Expectation = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("{case}: expect.jsonl line {}: {e}", n + 1));
         let expected = match x.expected.as_str() {
-            "allow" => Verdict::Allow,
-            "deny" => Verdict::Deny,
+            "allow" => PolicyVerdict::Allow,
+            "deny" => PolicyVerdict::Deny,
             other => panic!("{case}: line {}: expected {other:?}", n + 1),
         };
         let protocol = Protocol::parse(&x.protocol)

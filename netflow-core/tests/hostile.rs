@@ -6,9 +6,12 @@
 //! fixed set of inputs so that `cargo test` keeps it.
 
 use std::io::{Cursor, Write};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-use netflow_core::ingest::{read_from, Format, InputReader, ReadOptions};
+use netflow_core::ingest::{read_from, ReadOptions};
+use netflow_core::input::InputReader;
+use netflow_core::Format;
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/flows");
@@ -141,7 +144,10 @@ fn every_record_is_accounted_for_whatever_the_input_format_or_chunking() {
                 let reader = InputReader::from_reader(Box::new(Cursor::new(bytes.clone())))
                     .expect("an in-memory reader opens");
                 let mut delivered = 0u64;
-                let Ok(report) = read_from(&name, reader, &options, &mut |_| delivered += 1) else {
+                let Ok(report) = read_from(&name, reader, &options, &mut |_| {
+                    delivered += 1;
+                    ControlFlow::Continue(())
+                }) else {
                     // Unrecognised content is an error before any record is read.
                     assert!(
                         format.is_none(),
@@ -177,7 +183,11 @@ fn chunk_size_never_changes_what_is_read() {
             };
             let reader = InputReader::from_reader(Box::new(Cursor::new(bytes.clone()))).unwrap();
             let mut flows = Vec::new();
-            let report = read_from(&name, reader, &options, &mut |f| flows.push(f)).unwrap();
+            let report = read_from(&name, reader, &options, &mut |f| {
+                flows.push(f);
+                ControlFlow::Continue(())
+            })
+            .unwrap();
             (report.records, report.skipped, report.skips, flows)
         };
         let whole = read(ReadOptions::default().chunk_bytes);
@@ -206,8 +216,10 @@ fn chunk_size_never_changes_what_a_mapped_file_gives() {
                 ..ReadOptions::default()
             };
             let mut flows = Vec::new();
-            let report =
-                netflow_core::read_input(&path, &options, &mut |f| flows.push((f.origin.line, f)));
+            let report = netflow_core::read_input(&path, &options, &mut |f| {
+                flows.push((f.origin.line, f));
+                ControlFlow::Continue(())
+            });
             report.map(|r| (r.records, r.skipped, r.skips, r.last_line, flows))
         };
         let whole = read(ReadOptions::default().chunk_bytes);
@@ -240,7 +252,11 @@ fn a_mapped_file_read_from_inside_a_one_thread_pool_does_not_wait_forever() {
             ..ReadOptions::default()
         };
         let mut flows = 0u64;
-        let report = netflow_core::read_input(&path, &options, &mut |_| flows += 1).unwrap();
+        let report = netflow_core::read_input(&path, &options, &mut |_| {
+            flows += 1;
+            ControlFlow::Continue(())
+        })
+        .unwrap();
         (report.records, flows)
     };
     let outside = read();

@@ -1,10 +1,11 @@
 //! The pre-filter is exact: for every fixture and sample line and every filter, the flows that
 //! pass the filter are the same whether or not the pre-filter ran first.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use netflow_core::query::filter::parse_ip_or_cidr;
-use netflow_core::query::{FlowFilter, NodePattern, PodPattern, PortRange, Prefilter};
+use netflow_core::query::{needles_for, FlowFilter, NodePattern, PodPattern, PortRange};
 use netflow_core::{read_input, Flow, ReadOptions};
 
 fn inputs() -> Vec<PathBuf> {
@@ -50,11 +51,11 @@ fn filters() -> Vec<FlowFilter> {
             ..Default::default()
         },
         FlowFilter {
-            to_ip: vec![parse_ip_or_cidr("to-ip", "10.244.2.10").unwrap()],
+            to_ip: vec![parse_ip_or_cidr("10.244.2.10").unwrap()],
             ..Default::default()
         },
         FlowFilter {
-            from_ip: vec![parse_ip_or_cidr("from-ip", "10.0.2.1").unwrap()],
+            from_ip: vec![parse_ip_or_cidr("10.0.2.1").unwrap()],
             ..Default::default()
         },
         FlowFilter {
@@ -79,8 +80,8 @@ fn filters() -> Vec<FlowFilter> {
 
 fn matching(file: &Path, filter: &FlowFilter, prefilter: bool) -> Vec<Flow> {
     let options = ReadOptions {
-        prefilter: if prefilter {
-            Prefilter::for_filter(filter, true).map(std::sync::Arc::new)
+        needles: if prefilter {
+            needles_for(filter, true).map(std::sync::Arc::new)
         } else {
             None
         },
@@ -92,6 +93,7 @@ fn matching(file: &Path, filter: &FlowFilter, prefilter: bool) -> Vec<Flow> {
         if filter.matches(&f) {
             out.push(f)
         }
+        ControlFlow::Continue(())
     });
     if let Ok(r) = report {
         assert_eq!(

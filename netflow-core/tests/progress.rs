@@ -1,6 +1,7 @@
 //! The progress callback is told every input byte exactly once, however the input is read.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -20,7 +21,11 @@ fn progress_total(path: &std::path::Path, chunk_bytes: usize) -> (u64, u64) {
         ..ReadOptions::default()
     };
     let mut flows = 0u64;
-    let report = read_input(&path.to_string_lossy(), &options, &mut |_| flows += 1).unwrap();
+    let report = read_input(&path.to_string_lossy(), &options, &mut |_| {
+        flows += 1;
+        ControlFlow::Continue(())
+    })
+    .unwrap();
     assert_eq!(report.flows, flows);
     (seen.load(Ordering::Relaxed), flows)
 }

@@ -1,6 +1,7 @@
 //! Every real and constructed Hubble sample in `../shared/formats/samples/hubble/` reads with
 //! no skipped flow record. Skipped (with a note) when `../shared` is not beside the project.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use netflow_core::{read_input, Action, Format, ReadOptions};
@@ -32,8 +33,11 @@ fn every_hubble_sample_reads_without_skips() {
     for file in files {
         let name = file.to_str().unwrap();
         let mut flows = Vec::new();
-        let report = read_input(name, &ReadOptions::default(), &mut |f| flows.push(f))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let report = read_input(name, &ReadOptions::default(), &mut |f| {
+            flows.push(f);
+            ControlFlow::Continue(())
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(report.format, Some(Format::Hubble), "{name}");
         assert_eq!(report.skipped, 0, "{name}: {:?}", report.skips);
         assert!(report.flows > 0, "{name}");
@@ -64,8 +68,11 @@ fn every_sample_of_every_format_reads_without_skips() {
         for file in files {
             let name = file.to_str().unwrap();
             let mut flows = 0;
-            let report = read_input(name, &ReadOptions::default(), &mut |_| flows += 1)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let report = read_input(name, &ReadOptions::default(), &mut |_| {
+                flows += 1;
+                ControlFlow::Continue(())
+            })
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
             if let Some(f) = format {
                 assert_eq!(report.format, Some(f), "{name}");
             } else {
@@ -95,6 +102,7 @@ fn goldmane_and_calico_samples_explain_their_denials() {
             if f.action == Action::Denied {
                 denied.push(f)
             }
+            ControlFlow::Continue(())
         })
         .unwrap();
         for flow in denied {
@@ -118,7 +126,8 @@ fn constructed_policy_verdicts_pair_and_attribute() {
         .expect("the policy-verdict sample");
     let mut flows = Vec::new();
     let report = read_input(file.to_str().unwrap(), &ReadOptions::default(), &mut |f| {
-        flows.push(f)
+        flows.push(f);
+        ControlFlow::Continue(())
     })
     .unwrap();
     assert_eq!(report.flows, 5);

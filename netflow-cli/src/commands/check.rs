@@ -4,14 +4,16 @@
 use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context, Result};
-use netflow_core::policy::{Engine, Subject, Verdict};
+use chrono::{DateTime, Utc};
+use netflow_core::policy::{PolicyVerdict, Subject};
 use netflow_core::query::filter::parse_protocol;
-use netflow_core::Protocol;
+use netflow_core::query::CheckRow;
+use netflow_core::{DeclaredRow, Protocol, Session, Snapshots};
 use serde::Deserialize;
 
 use crate::args::{CheckArgs, OutputFormat};
-use crate::output::Destination;
-use crate::settings;
+use crate::output::{Destination, RowSink};
+use crate::settings::{self, flag_error};
 
 /// One line of a `--batch` input.
 #[derive(Deserialize)]
@@ -25,9 +27,6 @@ struct BatchLine {
 
 /// Runs the command.
 pub fn run(args: &CheckArgs, stdout: &mut dyn Write) -> Result<()> {
-    if args.output.output == OutputFormat::Parquet {
-        bail!("check writes -o table, json or ndjson");
-    }
     let mut out = Destination::open(&args.output, stdout)?;
     match evaluate(args, &mut out) {
         // Verdicts that were not the expected ones are still a complete answer.
@@ -40,36 +39,41 @@ pub fn run(args: &CheckArgs, stdout: &mut dyn Write) -> Result<()> {
 }
 
 fn evaluate(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
-    let snapshots = settings::snapshots(&args.snapshot)?;
+    let snapshots = Snapshots::load(settings::snapshot_specs(&args.snapshot)?)?;
     if snapshots.is_empty() {
         bail!("check needs --snapshot");
     }
-    let at = args
-        .at
-        .as_deref()
-        .map(|t| netflow_core::query::filter::parse_time("at", t, chrono::Utc::now()))
-        .transpose()?;
-    let snapshot = snapshots.at(at).context("no snapshot")?;
-    let engine = Engine::new(snapshot);
+    let at = settings::time("at", args.at.as_deref(), chrono::Utc::now())?;
+    // No flows are read: the session only evaluates connections against the snapshots.
+    let session = Session::new(Vec::<String>::new()).with_snapshots(Snapshots::loaded(snapshots));
     let expect = args.expect.as_deref().map(parse_expect).transpose()?;
 
     if let Some(batch) = &args.batch {
-        return run_batch(&engine, batch, args.output.output, expect, out);
+        return run_batch(&session, at, batch, args.output.output, expect, out);
     }
     let (Some(from), Some(to), Some(port)) = (&args.from, &args.to, args.port) else {
         bail!("check needs --from, --to and --port (or --batch FILE)");
     };
     let protocol = match &args.protocol {
-        Some(p) => parse_protocol(p)?,
+        Some(p) => parse_protocol(p).map_err(|e| flag_error("protocol", e))?,
         None => Protocol::Tcp,
     };
-    let evaluation =
-        engine.evaluate(&Subject::parse(from)?, &Subject::parse(to)?, port, protocol)?;
+    let evaluation = session.check(
+        &Subject::parse(from)?,
+        &Subject::parse(to)?,
+        port,
+        protocol,
+        at,
+    )?;
     match args.output.output {
         OutputFormat::Table => write!(out, "{evaluation}")?,
+        // The evaluation object itself: the documented `check -o json` contract.
         OutputFormat::Ndjson => writeln!(out, "{}", serde_json::to_string(&evaluation)?)?,
-        OutputFormat::Json | OutputFormat::Csv | OutputFormat::Parquet => {
-            writeln!(out, "{}", serde_json::to_string_pretty(&evaluation)?)?
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&evaluation)?)?,
+        format @ (OutputFormat::Csv | OutputFormat::Parquet) => {
+            let mut sink = RowSink::open(format, CheckRow::COLUMNS, &mut *out)?;
+            sink.write(&CheckRow::of(&evaluation))?;
+            sink.finish()?;
         }
     }
     out.flush()?;
@@ -80,10 +84,10 @@ fn evaluate(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
 }
 
 /// `allow` / `deny`.
-fn parse_expect(text: &str) -> Result<Verdict> {
+fn parse_expect(text: &str) -> Result<PolicyVerdict> {
     match text.to_ascii_lowercase().as_str() {
-        "allow" | "allowed" => Ok(Verdict::Allow),
-        "deny" | "denied" => Ok(Verdict::Deny),
+        "allow" | "allowed" => Ok(PolicyVerdict::Allow),
+        "deny" | "denied" => Ok(PolicyVerdict::Deny),
         other => bail!("--expect takes allow or deny, not {other:?}"),
     }
 }
@@ -106,12 +110,16 @@ impl std::error::Error for ExpectationFailed {}
 
 /// Evaluates every line of the batch input; output line N answers input line N.
 fn run_batch(
-    engine: &Engine,
+    session: &Session,
+    at: Option<DateTime<Utc>>,
     input: &str,
     format: OutputFormat,
-    expect: Option<Verdict>,
+    expect: Option<PolicyVerdict>,
     out: &mut dyn Write,
 ) -> Result<()> {
+    if matches!(format, OutputFormat::Csv | OutputFormat::Parquet) {
+        bail!("check --batch writes -o table, json or ndjson: one answer per input line");
+    }
     let reader: Box<dyn BufRead> = if input == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -140,8 +148,8 @@ fn run_batch(
                 };
                 let src = Subject::parse(&b.src).map_err(|e| format!("line {}: {e}", i + 1))?;
                 let dst = Subject::parse(&b.dst).map_err(|e| format!("line {}: {e}", i + 1))?;
-                engine
-                    .evaluate_cached(&src, &dst, b.port, protocol)
+                session
+                    .check(&src, &dst, b.port, protocol, at)
                     .map_err(|e| format!("line {}: {e}", i + 1))
             });
         match result {

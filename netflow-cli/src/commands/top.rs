@@ -4,19 +4,15 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use netflow_core::frame::{TopAggregator, TopQuery};
 use netflow_core::query::filter::parse_duration;
-use netflow_core::query::{Explainer, FlowRow};
+use netflow_core::TopQuery;
 
-use super::Pipeline;
+use super::Run;
 use crate::args::{OutputFormat, TopArgs};
-use crate::output::frame::{write_frame, write_table_of};
-use crate::output::table::thousands;
-use crate::output::Destination;
-use crate::settings;
-
-/// Columns that need the snapshot's verdict on each flow.
-const WHY_COLUMNS: &[&str] = &["policy_verdict", "mismatch"];
+use crate::diagnostics::footer;
+use crate::output::table::{rows_table, thousands, write_table};
+use crate::output::{write_rows, Destination};
+use crate::settings::{self, flag_error};
 
 /// Runs the command.
 pub fn run(args: &TopArgs, stdout: &mut dyn Write) -> Result<()> {
@@ -31,67 +27,37 @@ pub fn run(args: &TopArgs, stdout: &mut dyn Write) -> Result<()> {
                 })
         })
         .transpose()?;
-    let query = TopQuery::new(args.by.clone(), bucket, args.k)?;
+    let query = TopQuery::new(args.by.clone(), bucket, args.k)
+        .map_err(|e| flag_error("by", e))?
+        .include_replies(args.include_replies);
     let filter = settings::flow_filter(&args.filter, &args.verdict, chrono::Utc::now())?;
-    let pipeline = Pipeline::new(
-        &args.input,
-        settings::snapshots_in_background(&args.snapshot)?,
-        filter,
-    )?;
-    let explainer = query
-        .by()
-        .iter()
-        .any(|k| WHY_COLUMNS.contains(&k.as_str()))
-        .then(|| pipeline.snapshots())
-        .transpose()?
-        .filter(|snapshots| !snapshots.is_empty())
-        .map(Explainer::new);
-
+    let run = Run::new(&args.input, &args.snapshot, filter)?;
     let mut out = Destination::open(&args.output, stdout)?;
-    let mut aggregator = TopAggregator::new(query);
-    let mut failure = None;
-    let mut flows = 0u64;
-    let mut replies = 0u64;
-    let outcome = pipeline.run(|flow| {
-        if failure.is_some() {
-            return;
-        }
-        if !args.include_replies && flow.is_reply == Some(true) {
-            replies += 1;
-            return;
-        }
-        flows += 1;
-        let why = explainer.as_ref().and_then(|e| e.explain_flow(&flow));
-        if let Err(e) = aggregator.push(&FlowRow::of(&flow).with_why(why.as_ref())) {
-            failure = Some(e);
-        }
-    })?;
-    if let Some(e) = failure {
-        return Err(e.into());
+    let top = run.read(|session| Ok(session.top(&query)?))?;
+    let groups = &top.groups;
+    if args.output.output != OutputFormat::Table {
+        write_rows(args.output.output, &groups.columns, &groups.rows, &mut out)?;
+        return out.settle(run.finish(&top.summary));
     }
-    let mut groups = aggregator.finish()?;
-    if args.output.output == OutputFormat::Table {
-        if groups.height() == 0 {
-            writeln!(out, "No flow records {}.", outcome.footer())?;
-        } else {
-            write_table_of(&groups, &mut out)?;
-            writeln!(
-                out,
-                "{} group{} of {} flow record{}{} {}.",
-                thousands(groups.height() as u64),
-                if groups.height() == 1 { "" } else { "s" },
-                thousands(flows),
-                if flows == 1 { "" } else { "s" },
-                match replies {
-                    0 => String::new(),
-                    1 => " (1 reply left out; --include-replies)".to_string(),
-                    n => format!(" ({} replies left out; --include-replies)", thousands(n)),
-                },
-                outcome.footer()
-            )?;
-        }
+    if groups.rows.is_empty() {
+        writeln!(out, "No flow records {}.", footer(&top.summary))?;
     } else {
-        write_frame(&mut groups, args.output.output, &mut out)?;
+        write_table(&mut out, &rows_table(&groups.columns, &groups.rows))?;
+        let (flows, replies) = (top.flows, top.replies_left_out);
+        writeln!(
+            out,
+            "{} group{} of {} flow record{}{} {}.",
+            thousands(groups.rows.len() as u64),
+            if groups.rows.len() == 1 { "" } else { "s" },
+            thousands(flows),
+            if flows == 1 { "" } else { "s" },
+            match replies {
+                0 => String::new(),
+                1 => " (1 reply left out; --include-replies)".to_string(),
+                n => format!(" ({} replies left out; --include-replies)", thousands(n)),
+            },
+            footer(&top.summary)
+        )?;
     }
-    out.settle(pipeline.finish(&outcome))
+    out.settle(run.finish(&top.summary))
 }

@@ -10,6 +10,7 @@ use comfy_table::{
 };
 use netflow_core::flow::{Endpoint, Flow, Identity};
 use netflow_core::query::DeniedConnection;
+use netflow_core::{Column, ColumnType, Row};
 
 /// A new table with flowq's look and the given header.
 pub fn new_table(header: &[&str]) -> Table {
@@ -83,6 +84,46 @@ fn write_table_in_slices<R>(
     Ok(())
 }
 
+/// A table of any rows by their columns: upper-case headers, numbers right-aligned with
+/// thousands separators (ports without), times as `YYYY-MM-DD HH:MM:SS` UTC, nulls as `-`.
+pub fn rows_table<'r, R: Row + 'r>(
+    columns: &[Column],
+    rows: impl IntoIterator<Item = &'r R>,
+) -> Table {
+    let header: Vec<String> = columns
+        .iter()
+        .map(|c| match c.kind {
+            ColumnType::Time => format!("{} (UTC)", c.name.to_uppercase()),
+            _ => c.name.to_uppercase(),
+        })
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut table = new_table(&header);
+    for row in rows {
+        table.add_row(columns.iter().enumerate().map(|(i, column)| {
+            let cell = row.cell(i);
+            match cell {
+                netflow_core::Cell::Null => "-".to_string(),
+                netflow_core::Cell::Time(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+                _ if column.kind.is_integer() && !column.name.ends_with("port") => cell
+                    .as_i64()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .map(thousands)
+                    .unwrap_or_else(|| cell.to_text()),
+                _ => cell.to_text(),
+            }
+        }));
+    }
+    let numeric: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind.is_integer())
+        .map(|(i, _)| i)
+        .collect();
+    align_right(&mut table, &numeric);
+    table
+}
+
 /// Right-aligns the columns at `indices` (counts).
 pub fn align_right(table: &mut Table, indices: &[usize]) {
     for i in indices {
@@ -127,9 +168,10 @@ pub fn endpoint_cell(ep: &Endpoint) -> String {
             ip.as_deref().unwrap_or("?"),
             candidates.join(" | ")
         ),
-        Identity::Unknown => match &ip {
-            Some(ip) => format!("{ip} (unknown)"),
-            None => "unknown".to_string(),
+        // Unknown, and any kind of identity a later library version adds.
+        _ => match &ip {
+            Some(ip) => format!("{ip} ({})", ep.identity.kind_name()),
+            None => ep.identity.kind_name().to_string(),
         },
     };
     if matches!(

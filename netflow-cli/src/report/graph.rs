@@ -272,6 +272,7 @@ mod tests {
             other_reports: vec![],
             policy_verdict: None,
             explanation: None,
+            evaluation: None,
             mismatch: None,
         }
     }

@@ -7,7 +7,7 @@ pub mod timeline;
 
 use std::fmt::Write;
 
-use netflow_core::query::DeniedRow;
+use netflow_core::query::{format_time, DeniedRow};
 
 use crate::output::table::thousands;
 
@@ -130,8 +130,8 @@ fn table(rows: &[DeniedRow]) -> String {
         } else {
             format!("~{}", thousands(r.count))
         };
-        let time = |t: &Option<String>| {
-            let full = t.clone().unwrap_or_default();
+        let time = |t: &Option<chrono::DateTime<chrono::Utc>>| {
+            let full = t.as_ref().map(format_time).unwrap_or_default();
             let short = full.get(11..19).unwrap_or("-").to_string();
             format!(
                 r#"<td data-sort="{}" title="{}">{}</td>"#,

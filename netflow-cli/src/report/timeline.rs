@@ -1,12 +1,11 @@
-//! Denials over time: per-second counts from `top --bucket 1s` regrouped (with polars) into
-//! at most [`MAX_BARS`] bars of a round width, drawn as an SVG bar chart.
+//! Denials over time: attempts per second regrouped into at most [`MAX_BARS`] bars of a round
+//! width, drawn as an SVG bar chart.
 
 use std::fmt::Write;
 
-use anyhow::Result;
+use std::collections::BTreeMap;
+
 use chrono::DateTime;
-use netflow_core::frame::polars::prelude::*;
-use netflow_core::frame::top::{floor_to, BUCKET_COLUMN};
 
 use super::escape;
 use crate::output::table::thousands;
@@ -20,7 +19,6 @@ const WIDTHS: &[i64] = &[
     172_800, 604_800,
 ];
 
-const MICROS: i64 = 1_000_000;
 const CHART_WIDTH: i64 = 960;
 const CHART_HEIGHT: i64 = 150;
 const AXIS: i64 = 22;
@@ -37,12 +35,13 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// From a `top` frame bucketed per second (`bucket` and `count` columns).
-    pub fn from_seconds(frame: &DataFrame) -> Result<Timeline> {
-        let micros = frame.column(BUCKET_COLUMN)?.datetime()?.physical();
-        let seconds = || micros.iter().flatten().map(|us| us.div_euclid(MICROS));
-        let (Some(first), Some(last)) = (seconds().min(), seconds().max()) else {
-            return Ok(Timeline::default());
+    /// From attempts per second (seconds since the epoch): bars of a round width, at most
+    /// [`MAX_BARS`], from a start aligned on that width; seconds without attempts are gaps.
+    pub fn from_seconds(seconds: &BTreeMap<i64, u64>) -> Timeline {
+        let (Some((&first, _)), Some((&last, _))) =
+            (seconds.first_key_value(), seconds.last_key_value())
+        else {
+            return Timeline::default();
         };
         let span = last - first + 1;
         let width = WIDTHS
@@ -51,34 +50,19 @@ impl Timeline {
             .find(|w| (span + w - 1) / w <= MAX_BARS)
             .unwrap_or_else(|| ((span + MAX_BARS - 1) / MAX_BARS).max(1));
         let start = first.div_euclid(width) * width;
-        let bars = frame
-            .clone()
-            .lazy()
-            .filter(col(BUCKET_COLUMN).is_not_null())
-            .group_by([
-                ((floor_to(col(BUCKET_COLUMN).cast(DataType::Int64), width * MICROS)
-                    - lit(start * MICROS))
-                    / lit(width * MICROS))
-                .alias("bar"),
-            ])
-            .agg([col("count").sum()])
-            .collect()?;
         let n = usize::try_from((last - start) / width + 1).unwrap_or(0);
         let mut counts = vec![0u64; n];
-        let index = bars.column("bar")?.i64()?;
-        let count = bars.column("count")?.i64()?;
-        for (bar, c) in index.iter().zip(count.iter()) {
-            if let (Some(bar), Some(c)) = (bar, c) {
-                if let Some(slot) = usize::try_from(bar).ok().and_then(|b| counts.get_mut(b)) {
-                    *slot += u64::try_from(c).unwrap_or(0);
-                }
+        for (second, count) in seconds {
+            let bar = (second - start).div_euclid(width);
+            if let Some(slot) = usize::try_from(bar).ok().and_then(|b| counts.get_mut(b)) {
+                *slot = slot.saturating_add(*count);
             }
         }
-        Ok(Timeline {
+        Timeline {
             start,
             width,
             counts,
-        })
+        }
     }
 
     /// `per 10 s, UTC` (or nothing when empty).
@@ -163,17 +147,8 @@ impl Timeline {
 mod tests {
     use super::*;
 
-    fn seconds_frame(times: &[(i64, i64)]) -> DataFrame {
-        let buckets: Vec<i64> = times.iter().map(|(s, _)| s * 1_000_000).collect();
-        let counts: Vec<i64> = times.iter().map(|(_, c)| *c).collect();
-        let bucket = Int64Chunked::from_vec(BUCKET_COLUMN.into(), buckets)
-            .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
-            .into_column();
-        DataFrame::new(
-            times.len(),
-            vec![bucket, Column::new("count".into(), counts)],
-        )
-        .unwrap()
+    fn seconds_frame(times: &[(i64, u64)]) -> BTreeMap<i64, u64> {
+        times.iter().copied().collect()
     }
 
     #[test]
@@ -181,7 +156,7 @@ mod tests {
         // 19:05:02, 19:05:05 and 19:06:11 span 70 s: one bar per second fits in 80 bars.
         let t0 = 1_795_201_502; // 2026-11-20T19:05:02Z
         let timeline =
-            Timeline::from_seconds(&seconds_frame(&[(t0, 3), (t0 + 3, 1), (t0 + 69, 2)])).unwrap();
+            Timeline::from_seconds(&seconds_frame(&[(t0, 3), (t0 + 3, 1), (t0 + 69, 2)]));
         assert_eq!(timeline.width, 1);
         assert_eq!(timeline.counts.len(), 70);
         assert_eq!(timeline.counts[0], 3);
@@ -189,7 +164,7 @@ mod tests {
         assert_eq!(timeline.counts.iter().sum::<u64>(), 6);
 
         // Two hours: 2-minute bars aligned on the minute.
-        let timeline = Timeline::from_seconds(&seconds_frame(&[(t0, 1), (t0 + 7200, 4)])).unwrap();
+        let timeline = Timeline::from_seconds(&seconds_frame(&[(t0, 1), (t0 + 7200, 4)]));
         assert_eq!(timeline.width, 120);
         assert_eq!(timeline.start % 120, 0);
         assert_eq!(timeline.counts.first(), Some(&1));
@@ -201,7 +176,7 @@ mod tests {
 
     #[test]
     fn no_times_draw_nothing() {
-        let timeline = Timeline::from_seconds(&seconds_frame(&[])).unwrap();
+        let timeline = Timeline::from_seconds(&seconds_frame(&[]));
         assert!(timeline.counts.is_empty());
         assert!(timeline.render().contains("No timed denials"));
     }

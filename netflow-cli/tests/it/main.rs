@@ -4,6 +4,7 @@
 mod bad_input;
 mod check;
 mod denied;
+mod examples;
 mod export;
 mod flows;
 mod formats;

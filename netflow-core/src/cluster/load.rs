@@ -20,7 +20,7 @@ use super::model::{
 };
 use super::Snapshot;
 use crate::error::{Error, Result};
-use crate::ingest::InputReader;
+use crate::input::InputReader;
 
 /// Collects objects into a snapshot while loading.
 #[derive(Default)]

@@ -36,19 +36,19 @@ pub struct Snapshot {
     pub taken_at: Option<DateTime<Utc>>,
     /// Namespaces by name, including ones only referenced by pods (labels then unknown,
     /// see [`Snapshot::namespace_known`]).
-    pub namespaces: BTreeMap<String, Namespace>,
+    pub(crate) namespaces: BTreeMap<String, Namespace>,
     /// Pods.
-    pub pods: Vec<Pod>,
+    pub(crate) pods: Vec<Pod>,
     /// Services.
-    pub services: Vec<Service>,
+    pub(crate) services: Vec<Service>,
     /// EndpointSlices.
-    pub endpoint_slices: Vec<EndpointSlice>,
+    pub(crate) endpoint_slices: Vec<EndpointSlice>,
     /// Nodes.
-    pub nodes: Vec<Node>,
+    pub(crate) nodes: Vec<Node>,
     /// NetworkPolicies.
-    pub policies: Vec<NetworkPolicy>,
+    pub(crate) policies: Vec<NetworkPolicy>,
     /// Pod CIDRs of the nodes (`spec.podCIDRs`).
-    pub pod_cidrs: Vec<IpNet>,
+    pub(crate) pod_cidrs: Vec<IpNet>,
     /// Problems met while loading (objects skipped, bad addresses, missing namespaces).
     pub warnings: Vec<String>,
     /// Objects of kinds flowq does not use, by kind (never deserialized).
@@ -64,6 +64,42 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Namespaces by name, including ones only referenced by pods (labels then unknown, see
+    /// [`Snapshot::namespace_known`]).
+    pub fn namespaces(&self) -> &BTreeMap<String, Namespace> {
+        &self.namespaces
+    }
+
+    /// The pods.
+    pub fn pods(&self) -> &[Pod] {
+        &self.pods
+    }
+
+    /// The Services.
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    /// The EndpointSlices.
+    pub fn endpoint_slices(&self) -> &[EndpointSlice] {
+        &self.endpoint_slices
+    }
+
+    /// The nodes.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// The NetworkPolicies.
+    pub fn policies(&self) -> &[NetworkPolicy] {
+        &self.policies
+    }
+
+    /// The nodes' pod CIDRs (`spec.podCIDRs`).
+    pub fn pod_cidrs(&self) -> &[IpNet] {
+        &self.pod_cidrs
+    }
+
     /// Loads a snapshot from a file (JSON `List`, single object, YAML manifests; gzip or not) or
     /// a folder of manifests.
     pub fn load(path: &Path, taken_at: Option<DateTime<Utc>>) -> Result<Snapshot> {
@@ -336,14 +372,15 @@ fn is_global(ip: &IpAddr) -> bool {
 }
 
 /// Several snapshots taken at different times.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct SnapshotSet {
-    snapshots: Vec<Snapshot>,
+    snapshots: Vec<Arc<Snapshot>>,
 }
 
 impl SnapshotSet {
     /// Builds the set; snapshots are ordered by the time they were taken (unknown first).
-    pub fn new(mut snapshots: Vec<Snapshot>) -> SnapshotSet {
+    pub fn new(snapshots: Vec<Snapshot>) -> SnapshotSet {
+        let mut snapshots: Vec<Arc<Snapshot>> = snapshots.into_iter().map(Arc::new).collect();
         snapshots.sort_by_key(|s| s.taken_at);
         SnapshotSet { snapshots }
     }
@@ -353,23 +390,29 @@ impl SnapshotSet {
         self.snapshots.is_empty()
     }
 
-    /// The snapshots, oldest first.
-    pub fn snapshots(&self) -> &[Snapshot] {
+    /// The snapshots, oldest first (shared: an engine may keep one).
+    pub fn snapshots(&self) -> &[Arc<Snapshot>] {
         &self.snapshots
     }
 
     /// The snapshot in force at `time`: the latest taken at or before it, else the earliest.
     pub fn at(&self, time: Option<DateTime<Utc>>) -> Option<&Snapshot> {
-        let first = self.snapshots.first()?;
+        self.index_at(time).map(|i| &*self.snapshots[i])
+    }
+
+    /// The position in [`SnapshotSet::snapshots`] of the snapshot in force at `time`.
+    pub fn index_at(&self, time: Option<DateTime<Utc>>) -> Option<usize> {
+        if self.snapshots.is_empty() {
+            return None;
+        }
         let Some(t) = time else {
-            return self.snapshots.last();
+            return Some(self.snapshots.len() - 1);
         };
         Some(
             self.snapshots
                 .iter()
-                .rev()
-                .find(|s| s.taken_at.is_some_and(|taken| taken <= t))
-                .unwrap_or(first),
+                .rposition(|s| s.taken_at.is_some_and(|taken| taken <= t))
+                .unwrap_or(0),
         )
     }
 

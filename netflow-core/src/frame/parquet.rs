@@ -8,8 +8,9 @@ use std::io::Write;
 use polars::io::parquet::write::{BatchedWriter, ParquetWriter};
 use polars::prelude::{DataFrame, Schema};
 
-use super::{FrameBuilder, FrameRow, FLOW_BATCH_ROWS};
+use super::{schema_of, FrameBuilder, FLOW_BATCH_ROWS};
 use crate::error::{Error, Result};
+use crate::query::{Column, Row};
 
 /// Writes DataFrames of one schema into a Parquet stream.
 pub struct ParquetSink<W: Write> {
@@ -60,24 +61,24 @@ impl<W: Write> ParquetSink<W> {
     }
 }
 
-/// Writes rows of one [`FrameRow`] type into Parquet, [`FLOW_BATCH_ROWS`] at a time.
-pub struct ParquetRowWriter<R: FrameRow, W: Write> {
-    builder: FrameBuilder<R>,
+/// Writes rows of one set of columns into Parquet, [`FLOW_BATCH_ROWS`] at a time.
+pub struct ParquetRowWriter<W: Write> {
+    builder: FrameBuilder,
     sink: ParquetSink<W>,
 }
 
-impl<R: FrameRow, W: Write> ParquetRowWriter<R, W> {
-    /// Starts a Parquet stream of `R` rows on `out`.
-    pub fn new(out: W) -> Result<ParquetRowWriter<R, W>> {
+impl<W: Write> ParquetRowWriter<W> {
+    /// Starts a Parquet stream of rows with `columns` on `out`.
+    pub fn new(columns: &[Column], out: W) -> Result<ParquetRowWriter<W>> {
         Ok(ParquetRowWriter {
-            builder: FrameBuilder::new(),
-            sink: ParquetSink::new(out, &R::schema())?,
+            builder: FrameBuilder::new(columns),
+            sink: ParquetSink::new(out, &schema_of(columns))?,
         })
     }
 
     /// Appends one row.
-    pub fn push(&mut self, row: &R) -> Result<()> {
-        self.builder.push(row)?;
+    pub fn push(&mut self, row: &(impl Row + ?Sized)) -> Result<()> {
+        self.builder.push(row);
         if self.builder.len() >= FLOW_BATCH_ROWS {
             let mut batch = self.builder.take()?;
             self.sink.write(&mut batch)?;
@@ -97,13 +98,13 @@ impl<R: FrameRow, W: Write> ParquetRowWriter<R, W> {
 mod tests {
     use super::*;
     use crate::flow::Flow;
-    use crate::query::FlowRow;
+    use crate::query::{DeclaredRow, FlowRow};
     use polars::prelude::*;
 
     #[test]
     fn written_rows_read_back_with_the_same_schema() {
         let mut bytes = Vec::new();
-        let mut writer = ParquetRowWriter::<FlowRow, _>::new(&mut bytes).unwrap();
+        let mut writer = ParquetRowWriter::new(FlowRow::COLUMNS, &mut bytes).unwrap();
         for port in [80u16, 443, 9200] {
             let mut f = Flow::test_flow("10.0.0.1", "fd00::2", port);
             f.time = "2026-11-20T19:05:02.5Z".parse().ok();
@@ -113,7 +114,7 @@ mod tests {
         let back = ParquetReader::new(std::io::Cursor::new(bytes))
             .finish()
             .unwrap();
-        assert_eq!(back.schema().as_ref(), &FlowRow::schema());
+        assert_eq!(back.schema().as_ref(), &schema_of(FlowRow::COLUMNS));
         assert_eq!(back.height(), 3);
         assert_eq!(
             back.column("dst_ip").unwrap().str().unwrap().get(0),
@@ -128,7 +129,7 @@ mod tests {
     #[test]
     fn an_empty_export_is_still_a_parquet_file() {
         let mut bytes = Vec::new();
-        let writer = ParquetRowWriter::<FlowRow, _>::new(&mut bytes).unwrap();
+        let writer = ParquetRowWriter::new(FlowRow::COLUMNS, &mut bytes).unwrap();
         assert_eq!(writer.finish().unwrap(), 0);
         assert_eq!(&bytes[..4], b"PAR1");
         let back = ParquetReader::new(std::io::Cursor::new(bytes))

@@ -8,19 +8,19 @@
 //! (preferred) or the legacy `all_policies`; a rule of `-1` is the end of a tier: the default
 //! deny of a policy that selected the endpoint but had no matching rule.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::hubble::PacketReport;
+use super::calico_fields::{labels_of, parse_protocol, workload_from_name};
+use super::record::{PacketReport, Record};
 use super::value::{parse_ip, port, TimeValue, U64Value};
-use super::{Format, Record};
 use crate::flow::{
     Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
-    PolicyRef, Protocol, ServiceIdentity, Workload,
+    PolicyRef, Protocol, ServiceIdentity,
 };
+use crate::format::Format;
 
 /// Says why a parsed first record looks like a Calico Enterprise flow log, or `None`.
 pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
@@ -129,6 +129,7 @@ fn convert(doc: Document, origin: Origin) -> Result<Flow, String> {
         count,
         duplicate: false,
         counting: Counting::Aggregated,
+        granularity: crate::flow::Granularity::Connection,
         format: Format::Calico,
         origin,
     })
@@ -137,16 +138,6 @@ fn convert(doc: Document, origin: Origin) -> Result<Flow, String> {
 /// `-` and empty mean "not given" in Calico documents.
 fn present(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty() && *s != "-")
-}
-
-/// Calico's protocol names, or a decimal number.
-pub(crate) fn parse_protocol(p: &str) -> Protocol {
-    match p.to_ascii_lowercase().as_str() {
-        "icmp6" => Protocol::Icmpv6,
-        "esp" => Protocol::Other(50),
-        "ipip" => Protocol::Other(4),
-        other => Protocol::parse(other).unwrap_or(Protocol::Unknown),
-    }
 }
 
 struct Side<'a> {
@@ -185,59 +176,6 @@ fn endpoint(ip: Option<std::net::IpAddr>, port: Option<u16>, side: Side) -> Endp
         _ => Identity::Unknown,
     };
     Endpoint::from_log(ip, port, identity, None)
-}
-
-/// The Deployment of an aggregated `<deployment>-<hash>-*` name, when the pod-template-hash
-/// label agrees; the name alone is never trusted.
-pub(crate) fn workload_from_name(
-    name: &str,
-    labels: &BTreeMap<String, String>,
-) -> Option<Workload> {
-    let hash = labels.get("pod-template-hash")?;
-    let stem = name.strip_suffix("-*").unwrap_or(name);
-    let deployment = stem.strip_suffix(&format!("-{hash}")).or_else(|| {
-        stem.rsplit_once('-')
-            .and_then(|(rs, _)| rs.strip_suffix(&format!("-{hash}")))
-    })?;
-    (!deployment.is_empty()).then(|| Workload {
-        kind: "Deployment".to_string(),
-        name: deployment.to_string(),
-    })
-}
-
-/// Labels as `{"labels": ["k=v", …]}`, a list, a map, or (older Felix) a JSON string of those.
-pub(crate) fn labels_of(value: Option<&Value>) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let pairs = |items: &[Value], out: &mut BTreeMap<String, String>| {
-        for item in items.iter().filter_map(Value::as_str) {
-            let (k, v) = item.split_once('=').unwrap_or((item, ""));
-            out.insert(k.trim().to_string(), v.trim().to_string());
-        }
-    };
-    match value {
-        Some(Value::Object(map)) => match map.get("labels") {
-            Some(Value::Array(items)) => pairs(items, &mut out),
-            _ => {
-                for (k, v) in map {
-                    if let Some(v) = v.as_str() {
-                        out.insert(k.clone(), v.to_string());
-                    }
-                }
-            }
-        },
-        Some(Value::Array(items)) => pairs(items, &mut out),
-        Some(Value::String(s)) => {
-            if let Ok(parsed) = serde_json::from_str::<Value>(s) {
-                return labels_of(Some(&parsed));
-            }
-            for part in s.split(" | ").filter(|p| !p.trim().is_empty()) {
-                let (k, v) = part.split_once('=').unwrap_or((part, ""));
-                out.insert(k.trim().to_string(), v.trim().to_string());
-            }
-        }
-        _ => {}
-    }
-    out
 }
 
 /// One `index|tier|name|action|rule` policy hit.

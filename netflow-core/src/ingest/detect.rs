@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{calico, gke_policy, gke_vpc, goldmane, hubble, Format};
+use super::{calico, gke_policy, gke_vpc, goldmane, hubble};
+use crate::format::Format;
 
 /// How many non-blank lines detection looks at before giving up.
 const LINES_TO_SNIFF: usize = 16;
@@ -41,9 +42,8 @@ pub fn detect_format(records: &[(u64, &[u8])]) -> Option<Result<Detection, Strin
                         "line {line_no} is a JSON object with keys {} that no format recognises: \
                          it has neither \"flow\" (Hubble), \"jsonPayload\" (Cloud Logging), \
                          \"action\"+\"reporter\" (Calico), \"Key\" (Goldmane) nor \
-                         \"connection\"+\"disposition\" (GKE); pass --format to choose one: {}",
+                         \"connection\"+\"disposition\" (GKE)",
                         describe_keys(&map),
-                        format_names()
                     )),
                     Err(ambiguous) => Err(format!("line {line_no} {ambiguous}")),
                 });
@@ -74,10 +74,7 @@ pub fn detect_format(records: &[(u64, &[u8])]) -> Option<Result<Detection, Strin
         }
     }
     let problem = first_problem?;
-    Some(Err(format!(
-        "{problem}; pass --format to choose one: {}",
-        format_names()
-    )))
+    Some(Err(problem))
 }
 
 /// Asks every format; more than one answer is ambiguous and reported as such.
@@ -98,7 +95,7 @@ fn sniff(map: &Map<String, Value>) -> Result<Option<(Format, String)>, String> {
     match answers.len() {
         0 | 1 => Ok(answers.into_iter().next()),
         _ => Err(format!(
-            "matches several formats ({}); pass --format to choose one",
+            "matches several formats ({})",
             answers
                 .iter()
                 .map(|(f, why)| format!("{f}: {why}"))
@@ -106,14 +103,6 @@ fn sniff(map: &Map<String, Value>) -> Result<Option<(Format, String)>, String> {
                 .join("; ")
         )),
     }
-}
-
-fn format_names() -> String {
-    Format::ALL
-        .iter()
-        .map(|f| f.name())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn describe_keys(map: &Map<String, Value>) -> String {
@@ -171,7 +160,7 @@ mod tests {
         let e = detect("apiVersion: v1\nkind: List").unwrap().unwrap_err();
         assert!(e.contains("not JSON"), "{e}");
         let e = detect("\u{1}\u{2}binary").unwrap().unwrap_err();
-        assert!(e.contains("--format"), "{e}");
+        assert!(e.contains("not JSON"), "{e}");
         let e = detect(r#"{"foo": 1}"#).unwrap().unwrap_err();
         assert!(e.contains("\"foo\""), "{e}");
     }

@@ -9,13 +9,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::cloud_logging::{log_id, sniff_parts, LogEntry};
-use super::hubble::PacketReport;
+use super::record::{PacketReport, Record};
 use super::value::{parse_ip, port, TimeValue, U64Value};
-use super::{Format, Record};
 use crate::flow::{
     Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
     PolicyRef, Protocol, Workload,
 };
+use crate::format::Format;
 
 /// Says why a parsed first record looks like a policy-action log, or `None`.
 pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
@@ -112,6 +112,7 @@ fn convert(p: Payload, entry_node: Option<String>, origin: Origin) -> Result<Flo
         } else {
             Counting::Exact
         },
+        granularity: crate::flow::Granularity::Connection,
         format: Format::GkePolicyAction,
         origin,
     })

@@ -13,13 +13,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::cloud_logging::{log_id, sniff_parts, LogEntry};
-use super::hubble::PacketReport;
+use super::record::{PacketReport, Record};
 use super::value::{parse_ip, port, TimeValue, U64Value};
-use super::{Format, Record};
 use crate::flow::{
     Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
     Protocol, ServiceIdentity, Workload,
 };
+use crate::format::Format;
 
 /// Says why a parsed first record looks like a VPC flow log, or `None`.
 pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
@@ -110,6 +110,7 @@ fn convert(p: Payload, origin: Origin) -> Result<Flow, String> {
         count: 1,
         duplicate: false,
         counting: Counting::Sampled,
+        granularity: crate::flow::Granularity::Connection,
         format: Format::GkeVpc,
         origin,
     })

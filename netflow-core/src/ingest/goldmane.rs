@@ -13,13 +13,14 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::hubble::PacketReport;
+use super::calico_fields::{labels_of, parse_protocol, workload_from_name};
+use super::record::{PacketReport, Record};
 use super::value::{port, EnumValue, TimeValue, U64Value};
-use super::{Format, Record};
 use crate::flow::{
     Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
     PolicyRef, Protocol, ServiceIdentity,
 };
+use crate::format::Format;
 
 /// Says why a parsed first record looks like a Goldmane/Whisker flow, or `None`.
 pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
@@ -103,7 +104,7 @@ fn convert(f: Fields, origin: Origin) -> Result<Flow, String> {
         .proto
         .as_deref()
         .or(f.protocol.as_deref())
-        .map(super::calico::parse_protocol)
+        .map(parse_protocol)
         .unwrap_or(Protocol::Unknown);
     let enforced = f
         .policies
@@ -151,6 +152,7 @@ fn convert(f: Fields, origin: Origin) -> Result<Flow, String> {
         count: f.num_connections_started.map_or(1, |n| n.0.max(1)),
         duplicate: false,
         counting: Counting::Aggregated,
+        granularity: crate::flow::Granularity::Connection,
         format: Format::Goldmane,
         origin,
     })
@@ -190,11 +192,11 @@ fn endpoint(
 /// A pod named by its generate-name prefix; the Deployment is named only when the
 /// pod-template-hash label agrees with the name.
 fn pod(namespace: Option<&str>, name: &str, labels: Option<&Value>) -> Identity {
-    let labels = super::calico::labels_of(labels);
+    let labels = labels_of(labels);
     Identity::Pod(std::sync::Arc::new(PodIdentity {
         namespace: present(namespace).unwrap_or_default().to_string(),
         name: name.to_string(),
-        workload: super::calico::workload_from_name(name, &labels),
+        workload: workload_from_name(name, &labels),
         node: None,
         labels: Arc::new(labels),
     }))

@@ -5,11 +5,11 @@
 //! Every field is optional (exporter field masks strip any of them), enums arrive as names or
 //! numbers, 64-bit integers as strings or numbers, and lowerCamelCase aliases are accepted next to
 //! the proto field names. One denied packet is usually reported twice on the enforcing node — a
-//! policy-verdict event (type 5) and a drop event (type 1) — which [`PacketPairer`] folds into one
+//! policy-verdict event (type 5) and a drop event (type 1) — which the reader's pairing folds into one
 //! attempt.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -18,12 +18,13 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::record::{PacketReport, Record};
 use super::value::{parse_ip, port, EnumValue, U64Value};
-use super::{Format, Record};
 use crate::flow::{
     Action, Direction, Endpoint, Flow, Identity, IdentitySource, NodeIdentity, Origin, PodIdentity,
     PolicyRef, Protocol, ServiceIdentity, Workload,
 };
+use crate::format::Format;
 
 /// Says why a parsed first record looks like Hubble, or `None`.
 pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
@@ -243,6 +244,7 @@ fn convert(
         count: 1,
         duplicate: false,
         counting: crate::flow::Counting::Exact,
+        granularity: crate::flow::Granularity::Packet,
         format: Format::Hubble,
         origin,
     };
@@ -312,82 +314,6 @@ fn endpoint(
         identity,
         service,
         identity_source: IdentitySource::None,
-    }
-}
-
-/// Which kind of report of a packet a flow record is, for pairing the two reports of one
-/// denied packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PacketReport {
-    /// A record that has no twin (traces, L7 events, other formats).
-    Single,
-    /// A Hubble policy-verdict event (monitor event type 5).
-    PolicyVerdict,
-    /// A Hubble drop notification (monitor event type 1).
-    DropNotice,
-}
-
-/// Folds the two reports Hubble writes for one denied packet (a policy-verdict event, type 5,
-/// and a drop notification, type 1) into one attempt. Retransmits repeat both, so each event
-/// pairs with at most one of the other type, within one second, on the same node, 5-tuple and
-/// direction.
-#[derive(Default)]
-pub struct PacketPairer {
-    pending: HashMap<PairKey, VecDeque<(DateTime<Utc>, PacketReport)>>,
-    inserted: u64,
-    latest: Option<DateTime<Utc>>,
-}
-
-#[derive(Hash, PartialEq, Eq)]
-struct PairKey {
-    src: (Option<IpAddr>, Option<u16>),
-    dst: (Option<IpAddr>, Option<u16>),
-    protocol: Protocol,
-    direction: Direction,
-    node: Option<String>,
-}
-
-const PAIR_WINDOW_MS: i64 = 1000;
-
-impl PacketPairer {
-    /// Whether `flow` is the second report of a packet already seen; remembers it otherwise.
-    pub fn is_second_report(&mut self, flow: &Flow, report: PacketReport) -> bool {
-        if report == PacketReport::Single || flow.action != Action::Denied {
-            return false;
-        }
-        let Some(time) = flow.time else {
-            return false;
-        };
-        let key = PairKey {
-            src: (flow.src.ip, flow.src.port),
-            dst: (flow.dst.ip, flow.dst.port),
-            protocol: flow.protocol,
-            direction: flow.direction,
-            node: flow.node.clone(),
-        };
-        self.latest = Some(self.latest.map_or(time, |l| l.max(time)));
-        let queue = self.pending.entry(key).or_default();
-        if let Some(pos) = queue.iter().position(|(t, k)| {
-            *k != report && (time - *t).num_milliseconds().abs() <= PAIR_WINDOW_MS
-        }) {
-            queue.remove(pos);
-            return true;
-        }
-        queue.push_back((time, report));
-        self.inserted += 1;
-        if self.inserted % 4096 == 0 {
-            self.prune();
-        }
-        false
-    }
-
-    fn prune(&mut self) {
-        let Some(latest) = self.latest else { return };
-        let horizon = latest - chrono::Duration::milliseconds(2 * PAIR_WINDOW_MS);
-        self.pending.retain(|_, queue| {
-            queue.retain(|(t, _)| *t >= horizon);
-            !queue.is_empty()
-        });
     }
 }
 

@@ -12,8 +12,10 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
 
+use super::decode::{Decoder, LinesPart, Reading};
 use super::framing::Framing;
-use super::{whole_lines_end, Decoder, Flow, LinesPart, ReadOptions, Reading};
+use super::lines::whole_lines_end;
+use super::{FlowSink, ReadOptions};
 use crate::error::Result;
 use memmap2::Mmap;
 
@@ -26,7 +28,7 @@ const CHUNKS_IN_FLIGHT: usize = 3;
 pub(super) fn read_mapped(
     name: &str,
     options: &ReadOptions,
-    sink: &mut dyn FnMut(Flow),
+    sink: &mut FlowSink<'_>,
 ) -> Result<Option<super::InputReport>> {
     if name == "-" {
         return Ok(None);
@@ -78,7 +80,7 @@ pub(super) fn read_mapped(
                 reading.detect_lines(chunk, next_line, framing)?;
                 let decoder = Decoder {
                     format: reading.format,
-                    prefilter: options.prefilter.as_deref(),
+                    needles: options.needles.as_deref(),
                     framing,
                     input: &input,
                 };
@@ -100,6 +102,10 @@ pub(super) fn read_mapped(
                 return Ok(());
             };
             next_line = reading.account_parts(parts, next_line);
+            if reading.stopped {
+                // Chunks still decoding finish in the scope; their results are not used.
+                return Ok(());
+            }
             if let Some(progress) = &options.progress {
                 (progress.0)(len as u64);
             }

@@ -600,7 +600,7 @@ mod tests {
     use crate::cluster::Snapshot;
     use crate::flow::Protocol;
     use crate::policy::verdict::{
-        Exemption, NoRules, PeerReason, PolicyType, SideVerdict, Verdict,
+        Exemption, NoRules, PeerReason, PolicyType, PolicyVerdict, SideVerdict,
     };
     use crate::policy::{Engine, Evaluation, Subject};
 
@@ -662,7 +662,13 @@ mod tests {
             .unwrap()
     }
 
-    fn verdict(snapshot: &Snapshot, src: &str, dst: &str, port: u16, protocol: &str) -> Verdict {
+    fn verdict(
+        snapshot: &Snapshot,
+        src: &str,
+        dst: &str,
+        port: u16,
+        protocol: &str,
+    ) -> PolicyVerdict {
         eval(snapshot, src, dst, port, protocol).verdict
     }
 
@@ -678,7 +684,7 @@ mod tests {
     fn pods_without_policies_are_not_isolated() {
         let s = snapshot(vec![]);
         let e = eval(&s, "b/client", "a/web", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(e.verdict, PolicyVerdict::Allow);
         assert!(!e.egress.isolated && !e.ingress.isolated);
         assert!(e.ingress.policies.is_empty());
     }
@@ -691,17 +697,32 @@ mod tests {
                 spec["podSelector"] = selector;
             }
             let s = snapshot(vec![policy("a", "deny", spec)]);
-            assert_eq!(verdict(&s, "b/client", "a/web", 80, "TCP"), Verdict::Deny);
-            assert_eq!(verdict(&s, "b/client", "a/db", 80, "TCP"), Verdict::Deny);
-            assert_eq!(verdict(&s, "a/web", "b/client", 80, "TCP"), Verdict::Allow);
+            assert_eq!(
+                verdict(&s, "b/client", "a/web", 80, "TCP"),
+                PolicyVerdict::Deny
+            );
+            assert_eq!(
+                verdict(&s, "b/client", "a/db", 80, "TCP"),
+                PolicyVerdict::Deny
+            );
+            assert_eq!(
+                verdict(&s, "a/web", "b/client", 80, "TCP"),
+                PolicyVerdict::Allow
+            );
         }
     }
 
     #[test]
     fn a_policy_only_selects_pods_of_its_own_namespace() {
         let s = snapshot(vec![policy("b", "deny", json!({"podSelector": {}}))]);
-        assert_eq!(verdict(&s, "b/client", "a/web", 80, "TCP"), Verdict::Allow);
-        assert_eq!(verdict(&s, "a/web", "b/client", 80, "TCP"), Verdict::Deny);
+        assert_eq!(
+            verdict(&s, "b/client", "a/web", 80, "TCP"),
+            PolicyVerdict::Allow
+        );
+        assert_eq!(
+            verdict(&s, "a/web", "b/client", 80, "TCP"),
+            PolicyVerdict::Deny
+        );
     }
 
     #[test]
@@ -718,7 +739,10 @@ mod tests {
             [PolicyType::Ingress, PolicyType::Egress]
         );
         assert!(e.egress.policies[0].types_defaulted);
-        assert_eq!(verdict(&s, "a/web", "b/client", 53, "UDP"), Verdict::Allow);
+        assert_eq!(
+            verdict(&s, "a/web", "b/client", 53, "UDP"),
+            PolicyVerdict::Allow
+        );
         assert_eq!(
             eval(&s, "b/client", "a/web", 80, "TCP").ingress.verdict,
             SideVerdict::Deny,
@@ -747,11 +771,11 @@ mod tests {
             json!({"podSelector": {}, "policyTypes": ["Egress"]}),
         )]);
         let e = eval(&s, "a/web", "b/client", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         assert_eq!(e.egress.reasons[0].no_rules, Some(NoRules::Absent));
         assert_eq!(
             eval(&s, "b/client", "a/web", 80, "TCP").verdict,
-            Verdict::Allow,
+            PolicyVerdict::Allow,
             "an Egress-only policy does not isolate for ingress"
         );
     }
@@ -773,7 +797,7 @@ mod tests {
         for rule in [json!({}), json!({"from": []}), json!({"ports": []})] {
             let s = deny_ingress_to_web(rule);
             let e = eval(&s, "b/client", "a/web", 443, "UDP");
-            assert_eq!(e.verdict, Verdict::Allow);
+            assert_eq!(e.verdict, PolicyVerdict::Allow);
             let matched = e.ingress.matched_rule.unwrap();
             assert_eq!((matched.rule, matched.peer), (0, None));
         }
@@ -782,9 +806,12 @@ mod tests {
     #[test]
     fn pod_selector_peer_selects_pods_of_the_policy_namespace_only() {
         let s = deny_ingress_to_web(json!({"from": [{"podSelector": {}}]}));
-        assert_eq!(verdict(&s, "a/db", "a/web", 80, "TCP"), Verdict::Allow);
+        assert_eq!(
+            verdict(&s, "a/db", "a/web", 80, "TCP"),
+            PolicyVerdict::Allow
+        );
         let e = eval(&s, "b/client", "a/web", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         assert!(matches!(
             &e.ingress.reasons[0].rules[0].peers[0].reasons[0],
             PeerReason::PodNamespace { policy_namespace, .. } if policy_namespace == "a"
@@ -811,9 +838,12 @@ mod tests {
         let s = deny_ingress_to_web(
             json!({"from": [{"namespaceSelector": {"matchLabels": {"team": "b"}}}]}),
         );
-        assert_eq!(verdict(&s, "b/client", "a/web", 80, "TCP"), Verdict::Allow);
+        assert_eq!(
+            verdict(&s, "b/client", "a/web", 80, "TCP"),
+            PolicyVerdict::Allow
+        );
         let e = eval(&s, "a/db", "a/web", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         assert!(matches!(
             &e.ingress.reasons[0].rules[0].peers[0].reasons[0],
             PeerReason::NamespaceLabels { namespace, unmet, labels_known: true }
@@ -826,12 +856,18 @@ mod tests {
         let s = deny_ingress_to_web(json!({"from": [{
             "namespaceSelector": {"matchLabels": {"team": "b"}},
             "podSelector": {"matchLabels": {"app": "client"}}}]}));
-        assert_eq!(verdict(&s, "b/client", "a/web", 80, "TCP"), Verdict::Allow);
-        assert_eq!(verdict(&s, "a/db", "a/web", 80, "TCP"), Verdict::Deny);
+        assert_eq!(
+            verdict(&s, "b/client", "a/web", 80, "TCP"),
+            PolicyVerdict::Allow
+        );
+        assert_eq!(verdict(&s, "a/db", "a/web", 80, "TCP"), PolicyVerdict::Deny);
         let s = deny_ingress_to_web(json!({"from": [{
             "namespaceSelector": {"matchLabels": {"team": "b"}},
             "podSelector": {"matchLabels": {"app": "other"}}}]}));
-        assert_eq!(verdict(&s, "b/client", "a/web", 80, "TCP"), Verdict::Deny);
+        assert_eq!(
+            verdict(&s, "b/client", "a/web", 80, "TCP"),
+            PolicyVerdict::Deny
+        );
     }
 
     #[test]
@@ -839,7 +875,10 @@ mod tests {
         let s = deny_ingress_to_web(json!({"from": [
             {"namespaceSelector": {"matchLabels": {"team": "b"}}},
             {"podSelector": {"matchLabels": {"app": "db"}}}]}));
-        assert_eq!(verdict(&s, "b/client", "a/web", 80, "TCP"), Verdict::Allow);
+        assert_eq!(
+            verdict(&s, "b/client", "a/web", 80, "TCP"),
+            PolicyVerdict::Allow
+        );
         let e = eval(&s, "a/db", "a/web", 80, "TCP");
         assert_eq!(e.ingress.matched_rule.unwrap().peer, Some(1));
     }
@@ -856,11 +895,11 @@ mod tests {
             ),
         ]);
         let e = eval(&s, "b/client", "a/web", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(e.verdict, PolicyVerdict::Allow);
         assert_eq!(e.ingress.policies.len(), 2);
         assert_eq!(e.ingress.matched_rule.unwrap().policy, "a/allow-b");
         let e = eval(&s, "a/db", "a/web", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         let policies: Vec<&str> = e.ingress.reasons.iter().map(|r| &*r.policy).collect();
         assert_eq!(policies, ["a/allow-b", "a/deny-all"]);
     }
@@ -871,10 +910,10 @@ mod tests {
             "cidr": "203.0.113.77/24", "except": ["203.0.113.128/25"]}}]}));
         assert_eq!(
             verdict(&s, "203.0.113.5", "a/web", 80, "TCP"),
-            Verdict::Allow
+            PolicyVerdict::Allow
         );
         let e = eval(&s, "203.0.113.200", "a/web", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         assert!(matches!(
             &e.ingress.reasons[0].rules[0].peers[0].reasons[0],
             PeerReason::IpBlockExcept { cidr, except, .. }
@@ -890,9 +929,12 @@ mod tests {
     #[test]
     fn selector_peers_never_match_an_external_address() {
         let s = deny_ingress_to_web(json!({"from": [{"namespaceSelector": {}}]}));
-        assert_eq!(verdict(&s, "b/client", "a/web", 80, "TCP"), Verdict::Allow);
+        assert_eq!(
+            verdict(&s, "b/client", "a/web", 80, "TCP"),
+            PolicyVerdict::Allow
+        );
         let e = eval(&s, "203.0.113.5", "a/web", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         assert!(matches!(
             &e.ingress.reasons[0].rules[0].peers[0].reasons[0],
             PeerReason::NotAPod { .. }
@@ -908,13 +950,13 @@ mod tests {
                    "egress": [{"to": [{"ipBlock": {"cidr": "10.0.1.0/24"}}]}]}),
         )]);
         let e = eval(&s, "a/web", "b/client", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(e.verdict, PolicyVerdict::Allow);
         assert!(
             e.egress.notes[0].contains("advises against"),
             "{:?}",
             e.egress
         );
-        assert_eq!(verdict(&s, "a/web", "a/db", 80, "TCP"), Verdict::Deny);
+        assert_eq!(verdict(&s, "a/web", "a/db", 80, "TCP"), PolicyVerdict::Deny);
     }
 
     #[test]
@@ -930,13 +972,13 @@ mod tests {
             e.egress.exemption,
             Some(Exemption::External { .. })
         ));
-        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(e.verdict, PolicyVerdict::Allow);
         let e = eval(&s, "b/client", "203.0.113.5", 80, "TCP");
         assert_eq!(e.ingress.verdict, SideVerdict::NotApplicable);
-        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(e.verdict, PolicyVerdict::Allow);
         assert_eq!(
             verdict(&s, "a/web", "203.0.113.5", 80, "TCP"),
-            Verdict::Deny
+            PolicyVerdict::Deny
         );
     }
 
@@ -948,16 +990,22 @@ mod tests {
                 rule["ports"] = ports;
             }
             let s = deny_ingress_to_web(rule);
-            assert_eq!(verdict(&s, "a/db", "a/web", 5432, "SCTP"), Verdict::Allow);
+            assert_eq!(
+                verdict(&s, "a/db", "a/web", 5432, "SCTP"),
+                PolicyVerdict::Allow
+            );
         }
     }
 
     #[test]
     fn port_protocol_defaults_to_tcp() {
         let s = deny_ingress_to_web(json!({"ports": [{"port": 80}]}));
-        assert_eq!(verdict(&s, "a/db", "a/web", 80, "TCP"), Verdict::Allow);
+        assert_eq!(
+            verdict(&s, "a/db", "a/web", 80, "TCP"),
+            PolicyVerdict::Allow
+        );
         let e = eval(&s, "a/db", "a/web", 80, "UDP");
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         let miss = e.ingress.reasons[0].rules[0].ports.as_ref().unwrap();
         assert_eq!(miss.allowed, ["TCP/80"]);
         assert!(e.ingress.reasons[0].rules[0].peers.is_empty());
@@ -967,28 +1015,40 @@ mod tests {
     fn sctp_and_udp_ports_match_only_their_protocol() {
         let s = deny_ingress_to_web(json!({"ports": [
             {"port": 80, "protocol": "SCTP"}, {"port": 81, "protocol": "UDP"}]}));
-        assert_eq!(verdict(&s, "a/db", "a/web", 80, "SCTP"), Verdict::Allow);
-        assert_eq!(verdict(&s, "a/db", "a/web", 81, "UDP"), Verdict::Allow);
-        assert_eq!(verdict(&s, "a/db", "a/web", 80, "TCP"), Verdict::Deny);
-        assert_eq!(verdict(&s, "a/db", "a/web", 81, "SCTP"), Verdict::Deny);
+        assert_eq!(
+            verdict(&s, "a/db", "a/web", 80, "SCTP"),
+            PolicyVerdict::Allow
+        );
+        assert_eq!(
+            verdict(&s, "a/db", "a/web", 81, "UDP"),
+            PolicyVerdict::Allow
+        );
+        assert_eq!(verdict(&s, "a/db", "a/web", 80, "TCP"), PolicyVerdict::Deny);
+        assert_eq!(
+            verdict(&s, "a/db", "a/web", 81, "SCTP"),
+            PolicyVerdict::Deny
+        );
     }
 
     #[test]
     fn a_port_entry_with_only_a_protocol_matches_every_port_of_it() {
         let s = deny_ingress_to_web(json!({"ports": [{"protocol": "UDP"}]}));
-        assert_eq!(verdict(&s, "a/db", "a/web", 1, "UDP"), Verdict::Allow);
-        assert_eq!(verdict(&s, "a/db", "a/web", 65535, "UDP"), Verdict::Allow);
-        assert_eq!(verdict(&s, "a/db", "a/web", 80, "TCP"), Verdict::Deny);
+        assert_eq!(verdict(&s, "a/db", "a/web", 1, "UDP"), PolicyVerdict::Allow);
+        assert_eq!(
+            verdict(&s, "a/db", "a/web", 65535, "UDP"),
+            PolicyVerdict::Allow
+        );
+        assert_eq!(verdict(&s, "a/db", "a/web", 80, "TCP"), PolicyVerdict::Deny);
     }
 
     #[test]
     fn end_port_makes_an_inclusive_range() {
         let s = deny_ingress_to_web(json!({"ports": [{"port": 32000, "endPort": 32768}]}));
         for (port, expected) in [
-            (31999, Verdict::Deny),
-            (32000, Verdict::Allow),
-            (32768, Verdict::Allow),
-            (32769, Verdict::Deny),
+            (31999, PolicyVerdict::Deny),
+            (32000, PolicyVerdict::Allow),
+            (32768, PolicyVerdict::Allow),
+            (32769, PolicyVerdict::Deny),
         ] {
             assert_eq!(
                 verdict(&s, "a/db", "a/web", port, "TCP"),
@@ -1003,9 +1063,15 @@ mod tests {
         let s = deny_ingress_to_web(
             json!({"ports": [{"port": "http"}, {"port": "dns", "protocol": "UDP"}]}),
         );
-        assert_eq!(verdict(&s, "a/db", "a/web", 80, "TCP"), Verdict::Allow);
-        assert_eq!(verdict(&s, "a/db", "a/web", 53, "UDP"), Verdict::Allow);
-        assert_eq!(verdict(&s, "a/db", "a/web", 53, "TCP"), Verdict::Deny);
+        assert_eq!(
+            verdict(&s, "a/db", "a/web", 80, "TCP"),
+            PolicyVerdict::Allow
+        );
+        assert_eq!(
+            verdict(&s, "a/db", "a/web", 53, "UDP"),
+            PolicyVerdict::Allow
+        );
+        assert_eq!(verdict(&s, "a/db", "a/web", 53, "TCP"), PolicyVerdict::Deny);
         let e = eval(&s, "a/db", "a/web", 8080, "TCP");
         let miss = e.ingress.reasons[0].rules[0].ports.as_ref().unwrap();
         assert_eq!(miss.named[0].resolved, Some(80));
@@ -1015,7 +1081,7 @@ mod tests {
     fn a_named_port_the_destination_does_not_declare_matches_nothing() {
         let s = deny_ingress_to_web(json!({"ports": [{"port": "metrics"}]}));
         let e = eval(&s, "a/db", "a/web", 9090, "TCP");
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         let miss = e.ingress.reasons[0].rules[0].ports.as_ref().unwrap();
         assert_eq!(miss.named[0].name, "metrics");
         assert_eq!(miss.named[0].resolved, None);
@@ -1030,10 +1096,16 @@ mod tests {
             json!({"podSelector": {}, "policyTypes": ["Egress"],
                    "egress": [{"ports": [{"port": "http"}]}]}),
         )]);
-        assert_eq!(verdict(&s, "b/client", "a/web", 80, "TCP"), Verdict::Allow);
-        assert_eq!(verdict(&s, "b/client", "a/db", 80, "TCP"), Verdict::Deny);
+        assert_eq!(
+            verdict(&s, "b/client", "a/web", 80, "TCP"),
+            PolicyVerdict::Allow
+        );
+        assert_eq!(
+            verdict(&s, "b/client", "a/db", 80, "TCP"),
+            PolicyVerdict::Deny
+        );
         let e = eval(&s, "b/client", "203.0.113.5", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         let miss = e.egress.reasons[0].rules[0].ports.as_ref().unwrap();
         assert_eq!(miss.named[0].pod, None);
     }
@@ -1050,7 +1122,7 @@ mod tests {
             ),
         ]);
         let e = eval(&s, "ghost/g", "a/web", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         assert!(matches!(
             &e.ingress.reasons[0].rules[0].peers[0].reasons[0],
             PeerReason::NamespaceLabels {
@@ -1068,7 +1140,7 @@ mod tests {
             ),
         ]);
         let e = eval(&s, "ghost/g", "a/web", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(e.verdict, PolicyVerdict::Allow);
         assert!(e.ingress.notes[0].contains("no Namespace object"));
     }
 
@@ -1084,7 +1156,7 @@ mod tests {
             ),
         ]);
         let e = eval(&s, "ghost/g", "a/web", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(e.verdict, PolicyVerdict::Allow);
         assert!(e.ingress.notes.is_empty());
     }
 
@@ -1092,7 +1164,7 @@ mod tests {
     fn a_pod_given_by_its_ip_is_that_pod() {
         let s = deny_ingress_to_web(json!({"from": [{"podSelector": {}}]}));
         let e = eval(&s, "10.0.0.2", "a/web", 80, "TCP");
-        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(e.verdict, PolicyVerdict::Allow);
         assert_eq!(
             e.src,
             crate::policy::Party::Pod {

@@ -9,18 +9,18 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::verdict::{
-    Evaluation, Exemption, NoRules, Party, PeerReason, PolicyMiss, PortMiss, SelectingPolicy,
-    SideResult, SideVerdict, Verdict,
+    Evaluation, Exemption, NoRules, Party, PeerReason, PolicyMiss, PolicyVerdict, PortMiss,
+    SelectingPolicy, SideResult, SideVerdict,
 };
 
 /// Indentation of the lines under a heading.
 const INDENT: &str = "        ";
 
-impl fmt::Display for Verdict {
+impl fmt::Display for PolicyVerdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(match self {
-            Verdict::Allow => "ALLOWED",
-            Verdict::Deny => "DENIED",
+            PolicyVerdict::Allow => "ALLOWED",
+            PolicyVerdict::Deny => "DENIED",
         })
     }
 }
@@ -346,12 +346,12 @@ impl Evaluation {
             })
         });
         let sides = match self.verdict {
-            Verdict::Deny => [&self.egress, &self.ingress]
+            PolicyVerdict::Deny => [&self.egress, &self.ingress]
                 .into_iter()
                 .filter(|s| s.verdict == SideVerdict::Deny)
                 .map(SideResult::summary)
                 .collect::<Vec<_>>(),
-            Verdict::Allow => [&self.egress, &self.ingress]
+            PolicyVerdict::Allow => [&self.egress, &self.ingress]
                 .into_iter()
                 .map(SideResult::summary)
                 .collect::<Vec<_>>(),

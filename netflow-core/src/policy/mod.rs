@@ -9,7 +9,7 @@
 //! types are in `verdict.rs`, the text rendering in `explain.rs`.
 //!
 //! ```
-//! use netflow_core::policy::{Engine, Subject, Verdict};
+//! use netflow_core::policy::{Engine, Subject, PolicyVerdict};
 //! use netflow_core::{Protocol, Snapshot};
 //!
 //! let cluster = r#"{"kind":"List","items":[
@@ -23,7 +23,7 @@
 //! let src = Subject::parse("203.0.113.5")?;
 //! let dst = Subject::parse("vamp/es-0")?;
 //! let evaluation = engine.evaluate(&src, &dst, 9200, Protocol::Tcp)?;
-//! assert_eq!(evaluation.verdict, Verdict::Deny);
+//! assert_eq!(evaluation.verdict, PolicyVerdict::Deny);
 //! assert!(evaluation.to_string().contains("policy has no ingress rules (ingress: [])"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -44,55 +44,11 @@ use crate::flow::{Identity, Protocol};
 use eval::{named_port, Peer, PolicySet, Probe};
 pub use verdict::{
     BackendEvaluation, Evaluation, ExcludedBackend, Exemption, HostTraffic, NamedPortMiss, NoRules,
-    Party, PeerMiss, PeerReason, PolicyMiss, PolicyType, PortMiss, RuleMiss, RuleRef,
-    SelectingPolicy, ServiceTranslation, SideResult, SideVerdict, Verdict,
+    Party, PeerMiss, PeerReason, PolicyMiss, PolicyType, PolicyVerdict, PortMiss, RuleMiss,
+    RuleRef, SelectingPolicy, ServiceTranslation, SideResult, SideVerdict,
 };
 
-/// What the engine could not evaluate.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PolicyError {
-    /// A subject's text is not `namespace/pod`, an IP address or `svc/namespace/name`.
-    #[error("invalid connection end {text:?}: {detail}")]
-    BadSubject {
-        /// The text as given.
-        text: String,
-        /// What was expected.
-        detail: String,
-    },
-    /// The pod is not in the snapshot.
-    #[error("pod {namespace}/{name} is not in the snapshot")]
-    UnknownPod {
-        /// Namespace.
-        namespace: String,
-        /// Pod name.
-        name: String,
-    },
-    /// The service is not in the snapshot.
-    #[error("service {namespace}/{name} is not in the snapshot")]
-    UnknownService {
-        /// Namespace.
-        namespace: String,
-        /// Service name.
-        name: String,
-    },
-    /// Several live objects of the snapshot hold the address.
-    #[error("address {ip} is held by several objects of the snapshot: {}", candidates.join(", "))]
-    AmbiguousIp {
-        /// The address.
-        ip: IpAddr,
-        /// Every candidate, as `kind namespace/name`.
-        candidates: Vec<String>,
-    },
-    /// A Service was given as the source; a ClusterIP only receives connections.
-    #[error("service {namespace}/{name} cannot be the source of a connection")]
-    ServiceSource {
-        /// Namespace.
-        namespace: String,
-        /// Service name.
-        name: String,
-    },
-}
+pub use crate::error::PolicyError;
 
 /// One end of a connection as a caller names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -219,7 +175,7 @@ enum End<'a> {
 
 /// One direction's result and the connection's verdict towards one destination pod or address.
 struct PairResult {
-    verdict: Verdict,
+    verdict: PolicyVerdict,
     egress: SideResult,
     ingress: SideResult,
     host_traffic: Option<HostTraffic>,
@@ -329,21 +285,21 @@ impl<'s> Engine<'s> {
             .collect();
         let shown = results
             .iter()
-            .find(|b| b.verdict == Verdict::Deny)
+            .find(|b| b.verdict == PolicyVerdict::Deny)
             .or(results.first());
         let (verdict, egress, ingress, host_traffic) = match shown {
             Some(b) => (
-                if results.iter().all(|b| b.verdict == Verdict::Allow) {
-                    Verdict::Allow
+                if results.iter().all(|b| b.verdict == PolicyVerdict::Allow) {
+                    PolicyVerdict::Allow
                 } else {
-                    Verdict::Deny
+                    PolicyVerdict::Deny
                 },
                 b.egress.clone(),
                 b.ingress.clone(),
                 b.host_traffic.clone(),
             ),
             None => (
-                Verdict::Deny,
+                PolicyVerdict::Deny,
                 exempt(
                     PolicyType::Egress,
                     describe(src_end),
@@ -507,7 +463,7 @@ impl<'s> Engine<'s> {
                 node: node.to_string(),
             };
             return PairResult {
-                verdict: Verdict::Allow,
+                verdict: PolicyVerdict::Allow,
                 egress: exempt(PolicyType::Egress, describe(src), exemption.clone()),
                 ingress: exempt(PolicyType::Ingress, describe(dst), exemption),
                 host_traffic: Some(HostTraffic {
@@ -549,9 +505,9 @@ impl<'s> Engine<'s> {
         };
         let verdict = if egress.verdict == SideVerdict::Deny || ingress.verdict == SideVerdict::Deny
         {
-            Verdict::Deny
+            PolicyVerdict::Deny
         } else {
-            Verdict::Allow
+            PolicyVerdict::Allow
         };
         PairResult {
             verdict,
@@ -984,7 +940,7 @@ mod tests {
         let s = snapshot();
         let engine = Engine::new(&s);
         let e = eval(&engine, "192.168.0.10", "vamp/es-0", 9200);
-        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(e.verdict, PolicyVerdict::Allow);
         assert_eq!(
             e.host_traffic.as_ref().unwrap().reason,
             "host traffic, not subject to NetworkPolicy"
@@ -1003,7 +959,7 @@ mod tests {
         let s = snapshot();
         let engine = Engine::new(&s);
         let e = eval(&engine, "192.168.0.11", "vamp/es-0", 9200);
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         assert!(e.host_traffic.is_none());
         assert_eq!(e.egress.verdict, SideVerdict::NotApplicable);
         assert!(matches!(e.egress.exemption, Some(Exemption::Node { .. })));
@@ -1014,14 +970,14 @@ mod tests {
         let s = snapshot();
         let engine = Engine::new(&s);
         let e = eval(&engine, "vamp/kibana-0", "vamp/agent", 80);
-        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(e.verdict, PolicyVerdict::Allow);
         assert!(!e.ingress.isolated);
         assert!(matches!(
             e.ingress.exemption,
             Some(Exemption::HostNetwork { .. })
         ));
         let e = eval(&engine, "vamp/agent", "vamp/es-1", 9201);
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         assert!(e.ingress.notes[0].contains("hostNetwork pod"), "{e}");
     }
 
@@ -1030,7 +986,7 @@ mod tests {
         let s = snapshot();
         let engine = Engine::new(&s);
         let e = eval(&engine, "vamp/kibana-0", "svc/vamp/es", 80);
-        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(e.verdict, PolicyVerdict::Allow);
         let ports: Vec<(String, u16)> = e
             .backends
             .iter()
@@ -1058,12 +1014,16 @@ mod tests {
         let s = snapshot();
         let engine = Engine::new(&s);
         let e = eval(&engine, "203.0.113.5", "svc/vamp/es", 80);
-        assert_eq!(e.verdict, Verdict::Deny);
-        assert!(e.backends.iter().all(|b| b.verdict == Verdict::Deny));
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
+        assert!(e.backends.iter().all(|b| b.verdict == PolicyVerdict::Deny));
         let e = eval(&engine, "192.168.0.10", "svc/vamp/es", 80);
-        assert_eq!(e.verdict, Verdict::Deny, "host traffic only to es-0 on n1");
-        assert_eq!(e.backends[0].verdict, Verdict::Allow);
-        assert_eq!(e.backends[1].verdict, Verdict::Deny);
+        assert_eq!(
+            e.verdict,
+            PolicyVerdict::Deny,
+            "host traffic only to es-0 on n1"
+        );
+        assert_eq!(e.backends[0].verdict, PolicyVerdict::Allow);
+        assert_eq!(e.backends[1].verdict, PolicyVerdict::Deny);
         assert_eq!(
             e.ingress.subject, "vamp/es-1",
             "the denying backend is shown"
@@ -1075,7 +1035,7 @@ mod tests {
         let s = snapshot();
         let engine = Engine::new(&s);
         let e = eval(&engine, "vamp/kibana-0", "svc/vamp/legacy", 9200);
-        assert_eq!(e.verdict, Verdict::Allow);
+        assert_eq!(e.verdict, PolicyVerdict::Allow);
         let t = e.service.as_ref().unwrap();
         assert_eq!(t.backends_from, "endpoint_slices");
         assert_eq!(e.backends.len(), 1);
@@ -1087,7 +1047,7 @@ mod tests {
         let s = snapshot();
         let engine = Engine::new(&s);
         let e = eval(&engine, "vamp/kibana-0", "svc/vamp/es", 9200);
-        assert_eq!(e.verdict, Verdict::Deny);
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
         let problem = e.service.as_ref().unwrap().problem.as_deref().unwrap();
         assert_eq!(
             problem,
@@ -1139,7 +1099,7 @@ mod tests {
                             Protocol::Tcp,
                         )
                         .unwrap();
-                    assert_eq!(e.verdict, Verdict::Allow);
+                    assert_eq!(e.verdict, PolicyVerdict::Allow);
                 });
             }
         });

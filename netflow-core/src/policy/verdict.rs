@@ -18,7 +18,7 @@ use crate::flow::Protocol;
 /// The verdict for a whole connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub enum PolicyVerdict {
     /// Both the source's egress and the destination's ingress allow it (or do not apply).
     Allow,
     /// One direction denies it, or it has nowhere to go (a service without a matching port or
@@ -26,12 +26,12 @@ pub enum Verdict {
     Deny,
 }
 
-impl Verdict {
+impl PolicyVerdict {
     /// The JSON spelling: `allow` or `deny`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Allow => "allow",
-            Verdict::Deny => "deny",
+            PolicyVerdict::Allow => "allow",
+            PolicyVerdict::Deny => "deny",
         }
     }
 }
@@ -126,10 +126,10 @@ pub enum Party {
 ///
 /// When the destination is a Service, `egress` and `ingress` are those of one backend (the
 /// first that denies, else the first) and `backends` holds every backend's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evaluation {
     /// Overall verdict.
-    pub verdict: Verdict,
+    pub verdict: PolicyVerdict,
     /// The source.
     pub src: Party,
     /// The destination as given (a pod, service, node or address).
@@ -188,7 +188,7 @@ pub enum Exemption {
 }
 
 /// The verdict of one direction with its explanation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SideResult {
     /// Which direction.
     pub direction: PolicyType,
@@ -393,7 +393,7 @@ pub struct ExcludedBackend {
 }
 
 /// The result for one backend of a Service.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BackendEvaluation {
     /// The backend.
     pub backend: Party,
@@ -401,8 +401,8 @@ pub struct BackendEvaluation {
     pub port: u16,
     /// The container port name `targetPort` named, when it named one.
     pub port_name: Option<String>,
-    /// Verdict for this backend.
-    pub verdict: Verdict,
+    /// PolicyVerdict for this backend.
+    pub verdict: PolicyVerdict,
     /// The source's egress towards this backend.
     pub egress: SideResult,
     /// This backend's ingress.

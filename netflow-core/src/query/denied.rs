@@ -455,7 +455,8 @@ mod tests {
             count,
             duplicate: count == 0,
             counting: crate::flow::Counting::Exact,
-            format: crate::ingest::Format::Hubble,
+            granularity: crate::flow::Granularity::Packet,
+            format: crate::format::Format::Hubble,
             origin: Origin {
                 input: Arc::from("t"),
                 line: 1,

@@ -8,7 +8,7 @@ use ipnet::IpNet;
 
 use crate::cluster::selector::LabelSelector;
 use crate::error::{Error, Result};
-use crate::flow::{Endpoint, Flow, Identity, Protocol};
+use crate::flow::{Action, Endpoint, Flow, Identity, Protocol};
 
 /// A set of filters; an empty filter matches every flow.
 #[derive(Debug, Clone, Default)]
@@ -39,9 +39,8 @@ pub struct FlowFilter {
     pub to_label: Vec<LabelSelector>,
     /// Node that reported the flow.
     pub node: Vec<NodePattern>,
-    /// What the log says happened (`allowed`, `denied`, `dropped`, `unknown`, or the log's own
-    /// word such as `AUDIT`).
-    pub verdict: Vec<String>,
+    /// What the log says happened: one of flowq's words for it or the log's own word.
+    pub verdict: Vec<VerdictFilter>,
     /// Flows at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Flows at or before this time.
@@ -81,7 +80,7 @@ impl FlowFilter {
                     .node
                     .as_deref()
                     .is_some_and(|n| self.node.iter().any(|p| p.matches(n))))
-            && (self.verdict.is_empty() || self.verdict.iter().any(|v| verdict_matches(v, flow)))
+            && (self.verdict.is_empty() || self.verdict.iter().any(|v| v.matches(flow)))
             && self.since.is_none_or(|s| flow.time.is_some_and(|t| t >= s))
             && self.until.is_none_or(|u| flow.time.is_some_and(|t| t <= u))
     }
@@ -99,31 +98,45 @@ fn labels_match(selector: &LabelSelector, ep: &Endpoint) -> bool {
     ep.identity.labels().is_some_and(|l| selector.matches(l))
 }
 
-fn verdict_matches(wanted: &str, flow: &Flow) -> bool {
-    let normalized = match wanted.to_ascii_lowercase().as_str() {
-        "allow" | "allowed" => "allowed".to_string(),
-        "deny" | "denied" => "denied".to_string(),
-        other => other.to_string(),
-    };
-    flow.action.as_str() == normalized || flow.action_raw.eq_ignore_ascii_case(wanted)
+/// What the log must say happened to a flow, as `hubble observe --verdict` takes it: one of
+/// flowq's words for the [`Action`] or the log's own word (`DROPPED`, `AUDIT`, …), ignoring
+/// case. A word matches a flow when it names the flow's action or is the log's own word for
+/// it (so `DROPPED` finds Hubble's policy drops, which flowq calls denied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerdictFilter {
+    /// The action the word names, if it names one.
+    pub action: Option<Action>,
+    /// The word as given.
+    pub word: String,
 }
 
-/// Parses a `--verdict` value: one of flowq's actions or any word a log uses.
-pub fn parse_verdict(text: &str) -> Result<String> {
-    let t = text.trim();
-    if t.is_empty()
-        || !t
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(Error::Filter {
-            flag: "verdict".into(),
-            value: text.into(),
-            detail: "expected allowed, denied, dropped, unknown or a log verdict such as AUDIT"
-                .into(),
-        });
+impl VerdictFilter {
+    /// Parses a verdict: `allowed`/`allow`, `denied`/`deny`, `dropped`, `unknown`, or any word
+    /// a log uses.
+    pub fn parse(text: &str) -> Result<VerdictFilter> {
+        let t = text.trim();
+        if t.is_empty()
+            || !t
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(Error::Invalid {
+                what: "verdict",
+                value: text.into(),
+                detail: "expected allowed, denied, dropped, unknown or a log verdict such as AUDIT"
+                    .into(),
+            });
+        }
+        Ok(VerdictFilter {
+            action: t.parse::<Action>().ok(),
+            word: t.to_string(),
+        })
     }
-    Ok(t.to_string())
+
+    /// Whether the flow's log says this.
+    pub fn matches(&self, flow: &Flow) -> bool {
+        self.action == Some(flow.action) || flow.action_raw.eq_ignore_ascii_case(&self.word)
+    }
 }
 
 /// A pod pattern: `namespace/name-prefix`, `namespace/` (any pod there) or `name-prefix`.
@@ -144,8 +157,8 @@ impl PodPattern {
             None => (None, t),
         };
         if t.is_empty() || name.contains('/') || namespace.as_deref() == Some("") {
-            return Err(Error::Filter {
-                flag: "pod".into(),
+            return Err(Error::Invalid {
+                what: "pod pattern",
                 value: text.into(),
                 detail: "expected namespace/pod-name, namespace/ or a pod name prefix".into(),
             });
@@ -177,8 +190,8 @@ impl NodePattern {
     pub fn parse(text: &str) -> Result<NodePattern> {
         let t = text.trim();
         if t.is_empty() {
-            return Err(Error::Filter {
-                flag: "node".into(),
+            return Err(Error::Invalid {
+                what: "node pattern",
                 value: text.into(),
                 detail: "expected a node name or a prefix ending in *".into(),
             });
@@ -213,8 +226,8 @@ pub struct PortRange {
 impl PortRange {
     /// Parses `9200` or `8000-8100`.
     pub fn parse(text: &str) -> Result<PortRange> {
-        let err = || Error::Filter {
-            flag: "dst-port".into(),
+        let err = || Error::Invalid {
+            what: "port range",
             value: text.into(),
             detail: "expected a port (1-65535) or a range such as 8000-8100".into(),
         };
@@ -239,15 +252,15 @@ impl PortRange {
 }
 
 /// Parses an address or CIDR (`10.0.0.5`, `10.0.0.0/8`, `fd00::/8`).
-pub fn parse_ip_or_cidr(flag: &str, text: &str) -> Result<IpNet> {
+pub fn parse_ip_or_cidr(text: &str) -> Result<IpNet> {
     let t = text.trim();
     if let Ok(ip) = t.parse::<IpAddr>() {
         return Ok(IpNet::from(ip));
     }
     t.parse::<IpNet>()
         .map(|n| n.trunc())
-        .map_err(|_| Error::Filter {
-            flag: flag.into(),
+        .map_err(|_| Error::Invalid {
+            what: "address",
             value: text.into(),
             detail: "expected an IP address or a CIDR such as 10.0.0.0/8".into(),
         })
@@ -255,8 +268,8 @@ pub fn parse_ip_or_cidr(flag: &str, text: &str) -> Result<IpNet> {
 
 /// Parses a protocol name or number.
 pub fn parse_protocol(text: &str) -> Result<Protocol> {
-    Protocol::parse(text).ok_or_else(|| Error::Filter {
-        flag: "protocol".into(),
+    Protocol::parse(text).ok_or_else(|| Error::Invalid {
+        what: "protocol",
         value: text.into(),
         detail: "expected tcp, udp, sctp, icmpv4, icmpv6 or an IANA protocol number".into(),
     })
@@ -279,13 +292,13 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 
 /// Parses a time: RFC 3339 (`2026-11-20T19:00:00Z`) or a duration before `now` (`90s`, `15m`,
 /// `2h`, `3d`).
-pub fn parse_time(flag: &str, text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     let t = text.trim();
     if let Ok(at) = DateTime::parse_from_rfc3339(t) {
         return Ok(at.with_timezone(&Utc));
     }
-    let err = || Error::Filter {
-        flag: flag.into(),
+    let err = || Error::Invalid {
+        what: "time",
         value: text.into(),
         detail: "expected an RFC 3339 time (2026-11-20T19:00:00Z) or a duration ago (90s, 15m, \
                  2h, 3d)"
@@ -346,7 +359,8 @@ mod tests {
             count: 1,
             duplicate: false,
             counting: crate::flow::Counting::Exact,
-            format: crate::ingest::Format::Hubble,
+            granularity: crate::flow::Granularity::Packet,
+            format: crate::format::Format::Hubble,
             origin: Origin {
                 input: Arc::from("t"),
                 line: 1,
@@ -381,7 +395,7 @@ mod tests {
             ..Default::default()
         }));
         assert!(ok(FlowFilter {
-            to_ip: vec![parse_ip_or_cidr("to-ip", "10.1.0.0/16").unwrap()],
+            to_ip: vec![parse_ip_or_cidr("10.1.0.0/16").unwrap()],
             ..Default::default()
         }));
         assert!(ok(FlowFilter {
@@ -393,11 +407,11 @@ mod tests {
             ..Default::default()
         }));
         assert!(ok(FlowFilter {
-            verdict: vec!["DROPPED".into()],
+            verdict: vec![VerdictFilter::parse("DROPPED").unwrap()],
             ..Default::default()
         }));
         assert!(!ok(FlowFilter {
-            verdict: vec!["allowed".into()],
+            verdict: vec![VerdictFilter::parse("allowed").unwrap()],
             ..Default::default()
         }));
     }
@@ -406,11 +420,11 @@ mod tests {
     fn times_parse_absolute_and_relative() {
         let now: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
         assert_eq!(
-            parse_time("since", "15m", now).unwrap(),
+            parse_time("15m", now).unwrap(),
             "2026-11-23T11:45:00Z".parse::<DateTime<Utc>>().unwrap()
         );
-        assert!(parse_time("since", "2026-11-20T19:00:00+01:00", now).is_ok());
-        assert!(parse_time("since", "yesterday", now).is_err());
+        assert!(parse_time("2026-11-20T19:00:00+01:00", now).is_ok());
+        assert!(parse_time("yesterday", now).is_err());
         assert!(PortRange::parse("70000").is_err());
         assert!(PortRange::parse("90-80").is_err());
     }

@@ -111,7 +111,8 @@ mod tests {
             count: 1,
             duplicate: false,
             counting: Counting::Sampled,
-            format: crate::ingest::Format::GkeVpc,
+            granularity: crate::flow::Granularity::Connection,
+            format: crate::format::Format::GkeVpc,
             origin: Origin {
                 input: Arc::from("t"),
                 line: 1,

@@ -3,34 +3,36 @@
 //! names). Evaluations are memoised per distinct connection by the policy engine, so many
 //! records cost about as much as their distinct connections.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 
-use crate::cluster::SnapshotSet;
+use crate::cluster::{Snapshot, SnapshotSet};
 use crate::flow::{
     Action, Direction, Endpoint, Flow, Identity, IdentitySource, PolicyRef, Protocol,
 };
-use crate::ingest::Format;
 use crate::policy::verdict::SideVerdict;
-use crate::policy::{Engine, Subject, Verdict};
+use crate::policy::{Engine, Evaluation, PolicyVerdict, Subject};
 
 /// What the snapshot says about one connection.
 #[derive(Debug, Clone)]
 pub struct Why {
     /// The computed verdict; `None` when the connection could not be evaluated.
-    pub verdict: Option<Verdict>,
+    pub verdict: Option<PolicyVerdict>,
     /// One line: the evaluation's summary, or why there is none.
     pub summary: String,
+    /// The evaluation itself (which policies select each end, which rule and clause failed);
+    /// `None` when the connection could not be evaluated.
+    pub evaluation: Option<Arc<Evaluation>>,
     /// When the log and the snapshot disagree: how, and the likely cause.
     pub mismatch: Option<String>,
 }
 
 /// Explains connections against a set of snapshots, one policy engine per snapshot, built on
-/// first use.
-pub struct Explainer<'s> {
-    snapshots: &'s SnapshotSet,
-    engines: Vec<OnceLock<Engine<'s>>>,
+/// first use. It shares the snapshots, so it can be kept (and sent between threads) on its own.
+pub struct Explainer {
+    snapshots: SnapshotSet,
+    engines: Vec<OnceLock<Engine<'static>>>,
 }
 
 /// The cause named when the log denies what the snapshot allows.
@@ -41,15 +43,22 @@ pub const LOG_ALLOWS_SNAPSHOT_DENIES: &str = "the log allows but the snapshot de
      enforced (a CNI without NetworkPolicy support, e.g. flannel, or enforcement disabled), or \
      policy changed since";
 
-impl<'s> Explainer<'s> {
-    /// An explainer over `snapshots`.
-    pub fn new(snapshots: &'s SnapshotSet) -> Explainer<'s> {
+impl Explainer {
+    /// An explainer over `snapshots` (a cheap copy: the snapshots are shared).
+    pub fn new(snapshots: &SnapshotSet) -> Explainer {
         Explainer {
-            snapshots,
+            snapshots: snapshots.clone(),
             engines: (0..snapshots.snapshots().len())
                 .map(|_| OnceLock::new())
                 .collect(),
         }
+    }
+
+    /// The policy engine of the snapshot in force at `time`, built on first use.
+    pub fn engine_at(&self, time: Option<DateTime<Utc>>) -> Option<&Engine<'static>> {
+        let index = self.snapshots.index_at(time)?;
+        let snapshot: &Arc<Snapshot> = &self.snapshots.snapshots()[index];
+        Some(self.engines[index].get_or_init(|| Engine::shared(snapshot.clone())))
     }
 
     /// Evaluates `src` → `dst` (its port) over `protocol` at `time`, and compares with what the
@@ -67,17 +76,13 @@ impl<'s> Explainer<'s> {
         direction: Direction,
         log_policies: &[PolicyRef],
     ) -> Option<Why> {
-        let snapshot = self.snapshots.at(time)?;
-        let index = self
-            .snapshots
-            .snapshots()
-            .iter()
-            .position(|s| std::ptr::eq(s, snapshot))?;
-        let engine = self.engines[index].get_or_init(|| Engine::new(snapshot));
+        let engine = self.engine_at(time)?;
+        let snapshot = engine.snapshot();
         let not_evaluated = |summary: String| {
             Some(Why {
                 verdict: None,
                 summary,
+                evaluation: None,
                 mismatch: None,
             })
         };
@@ -100,7 +105,7 @@ impl<'s> Explainer<'s> {
         let side_allows = match direction {
             Direction::Egress => evaluation.egress.verdict != SideVerdict::Deny,
             Direction::Ingress => evaluation.ingress.verdict != SideVerdict::Deny,
-            Direction::Unknown => evaluation.verdict == Verdict::Allow,
+            Direction::Unknown => evaluation.verdict == PolicyVerdict::Allow,
         };
         let mut mismatch = match (action, side_allows) {
             (Action::Denied, true) => Some(LOG_DENIES_SNAPSHOT_ALLOWS.to_string()),
@@ -130,21 +135,18 @@ impl<'s> Explainer<'s> {
         Some(Why {
             verdict: Some(evaluation.verdict),
             summary: evaluation.summary(),
+            evaluation: Some(evaluation),
             mismatch,
         })
     }
 }
 
-impl Explainer<'_> {
-    /// Explains one flow record, when it opens a connection: replies (and Hubble packets not
-    /// known to be requests) pass whatever the policies say, since conntrack lets them through,
-    /// so they are not evaluated; neither are records whose log gives no verdict.
+impl Explainer {
+    /// Explains one flow record, when it opens a connection ([`Flow::is_request`]): replies
+    /// pass whatever the policies say, since conntrack lets them through, so they are not
+    /// evaluated; neither are records whose log gives no verdict.
     pub fn explain_flow(&self, flow: &Flow) -> Option<Why> {
-        let request = match flow.format {
-            Format::Hubble => flow.is_reply == Some(false),
-            _ => flow.is_reply != Some(true),
-        };
-        if !request || !matches!(flow.action, Action::Allowed | Action::Denied) {
+        if !flow.is_request() || !matches!(flow.action, Action::Allowed | Action::Denied) {
             return None;
         }
         self.explain(

@@ -1,0 +1,135 @@
+//! What a command says on stderr about its inputs once it has read them: skipped records
+//! (with `-v`, every one), events the source lost, empty inputs, snapshot warnings; and the
+//! error it ends with when an input could not be read or, with `--strict`, anything was
+//! skipped. Also the footer line tables end with.
+
+use std::io::Write;
+
+use anyhow::Result;
+use netflow_core::{ReadSummary, Session};
+
+use crate::args::InputArgs;
+use crate::output::table::thousands;
+
+/// `in 2 files; 48,211 records read, 0 skipped` (plus what the source lost).
+pub fn footer(summary: &ReadSummary) -> String {
+    let n = summary.inputs();
+    let mut text = format!(
+        "in {n} {}; {} records read, {} skipped",
+        if n == 1 { "file" } else { "files" },
+        thousands(summary.records()),
+        thousands(summary.skipped())
+    );
+    if summary.lost() > 0 {
+        text.push_str(&format!(
+            ", {} lost by the source",
+            thousands(summary.lost())
+        ));
+    }
+    text
+}
+
+/// Warns about what the snapshots lacked (every warning with `-v`).
+pub fn warn_snapshots(session: &Session, verbose: bool) {
+    let Ok(set) = session.snapshots() else {
+        return;
+    };
+    let mut err = std::io::stderr().lock();
+    for s in set.snapshots() {
+        if s.warnings.is_empty() {
+            continue;
+        }
+        if verbose {
+            for w in &s.warnings {
+                let _ = writeln!(err, "flowq: warning: snapshot {:?}: {w}", s.source);
+            }
+        } else {
+            let _ = writeln!(
+                err,
+                "flowq: warning: snapshot {:?}: {} warning{} (first: {}); -v to list all",
+                s.source,
+                s.warnings.len(),
+                if s.warnings.len() == 1 { "" } else { "s" },
+                s.warnings[0]
+            );
+        }
+    }
+}
+
+/// Reports skipped records, lost events and failed inputs on stderr; returns an error when
+/// an input failed, or when `--strict` and anything was skipped.
+pub fn finish(session: &Session, input: &InputArgs, summary: &ReadSummary) -> Result<()> {
+    warn_snapshots(session, input.verbose);
+    let mut err = std::io::stderr().lock();
+    for r in &summary.reports {
+        if r.skipped > 0 {
+            let first = &r.skips[0];
+            let _ = writeln!(
+                err,
+                "flowq: warning: skipped {} of {} records in {:?} (first at line {}: {}); {}",
+                thousands(r.skipped),
+                thousands(r.records),
+                r.input,
+                first.line,
+                first.cause,
+                if input.verbose {
+                    "all listed below"
+                } else {
+                    "use --strict to fail, -v to list all"
+                }
+            );
+            if input.verbose {
+                for s in &r.skips {
+                    let _ = writeln!(err, "  {}:{}: {}", r.input, s.line, s.cause);
+                }
+                if r.skipped as usize > r.skips.len() {
+                    let _ = writeln!(
+                        err,
+                        "  … and {} more",
+                        thousands(r.skipped - r.skips.len() as u64)
+                    );
+                }
+            }
+        }
+        for (source, lost) in &r.lost_by_source {
+            let _ = writeln!(
+                err,
+                "flowq: warning: {:?}: the source itself lost {} events ({source}): the log \
+                 is incomplete there",
+                r.input,
+                thousands(*lost)
+            );
+        }
+        if r.format.is_none() && r.failure.is_none() {
+            let _ = writeln!(err, "flowq: warning: {:?} is empty", r.input);
+        }
+    }
+    let mut failures: Vec<String> = summary.errors().map(describe).collect();
+    if input.strict && summary.skipped() > 0 {
+        failures.push(match summary.skipped() {
+            1 => "--strict: 1 record was skipped".to_string(),
+            n => format!("--strict: {} records were skipped", thousands(n)),
+        });
+    }
+    match failures.split_last() {
+        None => Ok(()),
+        Some((last, rest)) => {
+            for f in rest {
+                let _ = writeln!(err, "flowq: error: {f}");
+            }
+            anyhow::bail!("{last}")
+        }
+    }
+}
+
+/// An input's error in the CLI's words: a format that could not be detected gets the hint
+/// of the flag that names it.
+pub fn describe(error: &netflow_core::Error) -> String {
+    match error {
+        netflow_core::Error::UnknownFormat { .. } => format!(
+            "{error}; pass --format to choose one: {}",
+            netflow_core::Format::names()
+        ),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,316 @@
+//! Decoding in parallel and accounting in order: a chunk of lines (or a batch of document
+//! records) is decoded on the pool, then every record is accounted for in input order — a flow
+//! handed to the sink (after pairing the two reports of one packet), an event, a loss, a skip.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::detect::detect_format;
+use super::framing::Framing;
+use super::lines::{line_payload, lines, split_lines, LineEnds};
+use super::pairing::PacketPairer;
+use super::record::Record;
+use super::report::{InputReport, Skip};
+use super::{decode_record, may_report_losses, FlowSink, ReadOptions};
+use crate::error::{Error, Result};
+use crate::flow::Origin;
+use crate::format::Format;
+use crate::needles::Needles;
+
+/// What one line or document item holds.
+pub(super) enum Piece<'a> {
+    /// A record's bytes.
+    Payload(&'a [u8]),
+    /// The document could not be read from here on.
+    Broken(String),
+}
+
+/// The state of reading one input.
+pub(super) struct Reading<'o, 's> {
+    pub(super) input: Arc<str>,
+    pub(super) report: InputReport,
+    pub(super) format: Option<Format>,
+    options: &'o ReadOptions,
+    pairer: PacketPairer,
+    sink: &'s mut FlowSink<'s>,
+    /// The sink asked to stop: nothing more is read or handed on.
+    pub(super) stopped: bool,
+}
+
+impl<'o, 's> Reading<'o, 's> {
+    pub(super) fn new(
+        name: &str,
+        gzip: bool,
+        options: &'o ReadOptions,
+        sink: &'s mut FlowSink<'s>,
+    ) -> Reading<'o, 's> {
+        let mut report = InputReport {
+            input: name.to_string(),
+            gzip,
+            ..Default::default()
+        };
+        if let Some(f) = options.format {
+            report.format = Some(f);
+            report.detected_because = "chosen by the caller".to_string();
+        }
+        Reading {
+            input: Arc::from(name),
+            report,
+            format: options.format,
+            options,
+            pairer: PacketPairer::default(),
+            sink,
+            stopped: false,
+        }
+    }
+
+    /// Detects the format from the first lines if needed, then decodes a chunk of whole lines
+    /// in parallel (lines the pre-filter rules out are counted, not decoded) and accounts for
+    /// them in order. Returns the number of the line after the chunk.
+    pub(super) fn process_lines(
+        &mut self,
+        chunk: &[u8],
+        first_line: u64,
+        framing: Framing,
+    ) -> Result<u64> {
+        self.detect_lines(chunk, first_line, framing)?;
+        let parts = self.decoder(framing).decode_chunk(chunk);
+        Ok(self.account_parts(parts, first_line))
+    }
+
+    /// How this input's lines are decoded, as far as it is known now.
+    fn decoder(&self, framing: Framing) -> Decoder<'_> {
+        Decoder {
+            format: self.format,
+            needles: self.options.needles.as_deref(),
+            framing,
+            input: &self.input,
+        }
+    }
+
+    /// Detects the format from the first lines of `chunk` while it is still unknown.
+    pub(super) fn detect_lines(
+        &mut self,
+        chunk: &[u8],
+        first_line: u64,
+        framing: Framing,
+    ) -> Result<()> {
+        if self.format.is_some() {
+            return Ok(());
+        }
+        let head: Vec<(u64, Piece)> = lines(chunk)
+            .enumerate()
+            .filter_map(|(i, l)| {
+                line_payload(l, framing).map(|p| (first_line + i as u64, Piece::Payload(p)))
+            })
+            .take(16)
+            .collect();
+        if head.is_empty() {
+            return Ok(());
+        }
+        self.detect(&head)
+    }
+
+    /// Accounts for decoded parts in order, the first starting at `first_line`. Returns the
+    /// number of the line after them.
+    pub(super) fn account_parts(&mut self, parts: Vec<LinesPart>, first_line: u64) -> u64 {
+        let mut base = first_line;
+        for part in parts {
+            self.report.records += part.prefiltered;
+            self.report.prefiltered += part.prefiltered;
+            for (offset, mut record) in part.records {
+                let line = base + offset;
+                if let Record::Flow(flow, _) = &mut record {
+                    flow.origin.line = line;
+                }
+                if !self.stopped {
+                    self.account(record, line);
+                }
+            }
+            base += part.lines;
+        }
+        self.report.last_line = base.saturating_sub(1);
+        base
+    }
+
+    /// Detects the format from the first pieces (an error when they match none).
+    fn detect(&mut self, pieces: &[(u64, Piece)]) -> Result<()> {
+        if let Some((line, Piece::Broken(cause))) = pieces.first() {
+            return Err(Error::UnknownFormat {
+                input: self.report.input.clone(),
+                detail: format!("line {line}: {cause}"),
+            });
+        }
+        let payloads: Vec<(u64, &[u8])> = pieces
+            .iter()
+            .filter_map(|(line, p)| match p {
+                Piece::Payload(bytes) => Some((*line, *bytes)),
+                _ => None,
+            })
+            .collect();
+        match detect_format(&payloads) {
+            Some(Ok(detection)) => {
+                self.format = Some(detection.format);
+                self.report.format = Some(detection.format);
+                self.report.detected_because = detection.because;
+                Ok(())
+            }
+            Some(Err(detail)) => Err(Error::UnknownFormat {
+                input: self.report.input.clone(),
+                detail,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Detects the format if still unknown, decodes the pieces in parallel and accounts for
+    /// them in order.
+    pub(super) fn process(&mut self, pieces: &[(u64, Piece)]) -> Result<()> {
+        if let Some(&(last, _)) = pieces.last() {
+            self.report.last_line = last;
+        }
+        if self.format.is_none() {
+            self.detect(pieces)?;
+        }
+        let format = self.format;
+        let input = &self.input;
+        let decoded: Vec<Record> = pieces
+            .par_iter()
+            .map(|(line, piece)| match (piece, format) {
+                (Piece::Payload(bytes), Some(fmt)) => decode_record(
+                    fmt,
+                    bytes,
+                    Origin {
+                        input: input.clone(),
+                        line: *line,
+                    },
+                ),
+                (Piece::Payload(_), None) => Record::Skip("no format could be detected".into()),
+                (Piece::Broken(cause), _) => Record::Skip(cause.clone()),
+            })
+            .collect();
+        for ((line, _), record) in pieces.iter().zip(decoded) {
+            if self.stopped {
+                break;
+            }
+            self.account(record, *line);
+        }
+        Ok(())
+    }
+}
+
+/// What decoding the lines of one input needs, fixed once its format is known (and shared by
+/// the pool's threads).
+#[derive(Clone, Copy)]
+pub(super) struct Decoder<'a> {
+    pub(super) format: Option<Format>,
+    pub(super) needles: Option<&'a Needles>,
+    pub(super) framing: Framing,
+    pub(super) input: &'a Arc<str>,
+}
+
+impl Decoder<'_> {
+    /// Decodes a chunk of whole lines in parallel, in parts spread over the pool's threads.
+    pub(super) fn decode_chunk(self, chunk: &[u8]) -> Vec<LinesPart> {
+        split_lines(chunk, rayon::current_num_threads() * 4)
+            .par_iter()
+            .map(|part| self.decode_part(part))
+            .collect()
+    }
+
+    /// Decodes the whole lines of one part (lines the pre-filter rules out are counted, not
+    /// decoded); record offsets are 0-based within the part.
+    fn decode_part(self, part: &[u8]) -> LinesPart {
+        let Decoder {
+            format,
+            needles,
+            framing,
+            input,
+        } = self;
+        let mut out = LinesPart {
+            lines: 0,
+            records: Vec::new(),
+            prefiltered: 0,
+        };
+        // Where the needles hit, found over the whole part at once (only once the format is
+        // known, so that detection always sees real records); line ends and backslashes are found
+        // in one more pass below.
+        let mut hits = needles.filter(|_| format.is_some()).map(|p| p.hits(part));
+        let mut next_start = 0;
+        for (end, has_backslash) in LineEnds::new(part) {
+            let start = std::mem::replace(&mut next_start, end + 1);
+            let line = &part[start..end];
+            let index = out.lines;
+            out.lines += 1;
+            let Some(payload) = line_payload(line, framing) else {
+                continue;
+            };
+            let Some(fmt) = format else {
+                out.records
+                    .push((index, Record::Skip("no format could be detected".into())));
+                continue;
+            };
+            if let Some(h) = &mut hits {
+                if !has_backslash && !h.within(start, end) && !may_report_losses(fmt, payload) {
+                    out.prefiltered += 1;
+                    continue;
+                }
+            }
+            let origin = Origin {
+                input: input.clone(),
+                line: 0,
+            };
+            out.records
+                .push((index, decode_record(fmt, payload, origin)));
+        }
+        out
+    }
+}
+
+/// What one worker made of its share of a chunk of lines.
+pub(super) struct LinesPart {
+    /// Lines in the share.
+    lines: u64,
+    /// Decoded records with their line offset in the share (0-based).
+    records: Vec<(u64, Record)>,
+    /// Lines the pre-filter ruled out without decoding.
+    prefiltered: u64,
+}
+
+impl Reading<'_, '_> {
+    /// Accounts for one record at `line`: a flow is paired and handed to the sink (which may
+    /// ask to stop), anything else is counted.
+    fn account(&mut self, record: Record, line: u64) {
+        let report = &mut self.report;
+        match record {
+            Record::Blank => return,
+            Record::Flow(mut flow, packet_report) => {
+                if self.pairer.is_second_report(&flow, packet_report) {
+                    flow.duplicate = true;
+                    flow.count = 0;
+                    report.duplicates += 1;
+                }
+                report.flows += 1;
+                report.note_time(flow.time);
+                if (self.sink)(*flow).is_break() {
+                    self.stopped = true;
+                }
+            }
+            Record::Event { kind } => *report.events.entry(kind).or_default() += 1,
+            Record::Lost { count, source } => {
+                *report.events.entry("lost_events").or_default() += 1;
+                // A source may claim any 64-bit count; saturate rather than overflow.
+                let lost = report.lost_by_source.entry(source).or_default();
+                *lost = lost.saturating_add(count);
+            }
+            Record::Skip(cause) => {
+                report.skipped += 1;
+                if report.skips.len() < self.options.max_skip_examples {
+                    report.skips.push(Skip { line, cause });
+                }
+            }
+        }
+        report.records += 1;
+    }
+}

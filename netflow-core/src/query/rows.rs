@@ -1,0 +1,629 @@
+//! The output rows, each declared once: a row type's fields, their column names, types and
+//! meanings come from one declaration ([`declare_row!`]), which JSON, NDJSON, CSV, Parquet and
+//! the tables all read (docs/output.md lists the same columns). A [`Row`] gives its values as
+//! [`Cell`]s by column position, so every writer is written once for every row type, including
+//! the `top` groups whose columns are chosen at run time.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use super::denied::DeniedConnection;
+use super::why::Why;
+use crate::flow::{Endpoint, Flow, Identity};
+use crate::policy::{Evaluation, SideVerdict};
+
+/// How a column's values are typed in every output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ColumnType {
+    /// UTF-8 text; IP addresses are text.
+    Text,
+    /// A 32-bit integer (ports).
+    Int32,
+    /// A 64-bit integer (counts, bytes, lines); larger values saturate in frames.
+    Int64,
+    /// A boolean.
+    Bool,
+    /// A time: RFC 3339 UTC text in JSON and CSV, a UTC timestamp (µs) in frames and Parquet.
+    Time,
+    /// A list of text (`;`-joined in CSV).
+    TextList,
+    /// Structured data: nested JSON in JSON, JSON text in CSV and Parquet.
+    Json,
+}
+
+impl ColumnType {
+    /// Whether values of the column are whole numbers.
+    pub fn is_integer(self) -> bool {
+        matches!(self, ColumnType::Int32 | ColumnType::Int64)
+    }
+}
+
+/// One column of a row type: its name (the JSON key, CSV header and frame column), its type
+/// and what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    /// Column name.
+    pub name: &'static str,
+    /// Column type.
+    pub kind: ColumnType,
+    /// What the column holds, one line.
+    pub meaning: &'static str,
+}
+
+/// One value of a row, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    /// No value.
+    Null,
+    /// Text.
+    Text(&'a str),
+    /// A signed whole number.
+    Int(i64),
+    /// An unsigned whole number.
+    UInt(u64),
+    /// A boolean.
+    Bool(bool),
+    /// A time.
+    Time(DateTime<Utc>),
+    /// A list of text.
+    TextList(&'a [String]),
+    /// Structured data.
+    Json(&'a serde_json::Value),
+    /// A policy evaluation (structured data, written in its own field order).
+    Evaluation(&'a Evaluation),
+}
+
+impl Cell<'_> {
+    /// The value as one line of text, as CSV writes it: empty for null, lists joined with `;`,
+    /// times in RFC 3339 UTC, structured data as compact JSON.
+    pub fn to_text(&self) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Text(s) => s.to_string(),
+            Cell::Int(n) => n.to_string(),
+            Cell::UInt(n) => n.to_string(),
+            Cell::Bool(b) => b.to_string(),
+            Cell::Time(t) => format_time(t),
+            Cell::TextList(items) => items.join(";"),
+            Cell::Json(v) => v.to_string(),
+            Cell::Evaluation(e) => serde_json::to_string(e).unwrap_or_default(),
+        }
+    }
+
+    /// The value as a 64-bit integer (numbers saturate, booleans are 0 or 1, times are µs
+    /// since 1970); `None` for null, text and lists.
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Cell::Int(n) => Some(n),
+            Cell::UInt(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
+            Cell::Bool(b) => Some(i64::from(b)),
+            Cell::Time(t) => Some(t.timestamp_micros()),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Cell<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cell::Null => serializer.serialize_none(),
+            Cell::Text(s) => serializer.serialize_str(s),
+            Cell::Int(n) => serializer.serialize_i64(*n),
+            Cell::UInt(n) => serializer.serialize_u64(*n),
+            Cell::Bool(b) => serializer.serialize_bool(*b),
+            Cell::Time(t) => serializer.serialize_str(&format_time(t)),
+            Cell::TextList(items) => items.serialize(serializer),
+            Cell::Json(v) => v.serialize(serializer),
+            Cell::Evaluation(e) => e.serialize(serializer),
+        }
+    }
+}
+
+/// A row of output: its values by column position (the columns are the row type's
+/// `COLUMNS`, or a result's own, as for `top` groups).
+pub trait Row {
+    /// The value of column `column`; [`Cell::Null`] past the last column.
+    fn cell(&self, column: usize) -> Cell<'_>;
+}
+
+/// A row type whose columns are fixed and declared with it.
+pub trait DeclaredRow: Row {
+    /// The columns, in order.
+    const COLUMNS: &'static [Column];
+}
+
+/// A row as a JSON object: the columns' names as keys, in order.
+pub struct RowObject<'a, R: ?Sized> {
+    /// The columns of the row.
+    pub columns: &'a [Column],
+    /// The row.
+    pub row: &'a R,
+}
+
+impl<R: Row + ?Sized> Serialize for RowObject<'_, R> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.columns.len()))?;
+        for (i, column) in self.columns.iter().enumerate() {
+            map.serialize_entry(column.name, &self.row.cell(i))?;
+        }
+        map.end()
+    }
+}
+
+/// A field's value as a [`Cell`].
+pub trait IntoCell {
+    /// The value as a cell.
+    fn cell(&self) -> Cell<'_>;
+}
+
+impl IntoCell for String {
+    fn cell(&self) -> Cell<'_> {
+        Cell::Text(self)
+    }
+}
+
+impl IntoCell for &'static str {
+    fn cell(&self) -> Cell<'_> {
+        Cell::Text(self)
+    }
+}
+
+impl IntoCell for u16 {
+    fn cell(&self) -> Cell<'_> {
+        Cell::UInt((*self).into())
+    }
+}
+
+impl IntoCell for u64 {
+    fn cell(&self) -> Cell<'_> {
+        Cell::UInt(*self)
+    }
+}
+
+impl IntoCell for i64 {
+    fn cell(&self) -> Cell<'_> {
+        Cell::Int(*self)
+    }
+}
+
+impl IntoCell for bool {
+    fn cell(&self) -> Cell<'_> {
+        Cell::Bool(*self)
+    }
+}
+
+impl IntoCell for DateTime<Utc> {
+    fn cell(&self) -> Cell<'_> {
+        Cell::Time(*self)
+    }
+}
+
+impl IntoCell for Vec<String> {
+    fn cell(&self) -> Cell<'_> {
+        Cell::TextList(self)
+    }
+}
+
+impl IntoCell for serde_json::Value {
+    fn cell(&self) -> Cell<'_> {
+        Cell::Json(self)
+    }
+}
+
+impl IntoCell for Arc<Evaluation> {
+    fn cell(&self) -> Cell<'_> {
+        Cell::Evaluation(self)
+    }
+}
+
+impl<T: IntoCell> IntoCell for Option<T> {
+    fn cell(&self) -> Cell<'_> {
+        self.as_ref().map_or(Cell::Null, IntoCell::cell)
+    }
+}
+
+/// Declares an output row type once: the struct, its `COLUMNS` (name, type, meaning), its
+/// cells and its JSON form all come from one list of `field [as "name"]: Type => ColumnType,
+/// "meaning";` entries.
+macro_rules! declare_row {
+    (
+        $(#[doc = $doc:literal])*
+        pub struct $row:ident {
+            $( $field:ident $(as $name:literal)? : $ty:ty => $kind:ident, $meaning:literal; )*
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $row {
+            $( #[doc = $meaning] pub $field: $ty, )*
+        }
+
+        impl $crate::query::rows::DeclaredRow for $row {
+            const COLUMNS: &'static [$crate::query::rows::Column] = &[
+                $( $crate::query::rows::Column {
+                    name: declare_row!(@name $field $(, $name)?),
+                    kind: $crate::query::rows::ColumnType::$kind,
+                    meaning: $meaning,
+                }, )*
+            ];
+        }
+
+        impl $crate::query::rows::Row for $row {
+            fn cell(&self, column: usize) -> $crate::query::rows::Cell<'_> {
+                use $crate::query::rows::IntoCell;
+                const CELLS: &[for<'r> fn(&'r $row) -> $crate::query::rows::Cell<'r>] =
+                    &[ $( |row| row.$field.cell(), )* ];
+                CELLS
+                    .get(column)
+                    .map_or($crate::query::rows::Cell::Null, |cell| cell(self))
+            }
+        }
+
+        impl serde::Serialize for $row {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use $crate::query::rows::DeclaredRow;
+                $crate::query::rows::RowObject { columns: Self::COLUMNS, row: self }
+                    .serialize(serializer)
+            }
+        }
+    };
+    (@name $field:ident) => { stringify!($field) };
+    (@name $field:ident, $name:literal) => { $name };
+}
+pub(crate) use declare_row;
+
+/// Flat identity columns of one endpoint.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EndpointColumns {
+    /// Address.
+    pub ip: Option<String>,
+    /// Port.
+    pub port: Option<u16>,
+    /// Kind of identity: `pod`, `node`, `service`, `external`, `reserved`, `ambiguous`,
+    /// `unknown`.
+    pub kind: &'static str,
+    /// Namespace (pods and services).
+    pub namespace: Option<String>,
+    /// Pod name.
+    pub pod: Option<String>,
+    /// Owning workload name.
+    pub workload: Option<String>,
+    /// Owning workload kind.
+    pub workload_kind: Option<String>,
+    /// Node (the pod's node, or the node itself for host traffic).
+    pub node: Option<String>,
+    /// Service the endpoint is, or was reached through.
+    pub service: Option<String>,
+    /// Readable one-word identity for other kinds (`reserved:health`, ambiguous candidates).
+    pub name: Option<String>,
+    /// `snapshot`, `log` or `none`.
+    pub identity_source: &'static str,
+}
+
+impl EndpointColumns {
+    /// The columns of an endpoint.
+    pub fn of(ep: &Endpoint) -> EndpointColumns {
+        let mut c = EndpointColumns {
+            ip: ep.ip.map(|ip| ip.to_string()),
+            port: ep.port,
+            kind: ep.identity.kind_name(),
+            identity_source: ep.identity_source.as_str(),
+            service: ep
+                .service
+                .as_ref()
+                .map(|s| format!("{}/{}", s.namespace, s.name)),
+            ..Default::default()
+        };
+        match &ep.identity {
+            Identity::Pod(p) => {
+                c.namespace = Some(p.namespace.clone());
+                c.pod = Some(p.name.clone()).filter(|n| !n.is_empty());
+                c.workload = p.workload.as_ref().map(|w| w.name.clone());
+                c.workload_kind = p.workload.as_ref().map(|w| w.kind.clone());
+                c.node = p.node.clone();
+            }
+            Identity::Node(n) => c.node = n.name.clone(),
+            Identity::Service(s) => c.namespace = Some(s.namespace.clone()),
+            Identity::Reserved { .. } | Identity::Ambiguous { .. } => {
+                c.name = Some(ep.identity.to_string())
+            }
+            Identity::External | Identity::Unknown => {}
+        }
+        c
+    }
+}
+
+/// RFC 3339 UTC with the precision the log gave (up to nanoseconds).
+pub fn format_time(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+declare_row! {
+    /// One flow record.
+    pub struct FlowRow {
+        time: Option<DateTime<Utc>> => Time, "Time of the record (RFC 3339 UTC).";
+        src_ip: Option<String> => Text, "Source address.";
+        src_port: Option<u16> => Int32, "Source port.";
+        src_kind: &'static str => Text, "Source identity kind: pod, node, service, external, reserved, ambiguous or unknown.";
+        src_namespace: Option<String> => Text, "Source namespace.";
+        src_pod: Option<String> => Text, "Source pod.";
+        src_workload: Option<String> => Text, "Source workload name.";
+        src_workload_kind: Option<String> => Text, "Source workload kind.";
+        src_node: Option<String> => Text, "Source node (the pod's node, or the node itself).";
+        src_name: Option<String> => Text, "Other source identity (reserved, ambiguous candidates).";
+        src_identity_source: &'static str => Text, "Where the source identity came from: snapshot, log or none.";
+        dst_ip: Option<String> => Text, "Destination address.";
+        dst_port: Option<u16> => Int32, "Destination port.";
+        dst_kind: &'static str => Text, "Destination identity kind.";
+        dst_namespace: Option<String> => Text, "Destination namespace.";
+        dst_pod: Option<String> => Text, "Destination pod.";
+        dst_workload: Option<String> => Text, "Destination workload name.";
+        dst_workload_kind: Option<String> => Text, "Destination workload kind.";
+        dst_node: Option<String> => Text, "Destination node.";
+        dst_service: Option<String> => Text, "Service the destination is or was reached through (namespace/name).";
+        dst_name: Option<String> => Text, "Other destination identity.";
+        dst_identity_source: &'static str => Text, "Where the destination identity came from.";
+        protocol: String => Text, "Protocol.";
+        verdict: &'static str => Text, "What the log says happened: allowed, denied, dropped or unknown.";
+        verdict_raw: String => Text, "The log's own word for it.";
+        where_ as "where": &'static str => Text, "Side that reported it: egress (source side), ingress (destination side) or unknown.";
+        node: Option<String> => Text, "Node that reported it.";
+        reason: Option<String> => Text, "Drop reason the log gives.";
+        policies: Vec<String> => TextList, "Policies the log names.";
+        is_reply: Option<bool> => Bool, "Whether the log marks it as a reply.";
+        bytes: Option<u64> => Int64, "Bytes, when counted.";
+        packets: Option<u64> => Int64, "Packets, when counted.";
+        count: u64 => Int64, "Attempts this record stands for (0 for the second report of one packet).";
+        duplicate: bool => Bool, "Second report of a packet already reported (Hubble policy verdict + drop).";
+        counting: &'static str => Text, "exact, aggregated (folded by the source) or sampled (estimates).";
+        format: &'static str => Text, "Input format.";
+        input: String => Text, "Input name.";
+        line: u64 => Int64, "Line in the input.";
+        policy_verdict: Option<&'static str> => Text, "With a snapshot: what the NetworkPolicies decide for this connection (allow or deny); null without one, for replies, and when it could not be evaluated.";
+        mismatch: Option<String> => Text, "With a snapshot: how the log and the snapshot disagree, with the likely cause.";
+    }
+}
+
+impl FlowRow {
+    /// The row of a flow.
+    pub fn of(flow: &Flow) -> FlowRow {
+        let s = EndpointColumns::of(&flow.src);
+        let d = EndpointColumns::of(&flow.dst);
+        FlowRow {
+            time: flow.time,
+            src_ip: s.ip,
+            src_port: s.port,
+            src_kind: s.kind,
+            src_namespace: s.namespace,
+            src_pod: s.pod,
+            src_workload: s.workload,
+            src_workload_kind: s.workload_kind,
+            src_node: s.node,
+            src_name: s.name,
+            src_identity_source: s.identity_source,
+            dst_ip: d.ip,
+            dst_port: d.port,
+            dst_kind: d.kind,
+            dst_namespace: d.namespace,
+            dst_pod: d.pod,
+            dst_workload: d.workload,
+            dst_workload_kind: d.workload_kind,
+            dst_node: d.node,
+            dst_service: d.service,
+            dst_name: d.name,
+            dst_identity_source: d.identity_source,
+            protocol: flow.protocol.to_string(),
+            verdict: flow.action.as_str(),
+            verdict_raw: flow.action_raw.clone(),
+            where_: flow.direction.as_str(),
+            node: flow.node.clone(),
+            reason: flow.drop_reason.clone(),
+            policies: flow.policies.iter().map(|p| p.to_string()).collect(),
+            is_reply: flow.is_reply,
+            bytes: flow.bytes,
+            packets: flow.packets,
+            count: flow.count,
+            duplicate: flow.duplicate,
+            counting: flow.counting.as_str(),
+            format: flow.format.name(),
+            input: flow.origin.input.to_string(),
+            line: flow.origin.line,
+            policy_verdict: None,
+            mismatch: None,
+        }
+    }
+
+    /// Adds what the snapshot says about the record's connection.
+    pub fn with_why(mut self, why: Option<&Why>) -> FlowRow {
+        if let Some(why) = why {
+            self.policy_verdict = why.verdict.map(|v| v.as_str());
+            self.mismatch = why.mismatch.clone();
+        }
+        self
+    }
+}
+
+declare_row! {
+    /// One denied connection: all the records of one source → destination:port at one
+    /// enforcing side and node.
+    pub struct DeniedRow {
+        src_ip: Option<String> => Text, "Source address (the first seen).";
+        src_kind: &'static str => Text, "Source identity kind.";
+        src_namespace: Option<String> => Text, "Source namespace.";
+        src_pod: Option<String> => Text, "Source pod.";
+        src_workload: Option<String> => Text, "Source workload name.";
+        src_workload_kind: Option<String> => Text, "Source workload kind.";
+        src_node: Option<String> => Text, "Source node.";
+        src_name: Option<String> => Text, "Other source identity.";
+        src_identity_source: &'static str => Text, "Where the source identity came from.";
+        dst_ip: Option<String> => Text, "Destination address.";
+        dst_kind: &'static str => Text, "Destination identity kind.";
+        dst_namespace: Option<String> => Text, "Destination namespace.";
+        dst_pod: Option<String> => Text, "Destination pod.";
+        dst_workload: Option<String> => Text, "Destination workload name.";
+        dst_workload_kind: Option<String> => Text, "Destination workload kind.";
+        dst_node: Option<String> => Text, "Destination node.";
+        dst_service: Option<String> => Text, "Service the destination is or was reached through.";
+        dst_name: Option<String> => Text, "Other destination identity.";
+        dst_identity_source: &'static str => Text, "Where the destination identity came from.";
+        dst_port: Option<u16> => Int32, "Destination port.";
+        protocol: String => Text, "Protocol.";
+        verdict: &'static str => Text, "What the log says: denied (or dropped with --include-drops).";
+        where_ as "where": &'static str => Text, "Enforcing side: egress, ingress or unknown.";
+        node: Option<String> => Text, "Node that enforced it.";
+        reason: Option<String> => Text, "Drop reasons the log gives, joined with \", \".";
+        policies: Vec<String> => TextList, "Policies the log names.";
+        count: u64 => Int64, "Denied attempts (a packet reported twice counts once).";
+        records: u64 => Int64, "Log records behind the row.";
+        first_seen: Option<DateTime<Utc>> => Time, "First denial (RFC 3339 UTC).";
+        last_seen: Option<DateTime<Utc>> => Time, "Last denial (RFC 3339 UTC).";
+        counting: &'static str => Text, "exact, or inexact when a record's count was folded or sampled by the source.";
+        other_reports: Vec<String> => TextList, "What the other end reported for this connection (egress allowed @ node-a).";
+        policy_verdict: Option<&'static str> => Text, "What the snapshot's NetworkPolicies decide (allow or deny); null without a snapshot or when the connection could not be evaluated.";
+        explanation: Option<String> => Text, "Why, from the snapshot: the denying rule and what it missed (or why not evaluated).";
+        evaluation: Option<Arc<Evaluation>> => Json, "The explanation as data: the computed verdict, per side the selecting policies and, for each, the rule and the clause that failed (the object of flowq check -o json).";
+        mismatch: Option<String> => Text, "How the log and the snapshot disagree, with the likely cause.";
+    }
+}
+
+impl DeniedRow {
+    /// The row of an aggregated denied connection.
+    pub fn of(c: &DeniedConnection) -> DeniedRow {
+        let s = EndpointColumns::of(&c.src);
+        let d = EndpointColumns::of(&c.dst);
+        DeniedRow {
+            src_ip: s.ip,
+            src_kind: s.kind,
+            src_namespace: s.namespace,
+            src_pod: s.pod,
+            src_workload: s.workload,
+            src_workload_kind: s.workload_kind,
+            src_node: s.node,
+            src_name: s.name,
+            src_identity_source: s.identity_source,
+            dst_ip: d.ip,
+            dst_kind: d.kind,
+            dst_namespace: d.namespace,
+            dst_pod: d.pod,
+            dst_workload: d.workload,
+            dst_workload_kind: d.workload_kind,
+            dst_node: d.node,
+            dst_service: d.service,
+            dst_name: d.name,
+            dst_identity_source: d.identity_source,
+            dst_port: c.dst.port,
+            protocol: c.protocol.to_string(),
+            verdict: c.action.as_str(),
+            where_: c.direction.as_str(),
+            node: c.node.clone(),
+            reason: Some(c.drop_reasons.join(", ")).filter(|r| !r.is_empty()),
+            policies: c.policies.iter().map(|p| p.to_string()).collect(),
+            count: c.count,
+            records: c.records,
+            first_seen: c.first_seen,
+            last_seen: c.last_seen,
+            counting: if c.inexact { "inexact" } else { "exact" },
+            other_reports: c.other_reports.iter().map(|r| r.to_string()).collect(),
+            policy_verdict: c.why.as_ref().and_then(|w| w.verdict).map(|v| v.as_str()),
+            explanation: c.why.as_ref().map(|w| w.summary.clone()),
+            evaluation: c.why.as_ref().and_then(|w| w.evaluation.clone()),
+            mismatch: c.why.as_ref().and_then(|w| w.mismatch.clone()),
+        }
+    }
+}
+
+declare_row! {
+    /// One connection checked against a snapshot's NetworkPolicies (`flowq check`).
+    pub struct CheckRow {
+        src: String => Text, "The source as evaluated (pod, address, node).";
+        dst: String => Text, "The destination as given (pod, service, node, address).";
+        port: u16 => Int32, "Destination port as given (the service port for a service).";
+        protocol: String => Text, "Protocol.";
+        policy_verdict: &'static str => Text, "What the NetworkPolicies decide: allow or deny.";
+        egress: &'static str => Text, "The source's egress: allow, deny or not_applicable.";
+        ingress: &'static str => Text, "The destination's ingress: allow, deny or not_applicable.";
+        explanation: String => Text, "Why, in one line: the denying rule and what it missed, or what allowed it.";
+        evaluation: Arc<Evaluation> => Json, "The evaluation as data (the object of flowq check -o json).";
+    }
+}
+
+impl CheckRow {
+    /// The row of an evaluation.
+    pub fn of(evaluation: &Arc<Evaluation>) -> CheckRow {
+        let side = |v: SideVerdict| match v {
+            SideVerdict::Allow => "allow",
+            SideVerdict::Deny => "deny",
+            SideVerdict::NotApplicable => "not_applicable",
+        };
+        CheckRow {
+            src: evaluation.src.to_string(),
+            dst: evaluation.dst.to_string(),
+            port: evaluation.port,
+            protocol: evaluation.protocol.to_string(),
+            policy_verdict: evaluation.verdict.as_str(),
+            egress: side(evaluation.egress.verdict),
+            ingress: side(evaluation.ingress.verdict),
+            explanation: evaluation.summary(),
+            evaluation: evaluation.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys_of(value: &serde_json::Value) -> Vec<String> {
+        value.as_object().unwrap().keys().cloned().collect()
+    }
+
+    #[test]
+    fn json_keys_are_the_declared_columns() {
+        let mut flow = Flow::test_flow("10.0.0.1", "10.0.0.2", 9200);
+        flow.time = "2026-11-20T19:05:02Z".parse().ok();
+        let row = FlowRow::of(&flow);
+        let value = serde_json::to_value(&row).unwrap();
+        let mut names: Vec<String> = FlowRow::COLUMNS
+            .iter()
+            .map(|c| c.name.to_string())
+            .collect();
+        let mut keys = keys_of(&value);
+        names.sort();
+        keys.sort();
+        assert_eq!(keys, names);
+        assert_eq!(value["where"], "ingress");
+        assert_eq!(value["time"], "2026-11-20T19:05:02Z");
+        assert_eq!(row.cell(FlowRow::COLUMNS.len()), Cell::Null);
+    }
+
+    #[test]
+    fn every_column_cell_matches_its_declared_type() {
+        let row = FlowRow::of(&Flow::test_flow("10.0.0.1", "10.0.0.2", 9200));
+        for (i, column) in FlowRow::COLUMNS.iter().enumerate() {
+            let fits = match (row.cell(i), column.kind) {
+                (Cell::Null, _) => true,
+                (Cell::Text(_), ColumnType::Text) => true,
+                (Cell::UInt(_) | Cell::Int(_), ColumnType::Int32 | ColumnType::Int64) => true,
+                (Cell::Bool(_), ColumnType::Bool) => true,
+                (Cell::Time(_), ColumnType::Time) => true,
+                (Cell::TextList(_), ColumnType::TextList) => true,
+                (Cell::Json(_) | Cell::Evaluation(_), ColumnType::Json) => true,
+                _ => false,
+            };
+            assert!(fits, "{} holds {:?}", column.name, row.cell(i));
+        }
+    }
+
+    #[test]
+    fn cells_as_text_follow_the_csv_conventions() {
+        let list = vec!["a/b".to_string(), "c".to_string()];
+        assert_eq!(Cell::TextList(&list).to_text(), "a/b;c");
+        assert_eq!(Cell::Null.to_text(), "");
+        assert_eq!(Cell::UInt(u64::MAX).as_i64(), Some(i64::MAX));
+        let json = serde_json::json!({"verdict": "deny"});
+        assert_eq!(Cell::Json(&json).to_text(), r#"{"verdict":"deny"}"#);
+    }
+}

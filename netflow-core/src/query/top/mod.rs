@@ -1,0 +1,700 @@
+//! "Who is hitting this the most": flows grouped by chosen columns (and optionally by time
+//! bucket), with attempts, records, bytes, packets and distinct peers per group, ranked.
+//!
+//! Rows are folded one by one into running sums per group and sets of distinct (group, peer)
+//! pairs (see `groups.rs`), so memory grows with the number of groups and of their distinct
+//! peers (tens of bytes each), not with the input or the length of names. The result,
+//! [`TopGroups`], has its own columns (the group keys, then [`TOP_METRICS`]) and writes like
+//! any other rows.
+
+mod groups;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::rows::{Cell, Column, ColumnType, DeclaredRow, FlowRow, Row};
+use crate::error::{Error, Result};
+use groups::{Groups, KeyKind, KeyValues, BYTES_KNOWN, PACKETS_KNOWN};
+
+/// The metric columns of a `top` result, after the group keys.
+pub const TOP_METRICS: &[&str] = &[
+    "count",
+    "records",
+    "bytes",
+    "packets",
+    "sources",
+    "destinations",
+];
+
+const METRIC_COLUMNS: [Column; 6] = [
+    metric(
+        "count",
+        "Attempts: the records' counts for denials and drops, 1 per other record.",
+    ),
+    metric("records", "Log records in the group."),
+    metric("bytes", "Bytes, when the log counts them."),
+    metric("packets", "Packets, when the log counts them."),
+    metric(
+        "sources",
+        "Distinct sources (pods by name, others by address).",
+    ),
+    metric("destinations", "Distinct destinations."),
+];
+
+const fn metric(name: &'static str, meaning: &'static str) -> Column {
+    Column {
+        name,
+        kind: ColumnType::Int64,
+        meaning,
+    }
+}
+
+/// Name of the time-bucket column.
+pub const BUCKET_COLUMN: &str = "bucket";
+
+const BUCKET: Column = Column {
+    name: BUCKET_COLUMN,
+    kind: ColumnType::Time,
+    meaning: "Start of the time bucket (UTC).",
+};
+
+/// The group columns `top` uses when none are given.
+pub const DEFAULT_TOP_KEYS: &[&str] = &[
+    "src_namespace",
+    "src_workload",
+    "dst_namespace",
+    "dst_workload",
+    "dst_port",
+];
+
+/// What to group by and how many groups to keep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopQuery {
+    by: Vec<String>,
+    /// Positions of the `by` columns in [`FlowRow::COLUMNS`].
+    by_index: Vec<usize>,
+    bucket: Option<TimeDelta>,
+    k: usize,
+    replies: bool,
+}
+
+impl TopQuery {
+    /// Groups by the flow columns `by` (text, number or boolean columns of [`FlowRow`]), per
+    /// time bucket of width `bucket` when given, keeping the `k` largest groups by `count`
+    /// (0 keeps all). No columns means [`DEFAULT_TOP_KEYS`].
+    pub fn new(by: Vec<String>, bucket: Option<TimeDelta>, k: usize) -> Result<TopQuery> {
+        let by = if by.is_empty() {
+            DEFAULT_TOP_KEYS.iter().map(|k| k.to_string()).collect()
+        } else {
+            by
+        };
+        let mut by_index = Vec::with_capacity(by.len());
+        for (i, key) in by.iter().enumerate() {
+            let Some(index) = FlowRow::COLUMNS
+                .iter()
+                .position(|c| c.name == key && groupable(c))
+            else {
+                return Err(Error::Invalid {
+                    what: "top column",
+                    value: key.clone(),
+                    detail: format!(
+                        "not a column to group by; one of: {}{}",
+                        groupable_columns().join(", "),
+                        if key == "time" || key == BUCKET_COLUMN {
+                            " (for time, group by time buckets)"
+                        } else {
+                            ""
+                        }
+                    ),
+                });
+            };
+            if by[..i].contains(key) {
+                return Err(Error::Invalid {
+                    what: "top column",
+                    value: key.clone(),
+                    detail: "given twice".into(),
+                });
+            }
+            by_index.push(index);
+        }
+        if let Some(width) = bucket {
+            if width <= TimeDelta::zero() || width.num_microseconds().is_none() {
+                return Err(Error::Invalid {
+                    what: "time bucket",
+                    value: width.to_string(),
+                    detail: "a bucket must be longer than zero".into(),
+                });
+            }
+        }
+        Ok(TopQuery {
+            by,
+            by_index,
+            bucket,
+            k,
+            replies: false,
+        })
+    }
+
+    /// Also groups the records a log marks as replies (left out by default: a reply answers
+    /// a connection already counted).
+    pub fn include_replies(mut self, yes: bool) -> TopQuery {
+        self.replies = yes;
+        self
+    }
+
+    /// Whether replies are grouped too.
+    pub fn includes_replies(&self) -> bool {
+        self.replies
+    }
+
+    /// The group columns.
+    pub fn by(&self) -> &[String] {
+        &self.by
+    }
+
+    /// The bucket width, if any.
+    pub fn bucket(&self) -> Option<TimeDelta> {
+        self.bucket
+    }
+
+    /// How many groups are kept (0 = all).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Whether a group column needs the snapshot's verdict on each flow.
+    pub fn needs_policy_verdict(&self) -> bool {
+        self.by
+            .iter()
+            .any(|k| matches!(k.as_str(), "policy_verdict" | "mismatch"))
+    }
+
+    /// The result's columns: the group columns (`bucket` first when bucketed), then the
+    /// metrics.
+    pub fn columns(&self) -> Vec<Column> {
+        let mut columns = Vec::with_capacity(self.by.len() + 1 + METRIC_COLUMNS.len());
+        if self.bucket.is_some() {
+            columns.push(BUCKET);
+        }
+        columns.extend(self.by_index.iter().map(|&i| FlowRow::COLUMNS[i]));
+        columns.extend(METRIC_COLUMNS);
+        columns
+    }
+
+    /// How each key column is interned, `bucket` first when bucketed.
+    fn key_kinds(&self) -> Vec<KeyKind> {
+        let mut kinds = Vec::with_capacity(self.by.len() + 1);
+        if self.bucket.is_some() {
+            kinds.push(KeyKind::Number);
+        }
+        kinds.extend(
+            self.by_index
+                .iter()
+                .map(|&i| match FlowRow::COLUMNS[i].kind {
+                    ColumnType::Text => KeyKind::Text,
+                    _ => KeyKind::Number,
+                }),
+        );
+        kinds
+    }
+}
+
+fn groupable(column: &Column) -> bool {
+    matches!(
+        column.kind,
+        ColumnType::Text | ColumnType::Int32 | ColumnType::Int64 | ColumnType::Bool
+    )
+}
+
+/// The flow columns `top` can group by.
+pub fn groupable_columns() -> Vec<&'static str> {
+    FlowRow::COLUMNS
+        .iter()
+        .filter(|c| groupable(c))
+        .map(|c| c.name)
+        .collect()
+}
+
+/// Accumulates flows for one [`TopQuery`].
+pub struct TopAggregator {
+    query: TopQuery,
+    groups: Groups,
+    /// Reused per row: the key value numbers of the row's group.
+    numbers: Vec<u32>,
+    /// Reused per row: a pod end's `namespace/name`.
+    name: String,
+}
+
+impl TopAggregator {
+    /// An empty aggregator.
+    pub fn new(query: TopQuery) -> TopAggregator {
+        let groups = Groups::new(&query.key_kinds());
+        TopAggregator {
+            query,
+            groups,
+            numbers: Vec::new(),
+            name: String::new(),
+        }
+    }
+
+    /// Adds one flow row.
+    pub fn push(&mut self, row: &FlowRow) {
+        let bucketed = usize::from(self.query.bucket.is_some());
+        self.numbers.clear();
+        if let Some(width) = self.query.bucket {
+            let width = width.num_microseconds().unwrap_or(i64::MAX).max(1);
+            let bucket = row
+                .time
+                .map(|t| t.timestamp_micros().div_euclid(width).saturating_mul(width));
+            let KeyValues::Number(dict) = &mut self.groups.keys[0] else {
+                unreachable!("the bucket is a number key")
+            };
+            self.numbers.push(dict.number(bucket.as_ref()));
+        }
+        for (k, &column) in self.query.by_index.iter().enumerate() {
+            let cell = row.cell(column);
+            let n = match &mut self.groups.keys[bucketed + k] {
+                KeyValues::Text(dict) => dict.number(match cell {
+                    Cell::Text(s) => Some(s),
+                    _ => None,
+                }),
+                KeyValues::Number(dict) => dict.number(cell.as_i64().as_ref()),
+            };
+            self.numbers.push(n);
+        }
+        let group = self.groups.group(&self.numbers);
+        let attempts = match row.verdict {
+            "denied" | "dropped" => i64::try_from(row.count).unwrap_or(i64::MAX),
+            _ => 1,
+        };
+        let sums = &mut self.groups.sums;
+        let g = group as usize;
+        sums.count[g] = sums.count[g].saturating_add(attempts);
+        sums.records[g] = sums.records[g].saturating_add(1);
+        if let Some(b) = row.bytes {
+            sums.volumes_from(g);
+            sums.bytes[g] = sums.bytes[g].saturating_add(i64::try_from(b).unwrap_or(i64::MAX));
+            sums.known[g] |= BYTES_KNOWN;
+        }
+        if let Some(p) = row.packets {
+            sums.volumes_from(g);
+            sums.packets[g] = sums.packets[g].saturating_add(i64::try_from(p).unwrap_or(i64::MAX));
+            sums.known[g] |= PACKETS_KNOWN;
+        }
+        let ends = [
+            (&row.src_namespace, &row.src_pod, &row.src_ip, &row.src_name),
+            (&row.dst_namespace, &row.dst_pod, &row.dst_ip, &row.dst_name),
+        ];
+        for (side, (namespace, pod, ip, other)) in ends.into_iter().enumerate() {
+            // One end's identity: `namespace/pod` for pods, otherwise the address (or the
+            // log's name for it when there is no address).
+            let peer = match pod {
+                Some(pod) => {
+                    self.name.clear();
+                    self.name.push_str(namespace.as_deref().unwrap_or(""));
+                    self.name.push('/');
+                    self.name.push_str(pod);
+                    Some(self.name.as_str())
+                }
+                None => ip.as_deref().or(other.as_deref()),
+            };
+            let peer = self.groups.peer(peer);
+            if side == 0 {
+                self.groups.sources.add(group, peer);
+            } else {
+                self.groups.destinations.add(group, peer);
+            }
+        }
+    }
+
+    /// The ranked groups: sorted by `count`, largest first (per bucket, in time order, when
+    /// bucketed: the `k` groups largest over the whole input, in every bucket they occur);
+    /// ties are broken by the group columns, in order, nulls last.
+    pub fn finish(self) -> TopGroups {
+        let mut groups = self.groups;
+        let source_counts = std::mem::take(&mut groups.sources).into_counts();
+        let destination_counts = std::mem::take(&mut groups.destinations).into_counts();
+        groups.index = hashbrown::HashTable::new();
+        let order = groups.ranked(&self.query);
+        let columns = self.query.columns();
+        let rows = order
+            .iter()
+            .map(|&g| {
+                let keys = groups
+                    .member(g)
+                    .iter()
+                    .zip(&groups.keys)
+                    .zip(&columns)
+                    .map(|((&n, values), column)| match values {
+                        KeyValues::Text(dict) => dict.values[n as usize]
+                            .as_deref()
+                            .map_or(KeyValue::Null, |s| KeyValue::Text(s.into())),
+                        KeyValues::Number(dict) => match (dict.values[n as usize], column.kind) {
+                            (None, _) => KeyValue::Null,
+                            (Some(v), ColumnType::Bool) => KeyValue::Bool(v != 0),
+                            (Some(v), ColumnType::Time) => DateTime::from_timestamp_micros(v)
+                                .map_or(KeyValue::Null, KeyValue::Time),
+                            (Some(v), _) => KeyValue::Int(v),
+                        },
+                    })
+                    .collect();
+                let g = g as usize;
+                let sums = &groups.sums;
+                TopGroup {
+                    keys,
+                    count: sums.count[g],
+                    records: sums.records[g],
+                    bytes: sums.has(g, BYTES_KNOWN).then(|| sums.bytes[g]),
+                    packets: sums.has(g, PACKETS_KNOWN).then(|| sums.packets[g]),
+                    sources: source_counts[g].into(),
+                    destinations: destination_counts[g].into(),
+                }
+            })
+            .collect();
+        TopGroups { columns, rows }
+    }
+}
+
+/// One key value of a group.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyValue {
+    /// No value (e.g. an end without a pod).
+    Null,
+    /// Text.
+    Text(Box<str>),
+    /// A whole number.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+    /// A time bucket's start.
+    Time(DateTime<Utc>),
+}
+
+/// One group of a `top` result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopGroup {
+    /// The group's key values, in the order of the result's key columns.
+    pub keys: Vec<KeyValue>,
+    /// Attempts: the records' counts for denials and drops, 1 per other record.
+    pub count: i64,
+    /// Records.
+    pub records: i64,
+    /// Bytes, when any record counted them.
+    pub bytes: Option<i64>,
+    /// Packets, when any record counted them.
+    pub packets: Option<i64>,
+    /// Distinct sources.
+    pub sources: i64,
+    /// Distinct destinations.
+    pub destinations: i64,
+}
+
+impl Row for TopGroup {
+    fn cell(&self, column: usize) -> Cell<'_> {
+        if let Some(key) = self.keys.get(column) {
+            return match key {
+                KeyValue::Null => Cell::Null,
+                KeyValue::Text(s) => Cell::Text(s),
+                KeyValue::Int(n) => Cell::Int(*n),
+                KeyValue::Bool(b) => Cell::Bool(*b),
+                KeyValue::Time(t) => Cell::Time(*t),
+            };
+        }
+        match column - self.keys.len() {
+            0 => Cell::Int(self.count),
+            1 => Cell::Int(self.records),
+            2 => self.bytes.map_or(Cell::Null, Cell::Int),
+            3 => self.packets.map_or(Cell::Null, Cell::Int),
+            4 => Cell::Int(self.sources),
+            5 => Cell::Int(self.destinations),
+            _ => Cell::Null,
+        }
+    }
+}
+
+/// The ranked groups of a `top` query, with their columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopGroups {
+    /// The group columns (`bucket` first when bucketed), then [`TOP_METRICS`].
+    pub columns: Vec<Column>,
+    /// The groups, in rank order.
+    pub rows: Vec<TopGroup>,
+}
+
+impl TopGroups {
+    /// The values of column `name`, one per group.
+    pub fn column(&self, name: &str) -> Option<Vec<Cell<'_>>> {
+        let i = self.columns.iter().position(|c| c.name == name)?;
+        Some(self.rows.iter().map(|r| r.cell(i)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{Action, Flow, Identity, PodIdentity};
+    use crate::query::rows::Cell;
+
+    fn pod_flow(src_pod: &str, dst_pod: &str, port: u16, time: &str, action: Action) -> Flow {
+        let mut f = Flow::test_flow("10.0.0.1", "10.0.0.2", port);
+        f.src.identity = Identity::Pod(std::sync::Arc::new(PodIdentity {
+            namespace: "a".into(),
+            name: src_pod.into(),
+            ..Default::default()
+        }));
+        f.dst.identity = Identity::Pod(std::sync::Arc::new(PodIdentity {
+            namespace: "b".into(),
+            name: dst_pod.into(),
+            ..Default::default()
+        }));
+        f.time = Some(time.parse().unwrap());
+        f.action = action;
+        f
+    }
+
+    fn top(query: TopQuery, flows: &[Flow]) -> TopGroups {
+        let mut agg = TopAggregator::new(query);
+        for f in flows {
+            agg.push(&FlowRow::of(f));
+        }
+        agg.finish()
+    }
+
+    fn texts(groups: &TopGroups, name: &str) -> Vec<Option<String>> {
+        groups
+            .column(name)
+            .unwrap()
+            .iter()
+            .map(|c| match c {
+                Cell::Text(s) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ints(groups: &TopGroups, name: &str) -> Vec<Option<i64>> {
+        groups
+            .column(name)
+            .unwrap()
+            .iter()
+            .map(Cell::as_i64)
+            .collect()
+    }
+
+    fn names(groups: &TopGroups) -> Vec<&str> {
+        groups.columns.iter().map(|c| c.name).collect()
+    }
+
+    #[test]
+    fn groups_rank_by_attempts_with_distinct_peers() {
+        let t = "2026-11-20T19:05:02Z";
+        let mut dup = pod_flow("x", "es-0", 9200, t, Action::Denied);
+        dup.count = 0;
+        dup.duplicate = true;
+        let mut bytes = pod_flow("y", "web", 80, t, Action::Allowed);
+        bytes.bytes = Some(100);
+        bytes.count = 7;
+        let flows = vec![
+            pod_flow("x", "es-0", 9200, t, Action::Denied),
+            dup,
+            pod_flow("y", "es-1", 9200, t, Action::Denied),
+            pod_flow("x", "es-1", 9200, t, Action::Denied),
+            bytes.clone(),
+            bytes,
+        ];
+        let df = top(
+            TopQuery::new(vec!["dst_port".into()], None, 0).unwrap(),
+            &flows,
+        );
+        assert_eq!(
+            names(&df),
+            [
+                "dst_port",
+                "count",
+                "records",
+                "bytes",
+                "packets",
+                "sources",
+                "destinations"
+            ]
+        );
+        assert_eq!(ints(&df, "dst_port"), [Some(9200), Some(80)]);
+        assert_eq!(df.columns[0].kind, ColumnType::Int32);
+        // The duplicate report counts 0; allowed records count 1 each, whatever their count.
+        assert_eq!(ints(&df, "count"), [Some(3), Some(2)]);
+        assert_eq!(ints(&df, "records"), [Some(4), Some(2)]);
+        assert_eq!(ints(&df, "bytes"), [None, Some(200)]);
+        assert_eq!(ints(&df, "packets"), [None, None]);
+        assert_eq!(ints(&df, "sources"), [Some(2), Some(1)]);
+        assert_eq!(ints(&df, "destinations"), [Some(2), Some(1)]);
+    }
+
+    #[test]
+    fn k_keeps_the_largest_and_ties_break_on_the_keys() {
+        let t = "2026-11-20T19:05:02Z";
+        let flows: Vec<Flow> = ["c", "a", "b", "b", "a"]
+            .iter()
+            .map(|dst| pod_flow("x", dst, 80, t, Action::Denied))
+            .collect();
+        let df = top(
+            TopQuery::new(vec!["dst_pod".into()], None, 2).unwrap(),
+            &flows,
+        );
+        assert_eq!(texts(&df, "dst_pod"), [Some("a".into()), Some("b".into())]);
+    }
+
+    #[test]
+    fn unnamed_ends_rank_after_named_ones_and_count_as_one_peer() {
+        let t = "2026-11-20T19:05:02Z";
+        let mut external = Flow::test_flow("10.0.0.1", "192.0.2.7", 443);
+        external.time = Some(t.parse().unwrap());
+        external.action = Action::Denied;
+        let flows = vec![
+            external.clone(),
+            external,
+            pod_flow("x", "a", 443, t, Action::Denied),
+            pod_flow("y", "a", 443, t, Action::Denied),
+        ];
+        let df = top(
+            TopQuery::new(vec!["dst_pod".into()], None, 0).unwrap(),
+            &flows,
+        );
+        // Equal counts: the pod first, the group without a pod name (null) last.
+        assert_eq!(texts(&df, "dst_pod"), [Some("a".into()), None]);
+        assert_eq!(ints(&df, "count"), [Some(2), Some(2)]);
+        assert_eq!(ints(&df, "sources"), [Some(2), Some(1)]);
+        assert_eq!(ints(&df, "destinations"), [Some(1), Some(1)]);
+    }
+
+    #[test]
+    fn bucketed_k_ranks_groups_over_the_whole_input() {
+        // "db" is the largest over the input, so it comes first in every bucket, even where
+        // "es" had more; "web" is not among the two largest.
+        let flows = vec![
+            pod_flow("x", "es", 9200, "2026-11-20T19:00:10Z", Action::Denied),
+            pod_flow("x", "es", 9200, "2026-11-20T19:00:20Z", Action::Denied),
+            pod_flow("x", "db", 5432, "2026-11-20T19:00:30Z", Action::Denied),
+            pod_flow("x", "db", 5432, "2026-11-20T19:01:10Z", Action::Denied),
+            pod_flow("x", "db", 5432, "2026-11-20T19:01:20Z", Action::Denied),
+            pod_flow("x", "web", 80, "2026-11-20T19:01:30Z", Action::Denied),
+        ];
+        let query = TopQuery::new(vec!["dst_pod".into()], Some(TimeDelta::minutes(1)), 2).unwrap();
+        let df = top(query, &flows);
+        assert_eq!(
+            texts(&df, "dst_pod"),
+            [Some("db".into()), Some("es".into()), Some("db".into())]
+        );
+        assert_eq!(ints(&df, "count"), [Some(1), Some(2), Some(2)]);
+    }
+
+    #[test]
+    fn more_groups_than_a_block_holds_keep_their_own_sums() {
+        let t = "2026-11-20T19:05:02Z";
+        let groups = groups::BLOCK_ROWS + 1000;
+        let mut flows: Vec<Flow> = (0..groups)
+            .map(|i| pod_flow("x", &format!("p{i}"), 80, t, Action::Denied))
+            .collect();
+        // The last group, in the second block, twice more; the first once more.
+        flows.push(pod_flow(
+            "y",
+            &format!("p{}", groups - 1),
+            80,
+            t,
+            Action::Denied,
+        ));
+        flows.push(pod_flow(
+            "z",
+            &format!("p{}", groups - 1),
+            80,
+            t,
+            Action::Denied,
+        ));
+        flows.push(pod_flow("y", "p0", 80, t, Action::Denied));
+        let df = top(
+            TopQuery::new(vec!["dst_pod".into()], None, 0).unwrap(),
+            &flows,
+        );
+        assert_eq!(df.rows.len(), groups);
+        let pods = texts(&df, "dst_pod");
+        assert_eq!(
+            pods[0].as_deref(),
+            Some(format!("p{}", groups - 1).as_str())
+        );
+        assert_eq!(pods[1].as_deref(), Some("p0"));
+        assert_eq!(ints(&df, "count")[..3], [Some(3), Some(2), Some(1)]);
+        assert_eq!(ints(&df, "sources")[..3], [Some(3), Some(2), Some(1)]);
+        assert_eq!(
+            ints(&df, "count").iter().flatten().sum::<i64>(),
+            flows.len() as i64
+        );
+    }
+
+    #[test]
+    fn buckets_show_when_it_started_for_the_largest_groups() {
+        let flows = vec![
+            pod_flow("x", "es", 9200, "2026-11-20T19:04:59Z", Action::Denied),
+            pod_flow("x", "es", 9200, "2026-11-20T19:05:00Z", Action::Denied),
+            pod_flow("x", "es", 9200, "2026-11-20T19:09:59Z", Action::Denied),
+            pod_flow("x", "es", 9200, "2026-11-20T19:10:00Z", Action::Denied),
+            pod_flow("x", "db", 5432, "2026-11-20T19:05:30Z", Action::Denied),
+        ];
+        let query = TopQuery::new(vec!["dst_pod".into()], Some(TimeDelta::minutes(5)), 1).unwrap();
+        let df = top(query, &flows);
+        assert_eq!(names(&df)[..2], ["bucket", "dst_pod"]);
+        let buckets: Vec<String> = df
+            .column("bucket")
+            .unwrap()
+            .iter()
+            .map(|c| match c {
+                Cell::Time(t) => t.format("%H:%M").to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(buckets, ["19:00", "19:05", "19:10"]);
+        assert_eq!(ints(&df, "count"), [Some(1), Some(2), Some(1)]);
+        assert!(texts(&df, "dst_pod")
+            .iter()
+            .all(|p| p.as_deref() == Some("es")));
+    }
+
+    #[test]
+    fn boolean_keys_group_as_booleans() {
+        let t = "2026-11-20T19:05:02Z";
+        let mut reply = pod_flow("x", "a", 80, t, Action::Allowed);
+        reply.is_reply = Some(true);
+        let flows = vec![
+            reply.clone(),
+            reply,
+            pod_flow("x", "a", 80, t, Action::Allowed),
+        ];
+        let df = top(
+            TopQuery::new(vec!["is_reply".into()], None, 0).unwrap(),
+            &flows,
+        );
+        assert_eq!(
+            df.column("is_reply").unwrap(),
+            [Cell::Bool(true), Cell::Bool(false)]
+        );
+    }
+
+    #[test]
+    fn nothing_in_gives_an_empty_table_with_the_columns() {
+        let df = top(TopQuery::new(vec![], None, 20).unwrap(), &[]);
+        assert!(df.rows.is_empty());
+        assert_eq!(df.columns.len(), DEFAULT_TOP_KEYS.len() + TOP_METRICS.len());
+    }
+
+    #[test]
+    fn bad_keys_are_refused_with_the_choices() {
+        let err = TopQuery::new(vec!["policies".into()], None, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a column to group by"), "{err}");
+        assert!(err.contains("src_namespace"), "{err}");
+        let err = TopQuery::new(vec!["time".into()], None, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("time buckets"), "{err}");
+        assert!(TopQuery::new(vec!["dst_port".into(), "dst_port".into()], None, 0).is_err());
+        assert!(TopQuery::new(vec![], Some(TimeDelta::zero()), 0).is_err());
+    }
+}

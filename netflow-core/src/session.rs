@@ -1,0 +1,722 @@
+//! The pipeline, once: inputs + snapshots + filter + read options → flows joined to their
+//! identities and filtered, in input order; and on top of that the answers every front end
+//! gives — denied connections with their WHY, `top` groups, flow rows, one connection checked.
+//! The CLI, the examples and any embedding tool read through a [`Session`] and hold no
+//! pipeline logic of their own.
+//!
+//! Snapshots may load on another thread while the logs are read: flows read before they are
+//! loaded wait (up to [`MAX_WAITING_FLOWS`], in order) and are joined once they are.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::query::declare_row;
+
+use crate::cluster::{Snapshot, SnapshotSet};
+use crate::error::{Error, Result};
+use crate::flow::{Action, Flow, Protocol};
+use crate::format::Format;
+use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
+use crate::policy::{Evaluation, Subject};
+use crate::query::{
+    needles_for, DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, TopAggregator,
+    TopGroups, TopQuery, UnansweredDetector,
+};
+
+/// How many flows wait for the snapshots to finish loading before reading waits too.
+pub const MAX_WAITING_FLOWS: usize = 16 * 1024;
+
+/// A snapshot to load: a file or folder, and optionally when it was taken (`FILE@TIME`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotSpec {
+    /// The file (JSON or YAML, gzip or not) or folder of manifests.
+    pub path: PathBuf,
+    /// When it was taken; without it, the newest timestamp of its objects.
+    pub taken_at: Option<DateTime<Utc>>,
+}
+
+impl FromStr for SnapshotSpec {
+    type Err = Error;
+
+    /// `FILE` or `FILE@TIME` (RFC 3339); an `@` followed by something that is not a time is
+    /// part of the name when a file of that whole name exists.
+    fn from_str(spec: &str) -> Result<SnapshotSpec> {
+        if let Some((path, time)) = spec.rsplit_once('@') {
+            if let Ok(t) = DateTime::parse_from_rfc3339(time) {
+                return Ok(SnapshotSpec {
+                    path: PathBuf::from(path),
+                    taken_at: Some(t.with_timezone(&Utc)),
+                });
+            }
+            if !std::path::Path::new(spec).exists() {
+                return Err(Error::Invalid {
+                    what: "snapshot",
+                    value: spec.to_string(),
+                    detail: format!(
+                        "{time:?} after '@' is not an RFC 3339 time (e.g. 2026-11-20T19:00:00Z)"
+                    ),
+                });
+            }
+        }
+        Ok(SnapshotSpec {
+            path: PathBuf::from(spec),
+            taken_at: None,
+        })
+    }
+}
+
+/// The cluster snapshots a session joins flows to: none, already loaded, or loading on
+/// another thread.
+pub struct Snapshots(SnapshotState);
+
+enum SnapshotState {
+    Ready(SnapshotSet),
+    Loading(JoinHandle<Result<SnapshotSet>>),
+}
+
+impl Snapshots {
+    /// No snapshots: identities come from the log alone.
+    pub fn none() -> Snapshots {
+        Snapshots(SnapshotState::Ready(SnapshotSet::default()))
+    }
+
+    /// Snapshots already loaded.
+    pub fn loaded(set: SnapshotSet) -> Snapshots {
+        Snapshots(SnapshotState::Ready(set))
+    }
+
+    /// Starts loading `specs` on another thread, so that reading can begin at once. A path
+    /// that does not exist fails here, before anything is read.
+    pub fn load_in_background(specs: Vec<SnapshotSpec>) -> Result<Snapshots> {
+        if specs.is_empty() {
+            return Ok(Snapshots::none());
+        }
+        for spec in &specs {
+            if std::fs::metadata(&spec.path).is_err() {
+                Snapshot::load(&spec.path, spec.taken_at)?;
+            }
+        }
+        Ok(Snapshots(SnapshotState::Loading(std::thread::spawn(
+            move || {
+                let loaded = specs
+                    .into_iter()
+                    .map(|s| Snapshot::load(&s.path, s.taken_at))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(SnapshotSet::new(loaded))
+            },
+        ))))
+    }
+
+    /// Loads `specs` now.
+    pub fn load(specs: Vec<SnapshotSpec>) -> Result<SnapshotSet> {
+        Snapshots::load_in_background(specs)?.wait()
+    }
+
+    /// Whether none were given.
+    fn given(&self) -> bool {
+        !matches!(&self.0, SnapshotState::Ready(set) if set.is_empty())
+    }
+
+    fn is_ready(&self) -> bool {
+        match &self.0 {
+            SnapshotState::Ready(_) => true,
+            SnapshotState::Loading(handle) => handle.is_finished(),
+        }
+    }
+
+    /// The snapshots, once loaded.
+    pub fn wait(self) -> Result<SnapshotSet> {
+        match self.0 {
+            SnapshotState::Ready(set) => Ok(set),
+            SnapshotState::Loading(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        }
+    }
+}
+
+/// What reading every input gave besides the flows.
+#[derive(Debug, Default)]
+pub struct ReadSummary {
+    /// One report per input that could be read (possibly only in part: see
+    /// [`InputReport::failure`]).
+    pub reports: Vec<InputReport>,
+    /// Inputs that could not be read at all, with why.
+    pub failed: Vec<(String, Error)>,
+    /// Whether the caller stopped the reading early.
+    pub stopped: bool,
+}
+
+impl ReadSummary {
+    /// Records read over all inputs.
+    pub fn records(&self) -> u64 {
+        self.reports.iter().map(|r| r.records).sum()
+    }
+
+    /// Records skipped over all inputs.
+    pub fn skipped(&self) -> u64 {
+        self.reports.iter().map(|r| r.skipped).sum()
+    }
+
+    /// Events the sources say they lost.
+    pub fn lost(&self) -> u64 {
+        self.reports
+            .iter()
+            .fold(0, |total, r| total.saturating_add(r.lost_count()))
+    }
+
+    /// Inputs named: read or not.
+    pub fn inputs(&self) -> usize {
+        self.reports.len() + self.failed.len()
+    }
+
+    /// Every error that stopped an input, whole or part-way, in input order of discovery.
+    pub fn errors(&self) -> impl Iterator<Item = &Error> {
+        self.failed
+            .iter()
+            .map(|(_, e)| e)
+            .chain(self.reports.iter().filter_map(|r| r.failure.as_ref()))
+    }
+}
+
+/// Which records count as denials, and whether to look for unanswered requests.
+#[derive(Debug, Clone, Default)]
+pub struct DeniedQuery {
+    /// Count datapath drops (not policy) as well.
+    pub include_drops: bool,
+    /// In logs without verdicts, a request with no reply within this window is "possibly
+    /// denied".
+    pub unanswered_within: Option<Duration>,
+}
+
+impl DeniedQuery {
+    /// Whether `flow` counts as a denial.
+    pub fn counts(&self, flow: &Flow) -> bool {
+        flow.action == Action::Denied || (self.include_drops && flow.action == Action::Dropped)
+    }
+}
+
+/// Denied connections, grouped, with the other end's reports and the WHY.
+#[derive(Debug)]
+pub struct Denied {
+    /// The connections, most attempts first.
+    pub connections: Vec<DeniedConnection>,
+    /// What reading gave.
+    pub summary: ReadSummary,
+}
+
+impl Denied {
+    /// Denied attempts over all connections.
+    pub fn attempts(&self) -> u64 {
+        self.connections
+            .iter()
+            .fold(0u64, |total, c| total.saturating_add(c.count))
+    }
+}
+
+/// The ranked groups of a `top` query.
+#[derive(Debug)]
+pub struct Top {
+    /// The groups.
+    pub groups: TopGroups,
+    /// Flow records grouped.
+    pub flows: u64,
+    /// Replies left out (see [`TopQuery::include_replies`]).
+    pub replies_left_out: u64,
+    /// What reading gave.
+    pub summary: ReadSummary,
+}
+
+declare_row! {
+    /// One input's accounting (`flowq inspect`): what it is, and what became of its records.
+    pub struct InputRow {
+        input: String => Text, "Input name as given.";
+        format: Option<&'static str> => Text, "Format it was read as; null for an empty input.";
+        detected_because: String => Text, "Why that format: what detection saw, or that it was chosen.";
+        framing: &'static str => Text, "How records are laid out: lines, sse, document or none.";
+        gzip: bool => Bool, "Whether it was gzip-compressed.";
+        records: u64 => Int64, "Records read (flows + events + skipped + pre-filtered).";
+        flows: u64 => Int64, "Records that were flows.";
+        events: u64 => Int64, "Records that were other events (node status, lost events, ...).";
+        skipped: u64 => Int64, "Records skipped as unusable.";
+        lost_by_source: u64 => Int64, "Events the source itself says it lost.";
+        duplicates: u64 => Int64, "Flows repeating a packet an earlier flow reported.";
+        first_time: Option<DateTime<Utc>> => Time, "Earliest flow time.";
+        last_time: Option<DateTime<Utc>> => Time, "Latest flow time.";
+        allowed: u64 => Int64, "Flows the log says were allowed.";
+        denied: u64 => Int64, "Flows the log says were denied.";
+        dropped: u64 => Int64, "Flows the log says were dropped (not by policy).";
+        unknown: u64 => Int64, "Flows the log gives no verdict for.";
+        error: Option<String> => Text, "What stopped reading part-way, if anything.";
+    }
+}
+
+impl InputRow {
+    /// The row of an input's report, with how many of its flows the log says were allowed,
+    /// denied, dropped or gave no verdict for (`actions`, in that order).
+    pub fn of(report: &InputReport, actions: [u64; 4]) -> InputRow {
+        let [allowed, denied, dropped, unknown] = actions;
+        InputRow {
+            input: report.input.clone(),
+            format: report.format.map(|f| f.name()),
+            detected_because: report.detected_because.clone(),
+            framing: report.framing_name(),
+            gzip: report.gzip,
+            records: report.records,
+            flows: report.flows,
+            events: report.event_count(),
+            skipped: report.skipped,
+            lost_by_source: report.lost_count(),
+            duplicates: report.duplicates,
+            first_time: report.first_time,
+            last_time: report.last_time,
+            allowed,
+            denied,
+            dropped,
+            unknown,
+            error: report.failure.as_ref().map(|e| e.to_string()),
+        }
+    }
+}
+
+/// One pipeline over a set of inputs: read, join to the snapshots, filter, and answer.
+///
+/// ```
+/// use netflow_core::{Session, Snapshots, SnapshotSet, Snapshot, DeniedQuery};
+///
+/// let dir = tempfile::tempdir()?;
+/// let log = dir.path().join("flows.json");
+/// std::fs::write(&log, r#"{"flow":{"time":"2026-11-20T19:05:02Z","verdict":"DROPPED","IP":{"source":"10.244.1.15","destination":"10.244.2.10"},"l4":{"TCP":{"source_port":41234,"destination_port":9200}},"traffic_direction":"INGRESS","drop_reason_desc":"POLICY_DENIED","is_reply":false},"node_name":"node-b"}"#)?;
+/// let cluster = r#"{"kind":"List","items":[
+///   {"kind":"Pod","metadata":{"name":"es-0","namespace":"vamp"},"status":{"podIP":"10.244.2.10"}}]}"#;
+/// let snapshots = SnapshotSet::new(vec![Snapshot::from_text(cluster, "cluster.json", None)?]);
+///
+/// let session = Session::new([log.display().to_string()]).with_snapshots(Snapshots::loaded(snapshots));
+/// let denied = session.denied(&DeniedQuery::default())?;
+/// assert_eq!(denied.connections.len(), 1);
+/// assert_eq!(denied.connections[0].dst.identity.to_string(), "vamp/es-0");
+/// assert_eq!(denied.summary.records(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Session {
+    inputs: Vec<String>,
+    options: ReadOptions,
+    filter: FlowFilter,
+    read_every_record: bool,
+    names_from_log: bool,
+    loading: Mutex<Option<Snapshots>>,
+    /// The loaded snapshots; `None` when loading failed (the error is in `load_error` until
+    /// it is returned once).
+    snapshots: OnceLock<Option<SnapshotSet>>,
+    load_error: Mutex<Option<Error>>,
+    explainer: OnceLock<Option<Explainer>>,
+}
+
+impl Session {
+    /// A session over `inputs` (paths, or `-` for standard input; none means standard input),
+    /// with no snapshots and no filter.
+    pub fn new<I, S>(inputs: I) -> Session
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut inputs: Vec<String> = inputs.into_iter().map(Into::into).collect();
+        if inputs.is_empty() {
+            inputs.push("-".to_string());
+        }
+        Session {
+            inputs,
+            options: ReadOptions::default(),
+            filter: FlowFilter::default(),
+            read_every_record: false,
+            names_from_log: true,
+            loading: Mutex::new(Some(Snapshots::none())),
+            snapshots: OnceLock::new(),
+            load_error: Mutex::new(None),
+            explainer: OnceLock::new(),
+        }
+    }
+
+    /// Joins flows to these snapshots.
+    pub fn with_snapshots(mut self, snapshots: Snapshots) -> Session {
+        self.names_from_log = !snapshots.given();
+        self.loading = Mutex::new(Some(snapshots));
+        self
+    }
+
+    /// Hands on only the flows that pass `filter`.
+    pub fn with_filter(mut self, filter: FlowFilter) -> Session {
+        self.filter = filter;
+        self
+    }
+
+    /// Reads every input as `format` instead of detecting it.
+    pub fn with_format(mut self, format: Option<Format>) -> Session {
+        self.options.format = format;
+        self
+    }
+
+    /// Tells `progress` how many input bytes were read.
+    pub fn with_progress(mut self, progress: Progress) -> Session {
+        self.options.progress = Some(progress);
+        self
+    }
+
+    /// Decodes every record in full (no byte pre-filter), so that every malformed record is
+    /// found and reported — what a caller that fails on any skip needs.
+    pub fn read_every_record(mut self, yes: bool) -> Session {
+        self.read_every_record = yes;
+        self
+    }
+
+    /// The inputs, as given.
+    pub fn inputs(&self) -> &[String] {
+        &self.inputs
+    }
+
+    /// The filter.
+    pub fn filter(&self) -> &FlowFilter {
+        &self.filter
+    }
+
+    /// The snapshots, waiting for them to finish loading. Why they could not be loaded is
+    /// returned once; later calls say only that they could not.
+    pub fn snapshots(&self) -> Result<&SnapshotSet> {
+        let loaded = self.snapshots.get_or_init(|| {
+            let load = self
+                .loading
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            match load.map(Snapshots::wait) {
+                Some(Ok(set)) => Some(set),
+                Some(Err(e)) => {
+                    *self
+                        .load_error
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(e);
+                    None
+                }
+                None => None,
+            }
+        });
+        loaded.as_ref().ok_or_else(|| {
+            self.load_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+                .unwrap_or_else(|| Error::Snapshot {
+                    path: PathBuf::new(),
+                    detail: "the snapshots could not be loaded".into(),
+                })
+        })
+    }
+
+    fn snapshots_pending(&self) -> bool {
+        self.snapshots.get().is_none()
+            && self
+                .loading
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .is_some_and(|load| !load.is_ready())
+    }
+
+    /// The explainer over the snapshots; `None` without snapshots (or before they loaded).
+    pub fn explainer(&self) -> Option<&Explainer> {
+        let set = self.snapshots.get()?.as_ref()?;
+        self.explainer
+            .get_or_init(|| (!set.is_empty()).then(|| Explainer::new(set)))
+            .as_ref()
+    }
+
+    /// Reads every input and hands each flow, joined to the snapshot in force at its time and
+    /// passing the filter, to `sink`, in input order. `sink` may stop the reading by returning
+    /// an error, which is returned. An input that cannot be read is noted in the summary and
+    /// the others are read; failing to load the snapshots is an error.
+    pub fn for_each_flow<E: From<Error>>(
+        &self,
+        mut sink: impl FnMut(Flow) -> std::result::Result<(), E>,
+    ) -> std::result::Result<ReadSummary, E> {
+        let mut options = self.options.clone();
+        if !self.read_every_record {
+            options.needles = needles_for(&self.filter, self.names_from_log).map(Arc::new);
+        }
+        let mut summary = ReadSummary::default();
+        let mut waiting: Vec<Flow> = Vec::new();
+        let mut failure: Option<E> = None;
+        let mut pass_on = |set: &SnapshotSet, mut flow: Flow, failure: &mut Option<E>| {
+            set.enrich(&mut flow);
+            if self.filter.matches(&flow) {
+                if let Err(e) = sink(flow) {
+                    *failure = Some(e);
+                }
+            }
+        };
+        for name in &self.inputs {
+            let mut deliver = |flow: Flow| {
+                if self.snapshots.get().is_none() {
+                    if waiting.len() < MAX_WAITING_FLOWS && self.snapshots_pending() {
+                        waiting.push(flow);
+                        return ControlFlow::Continue(());
+                    }
+                    match self.snapshots() {
+                        Ok(set) => {
+                            for f in waiting.drain(..) {
+                                pass_on(set, f, &mut failure);
+                                if failure.is_some() {
+                                    return ControlFlow::Break(());
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            failure = Some(e.into());
+                            return ControlFlow::Break(());
+                        }
+                    }
+                }
+                if let Some(Some(set)) = self.snapshots.get() {
+                    pass_on(set, flow, &mut failure);
+                }
+                if failure.is_some() {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            };
+            match read_input(name, &options, &mut deliver) {
+                Ok(report) => summary.reports.push(report),
+                Err(e) => summary.failed.push((name.clone(), e)),
+            }
+            if failure.is_some() {
+                summary.stopped = true;
+                break;
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let set = self.snapshots()?;
+        for f in waiting.drain(..) {
+            pass_on(set, f, &mut failure);
+            if let Some(e) = failure.take() {
+                summary.stopped = true;
+                return Err(e);
+            }
+        }
+        Ok(summary)
+    }
+
+    /// The row of a flow read by this session, with what the snapshot says about its
+    /// connection (`policy_verdict`, `mismatch`) when there are snapshots.
+    pub fn row_of(&self, flow: &Flow) -> FlowRow {
+        let why = self.explainer().and_then(|e| e.explain_flow(flow));
+        FlowRow::of(flow).with_why(why.as_ref())
+    }
+
+    /// The denied connections: records that `query` counts as denials grouped by connection,
+    /// with what the other end reported and, with snapshots, the WHY.
+    pub fn denied(&self, query: &DeniedQuery) -> Result<Denied> {
+        self.denied_with(query, |_| {})
+    }
+
+    /// Like [`Session::denied`], also calling `each` with every record counted as a denial
+    /// (for a timeline, say).
+    pub fn denied_with(&self, query: &DeniedQuery, mut each: impl FnMut(&Flow)) -> Result<Denied> {
+        let mut aggregator = DeniedAggregator::default();
+        let mut unanswered = query.unanswered_within.map(UnansweredDetector::new);
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            if query.counts(&flow) {
+                each(&flow);
+                aggregator.add(&flow);
+            } else {
+                aggregator.observe(&flow);
+                if let Some(detector) = unanswered.as_mut() {
+                    detector.observe(&flow);
+                }
+            }
+            Ok(())
+        })?;
+        for flow in unanswered
+            .map(UnansweredDetector::finish)
+            .unwrap_or_default()
+        {
+            aggregator.add(&flow);
+        }
+        let mut connections = aggregator.finish();
+        if let Some(explainer) = self.explainer() {
+            for c in &mut connections {
+                c.explain(explainer);
+            }
+        }
+        Ok(Denied {
+            connections,
+            summary,
+        })
+    }
+
+    /// The groups of a `top` query over the flows.
+    pub fn top(&self, query: &TopQuery) -> Result<Top> {
+        let mut aggregator = TopAggregator::new(query.clone());
+        let (mut flows, mut replies) = (0u64, 0u64);
+        let with_why = query.needs_policy_verdict();
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            if !query.includes_replies() && flow.is_reply == Some(true) {
+                replies += 1;
+                return Ok(());
+            }
+            flows += 1;
+            let row = if with_why {
+                self.row_of(&flow)
+            } else {
+                FlowRow::of(&flow)
+            };
+            aggregator.push(&row);
+            Ok(())
+        })?;
+        Ok(Top {
+            groups: aggregator.finish(),
+            flows,
+            replies_left_out: replies,
+            summary,
+        })
+    }
+
+    /// What each input is: its accounting ([`InputRow`]), with how many of its flows the log
+    /// says were allowed, denied, dropped or gave no verdict for. Reads every flow; the filter
+    /// still applies to what is counted in the verdict mix.
+    pub fn inspect(&self) -> Result<(Vec<InputRow>, ReadSummary)> {
+        let mut mix: HashMap<Arc<str>, [u64; 4]> = HashMap::new();
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            let slot = match flow.action {
+                Action::Allowed => 0,
+                Action::Denied => 1,
+                Action::Dropped => 2,
+                Action::Unknown => 3,
+            };
+            mix.entry(flow.origin.input.clone()).or_default()[slot] += 1;
+            Ok(())
+        })?;
+        let rows = summary
+            .reports
+            .iter()
+            .map(|r| InputRow::of(r, mix.get(r.input.as_str()).copied().unwrap_or_default()))
+            .collect();
+        Ok((rows, summary))
+    }
+
+    /// Evaluates one connection, `from` → `to` on `port` over `protocol`, against the
+    /// snapshot in force at `at` (the latest without it).
+    pub fn check(
+        &self,
+        from: &Subject,
+        to: &Subject,
+        port: u16,
+        protocol: Protocol,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Arc<Evaluation>> {
+        self.snapshots()?;
+        let Some(engine) = self.explainer().and_then(|e| e.engine_at(at)) else {
+            return Err(Error::Invalid {
+                what: "check",
+                value: format!("{from} -> {to}"),
+                detail: "a connection is checked against a snapshot, and none was given".into(),
+            });
+        };
+        Ok(engine.evaluate_cached(from, to, port, protocol)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DENIED: &str = r#"{"flow":{"time":"2026-11-20T19:05:02Z","verdict":"DROPPED","IP":{"source":"10.244.1.15","destination":"10.244.2.10"},"l4":{"TCP":{"source_port":41234,"destination_port":9200}},"traffic_direction":"INGRESS","drop_reason_desc":"POLICY_DENIED","is_reply":false},"node_name":"node-b"}"#;
+
+    fn log(lines: usize) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), format!("{DENIED}\n").repeat(lines)).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_sink_error_stops_reading_and_is_returned() {
+        let file = log(100);
+        let session = Session::new([file.path().display().to_string()]);
+        let mut seen = 0;
+        let result = session.for_each_flow(|_| {
+            seen += 1;
+            if seen == 5 {
+                Err(Error::Invalid {
+                    what: "test",
+                    value: String::new(),
+                    detail: "enough".into(),
+                })
+            } else {
+                Ok(())
+            }
+        });
+        assert!(matches!(result, Err(Error::Invalid { what: "test", .. })));
+        assert_eq!(seen, 5);
+    }
+
+    #[test]
+    fn unreadable_inputs_are_noted_and_the_others_read() {
+        let file = log(2);
+        let session = Session::new([
+            "/no/such/flows.json".to_string(),
+            file.path().display().to_string(),
+        ]);
+        let denied = session.denied(&DeniedQuery::default()).unwrap();
+        assert_eq!(denied.summary.failed.len(), 1);
+        assert_eq!(denied.summary.records(), 2);
+        assert_eq!(denied.attempts(), 2);
+        assert_eq!(denied.summary.errors().count(), 1);
+    }
+
+    #[test]
+    fn snapshot_specs_take_an_optional_time() {
+        let spec: SnapshotSpec = "c.json@2026-11-20T19:00:00Z".parse().unwrap();
+        assert_eq!(spec.path, PathBuf::from("c.json"));
+        assert_eq!(spec.taken_at, "2026-11-20T19:00:00Z".parse().ok());
+        assert!("c.json@noon".parse::<SnapshotSpec>().is_err());
+        assert_eq!("c.json".parse::<SnapshotSpec>().unwrap().taken_at, None);
+    }
+
+    #[test]
+    fn flows_wait_for_snapshots_loading_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = dir.path().join("cluster.json");
+        std::fs::write(
+            &cluster,
+            r#"{"kind":"List","items":[{"kind":"Pod","metadata":{"name":"es-0","namespace":"vamp"},"status":{"podIP":"10.244.2.10"}}]}"#,
+        )
+        .unwrap();
+        let file = log(3);
+        let snapshots = Snapshots::load_in_background(vec![SnapshotSpec {
+            path: cluster,
+            taken_at: None,
+        }])
+        .unwrap();
+        let session = Session::new([file.path().display().to_string()]).with_snapshots(snapshots);
+        let mut names = Vec::new();
+        session
+            .for_each_flow(|flow| -> Result<()> {
+                names.push(flow.dst.identity.to_string());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(names, ["vamp/es-0"; 3]);
+        assert!(Snapshots::load_in_background(vec![SnapshotSpec {
+            path: dir.path().join("missing.json"),
+            taken_at: None,
+        }])
+        .is_err());
+    }
+}
