@@ -20,8 +20,8 @@ pub use destination::Destination;
 pub enum RowSink<W: Write> {
     /// JSON, NDJSON or CSV.
     Text(RowWriter<W>),
-    /// Parquet.
-    Parquet(ParquetRowWriter<W>),
+    /// Parquet (boxed: its writer carries its row-group state).
+    Parquet(Box<ParquetRowWriter<W>>),
 }
 
 impl<W: Write> RowSink<W> {
@@ -32,7 +32,9 @@ impl<W: Write> RowSink<W> {
             OutputFormat::Ndjson => RowFormat::Ndjson,
             OutputFormat::Csv => RowFormat::Csv,
             OutputFormat::Parquet => {
-                return Ok(RowSink::Parquet(ParquetRowWriter::new(columns, out)?))
+                return Ok(RowSink::Parquet(Box::new(ParquetRowWriter::new(
+                    columns, out,
+                )?)))
             }
             OutputFormat::Table => bail!("a table is not written row by row"),
         };

@@ -603,16 +603,19 @@ mod tests {
     fn every_column_cell_matches_its_declared_type() {
         let row = FlowRow::of(&Flow::test_flow("10.0.0.1", "10.0.0.2", 9200));
         for (i, column) in FlowRow::COLUMNS.iter().enumerate() {
-            let fits = match (row.cell(i), column.kind) {
-                (Cell::Null, _) => true,
-                (Cell::Text(_), ColumnType::Text) => true,
-                (Cell::UInt(_) | Cell::Int(_), ColumnType::Int32 | ColumnType::Int64) => true,
-                (Cell::Bool(_), ColumnType::Bool) => true,
-                (Cell::Time(_), ColumnType::Time) => true,
-                (Cell::TextList(_), ColumnType::TextList) => true,
-                (Cell::Json(_) | Cell::Evaluation(_), ColumnType::Json) => true,
-                _ => false,
-            };
+            let fits = matches!(
+                (row.cell(i), column.kind),
+                (Cell::Null, _)
+                    | (Cell::Text(_), ColumnType::Text)
+                    | (
+                        Cell::UInt(_) | Cell::Int(_),
+                        ColumnType::Int32 | ColumnType::Int64
+                    )
+                    | (Cell::Bool(_), ColumnType::Bool)
+                    | (Cell::Time(_), ColumnType::Time)
+                    | (Cell::TextList(_), ColumnType::TextList)
+                    | (Cell::Json(_) | Cell::Evaluation(_), ColumnType::Json)
+            );
             assert!(fits, "{} holds {:?}", column.name, row.cell(i));
         }
     }
