@@ -5,7 +5,8 @@
 //!
 //! Semantics are those of `networking.k8s.io/v1` applied to policies as authored: this file
 //! applies the API defaults (policy types, `TCP`) itself. Who the two ends of a connection are,
-//! host traffic and Service translation are the engine's business (`mod.rs`), not this file's.
+//! host traffic and Service translation are the engine's business (`resolve.rs`,
+//! `service.rs`), not this file's.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -4,8 +4,8 @@
 //! policy with the peer clause or port that missed.
 //!
 //! Everything here is `Serialize` (the JSON contract: rule indices and peer indices are 0-based,
-//! snake_case tags); the text rendering lives in `explain.rs`, the logic in `eval.rs` and
-//! `mod.rs`. Nothing here computes a verdict.
+//! snake_case tags); the text rendering lives in `explain.rs`, the logic in `eval.rs`, `resolve.rs`,
+//! `service.rs` and `mod.rs`. Nothing here computes a verdict.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
