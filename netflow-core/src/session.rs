@@ -149,8 +149,6 @@ pub struct ReadSummary {
     pub reports: Vec<InputReport>,
     /// Inputs that could not be read at all, with why.
     pub failed: Vec<(String, Error)>,
-    /// Whether the caller stopped the reading early.
-    pub stopped: bool,
 }
 
 impl ReadSummary {
@@ -495,7 +493,6 @@ impl Session {
                 Err(e) => summary.failed.push((name.clone(), e)),
             }
             if failure.is_some() {
-                summary.stopped = true;
                 break;
             }
         }
@@ -506,7 +503,6 @@ impl Session {
         for f in waiting.drain(..) {
             pass_on(set, f, &mut failure);
             if let Some(e) = failure.take() {
-                summary.stopped = true;
                 return Err(e);
             }
         }

@@ -5,6 +5,7 @@ use crate::flow::Flow;
 
 /// What one input record turned out to be.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Record {
     /// A flow, and which report of its packet it is.
     Flow(Box<Flow>, PacketReport),

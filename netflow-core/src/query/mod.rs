@@ -1,26 +1,34 @@
 //! Querying flows: filters (and the pre-filter needles they imply), grouping of denied
 //! connections, unanswered requests, `top` groups, the WHY from the snapshot, and the output
-//! rows with their one declaration of columns and their writers.
+//! rows with their one declaration of columns and their writers. The submodules are private
+//! but for `filter` (the filter vocabulary and its value parsers); their face is re-exported
+//! here.
 
-pub mod denied;
+mod denied;
 pub mod filter;
-pub mod prefilter;
+mod prefilter;
 #[macro_use]
-pub mod rows;
-pub mod top;
-pub mod unanswered;
-pub mod why;
-pub mod write;
+mod rows;
+mod top;
+mod unanswered;
+mod why;
+mod write;
 
 pub use denied::{DeniedAggregator, DeniedConnection, SideReport};
-pub use filter::{FlowFilter, NodePattern, PodPattern, PortRange, VerdictFilter};
+pub use filter::{
+    parse_duration, parse_ip_or_cidr, parse_protocol, parse_time, FlowFilter, NodePattern,
+    PodPattern, PortRange, VerdictFilter,
+};
 pub use prefilter::needles_for;
 pub(crate) use rows::declare_row;
 pub use rows::{
     format_time, Cell, CheckRow, Column, ColumnType, DeclaredRow, DeniedRow, EndpointColumns,
-    FlowRow, Row, RowObject,
+    FlowRow, IntoCell, Row, RowObject,
 };
-pub use top::{KeyValue, TopAggregator, TopGroup, TopGroups, TopQuery};
+pub use top::{
+    groupable_columns, KeyValue, TopAggregator, TopGroup, TopGroups, TopQuery, BUCKET_COLUMN,
+    DEFAULT_TOP_KEYS, TOP_METRICS,
+};
 pub use unanswered::UnansweredDetector;
-pub use why::{Explainer, Why};
+pub use why::{Explainer, Why, LOG_ALLOWS_SNAPSHOT_DENIES, LOG_DENIES_SNAPSHOT_ALLOWS};
 pub use write::{RowFormat, RowWriter};

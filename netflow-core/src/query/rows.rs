@@ -55,6 +55,7 @@ pub struct Column {
 
 /// One value of a row, borrowed from it.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum Cell<'a> {
     /// No value.
     Null,
@@ -241,31 +242,31 @@ macro_rules! declare_row {
             $( #[doc = $meaning] pub $field: $ty, )*
         }
 
-        impl $crate::query::rows::DeclaredRow for $row {
-            const COLUMNS: &'static [$crate::query::rows::Column] = &[
-                $( $crate::query::rows::Column {
+        impl $crate::query::DeclaredRow for $row {
+            const COLUMNS: &'static [$crate::query::Column] = &[
+                $( $crate::query::Column {
                     name: declare_row!(@name $field $(, $name)?),
-                    kind: $crate::query::rows::ColumnType::$kind,
+                    kind: $crate::query::ColumnType::$kind,
                     meaning: $meaning,
                 }, )*
             ];
         }
 
-        impl $crate::query::rows::Row for $row {
-            fn cell(&self, column: usize) -> $crate::query::rows::Cell<'_> {
-                use $crate::query::rows::IntoCell;
-                const CELLS: &[for<'r> fn(&'r $row) -> $crate::query::rows::Cell<'r>] =
+        impl $crate::query::Row for $row {
+            fn cell(&self, column: usize) -> $crate::query::Cell<'_> {
+                use $crate::query::IntoCell;
+                const CELLS: &[for<'r> fn(&'r $row) -> $crate::query::Cell<'r>] =
                     &[ $( |row| row.$field.cell(), )* ];
                 CELLS
                     .get(column)
-                    .map_or($crate::query::rows::Cell::Null, |cell| cell(self))
+                    .map_or($crate::query::Cell::Null, |cell| cell(self))
             }
         }
 
         impl serde::Serialize for $row {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                use $crate::query::rows::DeclaredRow;
-                $crate::query::rows::RowObject { columns: Self::COLUMNS, row: self }
+                use $crate::query::DeclaredRow;
+                $crate::query::RowObject { columns: Self::COLUMNS, row: self }
                     .serialize(serializer)
             }
         }
@@ -471,7 +472,7 @@ declare_row! {
         dst_identity_source: &'static str => Text, "Where the destination identity came from.";
         dst_port: Option<u16> => Int32, "Destination port.";
         protocol: String => Text, "Protocol.";
-        verdict: &'static str => Text, "What the log says: denied (or dropped with --include-drops).";
+        verdict: &'static str => Text, "What the log says: denied (or dropped, when drops are counted as denials).";
         where_ as "where": &'static str => Text, "Enforcing side: egress, ingress or unknown.";
         node: Option<String> => Text, "Node that enforced it.";
         reason: Option<String> => Text, "Drop reasons the log gives, joined with \", \".";
