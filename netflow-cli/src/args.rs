@@ -99,6 +99,9 @@ pub struct DeniedArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// `-o table`: one line per row with full names (node names included), however wide.
+    #[arg(long)]
+    pub wide: bool,
     /// List every denied record instead of one row per connection.
     #[arg(long)]
     pub each: bool,
@@ -134,6 +137,9 @@ pub struct FlowsArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// `-o table`: one line per row with full names (node names included), however wide.
+    #[arg(long)]
+    pub wide: bool,
     /// What the log says happened: allowed, denied, dropped, unknown, or the log's own word
     /// (FORWARDED, DROPPED, AUDIT, …). Repeat to OR.
     #[arg(long, value_name = "VERDICT", help_heading = "Filters")]

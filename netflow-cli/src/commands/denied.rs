@@ -8,7 +8,8 @@ use netflow_core::{DeclaredRow, DeniedQuery, DeniedRow};
 use super::Run;
 use crate::args::{DeniedArgs, OutputFormat};
 use crate::diagnostics::footer;
-use crate::output::table::{denied_table, thousands, write_long_table, TimeStyle};
+use crate::output::table::{thousands, write_denied, TimeStyle};
+use crate::output::terminal::Layout;
 use crate::output::{write_rows, Destination};
 use crate::settings;
 
@@ -29,7 +30,8 @@ pub fn run(args: &DeniedArgs, stdout: &mut dyn Write) -> Result<()> {
         "denied"
     };
     if args.each {
-        return super::flows::list_records(&run, args.output.output, out, what, |flow| {
+        let layout = Layout::choose(args.wide);
+        return super::flows::list_records(&run, args.output.output, layout, out, what, |flow| {
             query.counts(flow)
         });
     }
@@ -50,7 +52,7 @@ pub fn run(args: &DeniedArgs, stdout: &mut dyn Write) -> Result<()> {
                 .iter()
                 .flat_map(|c| c.first_seen.iter().chain(c.last_seen.iter())),
         );
-        write_long_table(&mut out, connections, |rows| denied_table(rows, style))?;
+        write_denied(&mut out, connections, style, Layout::choose(args.wide))?;
         writeln!(
             out,
             "{} {what} connection{} ({} attempt{}) {}.",

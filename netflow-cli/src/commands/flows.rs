@@ -9,7 +9,8 @@ use netflow_core::{DeclaredRow, Flow, FlowRow};
 use super::Run;
 use crate::args::{FlowsArgs, OutputFormat};
 use crate::diagnostics::footer;
-use crate::output::table::{flows_table, thousands, write_table};
+use crate::output::table::{thousands, write_flows};
+use crate::output::terminal::Layout;
 use crate::output::{Destination, RowSink};
 use crate::settings;
 
@@ -18,14 +19,17 @@ pub fn run(args: &FlowsArgs, stdout: &mut dyn Write) -> Result<()> {
     let filter = settings::flow_filter(&args.filter, &args.verdict, chrono::Utc::now())?;
     let run = Run::new(&args.input, &args.snapshot, filter)?;
     let out = Destination::open(&args.output, stdout)?;
-    list_records(&run, args.output.output, out, "flow", |_| true)
+    let layout = Layout::choose(args.wide);
+    list_records(&run, args.output.output, layout, out, "flow", |_| true)
 }
 
 /// Writes one row per record that `keep` accepts: streamed for machine formats, as a table
-/// (which needs every row first) otherwise. `noun` names the records in the footer.
+/// in `layout` (which needs every row first) otherwise. `noun` names the records in the
+/// footer.
 pub fn list_records(
     run: &Run,
     format: OutputFormat,
+    layout: Layout,
     mut out: Destination,
     noun: &str,
     keep: impl Fn(&Flow) -> bool,
@@ -55,11 +59,12 @@ pub fn list_records(
     if flows.is_empty() {
         writeln!(out, "No {noun} records {}.", footer(&summary))?;
     } else {
-        write_table(&mut out, &flows_table(&flows))?;
+        write_flows(&mut out, &flows, layout)?;
         writeln!(
             out,
-            "{} {noun} records {}.",
+            "{} {noun} record{} {}.",
             thousands(flows.len() as u64),
+            if flows.len() == 1 { "" } else { "s" },
             footer(&summary)
         )?;
     }

@@ -21,6 +21,10 @@ pub fn run(args: &InspectArgs, stdout: &mut dyn Write) -> Result<()> {
         write_rows(args.output.output, InputRow::COLUMNS, &rows, &mut out)?;
         return out.settle(run.finish(&summary));
     }
+    if rows.is_empty() {
+        // Nothing could be read: the errors on stderr say why; an empty table says nothing.
+        return out.settle(run.finish(&summary));
+    }
     let mut table = new_table(&[
         "INPUT",
         "FORMAT",

@@ -6,6 +6,7 @@
 pub mod destination;
 pub mod progress;
 pub mod table;
+pub mod terminal;
 
 use std::io::Write;
 

@@ -12,6 +12,8 @@ use netflow_core::flow::{Endpoint, Flow, Identity};
 use netflow_core::query::DeniedConnection;
 use netflow_core::{Column, ColumnType, Row};
 
+use super::terminal::{Grid, GridRow, Layout, NodeNames};
+
 /// A new table with flowq's look and the given header.
 pub fn new_table(header: &[&str]) -> Table {
     let mut table = Table::new();
@@ -225,15 +227,6 @@ fn why_with_snapshot(r: &DeniedConnection, log_says: String) -> String {
     text
 }
 
-/// The denying side, and underneath what the other end reported.
-fn where_with_other_side(r: &DeniedConnection) -> String {
-    let mut text = where_cell(r.direction.as_str(), r.node.as_deref());
-    for other in &r.other_reports {
-        text.push_str(&format!("\n  ({other})"));
-    }
-    text
-}
-
 /// How times are shown in one table: time of day when every time falls on one UTC date,
 /// date and time otherwise.
 #[derive(Debug, Clone, Copy)]
@@ -277,71 +270,224 @@ pub fn why_cell(reasons: &[&str], policies: &[String]) -> String {
     }
 }
 
-/// The denied-connections table. Times are written in `style` (that of all rows, when `rows` is a slice of them).
+/// The denied-connections table in the stable layout. Times are written in `style` (that of
+/// all rows, when `rows` is a slice of them).
 pub fn denied_table(rows: &[DeniedConnection], style: TimeStyle) -> Table {
-    let mut table = new_table(&[
-        "SOURCE",
-        "DESTINATION",
-        "PORT",
-        "WHERE",
-        "WHY",
-        "COUNT",
-        "FIRST (UTC)",
-        "LAST (UTC)",
-    ]);
+    let mut table = new_table(&DENIED_HEADER);
     for r in rows {
-        let reasons: Vec<&str> = r.drop_reasons.iter().map(String::as_str).collect();
-        let policies: Vec<String> = r.policies.iter().map(|p| p.to_string()).collect();
-        table.add_row(vec![
-            endpoint_cell(&r.src),
-            endpoint_cell(&r.dst),
-            port_cell(r.dst.port, r.protocol),
-            where_with_other_side(r),
-            why_with_snapshot(r, why_cell(&reasons, &policies)),
-            if r.inexact {
-                format!("~{}", thousands(r.count))
-            } else {
-                thousands(r.count)
-            },
-            style.format(r.first_seen.as_ref()),
-            style.format(r.last_seen.as_ref()),
-        ]);
+        let (mut cells, why) = denied_cells(r, style, &NodeNames::default());
+        cells.insert(4, why);
+        table.add_row(cells);
     }
     align_right(&mut table, &[5]);
     table
 }
 
+/// The cells of a denied connection, the WHY apart: source, destination, port, where (with
+/// the other end's reports underneath), count, first and last seen. Node names as `nodes`
+/// shows them.
+fn denied_cells(
+    r: &DeniedConnection,
+    style: TimeStyle,
+    nodes: &NodeNames,
+) -> (Vec<String>, String) {
+    let reasons: Vec<&str> = r.drop_reasons.iter().map(String::as_str).collect();
+    let policies: Vec<String> = r.policies.iter().map(|p| p.to_string()).collect();
+    let mut place = where_cell(
+        r.direction.as_str(),
+        r.node.as_deref().map(|n| nodes.show(n)).as_deref(),
+    );
+    for other in &r.other_reports {
+        let mut other = other.clone();
+        other.node = other.node.map(|n| nodes.show(&n));
+        place.push_str(&format!("\n  ({other})"));
+    }
+    let cells = vec![
+        endpoint_cell(&r.src),
+        endpoint_cell(&r.dst),
+        port_cell(r.dst.port, r.protocol),
+        place,
+        if r.inexact {
+            format!("~{}", thousands(r.count))
+        } else {
+            thousands(r.count)
+        },
+        style.format(r.first_seen.as_ref()),
+        style.format(r.last_seen.as_ref()),
+    ];
+    (cells, why_with_snapshot(r, why_cell(&reasons, &policies)))
+}
+
+/// Writes the denied-connections table in `layout`.
+pub fn write_denied(
+    out: &mut dyn std::io::Write,
+    rows: &[DeniedConnection],
+    style: TimeStyle,
+    layout: Layout,
+) -> std::io::Result<()> {
+    match layout {
+        Layout::Stable => write_long_table(out, rows, |rows| denied_table(rows, style)),
+        Layout::Wide => {
+            let mut table = new_table(&DENIED_HEADER);
+            table.set_content_arrangement(ContentArrangement::Disabled);
+            for r in rows {
+                let (mut cells, why) = denied_cells(r, style, &NodeNames::default());
+                cells.insert(4, why);
+                table.add_row(cells.iter().map(|c| one_line(c)));
+            }
+            align_right(&mut table, &[5]);
+            write_table(out, &table)
+        }
+        Layout::Terminal(width) => {
+            let nodes = NodeNames::for_names(rows.iter().flat_map(|r| {
+                r.node
+                    .iter()
+                    .chain(r.other_reports.iter().filter_map(|o| o.node.as_ref()))
+                    .map(String::as_str)
+            }));
+            let mut header: Vec<String> = DENIED_HEADER.iter().map(|h| h.to_string()).collect();
+            header.remove(4);
+            let grid = Grid {
+                header,
+                rows: rows
+                    .iter()
+                    .map(|r| {
+                        let (cells, why) = denied_cells(r, style, &nodes);
+                        GridRow {
+                            cells,
+                            under: why
+                                .lines()
+                                .filter(|l| *l != "-")
+                                .map(String::from)
+                                .collect(),
+                        }
+                    })
+                    .collect(),
+                right: vec![4],
+                flexible: vec![0, 1, 3],
+            };
+            for line in grid.render(width) {
+                writeln!(out, "{line}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A cell's lines on one line.
+fn one_line(cell: &str) -> String {
+    cell.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The column titles of the denied-connections table.
+const DENIED_HEADER: [&str; 8] = [
+    "SOURCE",
+    "DESTINATION",
+    "PORT",
+    "WHERE",
+    "WHY",
+    "COUNT",
+    "FIRST (UTC)",
+    "LAST (UTC)",
+];
+
+/// The column titles of the flow-records table.
+const FLOWS_HEADER: [&str; 7] = [
+    "TIME (UTC)",
+    "SOURCE",
+    "DESTINATION",
+    "PORT",
+    "VERDICT",
+    "WHERE",
+    "REASON",
+];
+
+/// The cells of one flow record. A reply (as the log marks it) is shown in the connection's
+/// direction — client, then server and its port — and its verdict says `(reply)`, so that it
+/// does not read like a connection to the client's ephemeral port.
+fn flow_cells(f: &Flow, style: TimeStyle, nodes: &NodeNames) -> Vec<String> {
+    let mut verdict = if f.action_raw.is_empty() {
+        f.action.to_string()
+    } else {
+        f.action_raw.clone()
+    };
+    let reply = f.is_reply == Some(true);
+    let (client, server) = if reply {
+        (&f.dst, &f.src)
+    } else {
+        (&f.src, &f.dst)
+    };
+    if reply {
+        verdict.push_str(" (reply)");
+    }
+    let reasons: Vec<&str> = f.drop_reason.iter().map(String::as_str).collect();
+    let policies: Vec<String> = f.policies.iter().map(|p| p.to_string()).collect();
+    vec![
+        style.format(f.time.as_ref()),
+        endpoint_cell(client),
+        endpoint_cell(server),
+        port_cell(server.port, f.protocol),
+        verdict,
+        where_cell(
+            f.direction.as_str(),
+            f.node.as_deref().map(|n| nodes.show(n)).as_deref(),
+        ),
+        why_cell(&reasons, &policies),
+    ]
+}
+
 /// The one-row-per-record table of `flowq flows` and `flowq denied --each`.
 pub fn flows_table(flows: &[Flow]) -> Table {
-    let mut table = new_table(&[
-        "TIME (UTC)",
-        "SOURCE",
-        "DESTINATION",
-        "PORT",
-        "VERDICT",
-        "WHERE",
-        "REASON",
-    ]);
+    let mut table = new_table(&FLOWS_HEADER);
     let style = TimeStyle::for_times(flows.iter().filter_map(|f| f.time.as_ref()));
     for f in flows {
-        let verdict = if f.action_raw.is_empty() {
-            f.action.to_string()
-        } else {
-            f.action_raw.clone()
-        };
-        let reasons: Vec<&str> = f.drop_reason.iter().map(String::as_str).collect();
-        let policies: Vec<String> = f.policies.iter().map(|p| p.to_string()).collect();
-        table.add_row(vec![
-            style.format(f.time.as_ref()),
-            endpoint_cell(&f.src),
-            endpoint_cell(&f.dst),
-            port_cell(f.dst.port, f.protocol),
-            verdict,
-            where_cell(f.direction.as_str(), f.node.as_deref()),
-            why_cell(&reasons, &policies),
-        ]);
+        table.add_row(flow_cells(f, style, &NodeNames::default()));
     }
     table
+}
+
+/// Writes the flow-records table in `layout`.
+pub fn write_flows(
+    out: &mut dyn std::io::Write,
+    flows: &[Flow],
+    layout: Layout,
+) -> std::io::Result<()> {
+    let style = TimeStyle::for_times(flows.iter().filter_map(|f| f.time.as_ref()));
+    match layout {
+        Layout::Stable => write_table(out, &flows_table(flows)),
+        Layout::Wide => {
+            let mut table = new_table(&FLOWS_HEADER);
+            table.set_content_arrangement(ContentArrangement::Disabled);
+            for f in flows {
+                let cells = flow_cells(f, style, &NodeNames::default());
+                table.add_row(cells.iter().map(|c| one_line(c)));
+            }
+            write_table(out, &table)
+        }
+        Layout::Terminal(width) => {
+            let nodes = NodeNames::for_names(flows.iter().filter_map(|f| f.node.as_deref()));
+            let grid = Grid {
+                header: FLOWS_HEADER.iter().map(|h| h.to_string()).collect(),
+                rows: flows
+                    .iter()
+                    .map(|f| GridRow {
+                        cells: flow_cells(f, style, &nodes),
+                        under: Vec::new(),
+                    })
+                    .collect(),
+                right: Vec::new(),
+                flexible: vec![1, 2, 5, 6],
+            };
+            for line in grid.render(width) {
+                writeln!(out, "{line}")?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Writes a table without the padding comfy-table leaves at the end of each line.

@@ -163,3 +163,60 @@ fn completions_are_generated_for_each_shell() {
         assert!(run.stdout.contains("denied"), "{shell}");
     }
 }
+
+#[test]
+fn a_reply_row_reads_in_its_connections_direction_and_says_reply() {
+    // The log's second record is the reply of the first: elasticsearch-1:9200 → the agent's
+    // ephemeral port. The table shows the connection (agent → 9200) and marks the reply.
+    let run = flowq(&["flows", "testdata/flows/hubble/unenforced.ndjson"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let reply = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("(reply)"))
+        .unwrap_or_else(|| panic!("no reply row:\n{}", run.stdout));
+    let agent = reply.find("release-agent").unwrap();
+    let es = reply.find("elasticsearch-1").unwrap();
+    assert!(agent < es, "client first: {reply}");
+    assert!(reply.contains("9200/TCP"), "the server's port: {reply}");
+    // The JSON keeps the record as the log has it.
+    let json = flowq(&[
+        "flows",
+        "-o",
+        "json",
+        "testdata/flows/hubble/unenforced.ndjson",
+    ])
+    .json();
+    assert_eq!(json[1]["is_reply"], true);
+    assert_eq!(json[1]["src_port"], 9200);
+}
+
+#[test]
+fn one_record_is_one_record_in_the_footer() {
+    let run = flowq(&["flows", "--dst-port", "53", INCIDENT]);
+    assert!(
+        run.stdout.contains("\n1 flow record in 1 file"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn wide_tables_put_each_row_on_one_line_with_full_names() {
+    let run = flowq(&["denied", "--wide", "--snapshot", SNAPSHOT, INCIDENT]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("release-agent"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{}", run.stdout);
+    for row in rows {
+        assert!(
+            row.contains("release-agent-6c8f9b7d5-w4k2j"),
+            "pod on the row: {row}"
+        );
+        assert!(row.contains("POLICY_DENIED → "), "WHY on the row: {row}");
+        assert!(row.contains("@ prod/node-"), "full node name: {row}");
+    }
+}

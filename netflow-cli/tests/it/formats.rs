@@ -218,3 +218,11 @@ fn unknown_json_is_an_error_that_names_the_candidates() {
         run.stderr
     );
 }
+
+#[test]
+fn inspect_prints_no_empty_table_when_nothing_could_be_read() {
+    let run = flowq(&["inspect", "testdata/no-such-file.json"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(run.stderr.contains("no-such-file.json"), "{}", run.stderr);
+}
