@@ -193,6 +193,9 @@ pub enum Identity {
         /// The reserved name, e.g. `health`.
         name: String,
     },
+    /// A resource a cloud provider's log names (a VM, a Google service, a VPC subnetwork):
+    /// kept as the log names it when no snapshot knows the address.
+    Cloud(CloudIdentity),
     /// The snapshot knows several owners of this address at this time.
     Ambiguous {
         /// Every candidate owner, as `kind namespace/name`.
@@ -245,6 +248,83 @@ pub struct ServiceIdentity {
     pub name: String,
 }
 
+/// A resource as a cloud provider's flow log names it (VPC Flow Logs `*_instance`,
+/// `*_google_service`, `*_vpc`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct CloudIdentity {
+    /// What the resource is.
+    pub resource: CloudResource,
+    /// Its name: the VM name; the service name (`logging.googleapis.com`), or the service type
+    /// (`GOOGLE_API`) when the log names no service; `network/subnetwork`. Empty when the log
+    /// gives none.
+    pub name: String,
+    /// Zone (VMs) or region (subnetworks), when the log says.
+    pub location: Option<String>,
+    /// Cloud project, when the log says.
+    pub project: Option<String>,
+    /// Managed instance group of a VM, when the log says.
+    pub group: Option<String>,
+    /// Google service type (`GOOGLE_API`, `GOOGLE_VPC_HOSTED_SERVICE`, …), when the log says.
+    pub service_type: Option<String>,
+    /// How a Google service was reached (`PUBLIC_IP`, `PRIVATE_GOOGLE_ACCESS`, …), when the
+    /// log says.
+    pub connectivity: Option<String>,
+}
+
+/// The kinds of resource a [`CloudIdentity`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloudResource {
+    /// A virtual machine that is not known as a cluster node.
+    #[default]
+    Vm,
+    /// A Google API or Google-hosted service.
+    GoogleService,
+    /// An address of a VPC subnetwork that the log ties to no VM or service.
+    Network,
+}
+
+impl CloudResource {
+    /// The kind's name in rows: `vm`, `google_service` or `network`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloudResource::Vm => "vm",
+            CloudResource::GoogleService => "google_service",
+            CloudResource::Network => "network",
+        }
+    }
+}
+
+impl fmt::Display for CloudIdentity {
+    /// `vm NAME (ZONE, project P, group G)`, `google-service NAME (TYPE, CONNECTIVITY)`,
+    /// `network VPC/SUBNET (REGION, project P)`: what the log gives, most telling first.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.resource {
+            CloudResource::Vm => "vm",
+            CloudResource::GoogleService => "google-service",
+            CloudResource::Network => "network",
+        })?;
+        if !self.name.is_empty() {
+            write!(f, " {}", self.name)?;
+        }
+        let type_is_name = self.service_type.as_deref() == Some(self.name.as_str());
+        let details: Vec<String> = [
+            self.service_type.clone().filter(|_| !type_is_name),
+            self.connectivity.clone(),
+            self.location.clone(),
+            self.project.as_ref().map(|p| format!("project {p}")),
+            self.group.as_ref().map(|g| format!("group {g}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !details.is_empty() {
+            write!(f, " ({})", details.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 impl Identity {
     /// Namespace of a pod or service identity.
     pub fn namespace(&self) -> Option<&str> {
@@ -268,7 +348,8 @@ impl Identity {
         self.pod().map(|p| p.labels.as_ref())
     }
 
-    /// A short name of the identity kind: `pod`, `node`, `service`, `external`, …
+    /// A short name of the identity kind: `pod`, `node`, `service`, `external`, …; for a
+    /// cloud resource, its kind (`vm`, `google_service`, `network`).
     pub fn kind_name(&self) -> &'static str {
         match self {
             Identity::Pod(_) => "pod",
@@ -276,6 +357,7 @@ impl Identity {
             Identity::Service(_) => "service",
             Identity::External => "external",
             Identity::Reserved { .. } => "reserved",
+            Identity::Cloud(c) => c.resource.as_str(),
             Identity::Ambiguous { .. } => "ambiguous",
             Identity::Unknown => "unknown",
         }
@@ -294,6 +376,7 @@ impl fmt::Display for Identity {
             Identity::Service(s) => write!(f, "svc {}/{}", s.namespace, s.name),
             Identity::External => f.write_str("external"),
             Identity::Reserved { name } => write!(f, "reserved:{name}"),
+            Identity::Cloud(c) => c.fmt(f),
             Identity::Ambiguous { candidates } => {
                 write!(f, "ambiguous ({})", candidates.join(" | "))
             }

@@ -4,8 +4,10 @@
 //!
 //! These are sampled observations, not verdicts: the action is `unknown` unless a newer record
 //! says `disposition: DROPPED`. Counters are int64 strings (or numbers); `reporter` says which
-//! side's VM saw it; GKE details name pods and workloads (in either the `pod_workload` or the
-//! `workload` shape) and Services (a list or a single object).
+//! side's VM saw it. Each side's metadata names it: GKE details name pods and workloads (in
+//! either the `pod_workload` or the `workload` shape), Services (a list or a single object) and
+//! cluster nodes; `*_instance` names VMs, `*_google_service` Google APIs and `*_vpc`
+//! subnetworks, kept as [`Identity::Cloud`] when they are not cluster objects.
 
 use std::sync::Arc;
 
@@ -16,8 +18,8 @@ use super::cloud_logging::{log_id, sniff_parts, LogEntry};
 use super::record::{PacketReport, Record};
 use super::value::{parse_ip, port, TimeValue, U64Value};
 use crate::flow::{
-    Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
-    Protocol, ServiceIdentity, Workload,
+    Action, CloudIdentity, CloudResource, Counting, Direction, Endpoint, Flow, Identity,
+    NodeIdentity, Origin, PodIdentity, Protocol, ServiceIdentity, Workload,
 };
 use crate::format::Format;
 
@@ -78,16 +80,24 @@ fn convert(p: Payload, origin: Origin) -> Result<Flow, String> {
     let src = endpoint(
         parse_ip(c.src_ip.as_deref(), "connection.src_ip")?,
         port(c.src_port, "connection.src_port")?,
-        p.src_gke_details.as_ref(),
-        p.src_instance.as_ref(),
-        p.src_location.is_some(),
+        Side {
+            gke: p.src_gke_details.as_ref(),
+            instance: p.src_instance.as_ref(),
+            vpc: p.src_vpc.as_ref(),
+            google_service: p.src_google_service.as_ref(),
+            outside: p.src_location.is_some(),
+        },
     );
     let dst = endpoint(
         parse_ip(c.dest_ip.as_deref(), "connection.dest_ip")?,
         port(c.dest_port, "connection.dest_port")?,
-        p.dest_gke_details.as_ref(),
-        p.dest_instance.as_ref(),
-        p.dest_location.is_some(),
+        Side {
+            gke: p.dest_gke_details.as_ref(),
+            instance: p.dest_instance.as_ref(),
+            vpc: p.dest_vpc.as_ref(),
+            google_service: p.dest_google_service.as_ref(),
+            outside: p.dest_location.is_some(),
+        },
     );
     Ok(Flow {
         time: p.start_time.or(p.end_time).map(|t| t.0),
@@ -116,36 +126,63 @@ fn convert(p: Payload, origin: Origin) -> Result<Flow, String> {
     })
 }
 
-fn endpoint(
-    ip: Option<std::net::IpAddr>,
-    port: Option<u16>,
-    gke: Option<&GkeDetails>,
-    instance: Option<&Instance>,
+/// What the record says about one side: `src_*` or `dest_*` metadata.
+struct Side<'a> {
+    gke: Option<&'a GkeDetails>,
+    instance: Option<&'a Instance>,
+    vpc: Option<&'a Vpc>,
+    google_service: Option<&'a GoogleService>,
     outside: bool,
-) -> Endpoint {
+}
+
+/// The most specific identity the record's metadata gives one side: a pod; a Service address;
+/// a Google service; a VM (a node when GKE details place it in a cluster); a cluster address
+/// with no VM (node-level); an address outside the VPC; a subnetwork address; or unknown.
+fn endpoint(ip: Option<std::net::IpAddr>, port: Option<u16>, side: Side<'_>) -> Endpoint {
+    let gke = side.gke;
     let pod = gke
         .and_then(|g| g.pod.as_ref())
         .filter(|p| p.pod_name.is_some());
     let service = gke.and_then(|g| g.first_service());
+    let vm_name = side.instance.and_then(|i| present(&i.vm_name));
+    let in_cluster = gke.is_some_and(|g| g.cluster.is_some());
     let identity = if let Some(pod) = pod {
-        Identity::Pod(std::sync::Arc::new(PodIdentity {
+        Identity::Pod(Arc::new(PodIdentity {
             namespace: pod.pod_namespace.clone().unwrap_or_default(),
             name: pod.pod_name.clone().unwrap_or_default(),
             workload: pod.workload(),
-            node: None,
+            // The instance of a pod's side is the node VM whose alias range holds its address.
+            node: vm_name.map(str::to_string),
             labels: Arc::default(),
         }))
-    } else if let Some(vm) = instance.and_then(|i| i.vm_name.clone()) {
+    } else if let (Some(svc), None) = (&service, vm_name) {
+        // GKE details with a Service and no pod or VM: the address is the Service's own.
+        Identity::Service(svc.clone())
+    } else if let Some(google) = side.google_service {
+        Identity::Cloud(google.identity())
+    } else if let (Some(name), true) = (vm_name, in_cluster) {
         Identity::Node(NodeIdentity {
-            name: Some(vm),
+            name: Some(name.to_string()),
             host_network_pods: Vec::new(),
         })
-    } else if outside {
+    } else if let Some(instance) = side.instance.filter(|_| vm_name.is_some()) {
+        Identity::Cloud(instance.identity())
+    } else if in_cluster {
+        // Node-level traffic carries only the cluster: a node, unnamed.
+        Identity::Node(NodeIdentity::default())
+    } else if side.outside {
         Identity::External
+    } else if let Some(vpc) = side.vpc.and_then(Vpc::identity) {
+        Identity::Cloud(vpc)
     } else {
         Identity::Unknown
     };
     Endpoint::from_log(ip, port, identity, service)
+}
+
+/// A string the log gives, unless empty.
+fn present(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.is_empty())
 }
 
 #[derive(Deserialize, Default)]
@@ -162,6 +199,10 @@ struct Payload {
     dest_instance: Option<Instance>,
     src_gke_details: Option<GkeDetails>,
     dest_gke_details: Option<GkeDetails>,
+    src_vpc: Option<Vpc>,
+    dest_vpc: Option<Vpc>,
+    src_google_service: Option<GoogleService>,
+    dest_google_service: Option<GoogleService>,
     src_location: Option<serde::de::IgnoredAny>,
     dest_location: Option<serde::de::IgnoredAny>,
 }
@@ -180,11 +221,94 @@ struct Connection {
 #[serde(default)]
 struct Instance {
     vm_name: Option<String>,
+    project_id: Option<String>,
+    zone: Option<String>,
+    region: Option<String>,
+    managed_instance_group: Option<InstanceGroup>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct InstanceGroup {
+    name: Option<String>,
+}
+
+impl Instance {
+    fn identity(&self) -> CloudIdentity {
+        CloudIdentity {
+            resource: CloudResource::Vm,
+            name: present(&self.vm_name).unwrap_or_default().to_string(),
+            location: present(&self.zone)
+                .or(present(&self.region))
+                .map(str::to_string),
+            project: present(&self.project_id).map(str::to_string),
+            group: self
+                .managed_instance_group
+                .as_ref()
+                .and_then(|g| present(&g.name))
+                .map(str::to_string),
+            ..CloudIdentity::default()
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Vpc {
+    project_id: Option<String>,
+    vpc_name: Option<String>,
+    subnetwork_name: Option<String>,
+    subnetwork_region: Option<String>,
+}
+
+impl Vpc {
+    /// `network/subnetwork` (or whichever the log names), or `None` when it names neither.
+    fn identity(&self) -> Option<CloudIdentity> {
+        let name = match (present(&self.vpc_name), present(&self.subnetwork_name)) {
+            (Some(vpc), Some(subnet)) => format!("{vpc}/{subnet}"),
+            (Some(one), None) | (None, Some(one)) => one.to_string(),
+            (None, None) => return None,
+        };
+        Some(CloudIdentity {
+            resource: CloudResource::Network,
+            name,
+            location: present(&self.subnetwork_region).map(str::to_string),
+            project: present(&self.project_id).map(str::to_string),
+            ..CloudIdentity::default()
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct GoogleService {
+    #[serde(rename = "type")]
+    service_type: Option<String>,
+    service_name: Option<String>,
+    connectivity: Option<String>,
+}
+
+impl GoogleService {
+    /// Named by its service name, or by its type when the log gives no name.
+    fn identity(&self) -> CloudIdentity {
+        let service_type = present(&self.service_type).map(str::to_string);
+        CloudIdentity {
+            resource: CloudResource::GoogleService,
+            name: present(&self.service_name)
+                .map(str::to_string)
+                .or(service_type.clone())
+                .unwrap_or_default(),
+            service_type,
+            connectivity: present(&self.connectivity).map(str::to_string),
+            ..CloudIdentity::default()
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct GkeDetails {
+    cluster: Option<serde::de::IgnoredAny>,
     pod: Option<GkePod>,
     service: Option<Value>,
 }
@@ -256,6 +380,146 @@ fn workload_kind(t: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn flow_of(line: &str) -> Flow {
+        match decode(
+            line.as_bytes(),
+            Origin {
+                input: Arc::from("t"),
+                line: 1,
+            },
+        ) {
+            Record::Flow(f, _) => *f,
+            other => panic!("not a flow: {other:?}"),
+        }
+    }
+
+    fn cloud(ep: &Endpoint) -> &CloudIdentity {
+        match &ep.identity {
+            Identity::Cloud(c) => c,
+            other => panic!("not a cloud resource: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_google_service_is_named_with_its_type_and_connectivity() {
+        let f = flow_of(
+            r#"{"jsonPayload":{"connection":{"src_ip":"10.52.1.9","dest_ip":"199.36.153.8","src_port":40112,"dest_port":443,"protocol":6},"reporter":"SRC","dest_google_service":{"type":"GOOGLE_API","service_name":"logging.googleapis.com","connectivity":"PRIVATE_GOOGLE_ACCESS","private_domain":"private.googleapis.com"}}}"#,
+        );
+        let google = cloud(&f.dst);
+        assert_eq!(google.resource, CloudResource::GoogleService);
+        assert_eq!(google.name, "logging.googleapis.com");
+        assert_eq!(google.service_type.as_deref(), Some("GOOGLE_API"));
+        assert_eq!(
+            google.connectivity.as_deref(),
+            Some("PRIVATE_GOOGLE_ACCESS")
+        );
+        assert_eq!(f.dst.identity_source, crate::flow::IdentitySource::Log);
+        assert_eq!(f.dst.identity.kind_name(), "google_service");
+        assert_eq!(
+            f.dst.identity.to_string(),
+            "google-service logging.googleapis.com (GOOGLE_API, PRIVATE_GOOGLE_ACCESS)"
+        );
+    }
+
+    #[test]
+    fn a_google_service_without_a_name_is_named_by_its_type() {
+        let f = flow_of(
+            r#"{"jsonPayload":{"connection":{"src_ip":"173.194.193.95","dest_ip":"10.10.0.2","src_port":443,"dest_port":55502,"protocol":6},"reporter":"DEST","src_google_service":{"connectivity":"PUBLIC_IP","type":"GOOGLE_API"}}}"#,
+        );
+        assert_eq!(cloud(&f.src).name, "GOOGLE_API");
+        assert_eq!(
+            f.src.identity.to_string(),
+            "google-service GOOGLE_API (PUBLIC_IP)"
+        );
+    }
+
+    #[test]
+    fn a_vm_outside_any_cluster_is_named_with_zone_project_and_group() {
+        let f = flow_of(
+            r#"{"jsonPayload":{"connection":{"src_ip":"10.10.0.3","dest_ip":"10.10.0.2","src_port":52368,"dest_port":22,"protocol":6},"reporter":"DEST","src_instance":{"project_id":"proj-a","region":"us-central1","vm_name":"bastion-7q2w","zone":"us-central1-f","managed_instance_group":{"name":"bastion-mig","region":"us-central1"}},"src_vpc":{"project_id":"proj-a","vpc_name":"net-a","subnetwork_name":"sub-a"}}}"#,
+        );
+        let vm = cloud(&f.src);
+        assert_eq!(vm.resource, CloudResource::Vm);
+        assert_eq!(vm.name, "bastion-7q2w");
+        assert_eq!(vm.location.as_deref(), Some("us-central1-f"));
+        assert_eq!(vm.project.as_deref(), Some("proj-a"));
+        assert_eq!(vm.group.as_deref(), Some("bastion-mig"));
+        assert_eq!(
+            f.src.identity.to_string(),
+            "vm bastion-7q2w (us-central1-f, project proj-a, group bastion-mig)"
+        );
+        assert_eq!(f.dst.identity, Identity::Unknown);
+    }
+
+    #[test]
+    fn a_vm_the_gke_details_place_in_a_cluster_is_a_node() {
+        let f = flow_of(
+            r#"{"jsonPayload":{"connection":{"src_ip":"34.118.64.229","dest_ip":"10.0.0.4","src_port":443,"dest_port":45950,"protocol":6},"reporter":"DEST","src_location":{"country":"pol","asn":15169},"dest_gke_details":{"cluster":{"cluster_location":"europe-central2-a","cluster_name":"c3"}},"dest_instance":{"vm_name":"gke-c3-pool-4e35-tdhx","zone":"europe-central2-a"}}}"#,
+        );
+        assert_eq!(f.src.identity, Identity::External);
+        assert_eq!(
+            f.dst.identity,
+            Identity::Node(NodeIdentity {
+                name: Some("gke-c3-pool-4e35-tdhx".into()),
+                host_network_pods: Vec::new(),
+            })
+        );
+    }
+
+    #[test]
+    fn a_cluster_address_with_no_vm_is_an_unnamed_node() {
+        let f = flow_of(
+            r#"{"connection":{"src_ip":"10.0.0.9","dest_ip":"10.0.0.4","protocol":1},"reporter":"SRC","src_gke_details":{"cluster":{"cluster_name":"c3"}}}"#,
+        );
+        assert_eq!(f.src.identity, Identity::Node(NodeIdentity::default()));
+        assert_eq!(f.src.identity_source, crate::flow::IdentitySource::Log);
+    }
+
+    #[test]
+    fn a_pods_node_is_the_instance_of_its_side() {
+        let f = flow_of(
+            r#"{"connection":{"src_ip":"10.52.1.9","dest_ip":"10.52.3.17","src_port":41872,"dest_port":8080,"protocol":6},"reporter":"SRC","src_gke_details":{"cluster":{"cluster_name":"prod"},"pod":{"pod_name":"shopper-6fd8-bxqfc","pod_namespace":"storefront"}},"src_instance":{"vm_name":"gke-prod-pool-9fzp"},"dest_gke_details":{"cluster":{"cluster_name":"prod"},"pod":{"pod_name":"ledger-0","pod_namespace":"payments"}}}"#,
+        );
+        let src = f.src.identity.pod().unwrap();
+        assert_eq!(src.node.as_deref(), Some("gke-prod-pool-9fzp"));
+        assert_eq!(f.dst.identity.pod().unwrap().node, None);
+    }
+
+    #[test]
+    fn a_service_address_without_pod_or_vm_is_the_service() {
+        let f = flow_of(
+            r#"{"connection":{"src_ip":"10.52.1.9","dest_ip":"10.56.0.10","src_port":50111,"dest_port":53,"protocol":17},"reporter":"SRC","dest_gke_details":{"cluster":{"cluster_name":"prod"},"service":[{"service_name":"kube-dns","service_namespace":"kube-system"}]}}"#,
+        );
+        let kube_dns = ServiceIdentity {
+            namespace: "kube-system".into(),
+            name: "kube-dns".into(),
+        };
+        assert_eq!(f.dst.identity, Identity::Service(kube_dns.clone()));
+        assert_eq!(f.dst.service, Some(kube_dns));
+    }
+
+    #[test]
+    fn a_service_on_a_node_address_keeps_the_node() {
+        let f = flow_of(
+            r#"{"connection":{"src_ip":"35.191.240.44","dest_ip":"10.128.0.7","src_port":47036,"dest_port":30080,"protocol":6},"reporter":"DEST","dest_gke_details":{"cluster":{"cluster_name":"prod"},"service":[{"service_name":"web","service_namespace":"shop"}]},"dest_instance":{"vm_name":"gke-prod-pool-x7kq"}}"#,
+        );
+        assert!(matches!(f.dst.identity, Identity::Node(_)));
+        assert_eq!(f.dst.service.as_ref().unwrap().name, "web");
+    }
+
+    #[test]
+    fn a_subnetwork_address_with_no_vm_is_named_by_its_network() {
+        let f = flow_of(
+            r#"{"connection":{"src_ip":"10.128.0.60","dest_ip":"10.128.0.43","src_port":41000,"dest_port":443,"protocol":6},"reporter":"DEST","src_vpc":{"project_id":"host-proj","vpc_name":"shared","subnetwork_name":"apps","subnetwork_region":"us-central1"}}"#,
+        );
+        let net = cloud(&f.src);
+        assert_eq!(net.resource, CloudResource::Network);
+        assert_eq!(
+            f.src.identity.to_string(),
+            "network shared/apps (us-central1, project host-proj)"
+        );
+    }
 
     #[test]
     fn workload_types_read_as_kubernetes_kinds() {

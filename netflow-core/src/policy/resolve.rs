@@ -119,9 +119,10 @@ impl<'s> Engine<'s> {
                     }),
                 }
             }
-            Identity::External | Identity::Unknown | Identity::Reserved { .. } => {
-                Ok(End::External { ip })
-            }
+            Identity::External
+            | Identity::Unknown
+            | Identity::Reserved { .. }
+            | Identity::Cloud(_) => Ok(End::External { ip }),
         }
     }
 }

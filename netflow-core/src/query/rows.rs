@@ -283,8 +283,8 @@ pub struct EndpointColumns {
     pub ip: Option<String>,
     /// Port.
     pub port: Option<u16>,
-    /// Kind of identity: `pod`, `node`, `service`, `external`, `reserved`, `ambiguous`,
-    /// `unknown`.
+    /// Kind of identity: `pod`, `node`, `service`, `external`, `reserved`, `vm`,
+    /// `google_service`, `network`, `ambiguous`, `unknown`.
     pub kind: &'static str,
     /// Namespace (pods and services).
     pub namespace: Option<String>,
@@ -298,7 +298,8 @@ pub struct EndpointColumns {
     pub node: Option<String>,
     /// Service the endpoint is, or was reached through.
     pub service: Option<String>,
-    /// Readable one-word identity for other kinds (`reserved:health`, ambiguous candidates).
+    /// Readable identity for other kinds (`reserved:health`, `vm NAME (ZONE, …)`, ambiguous
+    /// candidates).
     pub name: Option<String>,
     /// `snapshot`, `log` or `none`.
     pub identity_source: &'static str,
@@ -328,7 +329,7 @@ impl EndpointColumns {
             }
             Identity::Node(n) => c.node = n.name.clone(),
             Identity::Service(s) => c.namespace = Some(s.namespace.clone()),
-            Identity::Reserved { .. } | Identity::Ambiguous { .. } => {
+            Identity::Reserved { .. } | Identity::Ambiguous { .. } | Identity::Cloud(_) => {
                 c.name = Some(ep.identity.to_string())
             }
             Identity::External | Identity::Unknown => {}
@@ -348,13 +349,13 @@ declare_row! {
         time: Option<DateTime<Utc>> => Time, "Time of the record (RFC 3339 UTC).";
         src_ip: Option<String> => Text, "Source address.";
         src_port: Option<u16> => Int32, "Source port.";
-        src_kind: &'static str => Text, "Source identity kind: pod, node, service, external, reserved, ambiguous or unknown.";
+        src_kind: &'static str => Text, "Source identity kind: pod, node, service, external, reserved, vm, google_service, network, ambiguous or unknown.";
         src_namespace: Option<String> => Text, "Source namespace.";
         src_pod: Option<String> => Text, "Source pod.";
         src_workload: Option<String> => Text, "Source workload name.";
         src_workload_kind: Option<String> => Text, "Source workload kind.";
         src_node: Option<String> => Text, "Source node (the pod's node, or the node itself).";
-        src_name: Option<String> => Text, "Other source identity (reserved, ambiguous candidates).";
+        src_name: Option<String> => Text, "Other source identity (reserved, vm, google_service, network, ambiguous candidates).";
         src_identity_source: &'static str => Text, "Where the source identity came from: snapshot, log or none.";
         dst_ip: Option<String> => Text, "Destination address.";
         dst_port: Option<u16> => Int32, "Destination port.";
