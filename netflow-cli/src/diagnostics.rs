@@ -14,10 +14,12 @@ use crate::output::table::thousands;
 /// `in 2 files; 48,211 records read, 0 skipped` (plus what the source lost).
 pub fn footer(summary: &ReadSummary) -> String {
     let n = summary.inputs();
+    let records = summary.records();
     let mut text = format!(
-        "in {n} {}; {} records read, {} skipped",
+        "in {n} {}; {} record{} read, {} skipped",
         if n == 1 { "file" } else { "files" },
-        thousands(summary.records()),
+        thousands(records),
+        if records == 1 { "" } else { "s" },
         thousands(summary.skipped())
     );
     if summary.lost() > 0 {

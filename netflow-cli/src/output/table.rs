@@ -165,6 +165,7 @@ pub fn endpoint_cell(ep: &Endpoint) -> String {
             None => "external (public network)".to_string(),
         },
         Identity::Reserved { name } => format!("reserved:{name}"),
+        Identity::Cloud(c) => c.to_string(),
         Identity::Ambiguous { candidates } => format!(
             "{} (ambiguous: {})",
             ip.as_deref().unwrap_or("?"),
@@ -178,7 +179,7 @@ pub fn endpoint_cell(ep: &Endpoint) -> String {
     };
     if matches!(
         ep.identity,
-        Identity::Node(_) | Identity::Service(_) | Identity::Reserved { .. }
+        Identity::Node(_) | Identity::Service(_) | Identity::Reserved { .. } | Identity::Cloud(_)
     ) {
         if let Some(ip) = ip {
             text = match text.split_once('\n') {
