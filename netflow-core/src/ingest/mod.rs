@@ -41,7 +41,7 @@ use crate::input::InputReader;
 use crate::needles::Needles;
 
 pub use detect::{detect_format, Detection};
-pub use record::{PacketReport, Record};
+pub use record::{Observation, PacketReport, Record, ReportPoint};
 pub use report::{InputReport, Skip};
 pub use stream::read_from;
 
