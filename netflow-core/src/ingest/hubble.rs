@@ -4,9 +4,9 @@
 //!
 //! Every field is optional (exporter field masks strip any of them), enums arrive as names or
 //! numbers, 64-bit integers as strings or numbers, and lowerCamelCase aliases are accepted next to
-//! the proto field names. One denied packet is usually reported twice on the enforcing node — a
-//! policy-verdict event (type 5) and a drop event (type 1) — which the reader's pairing folds into one
-//! attempt.
+//! the proto field names. A node reports one packet several times — a trace at each observation
+//! point, a policy-verdict event (type 5), a drop event (type 1), an L7 proxy record — so each
+//! flow says which report it is, and the reader's pairing counts the packet once.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
