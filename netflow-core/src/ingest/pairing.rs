@@ -8,10 +8,8 @@
 //! What the other end of a connection reports (the other node, or the other pod's side on the
 //! same node) is never folded here: `denied` keeps it beside the row.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::IpAddr;
-
-use chrono::{DateTime, Utc};
 
 use super::record::{PacketReport, ReportPoint};
 use crate::flow::{Action, Direction, Flow, Protocol};
@@ -23,14 +21,28 @@ use crate::flow::{Action, Direction, Flow, Protocol};
 /// ICMP type and code, when given), are at most [`PAIR_WINDOW_MS`] apart, and were reported at
 /// different points (a node reports a packet at most once per point, so a second record at
 /// the same point is another packet: a retransmit, the next segment, a second query). Each
-/// packet is matched to the earliest one of its key still missing that point.
+/// report joins the earliest packet of its key still missing that point.
+///
+/// Memory is bounded: packets more than two windows older than the latest are forgotten, at
+/// most [`MAX_PENDING_PER_KEY`] packets are remembered per key, and at most
+/// [`MAX_PENDING_KEYS`] keys (past that, everything remembered is forgotten at once: later
+/// reports of those packets then count, never the other way round).
 #[derive(Default)]
 pub struct PacketPairer {
-    pending: HashMap<PacketKey, VecDeque<Sighting>, foldhash::fast::FixedState>,
-    /// Node names by number, so that a key is a few plain values.
+    pending: HashMap<PacketKey, Packets, foldhash::fast::FixedState>,
+    /// Node numbers by name, so that a key is a few plain values.
     nodes: HashMap<Box<str>, u32, foldhash::fast::FixedState>,
+    /// Node names by number.
+    node_names: Vec<Box<str>>,
+    /// The last node seen (a log holds long runs of one node's records).
+    last_node: Option<u32>,
+    /// Packets remembered so far, and how many when the next pruning is due (pruning visits
+    /// every key, so it waits for as many new packets as there are keys: constant time per
+    /// record, at most twice the live keys remembered).
     inserted: u64,
-    latest: Option<DateTime<Utc>>,
+    next_prune: u64,
+    /// The latest time seen, in microseconds since the epoch.
+    latest: Option<i64>,
 }
 
 #[derive(Hash, PartialEq, Eq, Clone, Copy)]
@@ -44,10 +56,60 @@ struct PacketKey {
     node: Option<u32>,
 }
 
-/// One packet so far: when it was first reported, and at which points (one bit each).
+/// One packet so far: when it was first reported (microseconds since the epoch), and at
+/// which points (one bit each).
+#[derive(Clone, Copy, Default)]
 struct Sighting {
-    first: DateTime<Utc>,
+    first: i64,
     points: u32,
+}
+
+/// The packets of one key still expecting reports, oldest first (kept inline: most keys see
+/// one packet, and a key must not cost an allocation).
+#[derive(Default)]
+struct Packets {
+    seen: [Sighting; MAX_PENDING_PER_KEY],
+    len: usize,
+}
+
+impl Packets {
+    fn live(&self) -> &[Sighting] {
+        &self.seen[..self.len]
+    }
+
+    /// Forgets the packets first reported before `horizon`.
+    fn forget_before(&mut self, horizon: i64) {
+        let stale = self.live().iter().take_while(|s| s.first < horizon).count();
+        if stale > 0 {
+            self.seen.copy_within(stale..self.len, 0);
+            self.len -= stale;
+        }
+    }
+
+    /// Adds `bit` to the earliest packet within `window` of `time` still missing it.
+    fn join(&mut self, time: i64, bit: u32, window: i64) -> bool {
+        let len = self.len;
+        match self.seen[..len]
+            .iter_mut()
+            .find(|s| s.points & bit == 0 && (time - s.first).abs() <= window)
+        {
+            Some(seen) => {
+                seen.points |= bit;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Remembers a new packet, forgetting the oldest when full.
+    fn push(&mut self, sighting: Sighting) {
+        if self.len == MAX_PENDING_PER_KEY {
+            self.seen.copy_within(1.., 0);
+            self.len -= 1;
+        }
+        self.seen[self.len] = sighting;
+        self.len += 1;
+    }
 }
 
 /// How far apart two reports of one packet may be: the points of one node see a packet within
@@ -55,8 +117,11 @@ struct Sighting {
 pub const PAIR_WINDOW_MS: i64 = 1000;
 
 /// Packets remembered per key at most (a flood on one 5-tuple must not make each record
-/// search an unbounded list).
-const MAX_PENDING_PER_KEY: usize = 64;
+/// search a long list).
+pub const MAX_PENDING_PER_KEY: usize = 8;
+
+/// Keys remembered at most (about 150 MB).
+pub const MAX_PENDING_KEYS: usize = 1 << 20;
 
 impl ReportPoint {
     /// The point's bit in [`Sighting::points`].
@@ -78,7 +143,7 @@ impl PacketPairer {
         let PacketReport::Observed(observation) = report else {
             return false;
         };
-        let Some(time) = flow.time else {
+        let Some(time) = flow.time.map(|t| t.timestamp_micros()) else {
             return false;
         };
         let node = flow.node.as_deref().map(|name| self.node_number(name));
@@ -93,61 +158,69 @@ impl PacketPairer {
         };
         let bit = observation.point.bit();
         self.latest = Some(self.latest.map_or(time, |l| l.max(time)));
-        let window = chrono::Duration::milliseconds(PAIR_WINDOW_MS);
-        let queue = self.pending.entry(key).or_default();
-        while queue.front().is_some_and(|s| s.first < time - window) {
-            queue.pop_front();
-        }
-        if let Some(seen) = queue
-            .iter_mut()
-            .find(|s| s.points & bit == 0 && (time - s.first).abs() <= window)
-        {
-            seen.points |= bit;
+        let window = PAIR_WINDOW_MS * 1000;
+        let packets = self.pending.entry(key).or_default();
+        packets.forget_before(time.saturating_sub(window));
+        if packets.join(time, bit, window) {
             return true;
         }
-        if queue.len() == MAX_PENDING_PER_KEY {
-            queue.pop_front();
-        }
-        queue.push_back(Sighting {
+        packets.push(Sighting {
             first: time,
             points: bit,
         });
         self.inserted += 1;
-        if self.inserted % 4096 == 0 {
+        if self.inserted >= self.next_prune {
             self.prune();
+            self.next_prune = self.inserted + (self.pending.len() as u64).max(4096);
         }
         false
     }
 
     fn node_number(&mut self, name: &str) -> u32 {
-        if let Some(n) = self.nodes.get(name) {
-            return *n;
+        if let Some(last) = self.last_node {
+            if *self.node_names[last as usize] == *name {
+                return last;
+            }
         }
-        let n = self.nodes.len() as u32;
-        self.nodes.insert(name.into(), n);
+        let n = match self.nodes.get(name) {
+            Some(n) => *n,
+            None => {
+                let n = self.node_names.len() as u32;
+                self.node_names.push(name.into());
+                self.nodes.insert(name.into(), n);
+                n
+            }
+        };
+        self.last_node = Some(n);
         n
     }
 
-    /// Forgets the packets too old to be reported again.
+    /// Forgets the packets too old to be reported again, and everything when too many keys
+    /// are remembered.
     fn prune(&mut self) {
         let Some(latest) = self.latest else { return };
-        let horizon = latest - chrono::Duration::milliseconds(2 * PAIR_WINDOW_MS);
-        self.pending.retain(|_, queue| {
-            queue.retain(|s| s.first >= horizon);
-            !queue.is_empty()
+        let horizon = latest.saturating_sub(2 * PAIR_WINDOW_MS * 1000);
+        self.pending.retain(|_, packets| {
+            packets.forget_before(horizon);
+            packets.len > 0
         });
+        if self.pending.len() > MAX_PENDING_KEYS {
+            self.pending.clear();
+        }
     }
 
     /// Packets remembered (for tests of the memory bound).
     #[cfg(test)]
     fn remembered(&self) -> usize {
-        self.pending.values().map(VecDeque::len).sum()
+        self.pending.values().map(|p| p.len).sum()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    use chrono::DateTime;
 
     use super::*;
     use crate::flow::{Endpoint, Origin};
