@@ -255,27 +255,24 @@ fn convert(
 /// for a trace its observation point) and what the record says of the packet itself.
 fn packet_report(raw: &RawFlow<'_>) -> PacketReport {
     let event = raw.event_type.as_ref();
-    let point = match event.and_then(|e| e.kind) {
-        _ if raw.l7.is_some() => ReportPoint::Proxy,
-        Some(EVENT_L7) => ReportPoint::Proxy,
-        Some(EVENT_DROP) => ReportPoint::DropNotice,
-        Some(EVENT_POLICY_VERDICT) => ReportPoint::PolicyVerdict,
-        Some(EVENT_TRACE) => match &raw.trace_observation_point {
-            Some(point) => ReportPoint::Trace(observation_point(point)),
+    let kind = event.and_then(|e| e.kind);
+    let point = if raw.l7.is_some() || kind == Some(EVENT_L7) {
+        ReportPoint::Proxy
+    } else {
+        match (kind, &raw.trace_observation_point) {
+            (Some(EVENT_DROP), _) => ReportPoint::DropNotice,
+            (Some(EVENT_POLICY_VERDICT), _) => ReportPoint::PolicyVerdict,
+            (Some(EVENT_TRACE) | None, Some(point)) => ReportPoint::Trace(observation_point(point)),
             // protojson omits a sub-type of 0, which for a trace is `TO_ENDPOINT`.
-            None => ReportPoint::Trace(
+            (Some(EVENT_TRACE), None) => ReportPoint::Trace(
                 event
                     .and_then(|e| e.sub_type)
                     .map_or(0, |n| u8::try_from(n).unwrap_or(u8::MAX)),
             ),
-        },
-        Some(_) => return PacketReport::Single,
-        None => match &raw.trace_observation_point {
-            Some(point) => ReportPoint::Trace(observation_point(point)),
-            // Neither the event type nor the point is given (masked): nothing says which
-            // report this is.
-            None => return PacketReport::Single,
-        },
+            // Another kind of event, or neither the kind nor the point is given (masked):
+            // nothing says which report of its packet this is.
+            _ => return PacketReport::Single,
+        }
     };
     let signature = raw.l4.as_ref().and_then(RawL4::signature);
     PacketReport::Observed(Observation { point, signature })
