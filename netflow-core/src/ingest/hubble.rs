@@ -259,14 +259,14 @@ fn packet_report(raw: &RawFlow<'_>) -> PacketReport {
     let point = if raw.l7.is_some() || kind == Some(EVENT_L7) {
         ReportPoint::Proxy
     } else {
-        match (kind, &raw.trace_observation_point) {
+        match (kind, &raw.trace_observation_point.0) {
             (Some(EVENT_DROP), _) => ReportPoint::DropNotice,
             (Some(EVENT_POLICY_VERDICT), _) => ReportPoint::PolicyVerdict,
             (Some(EVENT_TRACE) | None, Some(point)) => ReportPoint::Trace(observation_point(point)),
             // protojson omits a sub-type of 0, which for a trace is `TO_ENDPOINT`.
             (Some(EVENT_TRACE), None) => ReportPoint::Trace(
                 event
-                    .and_then(|e| e.sub_type)
+                    .and_then(|e| e.sub_type.0)
                     .map_or(0, |n| u8::try_from(n).unwrap_or(u8::MAX)),
             ),
             // Another kind of event, or neither the kind nor the point is given (masked):
@@ -374,6 +374,32 @@ impl std::ops::Deref for Text<'_> {
     }
 }
 
+/// A value of a field that only tells reports of one packet apart: read when it has the
+/// expected type and taken as absent otherwise, so that it never makes a record unusable.
+#[derive(Debug)]
+struct Lenient<T>(Option<T>);
+
+impl<T> Default for Lenient<T> {
+    fn default() -> Self {
+        Lenient(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum ValueOr<T> {
+            Value(T),
+            Other(IgnoredAny),
+        }
+        Ok(Lenient(match ValueOr::<T>::deserialize(d)? {
+            ValueOr::Value(v) => Some(v),
+            ValueOr::Other(_) => None,
+        }))
+    }
+}
+
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(default)]
@@ -430,7 +456,7 @@ struct RawFlow<'a> {
     #[serde(alias = "eventType")]
     event_type: Option<RawEventType>,
     #[serde(alias = "traceObservationPoint")]
-    trace_observation_point: Option<EnumValue>,
+    trace_observation_point: Lenient<EnumValue>,
     l7: Option<IgnoredAny>,
     #[serde(alias = "trafficDirection")]
     traffic_direction: Option<EnumValue>,
@@ -516,12 +542,12 @@ impl RawL4 {
     /// What tells this packet apart from the others of its connection: its TCP flags, or its
     /// ICMP type and code.
     fn signature(&self) -> Option<u16> {
-        if let Some(flags) = self.tcp.as_ref().and_then(|t| t.flags.as_ref()) {
+        if let Some(flags) = self.tcp.as_ref().and_then(|t| t.flags.0.as_ref()) {
             return Some(flags.bits());
         }
         let icmp = self.icmpv4.as_ref().or(self.icmpv6.as_ref())?;
         let byte = |n: Option<u32>| n.map_or(0, |n| n.min(255) as u16);
-        Some(byte(icmp.kind) << 8 | byte(icmp.code))
+        Some(byte(icmp.kind.0) << 8 | byte(icmp.code.0))
     }
 }
 
@@ -532,7 +558,7 @@ struct RawPorts {
     source_port: Option<U64Value>,
     #[serde(alias = "destinationPort")]
     destination_port: Option<U64Value>,
-    flags: Option<RawTcpFlags>,
+    flags: Lenient<RawTcpFlags>,
 }
 
 #[derive(Deserialize, Default)]
@@ -574,8 +600,8 @@ impl RawTcpFlags {
 #[serde(default)]
 struct RawIcmp {
     #[serde(rename = "type")]
-    kind: Option<u32>,
-    code: Option<u32>,
+    kind: Lenient<u32>,
+    code: Lenient<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -584,7 +610,7 @@ struct RawEventType {
     #[serde(rename = "type")]
     kind: Option<u32>,
     #[serde(alias = "subType")]
-    sub_type: Option<u32>,
+    sub_type: Lenient<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1003,6 +1029,20 @@ mod tests {
             PacketReport::Single,
             "masked: nothing says which"
         );
+    }
+
+    #[test]
+    fn odd_values_where_a_packet_is_told_apart_are_ignored_not_skipped() {
+        let (flow, report) = decode(
+            r#"{"flow":{"time":"2024-05-02T08:00:00Z","verdict":"FORWARDED","IP":{"source":"10.8.0.5","destination":"10.8.1.9"},"l4":{"TCP":{"source_port":1,"destination_port":2,"flags":{"SYN":"yes"}}},"event_type":{"type":4,"sub_type":-3},"trace_observation_point":{"deep":[1]}}}"#,
+        );
+        assert_eq!(flow.protocol, Protocol::Tcp);
+        assert_eq!(report, observed(ReportPoint::Trace(0), None));
+        let (flow, report) = decode(
+            r#"{"flow":{"time":"2024-05-02T08:00:00Z","verdict":"FORWARDED","IP":{"source":"10.8.0.5","destination":"10.8.1.9"},"l4":{"ICMPv6":{"type":"128","code":-1}},"event_type":{"type":4,"sub_type":3}}}"#,
+        );
+        assert_eq!(flow.protocol, Protocol::Icmpv6);
+        assert_eq!(report, observed(ReportPoint::Trace(3), Some(0)));
     }
 
     #[test]
