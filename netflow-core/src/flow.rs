@@ -48,7 +48,8 @@ pub struct Flow {
     /// record that reports the same packet as an earlier one, see [`Flow::duplicate`]).
     pub count: u64,
     /// This record reports the same packet as an earlier record of the same input (Hubble
-    /// writes a policy-verdict event and a drop event for one denied packet).
+    /// reports a packet at each observation point, as a policy verdict, a drop and an L7
+    /// record).
     pub duplicate: bool,
     /// Whether [`Flow::count`], bytes and packets are exact, folded by the source, or sampled.
     pub counting: Counting,

@@ -1,6 +1,7 @@
 //! Decoding in parallel and accounting in order: a chunk of lines (or a batch of document
 //! records) is decoded on the pool, then every record is accounted for in input order — a flow
-//! handed to the sink (after pairing the two reports of one packet), an event, a loss, a skip.
+//! handed to the sink (a repeated report of one packet counting 0 attempts), an event, a loss,
+//! a skip.
 
 use std::sync::Arc;
 
@@ -279,14 +280,15 @@ pub(super) struct LinesPart {
 }
 
 impl Reading<'_, '_> {
-    /// Accounts for one record at `line`: a flow is paired and handed to the sink (which may
-    /// ask to stop), anything else is counted.
+    /// Accounts for one record at `line`: a flow that repeats a packet an earlier flow
+    /// reported counts 0 attempts, and every flow is handed to the sink (which may ask to
+    /// stop); anything else is counted.
     fn account(&mut self, record: Record, line: u64) {
         let report = &mut self.report;
         match record {
             Record::Blank => return,
             Record::Flow(mut flow, packet_report) => {
-                if self.pairer.is_second_report(&flow, packet_report) {
+                if self.pairer.is_repeat(&flow, packet_report) {
                     flow.duplicate = true;
                     flow.count = 0;
                     report.duplicates += 1;

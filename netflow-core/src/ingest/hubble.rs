@@ -4,9 +4,9 @@
 //!
 //! Every field is optional (exporter field masks strip any of them), enums arrive as names or
 //! numbers, 64-bit integers as strings or numbers, and lowerCamelCase aliases are accepted next to
-//! the proto field names. One denied packet is usually reported twice on the enforcing node — a
-//! policy-verdict event (type 5) and a drop event (type 1) — which the reader's pairing folds into one
-//! attempt.
+//! the proto field names. A node reports one packet several times — a trace at each observation
+//! point, a policy-verdict event (type 5), a drop event (type 1), an L7 proxy record — so each
+//! flow says which report it is, and the reader's pairing counts the packet once.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -18,7 +18,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::record::{PacketReport, Record};
+use super::record::{Observation, PacketReport, Record, ReportPoint};
 use super::value::{parse_ip, port, EnumValue, U64Value};
 use crate::flow::{
     Action, Direction, Endpoint, Flow, Identity, IdentitySource, NodeIdentity, Origin, PodIdentity,
@@ -146,6 +146,7 @@ fn convert(
     wrapper_time: Option<Text<'_>>,
     origin: Origin,
 ) -> Result<(Flow, PacketReport), String> {
+    let report = packet_report(&raw);
     let time_text = raw.time.or(wrapper_time);
     let time = match time_text.as_deref() {
         Some(t) => Some(parse_time(t)?),
@@ -176,7 +177,6 @@ fn convert(
                 .map(|n| EnumValue::Number(n as i64).name(DROP_REASONS))
         })
         .filter(|r| r != "DROP_REASON_UNKNOWN");
-    let event_type = raw.event_type.as_ref().and_then(|e| e.kind);
     let action = action_of(verdict.as_deref(), drop_reason.as_deref());
     let direction = match raw
         .traffic_direction
@@ -248,12 +248,51 @@ fn convert(
         format: Format::Hubble,
         origin,
     };
-    let report = match event_type {
-        Some(EVENT_DROP) => PacketReport::DropNotice,
-        Some(EVENT_POLICY_VERDICT) => PacketReport::PolicyVerdict,
-        _ => PacketReport::Single,
-    };
     Ok((flow, report))
+}
+
+/// Which report of its packet a flow is: where the node saw it (the monitor event type, and
+/// for a trace its observation point) and what the record says of the packet itself.
+fn packet_report(raw: &RawFlow<'_>) -> PacketReport {
+    let event = raw.event_type.as_ref();
+    let kind = event.and_then(|e| e.kind);
+    let point = if raw.l7.is_some() || kind == Some(EVENT_L7) {
+        ReportPoint::Proxy
+    } else {
+        match (kind, &raw.trace_observation_point.0) {
+            (Some(EVENT_DROP), _) => ReportPoint::DropNotice,
+            (Some(EVENT_POLICY_VERDICT), _) => ReportPoint::PolicyVerdict,
+            (Some(EVENT_TRACE) | None, Some(point)) => ReportPoint::Trace(observation_point(point)),
+            // protojson omits a sub-type of 0, which for a trace is `TO_ENDPOINT`.
+            (Some(EVENT_TRACE), None) => ReportPoint::Trace(
+                event
+                    .and_then(|e| e.sub_type.0)
+                    .map_or(0, |n| u8::try_from(n).unwrap_or(u8::MAX)),
+            ),
+            // Another kind of event, or neither the kind nor the point is given (masked):
+            // nothing says which report of its packet this is.
+            _ => return PacketReport::Single,
+        }
+    };
+    let signature = raw.l4.as_ref().and_then(RawL4::signature);
+    PacketReport::Observed(Observation { point, signature })
+}
+
+/// A trace observation point as the datapath numbers it (`TO_ENDPOINT` is 101 in flow.proto,
+/// 0 in the datapath); 255 for a point this reader does not know.
+fn observation_point(point: &EnumValue) -> u8 {
+    let number = match point {
+        EnumValue::Number(n) => Some(*n),
+        EnumValue::Name(name) => OBSERVATION_POINTS
+            .iter()
+            .find(|(_, known)| *known == name.as_str())
+            .map(|(n, _)| *n),
+    };
+    match number {
+        Some(101) => 0,
+        Some(n @ 1..=13) => n as u8,
+        _ => u8::MAX,
+    }
 }
 
 fn source_of(identity: &Identity) -> IdentitySource {
@@ -318,7 +357,9 @@ fn endpoint(
 }
 
 const EVENT_DROP: u32 = 1;
+const EVENT_TRACE: u32 = 4;
 const EVENT_POLICY_VERDICT: u32 = 5;
+const EVENT_L7: u32 = 129;
 
 /// A string borrowed from the input when it has no escapes (serde borrows a `Cow` only when it
 /// is a field's whole type, so optional and repeated strings go through this newtype).
@@ -330,6 +371,32 @@ impl std::ops::Deref for Text<'_> {
 
     fn deref(&self) -> &str {
         &self.0
+    }
+}
+
+/// A value of a field that only tells reports of one packet apart: read when it has the
+/// expected type and taken as absent otherwise, so that it never makes a record unusable.
+#[derive(Debug)]
+struct Lenient<T>(Option<T>);
+
+impl<T> Default for Lenient<T> {
+    fn default() -> Self {
+        Lenient(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum ValueOr<T> {
+            Value(T),
+            Other(IgnoredAny),
+        }
+        Ok(Lenient(match ValueOr::<T>::deserialize(d)? {
+            ValueOr::Value(v) => Some(v),
+            ValueOr::Other(_) => None,
+        }))
     }
 }
 
@@ -388,6 +455,9 @@ struct RawFlow<'a> {
     node_name: Option<Text<'a>>,
     #[serde(alias = "eventType")]
     event_type: Option<RawEventType>,
+    #[serde(alias = "traceObservationPoint")]
+    trace_observation_point: Lenient<EnumValue>,
+    l7: Option<IgnoredAny>,
     #[serde(alias = "trafficDirection")]
     traffic_direction: Option<EnumValue>,
     #[serde(alias = "isReply")]
@@ -426,9 +496,9 @@ struct RawL4 {
     #[serde(rename = "SCTP")]
     sctp: Option<RawPorts>,
     #[serde(rename = "ICMPv4")]
-    icmpv4: Option<IgnoredAny>,
+    icmpv4: Option<RawIcmp>,
     #[serde(rename = "ICMPv6")]
-    icmpv6: Option<IgnoredAny>,
+    icmpv6: Option<RawIcmp>,
     #[serde(rename = "VRRP")]
     vrrp: Option<IgnoredAny>,
     #[serde(rename = "IGMP")]
@@ -468,6 +538,17 @@ impl RawL4 {
         };
         Ok((protocol, None, None))
     }
+
+    /// What tells this packet apart from the others of its connection: its TCP flags, or its
+    /// ICMP type and code.
+    fn signature(&self) -> Option<u16> {
+        if let Some(flags) = self.tcp.as_ref().and_then(|t| t.flags.0.as_ref()) {
+            return Some(flags.bits());
+        }
+        let icmp = self.icmpv4.as_ref().or(self.icmpv6.as_ref())?;
+        let byte = |n: Option<u32>| n.map_or(0, |n| n.min(255) as u16);
+        Some(byte(icmp.kind.0) << 8 | byte(icmp.code.0))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -477,6 +558,50 @@ struct RawPorts {
     source_port: Option<U64Value>,
     #[serde(alias = "destinationPort")]
     destination_port: Option<U64Value>,
+    flags: Lenient<RawTcpFlags>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawTcpFlags {
+    #[serde(rename = "FIN")]
+    fin: bool,
+    #[serde(rename = "SYN")]
+    syn: bool,
+    #[serde(rename = "RST")]
+    rst: bool,
+    #[serde(rename = "PSH")]
+    psh: bool,
+    #[serde(rename = "ACK")]
+    ack: bool,
+    #[serde(rename = "URG")]
+    urg: bool,
+    #[serde(rename = "ECE")]
+    ece: bool,
+    #[serde(rename = "CWR")]
+    cwr: bool,
+    #[serde(rename = "NS")]
+    ns: bool,
+}
+
+impl RawTcpFlags {
+    /// The flags as bits, FIN first (see [`Observation::signature`]).
+    fn bits(&self) -> u16 {
+        [
+            self.fin, self.syn, self.rst, self.psh, self.ack, self.urg, self.ece, self.cwr, self.ns,
+        ]
+        .iter()
+        .enumerate()
+        .fold(0, |bits, (i, set)| bits | u16::from(*set) << i)
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawIcmp {
+    #[serde(rename = "type")]
+    kind: Lenient<u32>,
+    code: Lenient<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -484,6 +609,8 @@ struct RawPorts {
 struct RawEventType {
     #[serde(rename = "type")]
     kind: Option<u32>,
+    #[serde(alias = "subType")]
+    sub_type: Lenient<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -544,6 +671,12 @@ struct RawWorkload<'a> {
 impl RawEndpoint<'_> {
     fn identity(&self, observing_node: Option<&str>) -> Identity {
         let labels = self.labels.as_deref().unwrap_or_default();
+        // The names the log gives win over a reserved label: with L7 visibility (GKE) Hubble
+        // labels many in-cluster endpoints `reserved:world` while the same endpoint object
+        // still names its namespace and pod.
+        if !self.namespace.is_empty() && !self.pod_name.is_empty() {
+            return self.pod_identity(labels, observing_node);
+        }
         let reserved = labels
             .iter()
             .find_map(|l| l.strip_prefix("reserved:"))
@@ -574,6 +707,11 @@ impl RawEndpoint<'_> {
         if self.namespace.is_empty() && self.pod_name.is_empty() {
             return Identity::Unknown;
         }
+        self.pod_identity(labels, observing_node)
+    }
+
+    /// The pod (or the namespace, without a pod name) the endpoint names.
+    fn pod_identity(&self, labels: &[Text<'_>], observing_node: Option<&str>) -> Identity {
         let workload = self
             .workloads
             .as_deref()
@@ -647,6 +785,24 @@ const TRAFFIC_DIRECTIONS: &[(i64, &str)] = &[
     (0, "TRAFFIC_DIRECTION_UNKNOWN"),
     (1, "INGRESS"),
     (2, "EGRESS"),
+];
+
+const OBSERVATION_POINTS: &[(i64, &str)] = &[
+    (0, "UNKNOWN_POINT"),
+    (1, "TO_PROXY"),
+    (2, "TO_HOST"),
+    (3, "TO_STACK"),
+    (4, "TO_OVERLAY"),
+    (101, "TO_ENDPOINT"),
+    (5, "FROM_ENDPOINT"),
+    (6, "FROM_PROXY"),
+    (7, "FROM_HOST"),
+    (8, "FROM_STACK"),
+    (9, "FROM_OVERLAY"),
+    (10, "FROM_NETWORK"),
+    (11, "TO_NETWORK"),
+    (12, "FROM_CRYPTO"),
+    (13, "TO_CRYPTO"),
 ];
 
 const LOST_EVENT_SOURCES: &[(i64, &str)] = &[
@@ -735,3 +891,173 @@ const DROP_REASONS: &[(i64, &str)] = &[
     (204, "DROP_NO_EGRESS_IP"),
     (205, "DROP_PUNT_PROXY"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> Origin {
+        Origin {
+            input: Arc::from("test"),
+            line: 1,
+        }
+    }
+
+    fn decode(line: &str) -> (Flow, PacketReport) {
+        match decode_line(line.as_bytes(), origin()) {
+            Record::Flow(flow, report) => (*flow, report),
+            other => panic!("expected a flow, found {other:?}"),
+        }
+    }
+
+    /// A forwarded TCP trace from 10.8.0.5:41000 to 10.8.1.9:8080 on `node-a`, with `extra`
+    /// fields added to the flow.
+    fn trace(extra: &str) -> String {
+        format!(
+            r#"{{"flow":{{"time":"2024-05-02T08:00:00.000001Z","verdict":"FORWARDED","IP":{{"source":"10.8.0.5","destination":"10.8.1.9"}},"l4":{{"TCP":{{"source_port":41000,"destination_port":8080,"flags":{{"SYN":true}}}}}},"traffic_direction":"EGRESS","node_name":"node-a"{extra}}}}}"#
+        )
+    }
+
+    #[test]
+    fn the_names_the_log_gives_win_over_a_reserved_world_label() {
+        // GKE with L7 visibility labels in-cluster endpoints `reserved:world` while the same
+        // endpoint still names its namespace and pod.
+        let (flow, _) = decode(&trace(
+            r#","source":{"identity":2,"namespace":"shop","pod_name":"cart-7d9f-x2k4q","labels":["reserved:world"],"workloads":[{"name":"cart","kind":"Deployment"}]},"destination":{"ID":88,"identity":2,"namespace":"shop","pod_name":"redis-0","labels":["reserved:world","k8s:app=redis"]}"#,
+        ));
+        let src = flow
+            .src
+            .identity
+            .pod()
+            .expect("the source is the pod the log names");
+        assert_eq!(
+            (src.namespace.as_str(), src.name.as_str()),
+            ("shop", "cart-7d9f-x2k4q")
+        );
+        assert_eq!(src.workload.as_ref().unwrap().name, "cart");
+        assert_eq!(flow.src.identity_source, IdentitySource::Log);
+        let dst = flow
+            .dst
+            .identity
+            .pod()
+            .expect("the destination is the pod the log names");
+        assert_eq!(dst.name, "redis-0");
+        assert_eq!(dst.node.as_deref(), Some("node-a"));
+        assert_eq!(dst.labels.get("app").map(String::as_str), Some("redis"));
+        assert_eq!(flow.dst.identity_source, IdentitySource::Log);
+    }
+
+    #[test]
+    fn reserved_labels_decide_when_the_log_names_no_pod() {
+        let (flow, _) = decode(&trace(
+            r#","source":{"identity":2,"labels":["reserved:world"]},"destination":{"identity":4,"namespace":"shop","labels":["reserved:health"]}"#,
+        ));
+        assert_eq!(flow.src.identity, Identity::External);
+        assert_eq!(
+            flow.dst.identity,
+            Identity::Reserved {
+                name: "health".into()
+            }
+        );
+        let (flow, _) = decode(&trace(r#","source":{"identity":1},"destination":{}"#));
+        assert_eq!(flow.src.identity.to_string(), "node node-a");
+        assert_eq!(flow.dst.identity, Identity::Unknown);
+        assert_eq!(flow.dst.identity_source, IdentitySource::None);
+    }
+
+    fn point_of(extra: &str) -> PacketReport {
+        decode(&trace(extra)).1
+    }
+
+    fn observed(point: ReportPoint, signature: Option<u16>) -> PacketReport {
+        PacketReport::Observed(Observation { point, signature })
+    }
+
+    #[test]
+    fn a_trace_is_reported_at_its_observation_point_by_name_number_or_sub_type() {
+        const SYN: Option<u16> = Some(0b10);
+        for extra in [
+            r#","event_type":{"type":4,"sub_type":3},"trace_observation_point":"TO_STACK""#,
+            r#","eventType":{"type":4},"traceObservationPoint":3"#,
+            r#","event_type":{"type":4,"sub_type":3}"#,
+        ] {
+            assert_eq!(
+                point_of(extra),
+                observed(ReportPoint::Trace(3), SYN),
+                "{extra}"
+            );
+        }
+        // protojson omits sub-type 0: `TO_ENDPOINT`, 101 in flow.proto.
+        for extra in [
+            r#","event_type":{"type":4}"#,
+            r#","event_type":{"type":4},"trace_observation_point":"TO_ENDPOINT""#,
+            r#","trace_observation_point":101"#,
+        ] {
+            assert_eq!(
+                point_of(extra),
+                observed(ReportPoint::Trace(0), SYN),
+                "{extra}"
+            );
+        }
+        assert_eq!(
+            point_of(r#","event_type":{"type":4},"trace_observation_point":"TO_WORMHOLE""#),
+            observed(ReportPoint::Trace(u8::MAX), SYN)
+        );
+    }
+
+    #[test]
+    fn verdicts_drops_and_proxy_records_are_reports_of_their_own_kind() {
+        const SYN: Option<u16> = Some(0b10);
+        assert_eq!(
+            point_of(r#","event_type":{"type":5}"#),
+            observed(ReportPoint::PolicyVerdict, SYN)
+        );
+        assert_eq!(
+            point_of(r#","event_type":{"type":1,"sub_type":133}"#),
+            observed(ReportPoint::DropNotice, SYN)
+        );
+        assert_eq!(
+            point_of(r#","event_type":{"type":129},"l7":{"type":"REQUEST"}"#),
+            observed(ReportPoint::Proxy, SYN)
+        );
+        assert_eq!(
+            point_of(r#","event_type":{"type":7}"#),
+            PacketReport::Single
+        );
+        assert_eq!(
+            point_of(""),
+            PacketReport::Single,
+            "masked: nothing says which"
+        );
+    }
+
+    #[test]
+    fn odd_values_where_a_packet_is_told_apart_are_ignored_not_skipped() {
+        let (flow, report) = decode(
+            r#"{"flow":{"time":"2024-05-02T08:00:00Z","verdict":"FORWARDED","IP":{"source":"10.8.0.5","destination":"10.8.1.9"},"l4":{"TCP":{"source_port":1,"destination_port":2,"flags":{"SYN":"yes"}}},"event_type":{"type":4,"sub_type":-3},"trace_observation_point":{"deep":[1]}}}"#,
+        );
+        assert_eq!(flow.protocol, Protocol::Tcp);
+        assert_eq!(report, observed(ReportPoint::Trace(0), None));
+        let (flow, report) = decode(
+            r#"{"flow":{"time":"2024-05-02T08:00:00Z","verdict":"FORWARDED","IP":{"source":"10.8.0.5","destination":"10.8.1.9"},"l4":{"ICMPv6":{"type":"128","code":-1}},"event_type":{"type":4,"sub_type":3}}}"#,
+        );
+        assert_eq!(flow.protocol, Protocol::Icmpv6);
+        assert_eq!(report, observed(ReportPoint::Trace(3), Some(0)));
+    }
+
+    #[test]
+    fn the_packet_signature_is_its_tcp_flags_or_icmp_type_and_code() {
+        let (_, report) = decode(
+            r#"{"flow":{"time":"2024-05-02T08:00:00Z","verdict":"FORWARDED","IP":{"source":"10.8.0.5","destination":"10.8.1.9"},"l4":{"TCP":{"source_port":1,"destination_port":2,"flags":{"PSH":true,"ACK":true}}},"event_type":{"type":4}}}"#,
+        );
+        assert_eq!(report, observed(ReportPoint::Trace(0), Some(0b1_1000)));
+        let (_, report) = decode(
+            r#"{"flow":{"time":"2024-05-02T08:00:00Z","verdict":"FORWARDED","IP":{"source":"10.8.0.5","destination":"10.8.1.9"},"l4":{"ICMPv4":{"type":8}},"event_type":{"type":4}}}"#,
+        );
+        assert_eq!(report, observed(ReportPoint::Trace(0), Some(8 << 8)));
+        let (_, report) = decode(
+            r#"{"flow":{"time":"2024-05-02T08:00:00Z","verdict":"FORWARDED","IP":{"source":"10.8.0.5","destination":"10.8.1.9"},"l4":{"UDP":{"source_port":1,"destination_port":53}},"event_type":{"type":4}}}"#,
+        );
+        assert_eq!(report, observed(ReportPoint::Trace(0), None));
+    }
+}

@@ -9,7 +9,7 @@
 //! The files: this one holds the options, the entry points and the one `match` over
 //! [`Format`] for decoding; `decode.rs` decodes in parallel and accounts in order,
 //! `stream.rs` (stdin, gzip, documents) and `mapped.rs` (regular files) feed it, `lines.rs`
-//! cuts lines, `pairing.rs` pairs two reports of one packet, `detect.rs` and `framing.rs`
+//! cuts lines, `pairing.rs` finds the repeated reports of one packet, `detect.rs` and `framing.rs`
 //! recognise an input, and each format has its decoder file.
 
 mod calico;
@@ -41,7 +41,7 @@ use crate::input::InputReader;
 use crate::needles::Needles;
 
 pub use detect::{detect_format, Detection};
-pub use record::{PacketReport, Record};
+pub use record::{Observation, PacketReport, Record, ReportPoint};
 pub use report::{InputReport, Skip};
 pub use stream::read_from;
 

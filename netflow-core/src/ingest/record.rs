@@ -27,14 +27,41 @@ pub enum Record {
     Skip(String),
 }
 
-/// Which kind of report of a packet a flow record is, for pairing the two reports of one
-/// denied packet.
+/// Which report of its packet a flow record is, for counting a packet once however many times
+/// its source reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PacketReport {
-    /// A record that has no twin (traces, L7 events, other formats).
+    /// A record that is the only report of what it stands for (connection logs, events whose
+    /// kind the record does not say).
     Single,
-    /// A Hubble policy-verdict event (monitor event type 5).
+    /// One of possibly several reports of one packet on one node (Hubble).
+    Observed(Observation),
+}
+
+/// Where a node reported a packet, and what tells the packet apart from the others of its
+/// connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Observation {
+    /// Where on the node the packet was reported.
+    pub point: ReportPoint,
+    /// What the record says of the packet itself, when it says: TCP flags (bit 0 FIN, 1 SYN,
+    /// 2 RST, 3 PSH, 4 ACK, 5 URG, 6 ECE, 7 CWR, 8 NS), or ICMP type × 256 + code.
+    pub signature: Option<u16>,
+}
+
+/// A place where Hubble reports a packet: each reports one packet at most once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportPoint {
+    /// A datapath trace (monitor event type 4) at an observation point, numbered as the
+    /// datapath numbers them (0 `TO_ENDPOINT`, 1 `TO_PROXY`, 2 `TO_HOST`, 3 `TO_STACK`,
+    /// 4 `TO_OVERLAY`, 5 `FROM_ENDPOINT`, 6 `FROM_PROXY`, 7 `FROM_HOST`, 8 `FROM_STACK`,
+    /// 9 `FROM_OVERLAY`, 10 `FROM_NETWORK`, 11 `TO_NETWORK`, 12 `FROM_CRYPTO`, 13 `TO_CRYPTO`);
+    /// a point it does not know by these names (a newer Cilium's) is 255, a point of its own.
+    Trace(u8),
+    /// A policy-verdict event (monitor event type 5).
     PolicyVerdict,
-    /// A Hubble drop notification (monitor event type 1).
+    /// A drop notification (monitor event type 1).
     DropNotice,
+    /// An L7 proxy's record of the message (event type 129).
+    Proxy,
 }

@@ -379,7 +379,7 @@ declare_row! {
         bytes: Option<u64> => Int64, "Bytes, when counted.";
         packets: Option<u64> => Int64, "Packets, when counted.";
         count: u64 => Int64, "Attempts this record stands for (0 for the second report of one packet).";
-        duplicate: bool => Bool, "Second report of a packet already reported (Hubble policy verdict + drop).";
+        duplicate: bool => Bool, "A repeated report of a packet already reported (Hubble observation points, policy verdict, drop).";
         counting: &'static str => Text, "exact, aggregated (folded by the source) or sampled (estimates).";
         format: &'static str => Text, "Input format.";
         input: String => Text, "Input name.";

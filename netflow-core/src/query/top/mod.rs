@@ -262,7 +262,10 @@ impl TopAggregator {
             self.numbers.push(n);
         }
         let group = self.groups.group(&self.numbers);
+        // A repeated report of one packet (Hubble reports a packet at every observation point)
+        // is no attempt, whatever its verdict.
         let attempts = match row.verdict {
+            _ if row.duplicate => 0,
             "denied" | "dropped" => i64::try_from(row.count).unwrap_or(i64::MAX),
             _ => 1,
         };
@@ -374,7 +377,8 @@ pub enum KeyValue {
 pub struct TopGroup {
     /// The group's key values, in the order of the result's key columns.
     pub keys: Vec<KeyValue>,
-    /// Attempts: the records' counts for denials and drops, 1 per other record.
+    /// Attempts: the records' counts for denials and drops, 1 per other record (0 for a
+    /// repeated report of one packet).
     pub count: i64,
     /// Records.
     pub records: i64,
@@ -526,6 +530,21 @@ mod tests {
         assert_eq!(ints(&df, "packets"), [None, None]);
         assert_eq!(ints(&df, "sources"), [Some(2), Some(1)]);
         assert_eq!(ints(&df, "destinations"), [Some(2), Some(1)]);
+    }
+
+    #[test]
+    fn a_repeated_report_of_an_allowed_packet_is_no_attempt() {
+        let t = "2026-11-20T19:05:02Z";
+        let query = pod_flow("x", "kube-dns", 53, t, Action::Allowed);
+        let mut seen_again = query.clone();
+        seen_again.count = 0;
+        seen_again.duplicate = true;
+        let df = top(
+            TopQuery::new(vec!["dst_pod".into()], None, 0).unwrap(),
+            &[query, seen_again],
+        );
+        assert_eq!(ints(&df, "count"), [Some(1)]);
+        assert_eq!(ints(&df, "records"), [Some(2)]);
     }
 
     #[test]
