@@ -52,7 +52,12 @@ fn the_pretty_printed_legacy_bare_flow_keeps_every_fact() {
     assert_eq!(report.format, Some(Format::Hubble));
     assert_eq!(report.framing, Some(Framing::Document));
     assert_eq!(
-        (report.records, report.flows, report.skipped, report.event_count()),
+        (
+            report.records,
+            report.flows,
+            report.skipped,
+            report.event_count()
+        ),
         (1, 1, 0, 0),
         "{:?}",
         report.skips
@@ -101,7 +106,9 @@ fn the_pretty_printed_legacy_bare_flow_keeps_every_fact() {
     assert_eq!(flow.action, Action::Allowed);
     assert_eq!(flow.action_raw, "FORWARDED");
     assert_eq!(
-        flow.time.unwrap().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        flow.time
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         "2020-12-14T07:58:04.526869639Z"
     );
     assert_eq!(flow.node.as_deref(), Some("minikube"));
@@ -111,7 +118,10 @@ fn the_pretty_printed_legacy_bare_flow_keeps_every_fact() {
     assert_eq!(flow.src.ip.unwrap().to_string(), "10.0.0.69");
     assert_eq!(flow.src.port, Some(59974));
     assert_eq!(record["source"]["identity"], 1);
-    assert_eq!(record["source"]["labels"], serde_json::json!(["reserved:host"]));
+    assert_eq!(
+        record["source"]["labels"],
+        serde_json::json!(["reserved:host"])
+    );
     match &flow.src.identity {
         Identity::Node(node) => assert_eq!(node.name.as_deref(), Some("minikube")),
         other => panic!("source {other:?}"),
@@ -123,15 +133,24 @@ fn the_pretty_printed_legacy_bare_flow_keeps_every_fact() {
     assert_eq!(flow.dst.ip.unwrap().to_string(), "10.0.0.120");
     assert_eq!(flow.dst.port, Some(8080));
     let pod = flow.dst.identity.pod().expect("a pod destination");
-    assert_eq!((pod.namespace.as_str(), pod.name.as_str()), ("kube-system", "coredns-f9fd979d6-88nqn"));
-    assert_eq!(pod.labels.get("k8s-app").map(String::as_str), Some("kube-dns"));
+    assert_eq!(
+        (pod.namespace.as_str(), pod.name.as_str()),
+        ("kube-system", "coredns-f9fd979d6-88nqn")
+    );
+    assert_eq!(
+        pod.labels.get("k8s-app").map(String::as_str),
+        Some("kube-dns")
+    );
     assert_eq!(record["destination"]["ID"], 2495);
     assert_eq!(record["destination"]["identity"], 2087);
 
     // TCP, flags {SYN}; Type L3_L4; event_type.type 4 (trace); TO_ENDPOINT; INGRESS;
     // Summary "TCP Flags: SYN". No policy names.
     assert_eq!(flow.protocol, Protocol::Tcp);
-    assert_eq!(record["l4"]["TCP"]["flags"], serde_json::json!({"SYN": true}));
+    assert_eq!(
+        record["l4"]["TCP"]["flags"],
+        serde_json::json!({"SYN": true})
+    );
     assert_eq!(record["Type"], "L3_L4");
     assert_eq!(record["event_type"]["type"], 4);
     assert_eq!(record["trace_observation_point"], "TO_ENDPOINT");
@@ -184,7 +203,8 @@ fn jq_layouts_read_every_record_like_ndjson_with_the_line_it_starts_on() {
         let lines: Vec<u64> = flows.iter().map(|f| f.origin.line).collect();
         assert_eq!(lines, starts, "{file}");
 
-        let (ndjson_report, ndjson_flows) = read(&as_ndjson(&path, dir.path()), &ReadOptions::default());
+        let (ndjson_report, ndjson_flows) =
+            read(&as_ndjson(&path, dir.path()), &ReadOptions::default());
         assert_eq!(ndjson_report.framing, Some(Framing::Lines));
         assert_eq!(
             flows.iter().map(content).collect::<Vec<_>>(),
@@ -202,9 +222,19 @@ fn jq_layouts_read_every_record_like_ndjson_with_the_line_it_starts_on() {
         assert_eq!(chosen_flows, flows, "{file}");
     }
     // The denied SYN reported twice (policy verdict, then drop) is one attempt.
-    let (report, flows) = read(&root().join("testdata/flows/hubble/jq-pretty.json"), &ReadOptions::default());
+    let (report, flows) = read(
+        &root().join("testdata/flows/hubble/jq-pretty.json"),
+        &ReadOptions::default(),
+    );
     assert_eq!(report.duplicates, 1);
-    assert_eq!(flows.iter().filter(|f| f.action == Action::Denied).map(|f| f.count).sum::<u64>(), 1);
+    assert_eq!(
+        flows
+            .iter()
+            .filter(|f| f.action == Action::Denied)
+            .map(|f| f.count)
+            .sum::<u64>(),
+        1
+    );
 }
 
 #[test]
@@ -232,7 +262,10 @@ fn a_format_the_records_are_not_in_is_an_error_naming_what_they_look_like() {
             "{err:?}"
         );
         let msg = err.to_string();
-        assert!(msg.contains(&format!("does not read as {chosen}: ")), "{msg}");
+        assert!(
+            msg.contains(&format!("does not read as {chosen}: ")),
+            "{msg}"
+        );
         assert!(msg.contains(&format!("{looks_like} (line 1: ")), "{msg}");
     }
 }

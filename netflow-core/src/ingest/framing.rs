@@ -476,7 +476,9 @@ pub fn next_value(buf: &[u8], from: usize, whole: bool) -> (ValueStep, usize) {
                     let items = object_items(&buf[start..end], 0);
                     // A record whose `items` or `hits` is not a list's (a valid value that
                     // does not read as an envelope) is a record like any other.
-                    let record = items.iter().any(|i| matches!(i, DocumentItem::Broken { .. }))
+                    let record = items
+                        .iter()
+                        .any(|i| matches!(i, DocumentItem::Broken { .. }))
                         || items == [DocumentItem::Record(0..end - start)];
                     if record {
                         ValueStep::Record(start..end)
@@ -495,7 +497,9 @@ pub fn next_value(buf: &[u8], from: usize, whole: bool) -> (ValueStep, usize) {
                 "JSON value truncated at the end of the input".to_string()
             } else {
                 let text = e.to_string();
-                let code = text.rsplit_once(" at line ").map_or(&*text, |(code, _)| code);
+                let code = text
+                    .rsplit_once(" at line ")
+                    .map_or(&*text, |(code, _)| code);
                 format!("invalid JSON value: {code}")
             };
             // A value cut by the end of the input runs to its end; any other resumes at the
@@ -570,7 +574,8 @@ fn skip_separators(buf: &[u8], mut pos: usize) -> usize {
                 pos = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i + 1);
             }
             Some(b'/') if buf.get(pos + 1) == Some(&b'*') => {
-                pos = memchr::memmem::find(&buf[pos + 2..], b"*/").map_or(buf.len(), |i| pos + 2 + i + 2);
+                pos = memchr::memmem::find(&buf[pos + 2..], b"*/")
+                    .map_or(buf.len(), |i| pos + 2 + i + 2);
             }
             _ => return pos,
         }
@@ -713,10 +718,7 @@ mod tests {
             Framing::Document
         );
         assert_eq!(framing("{\"items\":\"not a list\"}"), Framing::Lines);
-        assert_eq!(
-            framing("{\"items\":[]}\n{\"items\":[]}"),
-            Framing::Lines
-        );
+        assert_eq!(framing("{\"items\":[]}\n{\"items\":[]}"), Framing::Lines);
         // Found by the hostile-input tests: NDJSON cut inside its first line (`tail -c`) was
         // taken for a pretty-printed document, and every record after the cut was lost.
         assert_eq!(

@@ -322,14 +322,16 @@ mod tests {
         // Not JSON at all.
         let err = collect("x.txt", b"hello\nworld\n", &options).unwrap_err();
         assert!(
-            err.to_string().contains("no format recognises the content: line 1 is not JSON"),
+            err.to_string()
+                .contains("no format recognises the content: line 1 is not JSON"),
             "{err}"
         );
     }
 
     #[test]
     fn a_chosen_format_with_some_of_its_records_among_bad_ones_reads_with_skips() {
-        let flow = r#"{"flow":{"verdict":"DROPPED","IP":{"source":"10.0.0.1","destination":"10.0.0.2"}}}"#;
+        let flow =
+            r#"{"flow":{"verdict":"DROPPED","IP":{"source":"10.0.0.1","destination":"10.0.0.2"}}}"#;
         let options = ReadOptions {
             format: Some(Format::Hubble),
             ..Default::default()
@@ -355,8 +357,9 @@ mod tests {
         };
         let err = collect("mem", flow.as_bytes(), &calico).unwrap_err();
         assert!(
-            err.to_string()
-                .starts_with("\"mem\" does not read as calico: the content looks like hubble (line 1: "),
+            err.to_string().starts_with(
+                "\"mem\" does not read as calico: the content looks like hubble (line 1: "
+            ),
             "{err}"
         );
     }

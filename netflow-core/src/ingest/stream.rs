@@ -423,7 +423,10 @@ mod tests {
     #[test]
     fn concatenated_records_read_alike_whatever_the_chunk_and_batch_sizes() {
         // Pretty records with and without a blank line between them, `}{`, then NDJSON.
-        let ndjson = |n: u32| serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&pretty(n)).unwrap()).unwrap();
+        let ndjson = |n: u32| {
+            serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&pretty(n)).unwrap())
+                .unwrap()
+        };
         let text = format!(
             "{}\n\n{}\n{}{}\n{}\n{}\n",
             pretty(1),
@@ -447,10 +450,18 @@ mod tests {
                 let (report, flows) = read_with(text.as_bytes(), chunk_bytes, batch_lines);
                 let at = format!("chunk {chunk_bytes}, batch {batch_lines}");
                 assert_eq!(report.framing, Some(Framing::Concatenated), "{at}");
-                assert_eq!((report.records, report.skipped), (6, 0), "{at}: {:?}", report.skips);
+                assert_eq!(
+                    (report.records, report.skipped),
+                    (6, 0),
+                    "{at}: {:?}",
+                    report.skips
+                );
                 let lines: Vec<u64> = flows.iter().map(|f| f.origin.line).collect();
                 assert_eq!(lines, starts, "{at}");
-                let last: Vec<String> = flows.iter().map(|f| f.dst.ip.unwrap().to_string()).collect();
+                let last: Vec<String> = flows
+                    .iter()
+                    .map(|f| f.dst.ip.unwrap().to_string())
+                    .collect();
                 assert_eq!(last[5], "10.0.1.6", "{at}");
                 assert_eq!(report.last_line, starts[5], "{at}");
             }
@@ -471,7 +482,10 @@ mod tests {
                 "{:?}",
                 report.skips
             );
-            assert_eq!(flows[1].origin.line, height + 1 + cut.lines().count() as u64);
+            assert_eq!(
+                flows[1].origin.line,
+                height + 1 + cut.lines().count() as u64
+            );
         }
         // A first value that is not JSON does not stop detection from the records after it.
         let text = format!("{cut}\n{}\n{}\n", pretty(1), pretty(2));
