@@ -8,9 +8,10 @@
 //!
 //! The files: this one holds the options, the entry points and the one `match` over
 //! [`Format`] for decoding; `decode.rs` decodes in parallel and accounts in order,
-//! `stream.rs` (stdin, gzip, documents) and `mapped.rs` (regular files) feed it, `lines.rs`
-//! cuts lines, `pairing.rs` pairs two reports of one packet, `detect.rs` and `framing.rs`
-//! recognise an input, and each format has its decoder file.
+//! `stream.rs` (stdin, gzip, documents, concatenated values) and `mapped.rs` (line-based
+//! regular files) feed it, `lines.rs` cuts lines, `pairing.rs` pairs two reports of one packet,
+//! `detect.rs` and `framing.rs` recognise an input (and a format the caller chose is checked
+//! against its first records), and each format has its decoder file.
 
 mod calico;
 mod calico_fields;

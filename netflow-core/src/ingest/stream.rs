@@ -517,4 +517,35 @@ mod tests {
         assert_eq!(seen, 3);
         assert!(report.records < 20);
     }
+
+    #[test]
+    fn concatenated_values_are_read_as_they_are_decoded_not_whole() {
+        // 4 MB of `jq .` records of one length: when each flow is handed on, no more than a
+        // chunk and the reader's buffer past it have been read.
+        let record = |i: u32| pretty(i % 90 + 10);
+        let step = record(0).len() as u64 + 1;
+        let count = 4_000_000 / step;
+        let text: String = (0..count as u32).map(|i| record(i) + "\n").collect();
+        let reader = InputReader::from_reader(Box::new(Cursor::new(text.into_bytes()))).unwrap();
+        let consumed = reader.consumed();
+        let options = ReadOptions {
+            chunk_bytes: 64 * 1024,
+            ..Default::default()
+        };
+        let mut seen = 0u64;
+        let mut furthest_ahead = 0;
+        let report = read_from("mem", reader, &options, &mut |_| {
+            let read = consumed.load(std::sync::atomic::Ordering::Relaxed);
+            furthest_ahead = furthest_ahead.max(read.saturating_sub(seen * step));
+            seen += 1;
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!((report.flows, report.skipped), (count, 0));
+        assert_eq!(report.framing, Some(Framing::Concatenated));
+        assert!(
+            furthest_ahead < 1 << 20,
+            "read {furthest_ahead} bytes ahead"
+        );
+    }
 }
