@@ -1,10 +1,11 @@
 //! Format and framing detection on arbitrary bytes: `detect_format` over the input's lines,
-//! `Framing::detect`, and the document splitter (arrays, list envelopes, search hits, JSONC).
+//! `Framing::detect`, the document splitter (arrays, list envelopes, search hits, JSONC) and
+//! the splitter of concatenated values.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use netflow_core::ingest::detect_format;
-use netflow_core::ingest::framing::{self, DocumentItem, Framing};
+use netflow_core::ingest::framing::{self, DocumentItem, Framing, ValueStep};
 
 fuzz_target!(|data: &[u8]| {
     let lines: Vec<Vec<u8>> = data
@@ -18,14 +19,45 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     match detect_format(&numbered) {
         Some(Ok(detection)) => assert!(!detection.because.is_empty()),
-        Some(Err(detail)) => assert!(detail.contains("--format"), "{detail}"),
+        Some(Err(detail)) => assert!(!detail.is_empty()),
         None => assert!(lines.iter().all(|l| l.trim_ascii().is_empty())),
     }
 
-    if Framing::detect(&lines) == Framing::Sse {
+    let framing = Framing::detect(data, true);
+    assert!(framing.is_some(), "a whole input always has a layout");
+    if framing == Some(Framing::Sse) {
         for line in &lines {
             let _ = framing::sse_payload(line);
         }
+    }
+
+    // Splitting concatenated values always moves forward, and every range is in bounds.
+    let mut pos = 0;
+    loop {
+        let (step, next) = framing::next_value(data, pos, true);
+        match step {
+            ValueStep::End => break,
+            ValueStep::More => panic!("more asked of a whole input"),
+            ValueStep::Record(range) => {
+                assert!(pos <= range.start && range.end <= next && next <= data.len())
+            }
+            ValueStep::Items(items) => {
+                for item in items {
+                    match item {
+                        DocumentItem::Record(range) => {
+                            assert!(pos <= range.start && range.end <= next)
+                        }
+                        DocumentItem::Broken { at, .. } => assert!(pos <= at && at <= next),
+                    }
+                }
+            }
+            ValueStep::Broken { at, error_at, cause } => {
+                assert!(pos <= at && at <= error_at && error_at <= data.len());
+                assert!(!cause.is_empty());
+            }
+        }
+        assert!(next > pos, "splitting stopped moving at {pos}");
+        pos = next;
     }
 
     let mut doc = data.to_vec();

@@ -39,6 +39,17 @@ pub enum Error {
         /// What was found and which formats were considered.
         detail: String,
     },
+    /// None of the first records of an input reads as the format the caller chose, and its
+    /// content is not taken for that format either.
+    #[error("{input:?} does not read as {format}: {detail}")]
+    NotTheFormat {
+        /// Input name.
+        input: String,
+        /// The format the caller chose.
+        format: crate::format::Format,
+        /// Why the first record did not read, and what the content looks like.
+        detail: String,
+    },
     /// A cluster snapshot could not be loaded.
     #[error("cannot load snapshot {path:?}: {detail}")]
     Snapshot {

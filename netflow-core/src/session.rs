@@ -237,7 +237,7 @@ declare_row! {
         input: String => Text, "Input name as given.";
         format: Option<&'static str> => Text, "Format it was read as; null for an empty input.";
         detected_because: String => Text, "Why that format: what detection saw, or that it was chosen.";
-        framing: &'static str => Text, "How records are laid out: lines, sse, document or none.";
+        framing: &'static str => Text, "How records are laid out: lines, sse, document, concatenated or none.";
         gzip: bool => Bool, "Whether it was gzip-compressed.";
         records: u64 => Int64, "Records read (flows + events + skipped + pre-filtered).";
         flows: u64 => Int64, "Records that were flows.";

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use netflow_core::ingest::{read_from, ReadOptions};
 use netflow_core::input::InputReader;
-use netflow_core::Format;
+use netflow_core::{Error, Format};
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/flows");
@@ -144,16 +144,24 @@ fn every_record_is_accounted_for_whatever_the_input_format_or_chunking() {
                 let reader = InputReader::from_reader(Box::new(Cursor::new(bytes.clone())))
                     .expect("an in-memory reader opens");
                 let mut delivered = 0u64;
-                let Ok(report) = read_from(&name, reader, &options, &mut |_| {
+                let report = match read_from(&name, reader, &options, &mut |_| {
                     delivered += 1;
                     ControlFlow::Continue(())
-                }) else {
-                    // Unrecognised content is an error before any record is read.
-                    assert!(
-                        format.is_none(),
-                        "{name} as {format:?}: only detection may fail"
-                    );
-                    continue;
+                }) {
+                    Ok(report) => report,
+                    // Unrecognised content is an error before any record is read; so is
+                    // content none of whose first records is of the format chosen.
+                    Err(e) => {
+                        assert_eq!(delivered, 0, "{name} as {format:?}: {e}");
+                        match (format, &e) {
+                            (None, Error::UnknownFormat { .. }) => {}
+                            (Some(chosen), Error::NotTheFormat { format, .. }) => {
+                                assert_eq!(chosen, format, "{name}: {e}")
+                            }
+                            _ => panic!("{name} as {format:?}: only detection may fail: {e}"),
+                        }
+                        continue;
+                    }
                 };
                 let context = format!("{name} as {format:?}, chunks of {chunk_bytes}");
                 assert_eq!(

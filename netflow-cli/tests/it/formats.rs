@@ -226,3 +226,106 @@ fn inspect_prints_no_empty_table_when_nothing_could_be_read() {
     assert!(run.stdout.is_empty(), "{}", run.stdout);
     assert!(run.stderr.contains("no-such-file.json"), "{}", run.stderr);
 }
+
+#[test]
+fn jq_pretty_output_is_read_record_for_record_from_a_file_and_from_stdin() {
+    const PRETTY: &str = "testdata/flows/hubble/jq-pretty.json";
+    let from_file = rows(&["flows", "-o", "json", PRETTY]);
+    let got: Vec<(u64, &str, &str, &str, bool)> = from_file
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["src_pod"].as_str().unwrap(),
+                r["dst_pod"].as_str().unwrap(),
+                r["verdict"].as_str().unwrap(),
+                r["duplicate"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                1,
+                "release-agent-6c8f9b7d5-w4k2j",
+                "elasticsearch-0",
+                "denied",
+                false
+            ),
+            (
+                66,
+                "release-agent-6c8f9b7d5-w4k2j",
+                "elasticsearch-0",
+                "denied",
+                true
+            ),
+            (
+                130,
+                "vamp-api-5f7c9d8b4-q8z2n",
+                "elasticsearch-0",
+                "allowed",
+                false
+            ),
+        ]
+    );
+    let bytes = std::fs::read(crate::root().join(PRETTY)).unwrap();
+    let run = crate::flowq_with_stdin(&["flows", "-o", "json", "-"], &bytes);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let from_stdin = run.json();
+    for (a, b) in from_stdin.as_array().unwrap().iter().zip(&from_file) {
+        assert_eq!(
+            (&a["line"], &a["src_pod"], &a["time"]),
+            (&b["line"], &b["src_pod"], &b["time"])
+        );
+    }
+
+    let run = flowq(&[
+        "inspect",
+        "-o",
+        "json",
+        PRETTY,
+        "testdata/flows/hubble/jq-glued.json",
+        "testdata/flows/hubble/jq-mixed.json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for (input, records) in run.json().as_array().unwrap().iter().zip([3, 2, 3]) {
+        assert_eq!(input["framing"], "concatenated", "{input}");
+        assert_eq!(input["format"], "hubble", "{input}");
+        assert_eq!(
+            (input["records"].as_u64(), input["skipped"].as_u64()),
+            (Some(records), Some(0)),
+            "{input}"
+        );
+    }
+    let table = flowq(&["inspect", PRETTY]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.contains("concatenated"), "{}", table.stdout);
+}
+
+#[test]
+fn a_format_the_file_is_not_in_is_an_error_not_a_run_of_skips() {
+    let run = flowq(&[
+        "flows",
+        "-o",
+        "ndjson",
+        "--format",
+        "hubble",
+        "testdata/flows/calico/flows.log.ndjson",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "flowq: error: \"testdata/flows/calico/flows.log.ndjson\" does not read as hubble: "
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("the content looks like calico (line 1: "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "", "no row made of another format's fields");
+}

@@ -37,7 +37,13 @@ pub(super) struct Reading<'o, 's> {
     sink: &'s mut FlowSink<'s>,
     /// The sink asked to stop: nothing more is read or handed on.
     pub(super) stopped: bool,
+    /// Whether the format is settled: detected, or chosen by the caller and checked against
+    /// the first records.
+    settled: bool,
 }
+
+/// How many records detection, and the check of a format the caller chose, look at.
+const RECORDS_TO_CHECK: usize = 16;
 
 impl<'o, 's> Reading<'o, 's> {
     pub(super) fn new(
@@ -63,6 +69,7 @@ impl<'o, 's> Reading<'o, 's> {
             pairer: PacketPairer::default(),
             sink,
             stopped: false,
+            settled: false,
         }
     }
 
@@ -90,14 +97,15 @@ impl<'o, 's> Reading<'o, 's> {
         }
     }
 
-    /// Detects the format from the first lines of `chunk` while it is still unknown.
+    /// Detects the format from the first lines of `chunk` while it is still unknown (or checks
+    /// the one the caller chose).
     pub(super) fn detect_lines(
         &mut self,
         chunk: &[u8],
         first_line: u64,
         framing: Framing,
     ) -> Result<()> {
-        if self.format.is_some() {
+        if self.settled {
             return Ok(());
         }
         let head: Vec<(u64, Piece)> = lines(chunk)
@@ -105,7 +113,7 @@ impl<'o, 's> Reading<'o, 's> {
             .filter_map(|(i, l)| {
                 line_payload(l, framing).map(|p| (first_line + i as u64, Piece::Payload(p)))
             })
-            .take(16)
+            .take(RECORDS_TO_CHECK)
             .collect();
         if head.is_empty() {
             return Ok(());
@@ -135,13 +143,11 @@ impl<'o, 's> Reading<'o, 's> {
         base
     }
 
-    /// Detects the format from the first pieces (an error when they match none).
+    /// Detects the format from the first pieces (an error when they match none), or checks the
+    /// format the caller chose against them.
     fn detect(&mut self, pieces: &[(u64, Piece)]) -> Result<()> {
-        if let Some((line, Piece::Broken(cause))) = pieces.first() {
-            return Err(Error::UnknownFormat {
-                input: self.report.input.clone(),
-                detail: format!("line {line}: {cause}"),
-            });
+        if self.settled {
+            return Ok(());
         }
         let payloads: Vec<(u64, &[u8])> = pieces
             .iter()
@@ -149,9 +155,26 @@ impl<'o, 's> Reading<'o, 's> {
                 Piece::Payload(bytes) => Some((*line, *bytes)),
                 _ => None,
             })
+            .take(RECORDS_TO_CHECK)
             .collect();
+        if let Some(chosen) = self.format {
+            if !payloads.is_empty() {
+                self.settled = true;
+                self.check_chosen(chosen, &payloads)?;
+            }
+            return Ok(());
+        }
+        if payloads.is_empty() {
+            if let Some((line, Piece::Broken(cause))) = pieces.first() {
+                return Err(Error::UnknownFormat {
+                    input: self.report.input.clone(),
+                    detail: format!("line {line}: {cause}"),
+                });
+            }
+        }
         match detect_format(&payloads) {
             Some(Ok(detection)) => {
+                self.settled = true;
                 self.format = Some(detection.format);
                 self.report.format = Some(detection.format);
                 self.report.detected_because = detection.because;
@@ -165,15 +188,63 @@ impl<'o, 's> Reading<'o, 's> {
         }
     }
 
+    /// A format the caller chose must read the input, never turn it into a run of skips or
+    /// of flows made up from another format's fields. It is an error, saying what the content
+    /// looks like, when detection takes the first records for another format, or when none of
+    /// them reads as the chosen one and detection does not take them for it either. Records
+    /// detection recognises as no format are read as the caller says when some of them decode
+    /// (an exporter's field mask can hide what detection looks for); bad records of the chosen
+    /// format are skips as usual.
+    fn check_chosen(&self, chosen: Format, payloads: &[(u64, &[u8])]) -> Result<()> {
+        let mut first_skip = None;
+        let mut decoded = false;
+        for &(line, bytes) in payloads {
+            let origin = Origin {
+                input: self.input.clone(),
+                line,
+            };
+            match decode_record(chosen, bytes, origin) {
+                Record::Skip(cause) => {
+                    first_skip.get_or_insert((line, cause));
+                }
+                Record::Blank => {}
+                _ => decoded = true,
+            }
+        }
+        let looks = match detect_format(payloads) {
+            None => return Ok(()),
+            Some(Ok(detection)) if detection.format == chosen => return Ok(()),
+            Some(Ok(detection)) => format!(
+                "the content looks like {} ({})",
+                detection.format, detection.because
+            ),
+            Some(Err(_)) if decoded => return Ok(()),
+            Some(Err(detail)) => format!("no format recognises the content: {detail}"),
+        };
+        let detail = match first_skip {
+            Some((line, cause)) if !decoded => {
+                let records = match payloads.len() {
+                    1 => format!("its first record is not a {chosen} record"),
+                    n => format!("none of its first {n} records is a {chosen} record"),
+                };
+                format!("{records} (line {line}: {cause}); {looks}")
+            }
+            _ => looks,
+        };
+        Err(Error::NotTheFormat {
+            input: self.report.input.clone(),
+            format: chosen,
+            detail,
+        })
+    }
+
     /// Detects the format if still unknown, decodes the pieces in parallel and accounts for
     /// them in order.
     pub(super) fn process(&mut self, pieces: &[(u64, Piece)]) -> Result<()> {
         if let Some(&(last, _)) = pieces.last() {
             self.report.last_line = last;
         }
-        if self.format.is_none() {
-            self.detect(pieces)?;
-        }
+        self.detect(pieces)?;
         let format = self.format;
         let input = &self.input;
         let decoded: Vec<Record> = pieces

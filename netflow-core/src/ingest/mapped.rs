@@ -1,6 +1,7 @@
 //! Line-based regular files are read through a memory map: no read copies, no buffers, the
 //! chunks handed to the decoders are slices of the page cache. Everything else — standard
-//! input, gzip, documents, files that cannot be mapped — goes through the streaming reader.
+//! input, gzip, documents, concatenated values, files that cannot be mapped — goes through the
+//! streaming reader.
 //!
 //! This is the crate's only `unsafe`: mapping a file is unsound if another process truncates
 //! it while it is mapped (the access then faults). Flow logs handed to flowq are exports and
@@ -13,7 +14,7 @@ use std::fs::File;
 use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
 
 use super::decode::{Decoder, LinesPart, Reading};
-use super::framing::Framing;
+use super::framing;
 use super::lines::whole_lines_end;
 use super::{FlowSink, ReadOptions};
 use crate::error::Result;
@@ -48,11 +49,10 @@ pub(super) fn read_mapped(
     if data.starts_with(&[0x1f, 0x8b]) {
         return Ok(None);
     }
-    let head: Vec<&[u8]> = data.split(|b| *b == b'\n').take(32).collect();
-    let framing = Framing::detect(&head);
-    if framing == Framing::Document {
+    // Documents and concatenated values are split by the streaming reader.
+    let Some(framing) = framing::line_framing(data) else {
         return Ok(None);
-    }
+    };
     let mut reading = Reading::new(name, false, options, sink);
     reading.report.framing = Some(framing);
     let chunk_bytes = options.chunk_bytes.max(1);

@@ -8,9 +8,10 @@
 //!
 //! The files: this one holds the options, the entry points and the one `match` over
 //! [`Format`] for decoding; `decode.rs` decodes in parallel and accounts in order,
-//! `stream.rs` (stdin, gzip, documents) and `mapped.rs` (regular files) feed it, `lines.rs`
-//! cuts lines, `pairing.rs` finds the repeated reports of one packet, `detect.rs` and `framing.rs`
-//! recognise an input, and each format has its decoder file.
+//! `stream.rs` (stdin, gzip, documents, concatenated values) and `mapped.rs` (line-based
+//! regular files) feed it, `lines.rs` cuts lines, `pairing.rs` finds the repeated reports of
+//! one packet, `detect.rs` and `framing.rs` recognise an input (and a format the caller chose
+//! is checked against its first records), and each format has its decoder file.
 
 mod calico;
 mod calico_fields;
@@ -295,5 +296,72 @@ mod tests {
             .unwrap();
             assert_eq!(seen, 3, "chunk of {chunk_bytes} bytes");
         }
+    }
+
+    #[test]
+    fn a_chosen_format_the_records_are_not_in_is_an_error_saying_what_they_look_like() {
+        let calico = r#"{"action":"deny","reporter":"dst","proto":"tcp","source_ip":"10.0.0.1","dest_ip":"10.0.0.2","dest_port":9200}"#;
+        let text = format!("{calico}\n{calico}\n");
+        let options = ReadOptions {
+            format: Some(Format::Hubble),
+            ..Default::default()
+        };
+        let err = collect("flows.log", text.as_bytes(), &options).unwrap_err();
+        assert!(matches!(
+            err,
+            crate::Error::NotTheFormat {
+                format: Format::Hubble,
+                ..
+            }
+        ));
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("\"flows.log\" does not read as hubble: none of its first 2 records is a hubble record (line 1: "),
+            "{msg}"
+        );
+        assert!(msg.contains("looks like calico (line 1: "), "{msg}");
+        // Not JSON at all.
+        let err = collect("x.txt", b"hello\nworld\n", &options).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no format recognises the content: line 1 is not JSON"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_chosen_format_with_some_of_its_records_among_bad_ones_reads_with_skips() {
+        let flow =
+            r#"{"flow":{"verdict":"DROPPED","IP":{"source":"10.0.0.1","destination":"10.0.0.2"}}}"#;
+        let options = ReadOptions {
+            format: Some(Format::Hubble),
+            ..Default::default()
+        };
+        let (report, flows) =
+            collect("mem", format!("not json\n{flow}\n").as_bytes(), &options).unwrap();
+        assert_eq!((report.skipped, flows.len()), (1, 1));
+        // Records of the format that are all bad are skips, not a format error: detection
+        // takes the content for that format too.
+        let bad = r#"{"flow":{"verdict":"DROPPED","IP":{"source":"999.0.0.1","destination":"10.0.0.2"}}}"#;
+        let (report, _) = collect("mem", format!("{bad}\n{bad}\n").as_bytes(), &options).unwrap();
+        assert_eq!(report.skipped, 2);
+        // Records detection recognises as no format (a field mask hid the verdict) are read as
+        // the caller says when they decode.
+        let masked = r#"{"IP":{"source":"10.0.0.1","destination":"10.0.0.2"},"l4":{"TCP":{"destination_port":9200}}}"#;
+        assert!(collect("mem", masked.as_bytes(), &ReadOptions::default()).is_err());
+        let (report, flows) = collect("mem", masked.as_bytes(), &options).unwrap();
+        assert_eq!((report.skipped, flows.len()), (0, 1));
+        // Records another format's decoder would make flows of are an error all the same.
+        let calico = ReadOptions {
+            format: Some(Format::Calico),
+            ..Default::default()
+        };
+        let err = collect("mem", flow.as_bytes(), &calico).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "\"mem\" does not read as calico: the content looks like hubble (line 1: "
+            ),
+            "{err}"
+        );
     }
 }

@@ -28,7 +28,8 @@ pub struct InputReport {
     pub format: Option<Format>,
     /// Why that format was chosen (`--format`, or what detection saw).
     pub detected_because: String,
-    /// How records are laid out (lines, SSE, one document); `None` before anything was read.
+    /// How records are laid out (lines, SSE, one document, concatenated values); `None` before
+    /// anything was read.
     #[serde(serialize_with = "serialize_framing")]
     pub framing: Option<Framing>,
     /// Last line of the input that was looked at.
@@ -79,7 +80,8 @@ fn serialize_failure<S: serde::Serializer>(
 }
 
 impl InputReport {
-    /// How records were laid out: `lines`, `sse`, `document`, or `none` for an empty input.
+    /// How records were laid out: `lines`, `sse`, `document`, `concatenated`, or `none` for an
+    /// empty input.
     pub fn framing_name(&self) -> &'static str {
         self.framing.map_or("none", Framing::name)
     }

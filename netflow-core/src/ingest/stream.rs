@@ -1,11 +1,13 @@
-//! The streaming reader, for standard input, gzip and documents: a thread cuts the input into
-//! chunks of whole lines while the chunk before is decoded; a document (a JSON array or list
-//! envelope) is read whole and its records decoded in batches.
+//! The streaming reader, for standard input, gzip, documents and concatenated values: a thread
+//! cuts line-based input into chunks of whole lines while the chunk before is decoded; a
+//! document (a JSON array or list envelope) is read whole and its records decoded in batches;
+//! concatenated JSON values (`jq .` output) are split one at a time from a buffer that slides
+//! over the input, and decoded in batches.
 
 use std::io::Read;
 
 use super::decode::{Piece, Reading};
-use super::framing::{self, DocumentItem, Framing};
+use super::framing::{self, DocumentItem, Framing, JsonLayout, ValueStep};
 use super::lines::{has_whole_lines, line_index};
 use super::{FlowSink, InputReport, ProgressTracker, ReadOptions};
 use crate::error::{Error, Result};
@@ -34,10 +36,39 @@ pub fn read_from(
         let target = buf.len().saturating_mul(2);
         (eof, failure) = fill(&mut reader, &mut buf, target);
     }
-    let head: Vec<&[u8]> = buf.split(|b| *b == b'\n').take(32).collect();
-    let framing = Framing::detect(&head);
+    let framing = match framing::line_framing(&buf) {
+        Some(framing) => framing,
+        None => loop {
+            // JSON values that span lines: one document, or several values one after another.
+            match framing::json_layout(&buf, eof || failure.is_some()) {
+                JsonLayout::Known(framing) => break framing,
+                // The first value is held whole whatever it turns out to be: read on to its
+                // end in one go (a document is read whole anyway).
+                JsonLayout::ValueGoesOn => {
+                    if let Err(e) = reader.read_to_end(&mut buf) {
+                        failure = Some(e);
+                    }
+                    eof = true;
+                }
+                JsonLayout::NothingAfterYet => {
+                    let target = buf.len().saturating_add(chunk_bytes);
+                    (eof, failure) = fill(&mut reader, &mut buf, target);
+                }
+            }
+        },
+    };
     reading.report.framing = Some(framing);
     match framing {
+        Framing::Concatenated => {
+            let values = Values {
+                buf,
+                eof,
+                failure: failure.take(),
+                batch: batch_lines,
+                chunk_bytes,
+            };
+            failure = values.read(&mut reader, &mut reading, &mut progress)?;
+        }
         Framing::Document => {
             if failure.is_none() && !eof {
                 if let Err(e) = reader.read_to_end(&mut buf) {
@@ -141,6 +172,119 @@ fn fill(
         }
     }
     (false, None)
+}
+
+/// Concatenated JSON values, split from a buffer that slides over the input: only the values
+/// of one batch (and the one being read) are held.
+struct Values {
+    buf: Vec<u8>,
+    eof: bool,
+    failure: Option<std::io::Error>,
+    /// Records decoded together in parallel.
+    batch: usize,
+    chunk_bytes: usize,
+}
+
+impl Values {
+    /// Reads every value to the end of the input (or until the sink stops), in batches. Returns
+    /// the I/O error that ended the input early, if any.
+    fn read(
+        mut self,
+        reader: &mut InputReader,
+        reading: &mut Reading<'_, '_>,
+        progress: &mut ProgressTracker<'_>,
+    ) -> Result<Option<std::io::Error>> {
+        let mut lines = LineCounter { at: 0, line: 1 };
+        let mut pos = 0;
+        loop {
+            let whole = self.eof || self.failure.is_some();
+            let buf = &self.buf;
+            let mut pieces: Vec<(u64, Piece)> = Vec::new();
+            let batch_start = pos;
+            let mut wants_more = false;
+            let mut ended = false;
+            while pieces.len() < self.batch && pos - batch_start < self.chunk_bytes {
+                let (step, next) = framing::next_value(buf, pos, whole);
+                match step {
+                    ValueStep::Record(range) => {
+                        pieces.push((lines.line_of(buf, range.start), Piece::Payload(&buf[range])));
+                    }
+                    ValueStep::Items(items) => {
+                        for item in items {
+                            pieces.push(match item {
+                                DocumentItem::Record(range) => {
+                                    (lines.line_of(buf, range.start), Piece::Payload(&buf[range]))
+                                }
+                                DocumentItem::Broken { at, cause } => {
+                                    (lines.line_of(buf, at), Piece::Broken(cause))
+                                }
+                            });
+                        }
+                    }
+                    ValueStep::Broken {
+                        at,
+                        error_at,
+                        cause,
+                    } => {
+                        let error_line = lines.line_of(buf, error_at);
+                        let line = lines.line_of(buf, at);
+                        pieces.push((line, Piece::Broken(format!("{cause} at line {error_line}"))));
+                    }
+                    ValueStep::More => {
+                        wants_more = true;
+                        break;
+                    }
+                    ValueStep::End => {
+                        ended = true;
+                        break;
+                    }
+                }
+                pos = next;
+            }
+            if !pieces.is_empty() {
+                reading.process(&pieces)?;
+            }
+            drop(pieces);
+            progress.update();
+            if ended || reading.stopped {
+                return Ok(self.failure);
+            }
+            // Keep only what was not split yet, and read on: a value longer than what is held
+            // doubles what is read.
+            lines.line_of(&self.buf, pos);
+            lines.at = 0;
+            self.buf.drain(..pos);
+            pos = 0;
+            if !whole {
+                let target = if wants_more {
+                    self.chunk_bytes.max(self.buf.len().saturating_mul(2))
+                } else {
+                    self.chunk_bytes
+                };
+                (self.eof, self.failure) = fill(reader, &mut self.buf, target);
+            }
+        }
+    }
+}
+
+/// The 1-based line of offsets in a buffer, counted from the last offset asked about.
+struct LineCounter {
+    /// The offset last asked about.
+    at: usize,
+    /// Its line.
+    line: u64,
+}
+
+impl LineCounter {
+    fn line_of(&mut self, buf: &[u8], offset: usize) -> u64 {
+        if offset >= self.at {
+            self.line += memchr::memchr_iter(b'\n', &buf[self.at..offset]).count() as u64;
+        } else {
+            self.line -= memchr::memchr_iter(b'\n', &buf[offset..self.at]).count() as u64;
+        }
+        self.at = offset;
+        self.line
+    }
 }
 
 /// Cuts an input into chunks of whole lines.
@@ -248,5 +392,160 @@ mod tests {
         assert!(report.failure.is_some());
         assert!(!flows.is_empty());
         assert_eq!(report.flows as usize, flows.len());
+    }
+
+    /// A Hubble record for destination `10.0.1.{n}`, pretty-printed as `jq .` prints it.
+    fn pretty(n: u32) -> String {
+        let record = serde_json::json!({"flow": {
+            "verdict": "DROPPED",
+            "IP": {"source": "10.0.0.1", "destination": format!("10.0.1.{n}")},
+            "l4": {"TCP": {"source_port": 40000, "destination_port": 9200}},
+        }});
+        serde_json::to_string_pretty(&record).unwrap()
+    }
+
+    fn read_with(bytes: &[u8], chunk_bytes: usize, batch_lines: usize) -> (InputReport, Vec<Flow>) {
+        let reader = InputReader::from_reader(Box::new(Cursor::new(bytes.to_vec()))).unwrap();
+        let mut flows = Vec::new();
+        let options = ReadOptions {
+            batch_lines,
+            chunk_bytes,
+            ..Default::default()
+        };
+        let report = read_from("mem", reader, &options, &mut |f| {
+            flows.push(f);
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+        (report, flows)
+    }
+
+    #[test]
+    fn concatenated_records_read_alike_whatever_the_chunk_and_batch_sizes() {
+        // Pretty records with and without a blank line between them, `}{`, then NDJSON.
+        let ndjson = |n: u32| {
+            serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&pretty(n)).unwrap())
+                .unwrap()
+        };
+        let text = format!(
+            "{}\n\n{}\n{}{}\n{}\n{}\n",
+            pretty(1),
+            pretty(2),
+            pretty(3),
+            pretty(4),
+            ndjson(5),
+            ndjson(6)
+        );
+        let height = pretty(1).lines().count() as u64;
+        let starts = [
+            1,
+            height + 2,
+            2 * height + 2,
+            3 * height + 1,
+            4 * height + 1,
+            4 * height + 2,
+        ];
+        for chunk_bytes in [1, 16, 200, 1 << 20] {
+            for batch_lines in [1, 2, 4096] {
+                let (report, flows) = read_with(text.as_bytes(), chunk_bytes, batch_lines);
+                let at = format!("chunk {chunk_bytes}, batch {batch_lines}");
+                assert_eq!(report.framing, Some(Framing::Concatenated), "{at}");
+                assert_eq!(
+                    (report.records, report.skipped),
+                    (6, 0),
+                    "{at}: {:?}",
+                    report.skips
+                );
+                let lines: Vec<u64> = flows.iter().map(|f| f.origin.line).collect();
+                assert_eq!(lines, starts, "{at}");
+                let last: Vec<String> = flows
+                    .iter()
+                    .map(|f| f.dst.ip.unwrap().to_string())
+                    .collect();
+                assert_eq!(last[5], "10.0.1.6", "{at}");
+                assert_eq!(report.last_line, starts[5], "{at}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_broken_value_among_concatenated_records_is_one_skip_at_its_line() {
+        let cut = &pretty(2)[..40];
+        let text = format!("{}\n{cut}\n{}\n", pretty(1), pretty(3));
+        let height = pretty(1).lines().count() as u64;
+        for chunk_bytes in [16, 1 << 20] {
+            let (report, flows) = read_with(text.as_bytes(), chunk_bytes, 2);
+            assert_eq!((report.records, report.flows, report.skipped), (3, 2, 1));
+            assert_eq!(report.skips[0].line, height + 1);
+            assert!(
+                report.skips[0].cause.starts_with("invalid JSON value"),
+                "{:?}",
+                report.skips
+            );
+            assert_eq!(
+                flows[1].origin.line,
+                height + 1 + cut.lines().count() as u64
+            );
+        }
+        // A first value that is not JSON does not stop detection from the records after it.
+        let text = format!("{cut}\n{}\n{}\n", pretty(1), pretty(2));
+        let (report, flows) = read_with(text.as_bytes(), 1 << 20, 4096);
+        assert_eq!(report.framing, Some(Framing::Concatenated));
+        assert_eq!((report.flows, report.skipped, flows.len()), (2, 1, 2));
+        assert_eq!(report.skips[0].line, 1);
+    }
+
+    #[test]
+    fn a_sink_that_breaks_stops_reading_concatenated_values() {
+        let text = (1..=20).map(pretty).collect::<Vec<_>>().join("\n");
+        let reader = InputReader::from_reader(Box::new(Cursor::new(text.into_bytes()))).unwrap();
+        let options = ReadOptions {
+            batch_lines: 2,
+            chunk_bytes: 64,
+            ..Default::default()
+        };
+        let mut seen = 0;
+        let report = read_from("mem", reader, &options, &mut |_| {
+            seen += 1;
+            if seen == 3 {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+        assert_eq!(seen, 3);
+        assert!(report.records < 20);
+    }
+
+    #[test]
+    fn concatenated_values_are_read_as_they_are_decoded_not_whole() {
+        // 4 MB of `jq .` records of one length: when each flow is handed on, no more than a
+        // chunk and the reader's buffer past it have been read.
+        let record = |i: u32| pretty(i % 90 + 10);
+        let step = record(0).len() as u64 + 1;
+        let count = 4_000_000 / step;
+        let text: String = (0..count as u32).map(|i| record(i) + "\n").collect();
+        let reader = InputReader::from_reader(Box::new(Cursor::new(text.into_bytes()))).unwrap();
+        let consumed = reader.consumed();
+        let options = ReadOptions {
+            chunk_bytes: 64 * 1024,
+            ..Default::default()
+        };
+        let mut seen = 0u64;
+        let mut furthest_ahead = 0;
+        let report = read_from("mem", reader, &options, &mut |_| {
+            let read = consumed.load(std::sync::atomic::Ordering::Relaxed);
+            furthest_ahead = furthest_ahead.max(read.saturating_sub(seen * step));
+            seen += 1;
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!((report.flows, report.skipped), (count, 0));
+        assert_eq!(report.framing, Some(Framing::Concatenated));
+        assert!(
+            furthest_ahead < 1 << 20,
+            "read {furthest_ahead} bytes ahead"
+        );
     }
 }
