@@ -484,10 +484,9 @@ impl fmt::Display for PolicyRef {
             kind,
             None | Some("NetworkPolicy") | Some("StagedKubernetesNetworkPolicy")
         );
-        let tier = self
-            .tier
-            .as_deref()
-            .filter(|t| !t.is_empty() && !(kubernetes && *t == "default"));
+        // A Kubernetes policy is always in Calico's `default` tier: saying so is noise.
+        let implied = |t: &str| t.is_empty() || (kubernetes && t == "default");
+        let tier = self.tier.as_deref().filter(|t| !implied(t));
         match (kind.filter(|k| *k != "NetworkPolicy"), tier) {
             (None, None) => Ok(()),
             (Some(kind), None) => write!(f, " ({kind})"),
