@@ -379,9 +379,17 @@ impl Hit {
             Some("Profile") => None,
             _ => present(self.tier.as_deref()).or(tier).map(str::to_string),
         };
+        let name = self.name.as_deref().unwrap_or_default();
+        // A Kubernetes policy by its own name, should a producer keep Felix's `knp.default.`.
+        let name = match kind.as_deref() {
+            Some("NetworkPolicy" | "StagedKubernetesNetworkPolicy") => {
+                name.strip_prefix("knp.default.").unwrap_or(name)
+            }
+            _ => name,
+        };
         PolicyRef {
             namespace: present(self.namespace.as_deref()).map(str::to_string),
-            name: self.name.clone().unwrap_or_default(),
+            name: name.to_string(),
             kind,
             tier,
         }
@@ -458,6 +466,15 @@ mod tests {
         assert_eq!(f.dst.identity.kind_name(), "network");
         assert_eq!(f.dst.identity.to_string(), "private network");
         assert_eq!(f.dst.identity_source, crate::flow::IdentitySource::Log);
+    }
+
+    #[test]
+    fn a_kubernetes_policy_is_named_without_felix_prefix() {
+        let f = decode_str(
+            r#"{"Key":{"source_name":"a-*","source_namespace":"x","source_type":1,"dest_name":"b-*","dest_namespace":"x","dest_type":1,"dest_port":80,"proto":"tcp","reporter":2,"action":2,"policies":{"enforced_policies":[{"kind":6,"namespace":"x","name":"knp.default.isolate","tier":"default","action":2,"rule_index":0}]}}}"#,
+        );
+        assert_eq!(f.policies[0].name, "isolate");
+        assert_eq!(f.policies[0].to_string(), "x/isolate");
     }
 
     #[test]
