@@ -189,6 +189,11 @@ pub enum Identity {
     Service(ServiceIdentity),
     /// An address outside the cluster.
     External,
+    /// A network the log names in place of an endpoint it knows no workload for (Calico folds
+    /// such peers into its public and private networks, or names the NetworkSet they belong
+    /// to), with the DNS names the log associates with the address. Calico's public network
+    /// with no DNS names is plain [`Identity::External`].
+    Network(NetworkIdentity),
     /// A special identity named by the log (Cilium `reserved:health`, `reserved:init`, …).
     Reserved {
         /// The reserved name, e.g. `health`.
@@ -238,6 +243,46 @@ pub struct NodeIdentity {
     pub name: Option<String>,
     /// `hostNetwork: true` pods on that node, which share its address (`namespace/name`).
     pub host_network_pods: Vec<String>,
+}
+
+/// A network named by a log in place of an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct NetworkIdentity {
+    /// Which network.
+    pub scope: NetworkScope,
+    /// The NetworkSet's name, `namespace/name` for a namespaced one; `None` for the public and
+    /// private networks.
+    pub name: Option<String>,
+    /// DNS names the log associates with the address (Calico `dest_domains`), as it lists them.
+    pub domains: Vec<String>,
+}
+
+/// Which network a [`NetworkIdentity`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkScope {
+    /// Addresses outside the private ranges that no endpoint owns (Calico `pub`): external.
+    #[default]
+    Public,
+    /// Private (RFC 1918) addresses that no endpoint owns (Calico `pvt`).
+    Private,
+    /// A Calico NetworkSet or GlobalNetworkSet the address belongs to (Calico `ns`).
+    NetworkSet,
+}
+
+impl fmt::Display for NetworkIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.scope, &self.name) {
+            (NetworkScope::Public, _) => f.write_str("public network")?,
+            (NetworkScope::Private, _) => f.write_str("private network")?,
+            (NetworkScope::NetworkSet, Some(name)) => write!(f, "networkset {name}")?,
+            (NetworkScope::NetworkSet, None) => f.write_str("networkset")?,
+        }
+        if !self.domains.is_empty() {
+            write!(f, " ({})", self.domains.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 /// Identity of a Service virtual IP.
@@ -349,14 +394,17 @@ impl Identity {
         self.pod().map(|p| p.labels.as_ref())
     }
 
-    /// A short name of the identity kind: `pod`, `node`, `service`, `external`, …; for a
-    /// cloud resource, its kind (`vm`, `google_service`, `network`).
+    /// A short name of the identity kind: `pod`, `node`, `service`, `external` (also a named
+    /// public network), `network` (a private network or a NetworkSet), …; for a cloud
+    /// resource, its kind (`vm`, `google_service`, `network`).
     pub fn kind_name(&self) -> &'static str {
         match self {
             Identity::Pod(_) => "pod",
             Identity::Node(_) => "node",
             Identity::Service(_) => "service",
             Identity::External => "external",
+            Identity::Network(n) if n.scope == NetworkScope::Public => "external",
+            Identity::Network(_) => "network",
             Identity::Reserved { .. } => "reserved",
             Identity::Cloud(c) => c.resource.as_str(),
             Identity::Ambiguous { .. } => "ambiguous",
@@ -376,6 +424,7 @@ impl fmt::Display for Identity {
             },
             Identity::Service(s) => write!(f, "svc {}/{}", s.namespace, s.name),
             Identity::External => f.write_str("external"),
+            Identity::Network(n) => n.fmt(f),
             Identity::Reserved { name } => write!(f, "reserved:{name}"),
             Identity::Cloud(c) => c.fmt(f),
             Identity::Ambiguous { candidates } => {
@@ -387,25 +436,63 @@ impl fmt::Display for Identity {
 }
 
 /// A policy named by a log record.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
 pub struct PolicyRef {
     /// Namespace of a namespaced policy.
     pub namespace: Option<String>,
-    /// Policy name.
+    /// Policy name: the object's name as the log writes it (Calico's tiered policies keep
+    /// their `tier.` prefix; a Kubernetes NetworkPolicy has its own name, without Calico's
+    /// `knp.default.`).
     pub name: String,
-    /// Kind when the log says (`NetworkPolicy`, `CiliumNetworkPolicy`, …).
+    /// Kind when the log says (`NetworkPolicy`, `CiliumNetworkPolicy`, `CalicoNetworkPolicy`,
+    /// `GlobalNetworkPolicy`, `StagedNetworkPolicy`, `Profile`, …).
     pub kind: Option<String>,
+    /// The Calico tier the policy belongs to, when the log says (`default`, `security`, …).
+    pub tier: Option<String>,
+}
+
+impl PolicyRef {
+    /// Whether this names a Kubernetes (`networking.k8s.io`) NetworkPolicy, or a policy of no
+    /// stated kind: the only policies a cluster snapshot holds. Calico's own policies (tiered,
+    /// global, staged) and profiles are not.
+    pub fn is_network_policy(&self) -> bool {
+        matches!(
+            self.kind.as_deref(),
+            None | Some("") | Some("NetworkPolicy")
+        )
+    }
+
+    /// Whether the policy is staged (Calico `Staged*` kinds): logged as it would act, never
+    /// enforced.
+    pub fn is_staged(&self) -> bool {
+        self.kind
+            .as_deref()
+            .is_some_and(|k| k.starts_with("Staged"))
+    }
 }
 
 impl fmt::Display for PolicyRef {
+    /// `namespace/name`, then in parentheses the kind unless a NetworkPolicy, and the tier
+    /// unless a Kubernetes policy's `default`: `shop/app-tier.checkout (CalicoNetworkPolicy,
+    /// tier app-tier)`, `payments/ledger-isolation`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.namespace {
             Some(ns) if !ns.is_empty() => write!(f, "{ns}/{}", self.name)?,
             _ => f.write_str(&self.name)?,
         }
-        match self.kind.as_deref() {
-            None | Some("") | Some("NetworkPolicy") => Ok(()),
-            Some(kind) => write!(f, " ({kind})"),
+        let kind = self.kind.as_deref().filter(|k| !k.is_empty());
+        let kubernetes = matches!(
+            kind,
+            None | Some("NetworkPolicy") | Some("StagedKubernetesNetworkPolicy")
+        );
+        // A Kubernetes policy is always in Calico's `default` tier: saying so is noise.
+        let implied = |t: &str| t.is_empty() || (kubernetes && t == "default");
+        let tier = self.tier.as_deref().filter(|t| !implied(t));
+        match (kind.filter(|k| *k != "NetworkPolicy"), tier) {
+            (None, None) => Ok(()),
+            (Some(kind), None) => write!(f, " ({kind})"),
+            (None, Some(tier)) => write!(f, " (tier {tier})"),
+            (Some(kind), Some(tier)) => write!(f, " ({kind}, tier {tier})"),
         }
     }
 }
@@ -665,5 +752,62 @@ mod tests {
         }));
         assert_eq!(pod.to_string(), "vamp/es-0");
         assert_eq!(Identity::External.to_string(), "external");
+    }
+
+    #[test]
+    fn named_networks_show_their_name_and_domains() {
+        let public = Identity::Network(NetworkIdentity {
+            scope: NetworkScope::Public,
+            name: None,
+            domains: vec!["api.example.com".into()],
+        });
+        assert_eq!(public.kind_name(), "external");
+        assert_eq!(public.to_string(), "public network (api.example.com)");
+        let set = Identity::Network(NetworkIdentity {
+            scope: NetworkScope::NetworkSet,
+            name: Some("shop/partners".into()),
+            domains: vec![],
+        });
+        assert_eq!(set.kind_name(), "network");
+        assert_eq!(set.to_string(), "networkset shop/partners");
+    }
+
+    #[test]
+    fn policy_display_shows_kind_and_tier_but_not_the_obvious() {
+        let p = |ns: Option<&str>, name: &str, kind: &str, tier: Option<&str>| PolicyRef {
+            namespace: ns.map(str::to_string),
+            name: name.to_string(),
+            kind: Some(kind.to_string()),
+            tier: tier.map(str::to_string),
+        };
+        let tiered = p(
+            Some("shop"),
+            "app-tier.checkout",
+            "CalicoNetworkPolicy",
+            Some("app-tier"),
+        );
+        assert_eq!(
+            tiered.to_string(),
+            "shop/app-tier.checkout (CalicoNetworkPolicy, tier app-tier)"
+        );
+        assert!(!tiered.is_network_policy());
+        let knp = p(Some("shop"), "isolate", "NetworkPolicy", Some("default"));
+        assert_eq!(knp.to_string(), "shop/isolate");
+        assert!(knp.is_network_policy() && !knp.is_staged());
+        let staged = p(
+            None,
+            "security.lockdown",
+            "StagedGlobalNetworkPolicy",
+            Some("security"),
+        );
+        assert_eq!(
+            staged.to_string(),
+            "security.lockdown (StagedGlobalNetworkPolicy, tier security)"
+        );
+        assert!(staged.is_staged());
+        assert_eq!(
+            p(None, "kns.default", "Profile", None).to_string(),
+            "kns.default (Profile)"
+        );
     }
 }

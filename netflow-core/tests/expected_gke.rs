@@ -399,6 +399,7 @@ fn policy_action_2024_fixture_facts() {
             namespace: Some("default".into()),
             name: "np".into(),
             kind: Some("NetworkPolicy".into()),
+            tier: None,
         }]
     );
     pod(
@@ -443,6 +444,7 @@ fn policy_action_2024_fixture_facts() {
             namespace: Some("default".into()),
             name: "client-allow".into(),
             kind: Some("FQDNNetworkPolicy".into()),
+            tier: None,
         }]
     );
     pod(

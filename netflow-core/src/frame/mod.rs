@@ -126,6 +126,7 @@ mod tests {
             namespace: Some("vamp".into()),
             name: "es-ingress".into(),
             kind: None,
+            tier: None,
         }];
         let b = {
             let mut f = flow(8, 53, "2026-11-20T19:06:00Z");

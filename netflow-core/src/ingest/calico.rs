@@ -13,7 +13,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::calico_fields::{labels_of, parse_protocol, workload_from_name};
+use super::calico_fields::{
+    describe_json_error, folded_network, labels_of, network_set, parse_protocol, present,
+    workload_from_name,
+};
 use super::record::{PacketReport, Record};
 use super::value::{parse_ip, port, TimeValue, U64Value};
 use crate::flow::{
@@ -46,7 +49,7 @@ pub fn decode(bytes: &[u8], origin: Origin) -> Record {
             ..
         }) => *inner,
         Ok(d) => d,
-        Err(e) => return Record::Skip(format!("invalid Calico flow log: {e}")),
+        Err(e) => return Record::Skip(describe_json_error(&e, bytes, "Calico flow log")),
     };
     match convert(doc, origin) {
         Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
@@ -84,6 +87,7 @@ fn convert(doc: Document, origin: Origin) -> Result<Flow, String> {
             name_aggr: doc.source_name_aggr.as_deref(),
             namespace: doc.source_namespace.as_deref(),
             labels: doc.source_labels.as_ref(),
+            domains: Vec::new(),
         },
     );
     let mut dst = endpoint(
@@ -95,6 +99,7 @@ fn convert(doc: Document, origin: Origin) -> Result<Flow, String> {
             name_aggr: doc.dest_name_aggr.as_deref(),
             namespace: doc.dest_namespace.as_deref(),
             labels: doc.dest_labels.as_ref(),
+            domains: domains_of(doc.dest_domains.as_ref()),
         },
     );
     dst.service = match (
@@ -135,17 +140,28 @@ fn convert(doc: Document, origin: Origin) -> Result<Flow, String> {
     })
 }
 
-/// `-` and empty mean "not given" in Calico documents.
-fn present(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty() && *s != "-")
-}
-
 struct Side<'a> {
     kind: Option<&'a str>,
     name: Option<&'a str>,
     name_aggr: Option<&'a str>,
     namespace: Option<&'a str>,
     labels: Option<&'a Value>,
+    /// DNS names the log associates with the address (`dest_domains`).
+    domains: Vec<String>,
+}
+
+/// `dest_domains`: a list of names, or null; a lone string is taken as one name.
+fn domains_of(value: Option<&Value>) -> Vec<String> {
+    let names: Vec<&str> = match value {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(s)) => vec![s.as_str()],
+        _ => Vec::new(),
+    };
+    names
+        .into_iter()
+        .filter_map(|n| present(Some(n)))
+        .map(str::to_string)
+        .collect()
 }
 
 fn endpoint(ip: Option<std::net::IpAddr>, port: Option<u16>, side: Side) -> Endpoint {
@@ -166,132 +182,172 @@ fn endpoint(ip: Option<std::net::IpAddr>, port: Option<u16>, side: Side) -> Endp
             name: name.map(str::to_string),
             host_network_pods: Vec::new(),
         }),
-        Some("ns") => Identity::Reserved {
-            name: format!("networkset {}", name.unwrap_or("?")),
-        },
-        Some("net") => match present(side.name_aggr) {
-            Some("pub") => Identity::External,
-            _ => Identity::Unknown,
-        },
+        Some("ns") => network_set(name, side.namespace, side.domains),
+        // A `net` peer's name is `-` and its network is in `*_name_aggr`.
+        Some("net") => {
+            folded_network(side.name_aggr.or(side.name), side.domains).unwrap_or(Identity::Unknown)
+        }
         _ => Identity::Unknown,
     };
     Endpoint::from_log(ip, port, identity, None)
 }
 
-/// One `index|tier|name|action|rule` policy hit.
+/// The tier Calico writes for profiles, which belong to no tier.
+const PROFILE_TIER: &str = "__PROFILE__";
+
+/// One policy hit: `index|tier|name|action|rule`, or one of its shorter shapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PolicyHit {
     index: i64,
-    tier: String,
-    policy: PolicyRef,
+    /// `None` for a profile and when the hit does not say.
+    tier: Option<String>,
+    /// `None` for the end-of-tier placeholder, which names no policy.
+    policy: Option<PolicyRef>,
     action: String,
     /// `Some(-1)` end of tier, `Some(n)` rule n, `None` not given (4-field form) or unknown.
     rule: Option<i64>,
 }
 
-fn parse_hit(text: &str) -> Option<PolicyHit> {
-    let parts: Vec<&str> = text.split('|').collect();
-    if parts.len() < 4 {
-        return None;
-    }
+/// Parses the `position`-th hit of a list. Felix writes `index|tier|name|action|rule`; very
+/// old records drop the rule (`index|tier|name|action`), and the bare `tier|name|action[|rule]`
+/// and `index|name|action` shapes (no tier) are taken too, indexed by their position.
+fn parse_hit(text: &str, position: i64) -> Option<PolicyHit> {
+    let parts: Vec<&str> = text.split('|').map(str::trim).collect();
+    let index = |s: &str| s.parse::<i64>().ok();
+    let (index, tier, name, action, rule) = match parts.as_slice() {
+        [i, tier, name, action, rule, ..] => (index(i)?, Some(*tier), *name, *action, Some(*rule)),
+        [i, tier, name, action] if index(i).is_some() => {
+            (index(i)?, Some(*tier), *name, *action, None)
+        }
+        [tier, name, action, rule] => (position, Some(*tier), *name, *action, Some(*rule)),
+        [i, name, action] if index(i).is_some() => (index(i)?, None, *name, *action, None),
+        [tier, name, action] => (position, Some(*tier), *name, *action, None),
+        _ => return None,
+    };
+    let tier = tier
+        .filter(|t| !t.is_empty() && *t != PROFILE_TIER)
+        .map(str::to_string);
     Some(PolicyHit {
-        index: parts[0].trim().parse().ok()?,
-        tier: parts[1].to_string(),
-        policy: parse_policy_name(parts[2], parts[1]),
-        action: parts[3].to_ascii_lowercase(),
-        rule: parts
-            .get(4)
-            .and_then(|r| r.trim().parse().ok())
-            .filter(|r| *r != -2),
+        index,
+        policy: parse_policy_name(name, tier.as_deref()),
+        tier,
+        action: action.to_ascii_lowercase(),
+        rule: rule.and_then(|r| r.parse().ok()).filter(|r| *r != -2),
     })
 }
 
-/// A Calico policy name in either generation: kind-prefixed (`knp:ns/name`, `gnp:tier.name`,
-/// `pro:kns.ns`, …) or legacy (`ns/knp.default.name`, `ns/tier.name`, `tier.name`,
-/// `__PROFILE__.kns.ns`, with `staged:` before the name for staged policies).
-pub(crate) fn parse_policy_name(text: &str, tier: &str) -> PolicyRef {
-    const KINDS: [(&str, &str); 10] = [
-        ("knp", "NetworkPolicy"),
-        ("np", "CalicoNetworkPolicy"),
-        ("gnp", "GlobalNetworkPolicy"),
-        ("snp", "StagedNetworkPolicy"),
-        ("sgnp", "StagedGlobalNetworkPolicy"),
-        ("sknp", "StagedKubernetesNetworkPolicy"),
-        ("kcnp", "ClusterNetworkPolicy"),
-        ("pro", "Profile"),
-        ("eot", "EndOfTier"),
-        ("anp", "AdminNetworkPolicy"),
-    ];
+/// Felix's short policy kinds (Calico 3.32 names), as the full kinds Goldmane writes.
+const SHORT_KINDS: [(&str, &str); 11] = [
+    ("knp", "NetworkPolicy"),
+    ("np", "CalicoNetworkPolicy"),
+    ("gnp", "GlobalNetworkPolicy"),
+    ("snp", "StagedNetworkPolicy"),
+    ("sgnp", "StagedGlobalNetworkPolicy"),
+    ("sknp", "StagedKubernetesNetworkPolicy"),
+    ("kcnp", "ClusterNetworkPolicy"),
+    ("anp", "AdminNetworkPolicy"),
+    ("banp", "BaselineAdminNetworkPolicy"),
+    ("pro", "Profile"),
+    ("eot", "EndOfTier"),
+];
+
+/// The name Felix gives a Kubernetes NetworkPolicy (`knp.default.<name>`), and the prefixes of
+/// the Kubernetes admin policies, each with the kind it stands for.
+const KUBERNETES_PREFIXES: [(&str, &str); 3] = [
+    ("knp.default.", "NetworkPolicy"),
+    ("kanp.adminnetworkpolicy.", "AdminNetworkPolicy"),
+    (
+        "kbanp.baselineadminnetworkpolicy.",
+        "BaselineAdminNetworkPolicy",
+    ),
+];
+
+/// A Calico policy name in either generation, in `tier` (`None` for profiles): kind-prefixed
+/// (`knp:ns/name`, `gnp:name`, `snp:ns/name`, `pro:kns.ns`, …) or legacy (`ns/knp.default.name`,
+/// `ns/tier.name`, `tier.name`, `staged:` before or inside the name, `__PROFILE__.kns.ns`).
+/// A Kubernetes NetworkPolicy gets its own name back (without `knp.default.`); Calico's own
+/// policies keep the name as written, `tier.` prefix included, since that is the object's name
+/// in tiered Calico. `None` for the end-of-tier placeholder (`eot:…`, `__NO_MATCH__`), which
+/// names no policy.
+pub(crate) fn parse_policy_name(text: &str, tier: Option<&str>) -> Option<PolicyRef> {
+    let text = text.trim();
     let split_ns = |s: &str| match s.split_once('/') {
-        Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
+        Some((ns, name)) => (
+            Some(ns.to_string()).filter(|ns| !ns.is_empty()),
+            name.to_string(),
+        ),
         None => (None, s.to_string()),
     };
+    let policy = |namespace, name: String, kind: &str| {
+        let placeholder = name.is_empty() || name.ends_with("__NO_MATCH__");
+        (!placeholder && kind != "EndOfTier").then(|| PolicyRef {
+            namespace,
+            name,
+            kind: Some(kind.to_string()),
+            tier: tier.filter(|_| kind != "Profile").map(str::to_string),
+        })
+    };
     if let Some((prefix, rest)) = text.split_once(':') {
-        if let Some((_, kind)) = KINDS.iter().find(|(p, _)| *p == prefix) {
+        if let Some((_, kind)) = SHORT_KINDS.iter().find(|(p, _)| *p == prefix) {
             let (namespace, name) = split_ns(rest);
-            return PolicyRef {
-                namespace,
-                name,
-                kind: Some((*kind).to_string()),
+            let name = name.replacen("staged:", "", 1);
+            let name = match name.strip_prefix("knp.default.") {
+                Some(own)
+                    if kind.ends_with("KubernetesNetworkPolicy") || *kind == "NetworkPolicy" =>
+                {
+                    own.to_string()
+                }
+                _ => name,
             };
+            return policy(namespace, name, kind);
         }
     }
     if let Some(profile) = text.strip_prefix("__PROFILE__.") {
-        return PolicyRef {
-            namespace: None,
-            name: profile.to_string(),
-            kind: Some("Profile".to_string()),
-        };
+        return policy(None, profile.to_string(), "Profile");
     }
     let (namespace, rest) = split_ns(text);
-    let (staged, rest) = match rest.strip_prefix("staged:") {
-        Some(r) => (true, r.to_string()),
-        None => (false, rest),
-    };
-    let (kind, name) = if let Some(name) = rest.strip_prefix("knp.default.") {
-        (
-            if staged {
-                "StagedKubernetesNetworkPolicy"
-            } else {
-                "NetworkPolicy"
-            },
-            name.to_string(),
-        )
-    } else {
-        let name = rest
-            .strip_prefix(&format!("{tier}."))
-            .map(str::to_string)
-            .unwrap_or(rest.clone());
-        let kind = match (namespace.is_some(), staged) {
-            (true, false) => "CalicoNetworkPolicy",
-            (true, true) => "StagedNetworkPolicy",
-            (false, false) => "GlobalNetworkPolicy",
-            (false, true) => "StagedGlobalNetworkPolicy",
+    let staged = rest.contains("staged:");
+    let name = rest.replacen("staged:", "", 1);
+    if let Some((own, kind)) = KUBERNETES_PREFIXES
+        .iter()
+        .find_map(|(prefix, kind)| name.strip_prefix(prefix).map(|own| (own, *kind)))
+    {
+        let kind = match (kind, staged) {
+            ("NetworkPolicy", true) => "StagedKubernetesNetworkPolicy",
+            (kind, _) => kind,
         };
-        (kind, name)
-    };
-    PolicyRef {
-        namespace,
-        name,
-        kind: Some(kind.to_string()),
+        return policy(namespace, own.to_string(), kind);
     }
+    let kind = match (namespace.is_some(), staged) {
+        (true, false) => "CalicoNetworkPolicy",
+        (true, true) => "StagedNetworkPolicy",
+        (false, false) => "GlobalNetworkPolicy",
+        (false, true) => "StagedGlobalNetworkPolicy",
+    };
+    policy(namespace, name, kind)
 }
 
 /// The policies that decided the record and, for a deny, the log's reason: the last deny hit
 /// in traversal order (a matched deny rule, or the end of a tier whose policy selected the
 /// endpoint); for an allow, the allow hits.
 fn explain_hits(hits: &[String], action: Action) -> (Vec<PolicyRef>, Option<String>) {
-    let mut parsed: Vec<PolicyHit> = hits.iter().filter_map(|h| parse_hit(h)).collect();
+    let mut parsed: Vec<PolicyHit> = (0..)
+        .zip(hits)
+        .filter_map(|(position, h)| parse_hit(h, position))
+        .collect();
     parsed.sort_by_key(|h| h.index);
     match action {
         Action::Denied => match parsed.iter().rev().find(|h| h.action == "deny") {
             Some(hit) => {
-                let reason = match hit.rule {
-                    Some(-1) => format!("end of tier {}: no rule matched (default deny)", hit.tier),
-                    Some(n) => format!("deny rule {n}"),
-                    None => "deny".to_string(),
+                let reason = match (hit.rule, &hit.tier) {
+                    (Some(-1), Some(tier)) => {
+                        format!("end of tier {tier}: no rule matched (default deny)")
+                    }
+                    (Some(-1), None) => "end of tier: no rule matched (default deny)".to_string(),
+                    (Some(n), _) => format!("deny rule {n}"),
+                    (None, _) => "deny".to_string(),
                 };
-                (vec![hit.policy.clone()], Some(reason))
+                (hit.policy.iter().cloned().collect(), Some(reason))
             }
             None => (Vec::new(), None),
         },
@@ -299,7 +355,7 @@ fn explain_hits(hits: &[String], action: Action) -> (Vec<PolicyRef>, Option<Stri
             parsed
                 .iter()
                 .filter(|h| h.action == "allow")
-                .map(|h| h.policy.clone())
+                .filter_map(|h| h.policy.clone())
                 .collect(),
             None,
         ),
@@ -333,6 +389,7 @@ struct Document {
     dest_labels: Option<Value>,
     dest_service_namespace: Option<String>,
     dest_service_name: Option<String>,
+    dest_domains: Option<Value>,
     policies: Option<Policies>,
     bytes_in: Option<U64Value>,
     bytes_out: Option<U64Value>,
@@ -370,19 +427,238 @@ mod tests {
         }
     }
 
+    /// The parsed name as `kind namespace/name tier`, for compact assertions.
+    fn parsed(text: &str, tier: &str) -> String {
+        let tier = Some(tier).filter(|t| *t != PROFILE_TIER);
+        let Some(p) = parse_policy_name(text, tier) else {
+            return "none".to_string();
+        };
+        format!(
+            "{} {}{} {}",
+            p.kind.unwrap_or_default(),
+            p.namespace.map(|ns| format!("{ns}/")).unwrap_or_default(),
+            p.name,
+            p.tier.as_deref().unwrap_or("-")
+        )
+    }
+
     #[test]
-    fn policy_names_of_both_generations_parse() {
-        let p = parse_policy_name("payments/knp.default.ledger-api-isolation", "default");
-        assert_eq!(p.to_string(), "payments/ledger-api-isolation");
-        let p = parse_policy_name("gnp:security.block-egress", "security");
-        assert_eq!(p.kind.as_deref(), Some("GlobalNetworkPolicy"));
-        assert_eq!(p.name, "security.block-egress");
-        let p = parse_policy_name("ns2/staged:tier1.policy1", "tier2");
-        assert_eq!(p.kind.as_deref(), Some("StagedNetworkPolicy"));
-        let p = parse_policy_name("knp:vamp/es-ingress", "default");
-        assert_eq!(p.to_string(), "vamp/es-ingress");
-        let p = parse_policy_name("__PROFILE__.kns.default", "__PROFILE__");
-        assert_eq!(p.kind.as_deref(), Some("Profile"));
+    fn legacy_names_keep_the_calico_object_name_and_its_tier() {
+        assert_eq!(
+            parsed("shop/app-tier.checkout", "app-tier"),
+            "CalicoNetworkPolicy shop/app-tier.checkout app-tier"
+        );
+        assert_eq!(
+            parsed("kube-system/allow-tigera.cluster-dns", "allow-tigera"),
+            "CalicoNetworkPolicy kube-system/allow-tigera.cluster-dns allow-tigera"
+        );
+        assert_eq!(
+            parsed("security.block-egress", "security"),
+            "GlobalNetworkPolicy security.block-egress security"
+        );
+        assert_eq!(
+            parsed("policy-demo/default.access-nginx", "default"),
+            "CalicoNetworkPolicy policy-demo/default.access-nginx default"
+        );
+    }
+
+    #[test]
+    fn legacy_kubernetes_policies_get_their_own_name_back() {
+        assert_eq!(
+            parsed("payments/knp.default.ledger-api-isolation", "default"),
+            "NetworkPolicy payments/ledger-api-isolation default"
+        );
+        assert_eq!(
+            parsed(
+                "payments/staged:knp.default.ledger-api-isolation",
+                "default"
+            ),
+            "StagedKubernetesNetworkPolicy payments/ledger-api-isolation default"
+        );
+        assert_eq!(
+            parsed(
+                "kanp.adminnetworkpolicy.cluster-guard",
+                "adminnetworkpolicy"
+            ),
+            "AdminNetworkPolicy cluster-guard adminnetworkpolicy"
+        );
+    }
+
+    #[test]
+    fn staged_marker_is_found_before_or_inside_the_name() {
+        assert_eq!(
+            parsed("ns2/staged:tier1.policy1", "tier2"),
+            "StagedNetworkPolicy ns2/tier1.policy1 tier2"
+        );
+        assert_eq!(
+            parsed("ns2/tier1.staged:policy1", "tier1"),
+            "StagedNetworkPolicy ns2/tier1.policy1 tier1"
+        );
+        assert_eq!(
+            parsed("security.staged:lockdown", "security"),
+            "StagedGlobalNetworkPolicy security.lockdown security"
+        );
+    }
+
+    #[test]
+    fn profiles_belong_to_no_tier() {
+        assert_eq!(
+            parsed("__PROFILE__.kns.kube-system", PROFILE_TIER),
+            "Profile kns.kube-system -"
+        );
+        assert_eq!(
+            parsed("pro:ksa.default.builder", PROFILE_TIER),
+            "Profile ksa.default.builder -"
+        );
+    }
+
+    #[test]
+    fn kind_prefixed_names_are_taken_as_written() {
+        assert_eq!(
+            parsed("knp:vamp/es-ingress", "default"),
+            "NetworkPolicy vamp/es-ingress default"
+        );
+        assert_eq!(
+            parsed("np:shop/checkout", "app-tier"),
+            "CalicoNetworkPolicy shop/checkout app-tier"
+        );
+        assert_eq!(
+            parsed("gnp:security.block-egress", "security"),
+            "GlobalNetworkPolicy security.block-egress security"
+        );
+        assert_eq!(
+            parsed("sgnp:lockdown", "security"),
+            "StagedGlobalNetworkPolicy lockdown security"
+        );
+        assert_eq!(
+            parsed("sknp:shop/isolate", "default"),
+            "StagedKubernetesNetworkPolicy shop/isolate default"
+        );
+    }
+
+    #[test]
+    fn end_of_tier_placeholders_name_no_policy() {
+        assert_eq!(parsed("eot:__NO_MATCH__", "security"), "none");
+        assert_eq!(parsed("security.__NO_MATCH__", "security"), "none");
+    }
+
+    #[test]
+    fn hits_of_every_shape_parse() {
+        let hit = parse_hit("0|app-tier|shop/app-tier.checkout|deny|-1", 5).unwrap();
+        assert_eq!((hit.index, hit.rule), (0, Some(-1)));
+        assert_eq!(hit.tier.as_deref(), Some("app-tier"));
+        let hit = parse_hit("2|default|policy-demo/default.access-nginx|allow", 0).unwrap();
+        assert_eq!(
+            (hit.index, hit.rule, hit.action.as_str()),
+            (2, None, "allow")
+        );
+        let hit = parse_hit("app-tier|shop/app-tier.checkout|deny|3", 1).unwrap();
+        assert_eq!((hit.index, hit.rule), (1, Some(3)));
+        assert_eq!(hit.tier.as_deref(), Some("app-tier"));
+        let hit = parse_hit("security|security.block|deny", 4).unwrap();
+        assert_eq!((hit.index, hit.tier.as_deref()), (4, Some("security")));
+        let hit = parse_hit("7|security.block|deny", 0).unwrap();
+        assert_eq!((hit.index, hit.tier), (7, None));
+        assert_eq!(
+            hit.policy.unwrap().kind.as_deref(),
+            Some("GlobalNetworkPolicy")
+        );
+        let hit = parse_hit("1|__PROFILE__|__PROFILE__.kns.kube-system|allow|0", 0).unwrap();
+        assert_eq!(hit.tier, None);
+        assert_eq!(parse_hit("allow", 0), None);
+        assert_eq!(parse_hit("x|t|n|allow|0", 0), None);
+    }
+
+    #[test]
+    fn a_tiered_deny_is_shown_with_its_real_name_and_tier() {
+        let hits = [
+            "1|default|shop/knp.default.isolate|allow|0".to_string(),
+            "0|app-tier|shop/app-tier.checkout|deny|-1".to_string(),
+        ];
+        let (policies, reason) = explain_hits(&hits, Action::Denied);
+        assert_eq!(
+            policies[0].to_string(),
+            "shop/app-tier.checkout (CalicoNetworkPolicy, tier app-tier)"
+        );
+        assert_eq!(
+            reason.as_deref(),
+            Some("end of tier app-tier: no rule matched (default deny)")
+        );
+        let (policies, reason) = explain_hits(
+            &["0|security|eot:__NO_MATCH__|deny|-1".to_string()],
+            Action::Denied,
+        );
+        assert!(policies.is_empty());
+        assert_eq!(
+            reason.as_deref(),
+            Some("end of tier security: no rule matched (default deny)")
+        );
+    }
+
+    #[test]
+    fn a_line_cut_before_its_brace_says_an_object_was_expected() {
+        let Record::Skip(cause) = decode(
+            br#""source_namespace":"storefront","source_port":null}"#,
+            origin(),
+        ) else {
+            panic!("not a skip")
+        };
+        assert_eq!(
+            cause,
+            r#"expected a JSON object, found a string: "source_namespace":"storefront","source_…"#
+        );
+        let Record::Skip(cause) = decode(
+            br#"{"action":"deny","reporter":"dst","proto":"tc"#,
+            origin(),
+        ) else {
+            panic!("not a skip")
+        };
+        assert_eq!(cause, "truncated JSON: the record ends inside a value");
+    }
+
+    #[test]
+    fn aggregated_networks_and_network_sets_keep_what_the_log_says() {
+        let line = |src: &str, dst: &str| {
+            let text = format!(
+                r#"{{"start_time":1748772000,{src},{dst},"proto":"tcp","dest_port":443,"action":"allow","reporter":"src"}}"#
+            );
+            match decode(text.as_bytes(), origin()) {
+                Record::Flow(f, _) => f,
+                other => panic!("{other:?}"),
+            }
+        };
+        let pod = r#""source_type":"wep","source_name":"-","source_name_aggr":"shopper-*","source_namespace":"storefront""#;
+        let f = line(
+            pod,
+            r#""dest_type":"net","dest_name":"-","dest_name_aggr":"pub","dest_ip":"203.0.113.10","dest_domains":["api.example.com","cdn.example.com"]"#,
+        );
+        assert_eq!(f.dst.identity.kind_name(), "external");
+        assert_eq!(
+            f.dst.identity.to_string(),
+            "public network (api.example.com, cdn.example.com)"
+        );
+        assert_eq!(f.dst.identity_source, crate::flow::IdentitySource::Log);
+        let f = line(
+            pod,
+            r#""dest_type":"net","dest_name":"-","dest_name_aggr":"pub","dest_domains":null"#,
+        );
+        assert_eq!(f.dst.identity, Identity::External);
+        let f = line(
+            r#""source_type":"net","source_name":"-","source_name_aggr":"pvt","source_namespace":"-""#,
+            r#""dest_type":"ns","dest_name":"-","dest_name_aggr":"partners","dest_namespace":"shop""#,
+        );
+        assert_eq!(f.src.identity.kind_name(), "network");
+        assert_eq!(f.src.identity.to_string(), "private network");
+        assert_eq!(f.src.identity_source, crate::flow::IdentitySource::Log);
+        assert_eq!(f.dst.identity.to_string(), "networkset shop/partners");
+        let f = line(
+            pod,
+            r#""dest_type":"ns","dest_name":"-","dest_name_aggr":"saas-ips","dest_namespace":"-","dest_domains":["login.example.com"]"#,
+        );
+        assert_eq!(
+            f.dst.identity.to_string(),
+            "networkset saas-ips (login.example.com)"
+        );
     }
 
     #[test]

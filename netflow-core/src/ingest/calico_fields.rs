@@ -1,11 +1,82 @@
 //! Fields both Calico flow formats (Enterprise flow logs and OSS Goldmane flows) spell the
-//! same way: protocol names, label lists, and aggregated pod names.
+//! same way: protocol names, label lists, aggregated pod names, the networks Calico names in
+//! place of endpoints, and what a record that is not a JSON object is called.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::flow::{Protocol, Workload};
+use crate::flow::{Identity, NetworkIdentity, NetworkScope, Protocol, Workload};
+
+/// `-` and empty mean "not given" in Calico records.
+pub(super) fn present(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty() && *s != "-")
+}
+
+/// The identity of a peer Calico folds into a network: `pub` (the Whisker backend writes
+/// `PUBLIC NETWORK`) is external, named by its DNS names when the log gives some; `pvt`
+/// (`PRIVATE NETWORK`) a private network. `None` for any other name.
+pub(super) fn folded_network(name: Option<&str>, domains: Vec<String>) -> Option<Identity> {
+    let scope = match present(name)? {
+        "pub" | "PUBLIC NETWORK" => NetworkScope::Public,
+        "pvt" | "PRIVATE NETWORK" => NetworkScope::Private,
+        _ => return None,
+    };
+    if scope == NetworkScope::Public && domains.is_empty() {
+        return Some(Identity::External);
+    }
+    Some(Identity::Network(NetworkIdentity {
+        scope,
+        name: None,
+        domains,
+    }))
+}
+
+/// A NetworkSet (namespaced: `namespace/name`) or GlobalNetworkSet peer.
+pub(super) fn network_set(
+    name: Option<&str>,
+    namespace: Option<&str>,
+    domains: Vec<String>,
+) -> Identity {
+    let name = present(name).map(|name| match present(namespace) {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    });
+    Identity::Network(NetworkIdentity {
+        scope: NetworkScope::NetworkSet,
+        name,
+        domains,
+    })
+}
+
+/// Why a record could not be decoded: a record that is not a JSON object (a line cut before
+/// its opening brace reads as a string) says what it starts with, a record cut inside a value
+/// says so, and anything else gives serde's reason prefixed with `what`.
+pub(super) fn describe_json_error(e: &serde_json::Error, record: &[u8], what: &str) -> String {
+    let record = record.trim_ascii();
+    let found = match record.first() {
+        Some(b'{') => {
+            return match e.classify() {
+                serde_json::error::Category::Eof => {
+                    "truncated JSON: the record ends inside a value".to_string()
+                }
+                _ => format!("invalid {what}: {e}"),
+            }
+        }
+        None => return "expected a JSON object, found nothing".to_string(),
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b'-' | b'0'..=b'9') => "a number",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        Some(_) => "something else",
+    };
+    const SHOWN: usize = 40;
+    let text = String::from_utf8_lossy(&record[..record.len().min(SHOWN)]);
+    let text = text.trim_end_matches('\u{fffd}');
+    let more = if record.len() > SHOWN { "…" } else { "" };
+    format!("expected a JSON object, found {found}: {text}{more}")
+}
 
 /// Calico's protocol names, or a decimal number.
 pub(super) fn parse_protocol(p: &str) -> Protocol {

@@ -100,6 +100,7 @@ fn convert(p: Payload, entry_node: Option<String>, origin: Origin) -> Result<Flo
                 namespace: p.namespace.filter(|n| !n.is_empty()),
                 name: p.name,
                 kind: p.kind.filter(|k| !k.is_empty()),
+                tier: None,
             })
             .collect(),
         is_reply: None,

@@ -13,7 +13,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::calico_fields::{labels_of, parse_protocol, workload_from_name};
+use super::calico_fields::{
+    describe_json_error, folded_network, labels_of, network_set, parse_protocol, present,
+    workload_from_name,
+};
 use super::record::{PacketReport, Record};
 use super::value::{port, EnumValue, TimeValue, U64Value};
 use crate::flow::{
@@ -39,7 +42,7 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
     let mut fields: Fields = match serde_json::from_slice(bytes) {
         Ok(f) => f,
-        Err(e) => return Record::Skip(format!("invalid Goldmane/Whisker flow: {e}")),
+        Err(e) => return Record::Skip(describe_json_error(&e, bytes, "Goldmane/Whisker flow")),
     };
     if let Some(key) = fields.key.take() {
         fields.fill_from(*key);
@@ -158,10 +161,6 @@ fn convert(f: Fields, origin: Origin) -> Result<Flow, String> {
     })
 }
 
-fn present(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty() && *s != "-")
-}
-
 fn endpoint(
     kind: Option<&EnumValue>,
     name: Option<&str>,
@@ -176,14 +175,17 @@ fn endpoint(
             name: name.map(str::to_string),
             host_network_pods: Vec::new(),
         }),
-        Some("NetworkSet") => Identity::Reserved {
-            name: format!("networkset {}", name.unwrap_or("?")),
-        },
-        _ => match name {
-            Some("pub" | "PUBLIC NETWORK") => Identity::External,
-            // Whisker items carry no endpoint type: a namespaced name is a pod.
-            Some(n) if kind.is_none() && present(namespace).is_some() => pod(namespace, n, labels),
-            _ => Identity::Unknown,
+        Some("NetworkSet") => network_set(name, namespace, Vec::new()),
+        // Whisker items carry no endpoint type: `PUBLIC NETWORK`/`PRIVATE NETWORK` name the
+        // networks, and a namespaced name is a pod.
+        _ => match folded_network(name, Vec::new()) {
+            Some(network) => network,
+            None => match name {
+                Some(n) if kind.is_none() && present(namespace).is_some() => {
+                    pod(namespace, n, labels)
+                }
+                _ => Identity::Unknown,
+            },
         },
     };
     Endpoint::from_log(None, port, identity, None)
@@ -215,19 +217,18 @@ fn explain(hits: &[Hit], action: Action) -> (Vec<PolicyRef>, Option<String>) {
     match action {
         Action::Denied => match sorted.iter().rev().find(|h| is(h, "deny")) {
             Some(hit) if hit.kind_name() == "EndOfTier" => {
-                let tier = hit.tier.clone().unwrap_or_default();
+                let tier = hit.tier.as_deref().filter(|t| !t.is_empty());
                 let policies = hit
                     .trigger
                     .as_deref()
-                    .map(Hit::to_ref)
+                    .map(|trigger| trigger.to_ref_in(tier))
                     .into_iter()
                     .collect();
-                (
-                    policies,
-                    Some(format!(
-                        "end of tier {tier}: no rule matched (default deny)"
-                    )),
-                )
+                let reason = match tier {
+                    Some(tier) => format!("end of tier {tier}: no rule matched (default deny)"),
+                    None => "end of tier: no rule matched (default deny)".to_string(),
+                };
+                (policies, Some(reason))
             }
             Some(hit) => (
                 vec![hit.to_ref()],
@@ -365,11 +366,32 @@ impl Hit {
             .unwrap_or_default()
     }
 
+    /// The policy hit, in its own tier (profiles have none).
     fn to_ref(&self) -> PolicyRef {
+        self.to_ref_in(None)
+    }
+
+    /// The policy hit, in its own tier or else `tier` (an end of tier's trigger may leave its
+    /// own empty); profiles belong to no tier.
+    fn to_ref_in(&self, tier: Option<&str>) -> PolicyRef {
+        let kind = Some(self.kind_name()).filter(|k| !k.is_empty() && k != "KindUnspecified");
+        let tier = match kind.as_deref() {
+            Some("Profile") => None,
+            _ => present(self.tier.as_deref()).or(tier).map(str::to_string),
+        };
+        let name = self.name.as_deref().unwrap_or_default();
+        // A Kubernetes policy by its own name, should a producer keep Felix's `knp.default.`.
+        let name = match kind.as_deref() {
+            Some("NetworkPolicy" | "StagedKubernetesNetworkPolicy") => {
+                name.strip_prefix("knp.default.").unwrap_or(name)
+            }
+            _ => name,
+        };
         PolicyRef {
-            namespace: self.namespace.clone().filter(|n| !n.is_empty()),
-            name: self.name.clone().unwrap_or_default(),
-            kind: Some(self.kind_name()).filter(|k| !k.is_empty() && k != "KindUnspecified"),
+            namespace: present(self.namespace.as_deref()).map(str::to_string),
+            name: name.to_string(),
+            kind,
+            tier,
         }
     }
 }
@@ -419,5 +441,77 @@ mod tests {
         assert_eq!(f.dst.identity, Identity::External);
         assert_eq!(f.src.identity.labels().unwrap()["tier"], "t");
         assert_eq!(f.drop_reason.as_deref(), Some("deny rule 2"));
+        assert_eq!(
+            f.policies[0].to_string(),
+            "block (GlobalNetworkPolicy, tier security)"
+        );
+    }
+
+    #[test]
+    fn policy_hits_carry_their_tier_like_calico_enterprise_hits() {
+        let f = decode_str(
+            r#"{"Key":{"source_name":"shopper-*","source_namespace":"shop","source_type":1,"dest_name":"checkout-*","dest_namespace":"shop","dest_type":1,"dest_port":8080,"proto":"tcp","reporter":2,"action":2,"policies":{"enforced_policies":[{"kind":1,"namespace":"shop","name":"app-tier.checkout","tier":"app-tier","action":2,"policy_index":1,"rule_index":-1,"trigger":null},{"kind":9,"name":"kns.shop","action":1}]}}}"#,
+        );
+        let p = &f.policies[0];
+        assert_eq!(p.tier.as_deref(), Some("app-tier"));
+        assert_eq!(
+            p.to_string(),
+            "shop/app-tier.checkout (CalicoNetworkPolicy, tier app-tier)"
+        );
+        let f = decode_str(
+            r#"{"action":"Allow","reporter":"Src","protocol":"udp","dest_port":53,"source_name":"coredns-*","source_namespace":"kube-system","dest_name":"PRIVATE NETWORK","dest_namespace":"","policies":{"enforced":[{"kind":"Profile","name":"kns.kube-system","namespace":"","tier":"","action":"Allow","policy_index":0,"rule_index":0,"trigger":null}]}}"#,
+        );
+        assert_eq!(f.policies[0].tier, None);
+        assert_eq!(f.policies[0].to_string(), "kns.kube-system (Profile)");
+        assert_eq!(f.dst.identity.kind_name(), "network");
+        assert_eq!(f.dst.identity.to_string(), "private network");
+        assert_eq!(f.dst.identity_source, crate::flow::IdentitySource::Log);
+    }
+
+    #[test]
+    fn a_kubernetes_policy_is_named_without_felix_prefix() {
+        let f = decode_str(
+            r#"{"Key":{"source_name":"a-*","source_namespace":"x","source_type":1,"dest_name":"b-*","dest_namespace":"x","dest_type":1,"dest_port":80,"proto":"tcp","reporter":2,"action":2,"policies":{"enforced_policies":[{"kind":6,"namespace":"x","name":"knp.default.isolate","tier":"default","action":2,"rule_index":0}]}}}"#,
+        );
+        assert_eq!(f.policies[0].name, "isolate");
+        assert_eq!(f.policies[0].to_string(), "x/isolate");
+    }
+
+    #[test]
+    fn an_end_of_tier_trigger_without_a_tier_takes_the_hits() {
+        let f = decode_str(
+            r#"{"Key":{"source_name":"a-*","source_namespace":"x","source_type":1,"dest_name":"b-*","dest_namespace":"x","dest_type":1,"dest_port":80,"proto":"tcp","reporter":2,"action":2,"policies":{"enforced_policies":[{"kind":10,"tier":"security","action":2,"rule_index":-1,"trigger":{"kind":2,"name":"security.quarantine"}}]}}}"#,
+        );
+        assert_eq!(
+            f.policies[0].to_string(),
+            "security.quarantine (GlobalNetworkPolicy, tier security)"
+        );
+    }
+
+    #[test]
+    fn network_peers_are_named_not_unknown() {
+        let f = decode_str(
+            r#"{"Key":{"source_name":"pvt","source_type":4,"dest_name":"partners","dest_namespace":"shop","dest_type":3,"dest_port":443,"proto":"tcp","reporter":2,"action":1}}"#,
+        );
+        assert_eq!(f.src.identity.to_string(), "private network");
+        assert_eq!(f.dst.identity.to_string(), "networkset shop/partners");
+        assert_eq!(f.dst.identity.kind_name(), "network");
+    }
+
+    #[test]
+    fn a_cut_record_says_an_object_was_expected() {
+        let Record::Skip(cause) = decode(
+            br#""dest_namespace":"payments"}"#,
+            Origin {
+                input: Arc::from("t"),
+                line: 1,
+            },
+        ) else {
+            panic!("not a skip")
+        };
+        assert_eq!(
+            cause,
+            r#"expected a JSON object, found a string: "dest_namespace":"payments"}"#
+        );
     }
 }

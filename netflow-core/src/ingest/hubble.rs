@@ -639,6 +639,7 @@ impl RawPolicy<'_> {
             namespace: Some(self.namespace.to_string()).filter(|n| !n.is_empty()),
             name: self.name.to_string(),
             kind: Some(self.kind.to_string()).filter(|k| !k.is_empty()),
+            tier: None,
         }
     }
 }

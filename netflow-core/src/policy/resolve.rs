@@ -120,6 +120,7 @@ impl<'s> Engine<'s> {
                 }
             }
             Identity::External
+            | Identity::Network(_)
             | Identity::Unknown
             | Identity::Reserved { .. }
             | Identity::Cloud(_) => Ok(End::External { ip }),

@@ -528,6 +528,7 @@ mod tests {
             namespace: Some("ns".into()),
             name: "zeta".into(),
             kind: None,
+            tier: None,
         }];
         let mut second = denied("a", 9200, "2026-11-20T10:00:03Z", 1);
         second.drop_reason = Some("AUTH_REQUIRED".into());
@@ -536,6 +537,7 @@ mod tests {
                 namespace: Some("ns".into()),
                 name: "alpha".into(),
                 kind: None,
+                tier: None,
             },
             first.policies[0].clone(),
         ];

@@ -298,8 +298,8 @@ pub struct EndpointColumns {
     pub node: Option<String>,
     /// Service the endpoint is, or was reached through.
     pub service: Option<String>,
-    /// Readable identity for other kinds (`reserved:health`, `vm NAME (ZONE, …)`, ambiguous
-    /// candidates).
+    /// Readable identity for other kinds (`reserved:health`, `vm NAME (ZONE, …)`, `private
+    /// network`, ambiguous candidates).
     pub name: Option<String>,
     /// `snapshot`, `log` or `none`.
     pub identity_source: &'static str,
@@ -329,9 +329,10 @@ impl EndpointColumns {
             }
             Identity::Node(n) => c.node = n.name.clone(),
             Identity::Service(s) => c.namespace = Some(s.namespace.clone()),
-            Identity::Reserved { .. } | Identity::Ambiguous { .. } | Identity::Cloud(_) => {
-                c.name = Some(ep.identity.to_string())
-            }
+            Identity::Network(_)
+            | Identity::Reserved { .. }
+            | Identity::Ambiguous { .. }
+            | Identity::Cloud(_) => c.name = Some(ep.identity.to_string()),
             Identity::External | Identity::Unknown => {}
         }
         c
@@ -355,7 +356,7 @@ declare_row! {
         src_workload: Option<String> => Text, "Source workload name.";
         src_workload_kind: Option<String> => Text, "Source workload kind.";
         src_node: Option<String> => Text, "Source node (the pod's node, or the node itself).";
-        src_name: Option<String> => Text, "Other source identity (reserved, vm, google_service, network, ambiguous candidates).";
+        src_name: Option<String> => Text, "Other source identity (reserved, vm, google_service, network, a named public network, ambiguous candidates).";
         src_identity_source: &'static str => Text, "Where the source identity came from: snapshot, log or none.";
         dst_ip: Option<String> => Text, "Destination address.";
         dst_port: Option<u16> => Int32, "Destination port.";

@@ -112,9 +112,11 @@ impl Explainer {
             (Action::Allowed, false) => Some(LOG_ALLOWS_SNAPSHOT_DENIES.to_string()),
             _ => None,
         };
+        // Only Kubernetes NetworkPolicies are in a snapshot: Calico's own policies (tiered,
+        // global, staged) and profiles live in Calico's datastore, so they cannot be missing.
         let missing: Vec<String> = log_policies
             .iter()
-            .filter(|p| matches!(p.kind.as_deref(), None | Some("NetworkPolicy")))
+            .filter(|p| p.is_network_policy())
             .filter(|p| {
                 !snapshot.policies.iter().any(|np| {
                     np.name == p.name && p.namespace.as_deref().is_none_or(|ns| ns == np.namespace)
@@ -181,5 +183,91 @@ fn subject(ep: &Endpoint) -> Result<Subject, String> {
             Some(ip) => Ok(Subject::Ip(ip)),
             None => Err("the log gives no address and the snapshot no name".to_string()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLUSTER: &str = r#"{"kind":"List","items":[
+      {"kind":"Namespace","metadata":{"name":"shop"}},
+      {"kind":"Pod","metadata":{"name":"web-0","namespace":"shop","labels":{"app":"web"}},
+       "status":{"phase":"Running","podIP":"10.1.0.5"}},
+      {"kind":"Pod","metadata":{"name":"checkout-0","namespace":"shop","labels":{"app":"checkout"}},
+       "status":{"phase":"Running","podIP":"10.1.0.6"}},
+      {"kind":"NetworkPolicy","metadata":{"name":"isolate","namespace":"shop"},
+       "spec":{"podSelector":{"matchLabels":{"app":"checkout"}},"policyTypes":["Ingress"]}}]}"#;
+
+    fn policy(namespace: Option<&str>, name: &str, kind: &str, tier: Option<&str>) -> PolicyRef {
+        PolicyRef {
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+            kind: Some(kind.to_string()),
+            tier: tier.map(str::to_string),
+        }
+    }
+
+    fn mismatch_of(policies: &[PolicyRef]) -> Option<String> {
+        let snapshot = Snapshot::from_text(CLUSTER, "cluster.json", None).unwrap();
+        let explainer = Explainer::new(&SnapshotSet::new(vec![snapshot]));
+        let at = |ip: &str, port| Endpoint {
+            ip: ip.parse().ok(),
+            port,
+            ..Default::default()
+        };
+        explainer
+            .explain(
+                &at("10.1.0.5", None),
+                &at("10.1.0.6", Some(8080)),
+                Protocol::Tcp,
+                None,
+                Action::Denied,
+                Direction::Ingress,
+                policies,
+            )
+            .unwrap()
+            .mismatch
+    }
+
+    #[test]
+    fn calico_native_policies_are_never_reported_missing_from_the_snapshot() {
+        let calico = [
+            policy(Some("shop"), "isolate", "NetworkPolicy", Some("default")),
+            policy(
+                Some("shop"),
+                "app-tier.checkout",
+                "CalicoNetworkPolicy",
+                Some("app-tier"),
+            ),
+            policy(
+                None,
+                "security.block",
+                "GlobalNetworkPolicy",
+                Some("security"),
+            ),
+            policy(
+                Some("shop"),
+                "lockdown",
+                "StagedKubernetesNetworkPolicy",
+                Some("default"),
+            ),
+            policy(None, "kns.shop", "Profile", None),
+        ];
+        assert_eq!(mismatch_of(&calico), None);
+    }
+
+    #[test]
+    fn a_kubernetes_policy_the_snapshot_lacks_is_named() {
+        let mismatch = mismatch_of(&[policy(
+            Some("shop"),
+            "gone",
+            "NetworkPolicy",
+            Some("default"),
+        )]);
+        assert_eq!(
+            mismatch.as_deref(),
+            Some("the log names shop/gone that the snapshot does not have")
+        );
     }
 }
