@@ -166,6 +166,7 @@ pub fn endpoint_cell(ep: &Endpoint) -> String {
         },
         Identity::Reserved { name } => format!("reserved:{name}"),
         Identity::Cloud(c) => c.to_string(),
+        Identity::Network(n) => n.to_string(),
         Identity::Ambiguous { candidates } => format!(
             "{} (ambiguous: {})",
             ip.as_deref().unwrap_or("?"),
@@ -179,7 +180,11 @@ pub fn endpoint_cell(ep: &Endpoint) -> String {
     };
     if matches!(
         ep.identity,
-        Identity::Node(_) | Identity::Service(_) | Identity::Reserved { .. } | Identity::Cloud(_)
+        Identity::Node(_)
+            | Identity::Service(_)
+            | Identity::Reserved { .. }
+            | Identity::Cloud(_)
+            | Identity::Network(_)
     ) {
         if let Some(ip) = ip {
             text = match text.split_once('\n') {
