@@ -482,10 +482,11 @@ mod tests {
                 "{:?}",
                 report.skips
             );
-            assert_eq!(
-                flows[1].origin.line,
-                height + 1 + cut.lines().count() as u64
-            );
+            // The third record starts on the line after the cut one (wherever the cut ends:
+            // serde_json's key order, and so the cut, depends on its features).
+            let third = text.find(&pretty(3)).unwrap();
+            let third_line = text[..third].matches('\n').count() as u64 + 1;
+            assert_eq!(flows[1].origin.line, third_line);
         }
         // A first value that is not JSON does not stop detection from the records after it.
         let text = format!("{cut}\n{}\n{}\n", pretty(1), pretty(2));
