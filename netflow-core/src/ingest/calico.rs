@@ -47,7 +47,16 @@ pub fn decode(bytes: &[u8], origin: Origin) -> Record {
         Ok(Document {
             source: Some(inner),
             ..
-        }) => *inner,
+        }) => match serde_json::from_str::<Document>(inner.get()) {
+            Ok(d) => d,
+            Err(e) => {
+                return Record::Skip(describe_json_error(
+                    &e,
+                    inner.get().as_bytes(),
+                    "Calico flow log",
+                ))
+            }
+        },
         Ok(d) => d,
         Err(e) => return Record::Skip(describe_json_error(&e, bytes, "Calico flow log")),
     };
@@ -365,8 +374,11 @@ fn explain_hits(hits: &[String], action: Action) -> (Vec<PolicyRef>, Option<Stri
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Document {
+    /// An Elasticsearch hit's document, decoded on its own (one level: held as raw JSON so
+    /// that a hostile `{"_source": {"_source": …}}` or `[[[…` cannot recurse through this
+    /// type, whose frames are large).
     #[serde(rename = "_source")]
-    source: Option<Box<Document>>,
+    source: Option<Box<serde_json::value::RawValue>>,
     start_time: Option<TimeValue>,
     end_time: Option<TimeValue>,
     host: Option<String>,
