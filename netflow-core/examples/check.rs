@@ -6,6 +6,8 @@
 //!     testdata/clusters/vamp.json customer1/release-agent-6c8f9b7d5-w4k2j svc/vamp/elasticsearch 9200
 //! ```
 
+use std::io::Write;
+
 use netflow_core::{PolicyVerdict, Protocol, Session, Snapshots};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,7 +28,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Protocol::Tcp,
         None,
     )?;
-    print!("{evaluation}");
+    // A closed pipe (`| head`) ends the example quietly instead of panicking in `print!`.
+    let _ = write!(std::io::stdout().lock(), "{evaluation}");
     if evaluation.verdict == PolicyVerdict::Deny {
         std::process::exit(1);
     }
