@@ -13,7 +13,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One flow record as read from a log, normalized across formats.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,7 +88,9 @@ impl Flow {
 }
 
 /// How exact a record's counts are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Counting {
     /// One record per event (Hubble).
@@ -113,7 +115,7 @@ impl Counting {
 }
 
 /// A connection end: address, port and identity.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Endpoint {
     /// IP address, when the log gives one.
     pub ip: Option<IpAddr>,
@@ -152,7 +154,7 @@ impl Endpoint {
 }
 
 /// Where an endpoint's identity came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentitySource {
     /// Resolved from a cluster snapshot (which wins over the log when both know the IP).
@@ -177,7 +179,7 @@ impl IdentitySource {
 
 /// Who an endpoint is. Never a guess: an address with several possible owners is
 /// [`Identity::Ambiguous`], an address nobody knows is [`Identity::Unknown`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Identity {
@@ -213,7 +215,7 @@ pub enum Identity {
 }
 
 /// Identity of a pod.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PodIdentity {
     /// Namespace of the pod.
     pub namespace: String,
@@ -228,7 +230,7 @@ pub struct PodIdentity {
 }
 
 /// A controller owning pods.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Workload {
     /// Kind: `Deployment`, `StatefulSet`, `DaemonSet`, `Job`, `CronJob`, `ReplicaSet`, ….
     pub kind: String,
@@ -237,7 +239,7 @@ pub struct Workload {
 }
 
 /// Identity of a node address.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct NodeIdentity {
     /// Node name; `None` when the log only says "a node" (Cilium `reserved:remote-node`).
     pub name: Option<String>,
@@ -246,7 +248,7 @@ pub struct NodeIdentity {
 }
 
 /// A network named by a log in place of an endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct NetworkIdentity {
     /// Which network.
     pub scope: NetworkScope,
@@ -258,7 +260,7 @@ pub struct NetworkIdentity {
 }
 
 /// Which network a [`NetworkIdentity`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NetworkScope {
     /// Addresses outside the private ranges that no endpoint owns (Calico `pub`): external.
@@ -286,7 +288,7 @@ impl fmt::Display for NetworkIdentity {
 }
 
 /// Identity of a Service virtual IP.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ServiceIdentity {
     /// Namespace of the Service.
     pub namespace: String,
@@ -296,7 +298,7 @@ pub struct ServiceIdentity {
 
 /// A resource as a cloud provider's flow log names it (VPC Flow Logs `*_instance`,
 /// `*_google_service`, `*_vpc`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CloudIdentity {
     /// What the resource is.
     pub resource: CloudResource,
@@ -318,7 +320,7 @@ pub struct CloudIdentity {
 }
 
 /// The kinds of resource a [`CloudIdentity`] names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CloudResource {
     /// A virtual machine that is not known as a cluster node.
@@ -436,7 +438,7 @@ impl fmt::Display for Identity {
 }
 
 /// A policy named by a log record.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
 pub struct PolicyRef {
     /// Namespace of a namespaced policy.
     pub namespace: Option<String>,
@@ -498,8 +500,10 @@ impl fmt::Display for PolicyRef {
 }
 
 /// Transport protocol of a flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
-#[serde(into = "String")]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(into = "String", try_from = "String")]
 pub enum Protocol {
     /// TCP (6).
     Tcp,
@@ -595,8 +599,24 @@ impl From<Protocol> for String {
     }
 }
 
+impl TryFrom<String> for Protocol {
+    type Error = UnknownValue;
+
+    /// The text [`Protocol`]'s `Display` writes (`TCP`, `proto-47`, `unknown`) or any name
+    /// [`Protocol::parse`] takes, so that a serialized protocol reads back as itself.
+    fn try_from(text: String) -> Result<Protocol, UnknownValue> {
+        if text == "unknown" {
+            return Ok(Protocol::Unknown);
+        }
+        match text.strip_prefix("proto-").map(str::parse::<u8>) {
+            Some(Ok(n)) => Ok(Protocol::from_number(n)),
+            _ => text.parse(),
+        }
+    }
+}
+
 /// What the log says happened to the traffic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Let through (Hubble `FORWARDED`, `AUDIT`, …; Calico `allow`).
@@ -648,7 +668,9 @@ impl fmt::Display for Action {
 }
 
 /// Which side of a connection reported or enforced the record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Egress of the source (its node saw it leave, its egress policy applied).

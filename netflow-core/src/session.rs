@@ -25,8 +25,8 @@ use crate::format::Format;
 use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
 use crate::policy::{Evaluation, Subject};
 use crate::query::{
-    needles_for, DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, TopAggregator,
-    TopGroups, TopQuery, UnansweredDetector,
+    needles_for, DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, PartialDenied,
+    TopAggregator, TopGroups, TopQuery, UnansweredDetector,
 };
 
 /// How many flows wait for the snapshots to finish loading before reading waits too.
@@ -524,7 +524,42 @@ impl Session {
 
     /// Like [`Session::denied`], also calling `each` with every record counted as a denial
     /// (for a timeline, say).
-    pub fn denied_with(&self, query: &DeniedQuery, mut each: impl FnMut(&Flow)) -> Result<Denied> {
+    pub fn denied_with(&self, query: &DeniedQuery, each: impl FnMut(&Flow)) -> Result<Denied> {
+        let (aggregator, summary) = self.aggregate_denied(query, each)?;
+        let mut connections = aggregator.finish();
+        if let Some(explainer) = self.explainer() {
+            for c in &mut connections {
+                c.explain(explainer);
+            }
+        }
+        Ok(Denied {
+            connections,
+            summary,
+        })
+    }
+
+    /// The denied connections of these inputs as one share of a larger reading (`order` is
+    /// the share's place in input order), unexplained: what a worker of a distributed
+    /// reading returns, to be merged with the other shares by [`crate::query::merge_partials`]
+    /// and explained once per connection ([`DeniedConnection::explain`]). Merging every
+    /// share gives what [`Session::denied`] gives over all the inputs, when no packet's
+    /// reports are split between shares (Hubble pairs the reports of one packet within one
+    /// input) and requests and their replies are in one share (`unanswered_within`).
+    pub fn denied_partial(
+        &self,
+        query: &DeniedQuery,
+        order: u64,
+    ) -> Result<(PartialDenied, ReadSummary)> {
+        let (aggregator, summary) = self.aggregate_denied(query, |_| {})?;
+        Ok((aggregator.finish_partial(order), summary))
+    }
+
+    /// Reads every input into a denied-connection aggregator.
+    fn aggregate_denied(
+        &self,
+        query: &DeniedQuery,
+        mut each: impl FnMut(&Flow),
+    ) -> Result<(DeniedAggregator, ReadSummary)> {
         let mut aggregator = DeniedAggregator::default();
         let mut unanswered = query.unanswered_within.map(UnansweredDetector::new);
         let summary = self.for_each_flow(|flow| -> Result<()> {
@@ -545,16 +580,7 @@ impl Session {
         {
             aggregator.add(&flow);
         }
-        let mut connections = aggregator.finish();
-        if let Some(explainer) = self.explainer() {
-            for c in &mut connections {
-                c.explain(explainer);
-            }
-        }
-        Ok(Denied {
-            connections,
-            summary,
-        })
+        Ok((aggregator, summary))
     }
 
     /// The groups of a `top` query over the flows.

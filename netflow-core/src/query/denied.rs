@@ -18,6 +18,8 @@ use chrono::{DateTime, Utc};
 use foldhash::quality::FixedState;
 use hashbrown::HashTable;
 
+use serde::{Deserialize, Serialize};
+
 use crate::flow::{Action, Direction, Endpoint, Flow, Identity, PolicyRef, Protocol};
 
 /// All denied records of one connection.
@@ -114,6 +116,16 @@ fn write_endpoint_key(ep: &Endpoint, out: &mut String) {
             None => write!(out, "id {other}"),
         },
     };
+}
+
+/// Who an endpoint is as a grouping key (`pod ns/name`, `node NAME`, `svc ns/name`,
+/// `ip ADDRESS`): the text denied connections are grouped and ordered by after their count
+/// and first time, for a caller that orders merged shares the way [`DeniedAggregator::finish`]
+/// does.
+pub fn endpoint_key(ep: &Endpoint) -> String {
+    let mut key = String::new();
+    write_endpoint_key(ep, &mut key);
+    key
 }
 
 /// One connection regardless of who reported it (both ends, port, protocol) reduced to a
@@ -410,6 +422,240 @@ impl DeniedAggregator {
     }
 }
 
+/// One denied connection as one reader of a share of the inputs saw it, before the shares
+/// are merged: the grouping key as text (so that every reader keys it alike), the
+/// endpoints as first seen in that share, and the counts so far. Serializable, to travel
+/// between processes (a Spark executor and the one that merges).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartialGroup {
+    /// The share's place in input order: when shares are merged, the endpoints of the
+    /// earliest share are kept, as one reader over all inputs keeps the first seen.
+    pub order: u64,
+    /// Who the source is, as a grouping key (`pod ns/name`, `node NAME`, `ip ADDRESS`, ...).
+    pub src_key: String,
+    /// Who the destination is, as a grouping key.
+    pub dst_key: String,
+    /// The connection: source (port cleared) and destination as first seen in the share.
+    pub src: Endpoint,
+    /// Destination endpoint.
+    pub dst: Endpoint,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// What the log says (`denied`, or `dropped` when drops count as denials).
+    pub action: Action,
+    /// Enforcing side.
+    pub direction: Direction,
+    /// Enforcing node.
+    pub node: Option<String>,
+    /// Drop reasons seen, sorted, each once.
+    pub drop_reasons: Vec<String>,
+    /// Policies named by the log, sorted, each once.
+    pub policies: Vec<PolicyRef>,
+    /// Denied attempts.
+    pub count: u64,
+    /// Records.
+    pub records: u64,
+    /// First time seen.
+    pub first_seen: Option<DateTime<Utc>>,
+    /// Last time seen.
+    pub last_seen: Option<DateTime<Utc>>,
+    /// Whether any record's count was folded or sampled by the source.
+    pub inexact: bool,
+}
+
+impl PartialGroup {
+    /// The digest of the connection regardless of who reported it: equal for a group and
+    /// for every [`PartialReport`] that belongs beside it, so shares can be routed by it.
+    pub fn pair(&self) -> u128 {
+        pair_digest(&self.src_key, &self.dst_key, self.dst.port, self.protocol)
+    }
+}
+
+/// What one end that did not deny a connection reported about it, in one share: counted
+/// per connection digest ([`PartialGroup::pair`]) and reporter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialReport {
+    /// The connection's digest.
+    pub pair: u128,
+    /// Which side reported.
+    pub direction: Direction,
+    /// Reporting node.
+    pub node: Option<String>,
+    /// What it says happened.
+    pub action: Action,
+    /// Attempts it reported.
+    pub count: u64,
+}
+
+/// What one reader of a share of the inputs found: its denied connections and the other
+/// ends' reports, to be merged with the other shares' by [`merge_partials`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PartialDenied {
+    /// The denied connections of the share.
+    pub groups: Vec<PartialGroup>,
+    /// What ends that did not deny reported, by connection.
+    pub reports: Vec<PartialReport>,
+}
+
+impl DeniedAggregator {
+    /// What was added and observed so far, as one share of a larger reading (`order` is the
+    /// share's place in input order), to be merged with the others by [`merge_partials`].
+    pub fn finish_partial(self, order: u64) -> PartialDenied {
+        let names = &self.names;
+        let groups = self
+            .rows
+            .into_iter()
+            .map(|(key, c)| PartialGroup {
+                order,
+                src_key: names.text(key.src).to_string(),
+                dst_key: names.text(key.dst).to_string(),
+                src: Arc::unwrap_or_clone(c.src),
+                dst: Arc::unwrap_or_clone(c.dst),
+                protocol: c.protocol,
+                action: c.action,
+                direction: c.direction,
+                node: c.node,
+                drop_reasons: c.drop_reasons,
+                policies: c.policies,
+                count: c.count,
+                records: c.records,
+                first_seen: c.first_seen,
+                last_seen: c.last_seen,
+                inexact: c.inexact,
+            })
+            .collect();
+        let mut reports = Vec::new();
+        for (i, counts) in self.others.iter().enumerate() {
+            let (direction, node, action) = &self.reporters[i];
+            for (pair, count) in counts.iter() {
+                reports.push(PartialReport {
+                    pair,
+                    direction: *direction,
+                    node: node.clone(),
+                    action: *action,
+                    count,
+                });
+            }
+        }
+        reports.sort_by(|a, b| {
+            (a.pair, a.direction, &a.node, a.action).cmp(&(b.pair, b.direction, &b.node, b.action))
+        });
+        PartialDenied { groups, reports }
+    }
+}
+
+/// Merges the shares of one reading into its denied connections, exactly as one
+/// [`DeniedAggregator`] over all the inputs in order would have found them: counts and
+/// records summed, first and last seen widened, reasons and policies united, the endpoints
+/// of the earliest share kept, the other ends' reports attached, most attempts first.
+/// Shares may be merged in any order and in stages (merge a subset, then the rest), as long
+/// as every share whose reports or groups name a connection is in the same final merge.
+pub fn merge_partials(parts: impl IntoIterator<Item = PartialDenied>) -> Vec<DeniedConnection> {
+    let mut agg = DeniedAggregator::default();
+    let mut orders: Vec<u64> = Vec::new();
+    for part in parts {
+        for g in part.groups {
+            let key = ConnectionKey {
+                src: agg.names.id(&g.src_key),
+                dst: agg.names.id(&g.dst_key),
+                port: g.dst.port,
+                protocol: g.protocol,
+                action: g.action,
+                direction: g.direction,
+                node: g.node.as_deref().map(|n| agg.names.id(n)),
+            };
+            let hash = hash_of(&key);
+            let rows = &agg.rows;
+            let found = agg
+                .row_index
+                .find(hash, |&i| rows[i as usize].0 == key)
+                .copied();
+            match found {
+                None => {
+                    let src = agg.shared(key.src, g.src);
+                    let dst = agg.shared(key.dst, g.dst);
+                    let index = agg.rows.len();
+                    agg.rows.push((
+                        key,
+                        DeniedConnection {
+                            src,
+                            dst,
+                            protocol: g.protocol,
+                            action: g.action,
+                            direction: g.direction,
+                            node: g.node,
+                            drop_reasons: g.drop_reasons,
+                            policies: g.policies,
+                            count: g.count,
+                            records: g.records,
+                            first_seen: g.first_seen,
+                            last_seen: g.last_seen,
+                            inexact: g.inexact,
+                            other_reports: Vec::new(),
+                            why: None,
+                        },
+                    ));
+                    orders.push(g.order);
+                    let rows = &agg.rows;
+                    agg.row_index
+                        .insert_unique(hash, index as u32, |&i| hash_of(&rows[i as usize].0));
+                }
+                Some(i) => {
+                    let i = i as usize;
+                    if g.order < orders[i] {
+                        orders[i] = g.order;
+                        let src = agg.shared(key.src, g.src);
+                        let dst = agg.shared(key.dst, g.dst);
+                        let row = &mut agg.rows[i].1;
+                        row.src = src;
+                        row.dst = dst;
+                    }
+                    let row = &mut agg.rows[i].1;
+                    row.count = row.count.saturating_add(g.count);
+                    row.records = row.records.saturating_add(g.records);
+                    row.inexact |= g.inexact;
+                    for r in &g.drop_reasons {
+                        insert_sorted(&mut row.drop_reasons, r);
+                    }
+                    for p in &g.policies {
+                        insert_sorted(&mut row.policies, p);
+                    }
+                    row.first_seen = match (row.first_seen, g.first_seen) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    row.last_seen = match (row.last_seen, g.last_seen) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+            }
+        }
+        for r in part.reports {
+            let reporter = (r.direction, r.node.as_deref(), r.action);
+            let hash = hash_of(&reporter);
+            let reporters = &mut agg.reporters;
+            let index = *agg
+                .reporter_index
+                .entry(
+                    hash,
+                    |&i| reporter_ref(&reporters[i as usize]) == reporter,
+                    |&i| hash_of(&reporter_ref(&reporters[i as usize])),
+                )
+                .or_insert_with(|| {
+                    reporters.push((r.direction, r.node.clone(), r.action));
+                    (reporters.len() - 1) as u32
+                })
+                .get() as usize;
+            if agg.others.len() <= index {
+                agg.others.resize_with(index + 1, ReportCounts::default);
+            }
+            agg.others[index].add(r.pair, r.count);
+        }
+    }
+    agg.finish()
+}
+
 /// Inserts a clone of `value` into the sorted `list` unless it is there already.
 fn insert_sorted<T: Ord + Clone>(list: &mut Vec<T>, value: &T) {
     if let Err(at) = list.binary_search(value) {
@@ -610,6 +856,122 @@ mod tests {
         assert_eq!(rows[0].count, u64::MAX);
         assert_eq!(rows[0].records, 2);
         assert_eq!(rows[0].other_reports[0].count, u64::MAX);
+    }
+
+    /// Records of several files: denials of one connection in two files, its other end's
+    /// report in a third, an unrelated denial, and a destination seen differently (another
+    /// identity source) in the later file.
+    fn shares() -> Vec<Vec<(Flow, bool)>> {
+        let allowed = |mut f: Flow, node: &str| {
+            f.action = Action::Allowed;
+            f.direction = Direction::Egress;
+            f.node = Some(node.into());
+            f
+        };
+        let mut later = denied("a", 9200, "2026-11-20T09:59:00Z", 1);
+        later.dst.identity_source = crate::flow::IdentitySource::Log;
+        later.drop_reason = Some("AUTH_REQUIRED".into());
+        later.policies = vec![PolicyRef {
+            namespace: Some("ns".into()),
+            name: "deny-all".into(),
+            kind: None,
+            tier: None,
+        }];
+        vec![
+            vec![
+                (denied("a", 9200, "2026-11-20T10:00:02Z", 1), true),
+                (denied("b", 9300, "2026-11-20T10:00:09Z", 2), true),
+                (
+                    allowed(denied("b", 9300, "2026-11-20T10:00:09Z", 1), "n0"),
+                    false,
+                ),
+            ],
+            vec![
+                (later, true),
+                (denied("a", 9200, "2026-11-20T10:00:05Z", u64::MAX), true),
+            ],
+            vec![
+                (
+                    allowed(denied("a", 9200, "2026-11-20T10:00:01Z", 3), "n0"),
+                    false,
+                ),
+                (
+                    allowed(denied("c", 80, "2026-11-20T10:00:01Z", 1), "n9"),
+                    false,
+                ),
+            ],
+        ]
+    }
+
+    fn aggregate(flows: &[(Flow, bool)], agg: &mut DeniedAggregator) {
+        for (flow, is_denial) in flows {
+            if *is_denial {
+                agg.add(flow);
+            } else {
+                agg.observe(flow);
+            }
+        }
+    }
+
+    #[test]
+    fn merged_shares_equal_one_reading_of_all_inputs_in_any_merge_order() {
+        let shares = shares();
+        let mut whole = DeniedAggregator::default();
+        for share in &shares {
+            aggregate(share, &mut whole);
+        }
+        let expected = whole.finish();
+        let parts: Vec<PartialDenied> = shares
+            .iter()
+            .enumerate()
+            .map(|(i, share)| {
+                let mut agg = DeniedAggregator::default();
+                aggregate(share, &mut agg);
+                agg.finish_partial(i as u64)
+            })
+            .collect();
+        let shown = |rows: &[DeniedConnection]| {
+            rows.iter()
+                .map(|c| {
+                    format!(
+                        "{:?} {:?} {} {} {:?} {:?} {:?} {:?} {:?}",
+                        c.src,
+                        c.dst,
+                        c.count,
+                        c.records,
+                        c.first_seen,
+                        c.last_seen,
+                        c.drop_reasons,
+                        c.policies,
+                        c.other_reports
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let merged = merge_partials(parts.clone());
+        assert_eq!(shown(&merged), shown(&expected));
+        let mut reversed = parts.clone();
+        reversed.reverse();
+        assert_eq!(shown(&merge_partials(reversed)), shown(&expected));
+        // The first file's view of the destination is kept, as one reader keeps the first.
+        assert_eq!(
+            merged[0].dst.identity_source,
+            crate::flow::IdentitySource::None
+        );
+        assert_eq!(merged[0].count, u64::MAX, "saturates across shares");
+        assert_eq!(merged[0].other_reports[0].count, 3);
+    }
+
+    #[test]
+    fn partial_shares_travel_as_json_and_read_back_the_same() {
+        let mut agg = DeniedAggregator::default();
+        aggregate(&shares()[1], &mut agg);
+        let mut part = agg.finish_partial(7);
+        part.groups[0].protocol = Protocol::Other(47);
+        let text = serde_json::to_string(&part).unwrap();
+        let back: PartialDenied = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, part);
+        assert_eq!(back.groups[0].pair(), part.groups[0].pair());
     }
 
     #[test]

@@ -14,7 +14,10 @@ mod unanswered;
 mod why;
 mod write;
 
-pub use denied::{DeniedAggregator, DeniedConnection, SideReport};
+pub use denied::{
+    endpoint_key, merge_partials, DeniedAggregator, DeniedConnection, PartialDenied, PartialGroup,
+    PartialReport, SideReport,
+};
 pub use filter::{
     parse_duration, parse_ip_or_cidr, parse_protocol, parse_time, FlowFilter, NodePattern,
     PodPattern, PortRange, VerdictFilter,

@@ -1,0 +1,85 @@
+"""Type stubs of flowq's Rust extension. Use the wrappers in :mod:`flowq`; these return Arrow
+tables (the PyCapsule interface) and each input's accounting as JSON text."""
+
+from datetime import datetime
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+__version__: str
+
+class ArrowTable:
+    """Rows as Arrow record batches: ``polars.DataFrame(t)``, ``pyarrow.table(t)``."""
+
+    def __arrow_c_stream__(self, requested_schema: Optional[object] = None) -> object: ...
+    def __len__(self) -> int: ...
+    @property
+    def columns(self) -> List[str]: ...
+    @property
+    def json_columns(self) -> List[str]: ...
+
+class Snapshot:
+    """Cluster snapshots loaded once (each ``FILE[@TIME]``)."""
+
+    def __init__(self, specs: Sequence[str]) -> None: ...
+    @property
+    def sources(self) -> List[str]: ...
+    @property
+    def taken_at(self) -> List[Optional[datetime]]: ...
+    def counts(self) -> Dict[str, int]: ...
+
+def flows(
+    paths: Sequence[str],
+    snapshot: Optional[Snapshot] = None,
+    filters: Optional[Mapping[str, Any]] = None,
+    format: Optional[str] = None,
+    strict: bool = False,
+) -> Tuple[ArrowTable, str]: ...
+def denied(
+    paths: Sequence[str],
+    snapshot: Optional[Snapshot] = None,
+    filters: Optional[Mapping[str, Any]] = None,
+    format: Optional[str] = None,
+    strict: bool = False,
+    include_drops: bool = False,
+    unanswered: bool = False,
+    reply_window: int = 60,
+) -> Tuple[ArrowTable, str]: ...
+def top(
+    paths: Sequence[str],
+    by: Sequence[str],
+    k: int = 10,
+    bucket: Optional[str] = None,
+    include_replies: bool = False,
+    snapshot: Optional[Snapshot] = None,
+    filters: Optional[Mapping[str, Any]] = None,
+    format: Optional[str] = None,
+    strict: bool = False,
+) -> Tuple[ArrowTable, str]: ...
+def inspect(
+    paths: Sequence[str],
+    filters: Optional[Mapping[str, Any]] = None,
+    format: Optional[str] = None,
+) -> Tuple[ArrowTable, str]: ...
+def check(
+    snapshot: Snapshot,
+    src: str,
+    dst: str,
+    port: int,
+    protocol: str = "TCP",
+    at: Optional[str] = None,
+) -> Tuple[str, ArrowTable]: ...
+def groupable_columns() -> List[str]: ...
+def formats() -> List[str]: ...
+def denied_shares(
+    paths: Sequence[str],
+    orders: Sequence[int],
+    snapshot: Optional[Snapshot] = None,
+    filters: Optional[Mapping[str, Any]] = None,
+    format: Optional[str] = None,
+    strict: bool = False,
+    include_drops: bool = False,
+) -> Tuple[ArrowTable, str]: ...
+def denied_merge(
+    kinds: Sequence[str], parts: Sequence[str], snapshot: Optional[Snapshot] = None
+) -> ArrowTable: ...
+def denied_merge_columns() -> List[Tuple[str, str]]: ...
+def flow_columns() -> List[Tuple[str, str]]: ...
