@@ -112,3 +112,16 @@ def test_spark_paths_fail_early_on_the_driver(spark, tmp_path):
         flowq.spark.denied(spark, ["gs://bucket/flows.json"])
     with pytest.raises(flowq.InvalidValueError, match="dst_port"):
         flowq.spark.denied(spark, [str(VAMP)], dst_port="nine")
+
+
+def test_spark_denied_reports_skipped_records_on_the_driver(spark, multi_files, tmp_path):
+    damaged = tmp_path / "damaged.ndjson"
+    lines = open(multi_files[0]).read().splitlines()
+    lines.insert(1, lines[1][:30])
+    damaged.write_text("\n".join(lines) + "\n")
+    files = [str(damaged), *multi_files[1:]]
+    with pytest.warns(flowq.SkippedRecordsWarning, match=r"skipped 1 of .* line 2"):
+        df = flowq.spark.denied(spark, files, snapshot=VAMP)
+    assert df.report.skipped == 1
+    assert [r["input"] for r in df.report.inputs] == files
+    assert df.count() > 0

@@ -85,10 +85,11 @@ class Snapshot:
     joined to the snapshot in force at its time.
     """
 
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_specs")
 
     def __init__(self, path_or_paths: Paths) -> None:
-        self._native = _native.Snapshot(_paths(path_or_paths))
+        self._specs = _paths(path_or_paths)
+        self._native = _native.Snapshot(self._specs)
 
     @property
     def sources(self) -> List[str]:
@@ -155,6 +156,12 @@ class Report:
 def _report(text: str, stacklevel: int = 3) -> Report:
     """The report of a read, warning about skipped and lost records as the CLI does."""
     report = Report(json.loads(text))
+    _warn(report, stacklevel + 1)
+    return report
+
+
+def _warn(report: Report, stacklevel: int) -> None:
+    """Warns about what the report says was skipped or lost, one warning per input."""
     for r in report.inputs:
         if r.get("skipped"):
             first = (r.get("skips") or [{}])[0]
@@ -174,7 +181,6 @@ def _report(text: str, stacklevel: int = 3) -> Report:
                 ),
                 stacklevel=stacklevel,
             )
-    return report
 
 
 def _frame(table: Any, report: Optional[Report] = None) -> pl.DataFrame:

@@ -19,7 +19,9 @@ import glob as _glob
 import os
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-from . import _native
+import json
+
+from . import Report, _native, _warn
 from . import _paths as _as_paths
 from ._errors import InvalidValueError
 
@@ -63,14 +65,14 @@ def _ship_snapshot(spark: Any, snapshot: Any) -> Optional[List[str]]:
     from . import Snapshot
 
     if isinstance(snapshot, Snapshot):
-        specs = snapshot.sources
+        specs = list(snapshot._specs)
     else:
         specs = _as_paths(snapshot)
     # Loading it here first fails early, on the driver, with the file and the reason.
     Snapshot(specs)
     shipped = []
     for spec in specs:
-        path, _, time = spec.partition("@") if "@" in os.path.basename(spec) else (spec, "", "")
+        path, time = spec.rsplit("@", 1) if "@" in os.path.basename(spec) else (spec, "")
         spark.sparkContext.addFile(os.path.abspath(path), recursive=os.path.isdir(path))
         shipped.append(os.path.basename(os.path.normpath(path)) + (f"@{time}" if time else ""))
     return shipped
@@ -85,7 +87,7 @@ def _worker_snapshot(shipped: Optional[List[str]]) -> Any:
 
         specs = []
         for spec in shipped:
-            name, _, time = spec.partition("@")
+            name, _, time = spec.rpartition("@") if "@" in spec else (spec, "", "")
             specs.append(SparkFiles.get(name) + (f"@{time}" if time else ""))
         _LOADED[key] = _native.Snapshot(specs)
     return _LOADED[key]
@@ -127,6 +129,11 @@ def denied(
     rows and order of ``flowq denied -o json`` (``evaluation`` as JSON text; parse it with
     ``from_json`` or read it back in Python).
 
+    The files are read when this is called (the partial groups stay on the executors,
+    persisted); skipped and lost records are warned about as :func:`flowq.denied` does and
+    are in the ``report`` attribute of the result. An input that cannot be read fails the
+    Spark job with flowq's error (``InputError: cannot read ...``).
+
     ``paths``: files or glob patterns every executor can open (a shared or mounted file
     system). ``snapshot``: a :class:`flowq.Snapshot` or path(s), shipped to every executor.
     ``partitions``: how many tasks read files (default: the cluster's parallelism). Filters
@@ -149,10 +156,16 @@ def denied(
             files_ = batch.column("path").to_pylist()
             if not files_:
                 continue
-            table, _report = _native.denied_shares(
+            table, report = _native.denied_shares(
                 files_, orders, snap, filters, format, strict, include_drops
             )
-            yield from pa.RecordBatchReader.from_stream(table)
+            reader = pa.RecordBatchReader.from_stream(table)
+            yield from reader
+            # The files' accounting travels to the driver beside the parts.
+            yield pa.RecordBatch.from_pydict(
+                {"pair": [""], "kind": ["input"], "part": [json.dumps([orders, json.loads(report)])]},
+                schema=reader.schema,
+            )
 
     def merge(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
@@ -167,14 +180,21 @@ def denied(
         table = _native.denied_merge(kinds, parts, _worker_snapshot(shipped))
         yield from pa.RecordBatchReader.from_stream(table)
 
+    from pyspark.sql import functions as F
+
     columns = _native.denied_merge_columns()
-    shares = _files_frame(spark, files, partitions).mapInArrow(
-        read_shares, "pair string, kind string, part string"
+    # Reading happens now, as with flowq.denied: the parts are kept on the executors and the
+    # files' accounting comes back, so skipped records are reported like the CLI does.
+    shares = (
+        _files_frame(spark, files, partitions)
+        .mapInArrow(read_shares, "pair string, kind string, part string")
+        .persist()
     )
-    merged = shares.repartition(max(1, spark.sparkContext.defaultParallelism), "pair").mapInArrow(
+    report = _collect_report(shares.filter(F.col("kind") == "input").select("part").collect())
+    parts = shares.filter(F.col("kind") != "input")
+    merged = parts.repartition(max(1, spark.sparkContext.defaultParallelism), "pair").mapInArrow(
         merge, _ddl(columns)
     )
-    from pyspark.sql import functions as F
 
     order = [
         F.col("_order_count").desc(),
@@ -188,7 +208,20 @@ def denied(
         F.col("_order_node").asc_nulls_first(),
     ]
     visible = [name for name, _ in columns if not name.startswith("_order_")]
-    return merged.orderBy(*order).select(*visible)
+    result = merged.orderBy(*order).select(*visible)
+    result.report = report
+    return result
+
+
+def _collect_report(rows: List[Any]) -> Report:
+    """The files' reports in input order, with the warnings flowq.denied gives."""
+    reports = []
+    for row in rows:
+        orders, inputs = json.loads(row.part)
+        reports.extend(zip(orders, inputs))
+    report = Report([r for _, r in sorted(reports, key=lambda x: x[0])])
+    _warn(report, stacklevel=4)
+    return report
 
 
 def flows(
