@@ -332,6 +332,24 @@ fn check(
     Ok((json, builder.finish()))
 }
 
+/// Checks filter keywords and values (and a format name) as a read would, without reading:
+/// a driver's check before work is sent elsewhere. `verdict` is a filter only when
+/// `with_verdict`.
+#[pyfunction]
+#[pyo3(signature = (filters, with_verdict, format = None))]
+fn check_filters(
+    filters: Option<&Bound<'_, PyDict>>,
+    with_verdict: bool,
+    format: Option<String>,
+) -> PyResult<()> {
+    let allowed = if with_verdict {
+        FILTERS.to_vec()
+    } else {
+        filters_but_verdict()
+    };
+    Reading::new(vec!["-".into()], None, filters, &allowed, format, false).map(|_| ())
+}
+
 /// The names of the columns `top` can group by.
 #[pyfunction]
 fn groupable_columns() -> Vec<&'static str> {
@@ -353,6 +371,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(top, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(check_filters, m)?)?;
     m.add_function(wrap_pyfunction!(groupable_columns, m)?)?;
     m.add_function(wrap_pyfunction!(formats, m)?)?;
     partial::register(m)?;

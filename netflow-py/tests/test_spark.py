@@ -125,3 +125,16 @@ def test_spark_denied_reports_skipped_records_on_the_driver(spark, multi_files, 
     assert df.report.skipped == 1
     assert [r["input"] for r in df.report.inputs] == files
     assert df.count() > 0
+
+
+def test_spark_flows_reports_what_its_actions_read(spark, multi_files):
+    df = flowq.spark.flows(spark, multi_files, verdict="denied")
+    assert df.report.inputs == []
+    rows = df.count()
+    df.count()
+    assert rows > 0
+    # Read twice, each file is counted once.
+    assert [r["input"] for r in df.report.inputs] == multi_files
+    assert df.report.lost_by_source == 24
+    with pytest.raises(flowq.InvalidValueError, match="verdict"):
+        flowq.spark.flows(spark, multi_files, verdict="not a verdict!")

@@ -145,7 +145,7 @@ def denied(
     shipped = _ship_snapshot(spark, snapshot)
     filters = _resolve_times(filters)
     # Bad filter values fail here, on the driver, before any task starts.
-    _native.denied_shares([], [], None, filters, format, strict, include_drops)
+    _native.check_filters(filters, False, format)
 
     def read_shares(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
@@ -241,15 +241,45 @@ def flows(
     files = _expand(paths)
     shipped = _ship_snapshot(spark, snapshot)
     filters = _resolve_times(filters)
+    # Bad filter values fail here, on the driver, before any task starts.
+    _native.check_filters(filters, True, format)
     columns = _native.flow_columns()
+    accumulator = spark.sparkContext.accumulator({}, _ReportsParam())
 
     def read(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
         snap = _worker_snapshot(shipped)
         for batch in batches:
-            for path in batch.column("path").to_pylist():
-                table, _report = _native.flows([path], snap, filters, format, strict)
+            for order, path in zip(batch.column("order").to_pylist(), batch.column("path").to_pylist()):
+                table, report = _native.flows([path], snap, filters, format, strict)
+                accumulator.add({order: json.loads(report)})
                 yield from pa.RecordBatchReader.from_stream(table)
 
-    return _files_frame(spark, files, partitions).mapInArrow(read, _ddl(columns))
+    result = _files_frame(spark, files, partitions).mapInArrow(read, _ddl(columns))
+    result.report = _AccumulatedReport(accumulator)
+    return result
+
+
+class _ReportsParam:
+    """Spark accumulator of the files' reports by their place in input order (a file read
+    again by a second action replaces its report rather than adding to it)."""
+
+    def zero(self, value: Dict[int, Any]) -> Dict[int, Any]:
+        return {}
+
+    def addInPlace(self, a: Dict[int, Any], b: Dict[int, Any]) -> Dict[int, Any]:
+        a.update(b)
+        return a
+
+
+class _AccumulatedReport(Report):
+    """The report of :func:`flows` on Spark: filled in as Spark actions read the files."""
+
+    def __init__(self, accumulator: Any) -> None:
+        self._accumulator = accumulator
+
+    @property
+    def inputs(self) -> List[Dict[str, Any]]:  # type: ignore[override]
+        value = self._accumulator.value
+        return [r for order in sorted(value) for r in value[order]]
