@@ -68,6 +68,10 @@ pub struct CheckArgs {
     /// Exit 1 unless every verdict is this (`allow` or `deny`): for CI checks of policies.
     #[arg(long, value_name = "VERDICT")]
     pub expect: Option<String>,
+    /// Also say on stderr what each snapshot holds (policies flowq does not evaluate included)
+    /// and every snapshot warning.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -79,6 +83,10 @@ pub struct InspectArgs {
     /// Input options.
     #[command(flatten)]
     pub input: InputArgs,
+    /// Snapshot options: describe each snapshot (what it holds, the policies flowq does not
+    /// evaluate, its warnings); without FILES, only the snapshots are described.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

@@ -12,6 +12,7 @@ use netflow_core::{DeclaredRow, Protocol, Session, Snapshots};
 use serde::Deserialize;
 
 use crate::args::{CheckArgs, OutputFormat};
+use crate::diagnostics;
 use crate::output::{Destination, RowSink};
 use crate::settings::{self, flag_error};
 
@@ -46,6 +47,10 @@ fn evaluate(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
     let at = settings::time("at", args.at.as_deref(), chrono::Utc::now())?;
     // No flows are read: the session only evaluates connections against the snapshots.
     let session = Session::new(Vec::<String>::new()).with_snapshots(Snapshots::loaded(snapshots));
+    if args.verbose {
+        diagnostics::describe_snapshots(&session);
+        diagnostics::warn_snapshots(&session, true);
+    }
     let expect = args.expect.as_deref().map(parse_expect).transpose()?;
 
     if let Some(batch) = &args.batch {

@@ -273,3 +273,189 @@ fn one_ends_allow_report_is_not_a_mismatch_when_the_other_end_denies() {
     );
     assert_eq!(rows[0]["mismatch"], serde_json::Value::Null);
 }
+
+const EXTRA: &str = "testdata/clusters/extra-kinds";
+
+#[test]
+fn verdicts_for_pods_under_policies_flowq_does_not_evaluate_say_so() {
+    let run = flowq(&[
+        "check",
+        "--snapshot",
+        EXTRA,
+        "--from",
+        "lab/probe",
+        "--to",
+        "shop/db-0",
+        "--port",
+        "5432",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("DENIED  lab/probe → shop/db-0 :5432/TCP"),
+        "{}",
+        run.stdout
+    );
+    for line in [
+        "! also subject to Calico GlobalNetworkPolicy default.lab-deny (egress of lab/probe), which flowq does not evaluate: the verdict may differ",
+        "! also subject to CiliumNetworkPolicy shop/db-l7 (ingress of shop/db-0), which flowq does not evaluate: the verdict may differ",
+    ] {
+        assert!(run.stdout.contains(line), "{line}\n{}", run.stdout);
+    }
+    let json = flowq(&[
+        "check",
+        "--snapshot",
+        EXTRA,
+        "--from",
+        "lab/probe",
+        "--to",
+        "shop/db-0",
+        "--port",
+        "5432",
+        "-o",
+        "json",
+    ])
+    .json();
+    let also = json["also_subject_to"].as_array().unwrap();
+    assert_eq!(also.len(), 5, "{also:?}");
+    assert_eq!(also[0]["kind"], "Calico GlobalNetworkPolicy");
+    assert_eq!(also[0]["direction"], "Egress");
+    assert_eq!(also[0]["selects"], true);
+    let csv = flowq(&[
+        "check",
+        "--snapshot",
+        EXTRA,
+        "--from",
+        "lab/probe",
+        "--to",
+        "shop/db-0",
+        "--port",
+        "5432",
+        "-o",
+        "csv",
+    ]);
+    assert!(
+        csv.stdout
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(",also_subject_to"),
+        "{}",
+        csv.stdout
+    );
+}
+
+#[test]
+fn check_verbose_counts_the_snapshot_and_lists_its_warnings() {
+    let run = flowq(&[
+        "check",
+        "--snapshot",
+        EXTRA,
+        "--from",
+        "shop/web-0",
+        "--to",
+        "shop/db-0",
+        "--port",
+        "5432",
+        "-v",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "2 namespaces, 3 pods, 0 services, 1 nodes, 1 NetworkPolicies; 7 policies flowq does \
+             not evaluate: ClusterNetworkPolicy prod-ingress-guard"
+        ),
+        "{}",
+        run.stderr
+    );
+    let quiet = flowq(&[
+        "check",
+        "--snapshot",
+        SNAPSHOT,
+        "--from",
+        AGENT,
+        "--to",
+        "vamp/elasticsearch-0",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(quiet.stderr, "", "no -v, nothing on stderr");
+}
+
+#[test]
+fn inspect_describes_snapshots_and_the_policies_flowq_does_not_evaluate() {
+    let run = flowq(&[
+        "inspect",
+        "--snapshot",
+        "testdata/clusters/extra-kinds.json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let header = run.stdout.lines().next().unwrap();
+    assert!(
+        header.starts_with("SNAPSHOT") && header.contains("NOT EVALUATED"),
+        "{header}"
+    );
+    assert!(
+        run.stdout.contains(
+            "7 policies flowq does not evaluate (verdicts for the pods they select say so): \
+             ClusterNetworkPolicy prod-ingress-guard, AdminNetworkPolicy lab-egress"
+        ),
+        "{}",
+        run.stdout
+    );
+    let rows = flowq(&["inspect", "--snapshot", EXTRA, "-o", "json"]).json();
+    assert_eq!(rows[0]["pods"], 3);
+    assert_eq!(rows[0]["network_policies"], 1);
+    assert_eq!(rows[0]["not_evaluated"], 7);
+    assert_eq!(
+        rows[0]["not_evaluated_policies"][6],
+        "CiliumClusterwideNetworkPolicy shop-no-world"
+    );
+    let both = flowq(&[
+        "inspect",
+        "--snapshot",
+        EXTRA,
+        "-o",
+        "json",
+        "testdata/flows/hubble/extra-kinds.ndjson",
+    ]);
+    assert_eq!(both.code, 2, "rows of two kinds cannot share one output");
+}
+
+#[test]
+fn a_denial_the_snapshot_allows_names_the_cilium_policy_as_the_likely_cause() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        EXTRA,
+        "-o",
+        "json",
+        "testdata/flows/hubble/extra-kinds.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let row = &run.json()[0];
+    assert_eq!(row["policy_verdict"], "allow");
+    let mismatch = row["mismatch"].as_str().unwrap();
+    assert!(
+        mismatch.starts_with(
+            "the log denies but the snapshot allows: also subject to CiliumNetworkPolicy \
+             shop/db-l7, ClusterNetworkPolicy prod-ingress-guard, BaselineAdminNetworkPolicy \
+             default, which flowq does not evaluate (the likely cause)"
+        ),
+        "{mismatch}"
+    );
+    assert_eq!(row["also_subject_to"].as_array().unwrap().len(), 5);
+    let table = flowq(&[
+        "denied",
+        "--snapshot",
+        EXTRA,
+        "testdata/flows/hubble/extra-kinds.ndjson",
+    ]);
+    assert!(
+        table
+            .stdout
+            .contains("! also subject to CiliumNetworkPolicy shop/db-l7 (ingress of shop/db-0)"),
+        "{}",
+        table.stdout
+    );
+}

@@ -18,6 +18,7 @@ use super::model::{
     ContainerPort, EndpointSlice, Namespace, NetworkPolicy, NetworkPolicySpec, Node, ObjectMeta,
     Pod, Service, ServicePort, SliceEndpoint,
 };
+use super::unevaluated::{UnevaluatedKind, UnevaluatedPolicy};
 use super::Snapshot;
 use crate::error::{Error, Result};
 use crate::input::InputReader;
@@ -148,7 +149,7 @@ impl Loader {
                         .for_each(|item| self.add_raw(item, path, depth + 1));
                     return;
                 }
-                self.add_object(&kind, text, path);
+                self.add_object(&kind, head.api_version.as_deref().unwrap_or(""), text, path);
             }
             Err(_) => self.snapshot.warnings.push(format!(
                 "{}: ignored a value that is not an object",
@@ -157,7 +158,7 @@ impl Loader {
         }
     }
 
-    fn add_object(&mut self, kind: &str, value: &str, path: &Path) {
+    fn add_object(&mut self, kind: &str, api_version: &str, value: &str, path: &Path) {
         if kind.is_empty() {
             self.snapshot.warnings.push(format!(
                 "{}: ignored an object without \"kind\"",
@@ -166,6 +167,24 @@ impl Loader {
             return;
         }
         self.objects_seen += 1;
+        if let Some(policy_kind) = UnevaluatedKind::recognise(api_version, kind) {
+            if let Err(e) = self.add_unevaluated(policy_kind, api_version, value) {
+                self.snapshot
+                    .warnings
+                    .push(format!("{}: skipped a {policy_kind}: {e}", path.display()));
+            }
+            return;
+        }
+        // A NetworkPolicy of another API group (Antrea's, say) is not a Kubernetes one.
+        let group = api_version.split_once('/').map_or("", |(g, _)| g);
+        if kind == "NetworkPolicy" && !matches!(group, "" | "networking.k8s.io") {
+            *self
+                .snapshot
+                .ignored
+                .entry(format!("{kind} ({group})"))
+                .or_default() += 1;
+            return;
+        }
         let result = match kind {
             "Namespace" => self.add_namespace(value),
             "Pod" => self.add_pod(value),
@@ -396,6 +415,30 @@ impl Loader {
         Ok(())
     }
 
+    fn add_unevaluated(
+        &mut self,
+        kind: UnevaluatedKind,
+        api_version: &str,
+        value: &str,
+    ) -> serde_json::Result<()> {
+        let object: Value = serde_json::from_str(value)?;
+        let meta: ObjectMeta =
+            serde_json::from_value(object.get("metadata").cloned().unwrap_or(Value::Null))
+                .unwrap_or_default();
+        self.note_time(meta.creation_timestamp);
+        let namespace = meta.namespace_or_default().to_string();
+        self.snapshot
+            .unevaluated
+            .push(UnevaluatedPolicy::from_object(
+                kind,
+                api_version.to_string(),
+                Some(namespace),
+                meta.name,
+                &object,
+            ));
+        Ok(())
+    }
+
     fn add_controller(&mut self, kind: &str, value: &str) -> serde_json::Result<()> {
         let raw: RawObject = serde_json::from_str(value)?;
         self.note_time(raw.metadata.creation_timestamp);
@@ -446,6 +489,8 @@ const MAX_NESTING: usize = 32;
 struct Head<'a> {
     #[serde(default)]
     kind: Option<String>,
+    #[serde(default, rename = "apiVersion")]
+    api_version: Option<String>,
     #[serde(borrow, default)]
     items: Option<Vec<&'a RawValue>>,
 }

@@ -112,7 +112,11 @@ impl fmt::Display for Evaluation {
             )?;
         }
         write!(f, "{}", self.egress)?;
-        write!(f, "{}", self.ingress)
+        write!(f, "{}", self.ingress)?;
+        for also in &self.also_subject_to {
+            writeln!(f, "{INDENT}! {}", also.note)?;
+        }
+        Ok(())
     }
 }
 

@@ -148,6 +148,30 @@ pub struct Evaluation {
     pub host_traffic: Option<HostTraffic>,
     /// Every backend's result when the destination is a Service (empty otherwise).
     pub backends: Vec<BackendEvaluation>,
+    /// Policies of kinds flowq does not evaluate (Cilium, Calico, AdminNetworkPolicy, …) that
+    /// select or may select an end in the direction they govern: the verdict may differ.
+    pub also_subject_to: Vec<AlsoSubjectTo>,
+}
+
+/// A policy flowq does not evaluate that applies, or may apply, to one end of a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlsoSubjectTo {
+    /// Its kind, as messages name it (`CiliumNetworkPolicy`, `Calico GlobalNetworkPolicy`).
+    pub kind: String,
+    /// `namespace/name`, or the name of a cluster-wide policy.
+    pub policy: String,
+    /// `namespace/name` of the pod it applies to.
+    pub pod: String,
+    /// The direction of that pod it governs (egress of the source, ingress of the
+    /// destination).
+    pub direction: PolicyType,
+    /// `true` when its subject selects the pod; `false` when it may (see `because`).
+    pub selects: bool,
+    /// Why it may select the pod, when that cannot be decided from the snapshot.
+    pub because: Option<String>,
+    /// The sentence shown to users: "also subject to <kind> <policy> (…), which flowq does
+    /// not evaluate: the verdict may differ".
+    pub note: String,
 }
 
 /// Host traffic: from the node a destination pod runs on (kubelet probes, hostNetwork pods).

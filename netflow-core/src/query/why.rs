@@ -11,7 +11,7 @@ use crate::cluster::{Snapshot, SnapshotSet};
 use crate::flow::{
     Action, Direction, Endpoint, Flow, Identity, IdentitySource, PolicyRef, Protocol,
 };
-use crate::policy::verdict::SideVerdict;
+use crate::policy::verdict::{PolicyType, SideVerdict};
 use crate::policy::{Engine, Evaluation, PolicyVerdict, Subject};
 
 /// What the snapshot says about one connection.
@@ -107,8 +107,35 @@ impl Explainer {
             Direction::Ingress => evaluation.ingress.verdict != SideVerdict::Deny,
             Direction::Unknown => evaluation.verdict == PolicyVerdict::Allow,
         };
+        // The policies flowq does not evaluate that govern the side the log speaks for: when
+        // the log and the snapshot disagree, they are the first suspects.
+        let unevaluated: Vec<String> = evaluation
+            .also_subject_to
+            .iter()
+            .filter(|a| match direction {
+                Direction::Egress => a.direction == PolicyType::Egress,
+                Direction::Ingress => a.direction == PolicyType::Ingress,
+                Direction::Unknown => true,
+            })
+            .map(|a| format!("{} {}", a.kind, a.policy))
+            .fold(Vec::new(), |mut list, p| {
+                if !list.contains(&p) {
+                    list.push(p);
+                }
+                list
+            });
         let mut mismatch = match (action, side_allows) {
+            (Action::Denied, true) if !unevaluated.is_empty() => Some(format!(
+                "the log denies but the snapshot allows: also subject to {}, which flowq does \
+                 not evaluate (the likely cause); or policy changed since, or snapshot stale",
+                unevaluated.join(", ")
+            )),
             (Action::Denied, true) => Some(LOG_DENIES_SNAPSHOT_ALLOWS.to_string()),
+            (Action::Allowed, false) if !unevaluated.is_empty() => Some(format!(
+                "{LOG_ALLOWS_SNAPSHOT_DENIES}; or also subject to {}, which flowq does not \
+                 evaluate and may allow it",
+                unevaluated.join(", ")
+            )),
             (Action::Allowed, false) => Some(LOG_ALLOWS_SNAPSHOT_DENIES.to_string()),
             _ => None,
         };
