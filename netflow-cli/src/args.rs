@@ -51,10 +51,11 @@ pub struct CheckArgs {
     /// Destination: `namespace/pod`, an IP address, or `svc/namespace/name`.
     #[arg(long, value_name = "DST")]
     pub to: Option<String>,
-    /// Destination port (the service port for a service).
+    /// Destination port (the service port for a service); not needed for ICMP and other
+    /// protocols without ports.
     #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
-    /// Protocol: TCP (default), UDP or SCTP.
+    /// Protocol: TCP (default), UDP, SCTP, ICMP, ICMPv6 or an IP protocol number.
     #[arg(long, value_name = "PROTO")]
     pub protocol: Option<String>,
     /// Evaluate many connections: one JSON object per line with `src`, `dst`, `port` and

@@ -21,7 +21,8 @@ use crate::settings::{self, flag_error};
 struct BatchLine {
     src: String,
     dst: String,
-    port: u16,
+    #[serde(default)]
+    port: Option<u16>,
     #[serde(default)]
     protocol: Option<String>,
 }
@@ -56,12 +57,19 @@ fn evaluate(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
     if let Some(batch) = &args.batch {
         return run_batch(&session, at, batch, args.output.output, expect, out);
     }
-    let (Some(from), Some(to), Some(port)) = (&args.from, &args.to, args.port) else {
-        bail!("check needs --from, --to and --port (or --batch FILE)");
+    let (Some(from), Some(to)) = (&args.from, &args.to) else {
+        bail!("check needs --from and --to (or --batch FILE)");
     };
     let protocol = match &args.protocol {
         Some(p) => parse_protocol(p).map_err(|e| flag_error("protocol", e))?,
         None => Protocol::Tcp,
+    };
+    let port = match (args.port, protocol.has_ports()) {
+        (Some(port), _) => port,
+        (None, false) => 0,
+        (None, true) => bail!(
+            "check needs --port for {protocol} (ICMP and other protocols without ports do not)"
+        ),
     };
     let evaluation = session.check(
         &Subject::parse(from)?,
@@ -151,10 +159,17 @@ fn run_batch(
                     Some(p) => parse_protocol(p).map_err(|e| format!("line {}: {e}", i + 1))?,
                     None => Protocol::Tcp,
                 };
+                let port = match (b.port, protocol.has_ports()) {
+                    (Some(port), _) => port,
+                    (None, false) => 0,
+                    (None, true) => {
+                        return Err(format!("line {}: \"port\" is needed for {protocol}", i + 1))
+                    }
+                };
                 let src = Subject::parse(&b.src).map_err(|e| format!("line {}: {e}", i + 1))?;
                 let dst = Subject::parse(&b.dst).map_err(|e| format!("line {}: {e}", i + 1))?;
                 session
-                    .check(&src, &dst, b.port, protocol, at)
+                    .check(&src, &dst, port, protocol, at)
                     .map_err(|e| format!("line {}: {e}", i + 1))
             });
         match result {

@@ -459,3 +459,84 @@ fn a_denial_the_snapshot_allows_names_the_cilium_policy_as_the_likely_cause() {
         table.stdout
     );
 }
+
+const PING: &str = "testdata/clusters/ping.yaml";
+
+#[test]
+fn icmp_is_checked_without_a_port_to_and_from_isolated_and_open_pods() {
+    let verdict = |from: &str, to: &str, protocol: &str| {
+        let run = flowq(&[
+            "check",
+            "--snapshot",
+            PING,
+            "--from",
+            from,
+            "--to",
+            to,
+            "--protocol",
+            protocol,
+            "-o",
+            "json",
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let v = run.json();
+        assert_eq!(v["port"], serde_json::Value::Null);
+        v
+    };
+    // Into target (ingress isolated, its only rule has ports) and out of pinger (egress
+    // isolated, no rules): denied; the other way round, nothing isolates them.
+    for (from, to, want) in [
+        ("apps/open", "apps/target", "deny"),
+        ("apps/target", "apps/open", "allow"),
+        ("apps/pinger", "8.8.8.8", "deny"),
+        ("8.8.8.8", "apps/pinger", "allow"),
+        ("apps/open", "apps/pinger", "allow"),
+        ("apps/pinger", "apps/open", "deny"),
+    ] {
+        for protocol in ["icmp", "icmpv6", "47"] {
+            let v = verdict(from, to, protocol);
+            assert_eq!(v["verdict"], want, "{from} → {to} {protocol}: {v}");
+        }
+    }
+    let v = verdict("apps/open", "apps/target", "icmp");
+    assert_eq!(
+        v["ingress"]["reasons"][0]["rules"][0]["ports"]["port"],
+        serde_json::Value::Null
+    );
+    assert!(
+        v["ingress"]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("may vary across network plugins"),
+        "{v}"
+    );
+    let tcp = flowq(&[
+        "check",
+        "--snapshot",
+        PING,
+        "--from",
+        "apps/open",
+        "--to",
+        "apps/target",
+    ]);
+    assert_eq!(tcp.code, 2, "TCP still needs a port");
+    assert!(tcp.stderr.contains("--port"), "{}", tcp.stderr);
+}
+
+#[test]
+fn icmp_batch_lines_need_no_port() {
+    let run = flowq_with_stdin(
+        &["check", "--snapshot", PING, "--batch", "-", "-o", "ndjson"],
+        br#"{"src": "apps/pinger", "dst": "8.8.8.8", "protocol": "icmp"}
+{"src": "apps/open", "dst": "apps/target", "port": 8080}
+"#,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["verdict"], "deny");
+    assert_eq!(lines[1]["verdict"], "allow");
+}

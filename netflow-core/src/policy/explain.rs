@@ -52,11 +52,18 @@ impl fmt::Display for Party {
 
 impl fmt::Display for Evaluation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{:<8}{} → {} :{}/{}",
-            self.verdict, self.src, self.dst, self.port, self.protocol
-        )?;
+        match self.port {
+            Some(port) => writeln!(
+                f,
+                "{:<8}{} → {} :{port}/{}",
+                self.verdict, self.src, self.dst, self.protocol
+            )?,
+            None => writeln!(
+                f,
+                "{:<8}{} → {} {}",
+                self.verdict, self.src, self.dst, self.protocol
+            )?,
+        }
         if let Some(service) = &self.service {
             let namespace = match &self.dst {
                 Party::Service { namespace, .. } => namespace.as_str(),
@@ -300,13 +307,20 @@ impl fmt::Display for PeerReason {
 
 impl fmt::Display for PortMiss {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "port {}/{} not in [{}]",
-            self.protocol,
-            self.port,
-            self.allowed.join(", ")
-        )?;
+        match self.port {
+            Some(port) => write!(
+                f,
+                "port {}/{port} not in [{}]",
+                self.protocol,
+                self.allowed.join(", ")
+            )?,
+            None => write!(
+                f,
+                "{} has no ports, and a rule with ports [{}] only matches TCP, UDP or SCTP",
+                self.protocol,
+                self.allowed.join(", ")
+            )?,
+        }
         for named in &self.named {
             match (&named.pod, named.resolved) {
                 (Some(pod), Some(n)) => write!(

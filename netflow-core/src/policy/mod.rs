@@ -133,6 +133,11 @@ impl<'s> Engine<'s> {
 
     /// Evaluates a new connection `src → dst:port/protocol`.
     ///
+    /// Every protocol is evaluated: isolation applies to all traffic of an isolated pod, a
+    /// rule without `ports` admits every protocol, and a rule with `ports` only matches TCP,
+    /// UDP or SCTP. For a protocol without ports (ICMP, ICMPv6, any other number) `port` is
+    /// ignored and the evaluation's `port` is `None`.
+    ///
     /// An address that belongs to a pod is that pod, a node's address is that node (host
     /// traffic when the destination pod runs there), a ClusterIP is its service; any other
     /// address is outside the pod network and its own direction is not evaluated. A service
@@ -154,13 +159,14 @@ impl<'s> Engine<'s> {
         let dst_end = self.resolve(dst)?;
         let src_party = party(src_end);
         let dst_party = party(dst_end);
+        let shown_port = protocol.has_ports().then_some(port);
         let End::Service { service, .. } = dst_end else {
             let pair = self.pair(src_end, dst_end, port, protocol);
             return Ok(Evaluation {
                 verdict: pair.verdict,
                 src: src_party,
                 dst: dst_party,
-                port,
+                port: shown_port,
                 protocol,
                 egress: pair.egress,
                 ingress: pair.ingress,
@@ -226,7 +232,7 @@ impl<'s> Engine<'s> {
             verdict,
             src: src_party,
             dst: dst_party,
-            port,
+            port: shown_port,
             protocol,
             egress,
             ingress,
@@ -248,6 +254,8 @@ impl<'s> Engine<'s> {
         port: u16,
         protocol: Protocol,
     ) -> Result<Arc<Evaluation>, PolicyError> {
+        // The port of a protocol without ports is ignored: one entry for all of them.
+        let port = if protocol.has_ports() { port } else { 0 };
         let key = (src.clone(), dst.clone(), port, protocol);
         if let Some(hit) = self
             .memo

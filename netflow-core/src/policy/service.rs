@@ -48,6 +48,13 @@ impl<'s> Engine<'s> {
             excluded: Vec::new(),
             problem: None,
         };
+        if !protocol.has_ports() {
+            translation.problem = Some(format!(
+                "service {id} forwards only its ports (TCP, UDP or SCTP): {protocol} sent to it \
+                 never reaches a backend"
+            ));
+            return (translation, Vec::new());
+        }
         let Some(service_port) = service_port else {
             let declared: Vec<String> = service
                 .ports

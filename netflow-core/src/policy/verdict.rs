@@ -134,8 +134,9 @@ pub struct Evaluation {
     pub src: Party,
     /// The destination as given (a pod, service, node or address).
     pub dst: Party,
-    /// Destination port as given (the service port for a service).
-    pub port: u16,
+    /// Destination port as given (the service port for a service); `None` for a protocol
+    /// without ports (ICMP, ICMPv6, any other protocol number).
+    pub port: Option<u16>,
     /// Protocol.
     pub protocol: Protocol,
     /// The source's egress.
@@ -362,8 +363,9 @@ pub enum PeerReason {
 /// Why the ports of a rule missed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortMiss {
-    /// Destination port of the connection (the pod port).
-    pub port: u16,
+    /// Destination port of the connection (the pod port); `None` for a protocol without ports,
+    /// which a rule with ports never matches.
+    pub port: Option<u16>,
     /// Protocol of the connection.
     pub protocol: Protocol,
     /// The rule's port entries, as text (`TCP/80`, `TCP/8000-8080`, `UDP/any`, `TCP/http`).

@@ -550,7 +550,7 @@ declare_row! {
     pub struct CheckRow {
         src: String => Text, "The source as evaluated (pod, address, node).";
         dst: String => Text, "The destination as given (pod, service, node, address).";
-        port: u16 => Int32, "Destination port as given (the service port for a service).";
+        port: Option<u16> => Int32, "Destination port as given (the service port for a service); null for a protocol without ports (ICMP).";
         protocol: String => Text, "Protocol.";
         policy_verdict: &'static str => Text, "What the NetworkPolicies decide: allow or deny.";
         egress: &'static str => Text, "The source's egress: allow, deny or not_applicable.";
