@@ -45,14 +45,15 @@ pub struct CheckArgs {
     /// Snapshot options.
     #[command(flatten)]
     pub snapshot: SnapshotArgs,
-    /// Source: `namespace/pod`, an IP address, or `svc/namespace/name`.
+    /// Source: `namespace/pod` or `namespace/workload`, `deploy|sts|ds|rs|job/namespace/name`,
+    /// `namespace/<label selector>` (`shop/app=web`), an IP address or `node/name`.
     #[arg(long, value_name = "SRC")]
     pub from: Option<String>,
-    /// Destination: `namespace/pod`, an IP address, or `svc/namespace/name`.
+    /// Destination: as `--from`, or a Service `svc/namespace/name`.
     #[arg(long, value_name = "DST")]
     pub to: Option<String>,
-    /// Destination port (the service port for a service); not needed for ICMP and other
-    /// protocols without ports.
+    /// Destination port (the service port for a service). Without it, TCP/UDP/SCTP ask
+    /// whether any port is allowed; ICMP and other protocols without ports need none.
     #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
     /// Protocol: TCP (default), UDP, SCTP, ICMP, ICMPv6 or an IP protocol number.

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::flow::{Action, Flow, Protocol};
 use crate::format::Format;
 use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
-use crate::policy::{Evaluation, Subject};
+use crate::policy::{Checked, Evaluation, Subject, Target};
 use crate::query::{
     needles_for, DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, TopAggregator,
     TopGroups, TopQuery, UnansweredDetector,
@@ -663,6 +663,29 @@ impl Session {
             .iter()
             .map(|s| SnapshotRow::of(s))
             .collect())
+    }
+
+    /// Checks every pair of the ends two [`Target`]s stand for (pods, a workload's pods or
+    /// its pod template, a selector's pods, a Service, an address, a node) against the
+    /// snapshot in force at `at` (the latest without it). Without `port`, a protocol with
+    /// ports asks whether any port is allowed; ICMP and other protocols need none.
+    pub fn check_targets(
+        &self,
+        from: &Target,
+        to: &Target,
+        port: Option<u16>,
+        protocol: Protocol,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Checked> {
+        self.snapshots()?;
+        let Some(engine) = self.explainer().and_then(|e| e.engine_at(at)) else {
+            return Err(Error::Invalid {
+                what: "check",
+                value: format!("{from} -> {to}"),
+                detail: "a connection is checked against a snapshot, and none was given".into(),
+            });
+        };
+        Ok(engine.check(from, to, port, protocol)?)
     }
 
     /// Evaluates one connection, `from` → `to` on `port` over `protocol`, against the

@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
-use netflow_core::policy::{PolicyVerdict, Subject};
+use netflow_core::policy::{PolicyVerdict, Subject, Target};
 use netflow_core::query::filter::parse_protocol;
 use netflow_core::query::CheckRow;
 use netflow_core::{DeclaredRow, Protocol, Session, Snapshots};
@@ -64,36 +64,51 @@ fn evaluate(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
         Some(p) => parse_protocol(p).map_err(|e| flag_error("protocol", e))?,
         None => Protocol::Tcp,
     };
-    let port = match (args.port, protocol.has_ports()) {
-        (Some(port), _) => port,
-        (None, false) => 0,
-        (None, true) => bail!(
-            "check needs --port for {protocol} (ICMP and other protocols without ports do not)"
-        ),
-    };
-    let evaluation = session.check(
-        &Subject::parse(from)?,
-        &Subject::parse(to)?,
-        port,
+    let checked = session.check_targets(
+        &Target::parse(from)?,
+        &Target::parse(to)?,
+        args.port,
         protocol,
         at,
     )?;
-    match args.output.output {
-        OutputFormat::Table => write!(out, "{evaluation}")?,
-        // The evaluation object itself: the documented `check -o json` contract.
-        OutputFormat::Ndjson => writeln!(out, "{}", serde_json::to_string(&evaluation)?)?,
-        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&evaluation)?)?,
-        format @ (OutputFormat::Csv | OutputFormat::Parquet) => {
+    let single = checked
+        .pairs
+        .first()
+        .filter(|_| checked.one_to_one)
+        .map(|p| &p.evaluation);
+    match (args.output.output, single) {
+        (OutputFormat::Table, _) => write!(out, "{checked}")?,
+        // One end each: the evaluation object itself, the documented `check -o json` contract.
+        (OutputFormat::Ndjson, Some(evaluation)) => {
+            writeln!(out, "{}", serde_json::to_string(evaluation)?)?
+        }
+        (OutputFormat::Json, Some(evaluation)) => {
+            writeln!(out, "{}", serde_json::to_string_pretty(evaluation)?)?
+        }
+        (OutputFormat::Ndjson, None) => {
+            for pair in &checked.pairs {
+                writeln!(out, "{}", serde_json::to_string(pair)?)?;
+            }
+        }
+        (OutputFormat::Json, None) => writeln!(out, "{}", serde_json::to_string_pretty(&checked)?)?,
+        (format @ (OutputFormat::Csv | OutputFormat::Parquet), _) => {
             let mut sink = RowSink::open(format, CheckRow::COLUMNS, &mut *out)?;
-            sink.write(&CheckRow::of(&evaluation))?;
+            for pair in &checked.pairs {
+                sink.write(&CheckRow::of(&pair.evaluation))?;
+            }
             sink.finish()?;
         }
     }
     out.flush()?;
-    match expect {
-        Some(want) if want != evaluation.verdict => Err(ExpectationFailed(1).into()),
-        _ => Ok(()),
+    let unexpected = checked
+        .pairs
+        .iter()
+        .filter(|p| expect.is_some_and(|want| want != p.evaluation.verdict))
+        .count();
+    if unexpected > 0 {
+        return Err(ExpectationFailed(unexpected).into());
     }
+    Ok(())
 }
 
 /// `allow` / `deny`.

@@ -519,8 +519,16 @@ fn icmp_is_checked_without_a_port_to_and_from_isolated_and_open_pods() {
         "--to",
         "apps/target",
     ]);
-    assert_eq!(tcp.code, 2, "TCP still needs a port");
-    assert!(tcp.stderr.contains("--port"), "{}", tcp.stderr);
+    // Without a port, TCP asks whether any port is allowed: target admits only 8080.
+    assert_eq!(tcp.code, 0, "{}", tcp.stderr);
+    assert!(
+        tcp.stdout.starts_with(
+            "allowed on TCP 8080 (any port asked; explained for the first)\nALLOWED apps/open → \
+             apps/target :8080/TCP"
+        ),
+        "{}",
+        tcp.stdout
+    );
 }
 
 #[test]
@@ -539,4 +547,163 @@ fn icmp_batch_lines_need_no_port() {
         .collect();
     assert_eq!(lines[0]["verdict"], "deny");
     assert_eq!(lines[1]["verdict"], "allow");
+}
+
+const MANIFESTS: &str = "testdata/clusters/manifests-only";
+
+fn check_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["check", "--snapshot"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "json"]);
+    let run = flowq(&all);
+    assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    run.json()
+}
+
+#[test]
+fn every_target_form_is_checked() {
+    // A workload by its name: one verdict per pod, grouped when they agree.
+    let v = check_json(&[
+        SNAPSHOT,
+        "--from",
+        "customer1/release-agent",
+        "--to",
+        "vamp/elasticsearch",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(v["pairs"].as_array().unwrap().len(), 2);
+    assert_eq!(v["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(v["groups"][0]["verdict"], "deny");
+    assert_eq!(v["one_to_one"], false);
+    // Explicit kinds, a label selector, a Service, an IP and a node.
+    let explicit = check_json(&[
+        SNAPSHOT,
+        "--from",
+        "deploy/customer1/release-agent",
+        "--to",
+        "sts/vamp/elasticsearch",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(explicit["pairs"], v["pairs"]);
+    let selector = check_json(&[
+        SNAPSHOT,
+        "--from",
+        "vamp/io.vamp=vamp-api",
+        "--to",
+        "vamp/app=elasticsearch",
+        "--port",
+        "9200",
+    ]);
+    let dsts: Vec<&str> = selector["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["evaluation"]["dst"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(dsts, ["elasticsearch-0", "elasticsearch-1"]);
+    assert!(selector["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["evaluation"]["verdict"] == "allow"));
+    let one = check_json(&[
+        SNAPSHOT,
+        "--from",
+        AGENT,
+        "--to",
+        "svc/vamp/elasticsearch",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(
+        one["verdict"], "deny",
+        "one end each: the evaluation object itself"
+    );
+    assert_eq!(one["dst"]["kind"], "service");
+    let ip = check_json(&[
+        SNAPSHOT,
+        "--from",
+        "10.0.0.11",
+        "--to",
+        "vamp/elasticsearch-0",
+        "--port",
+        "9200",
+    ]);
+    let node = check_json(&[
+        SNAPSHOT,
+        "--from",
+        "node/node-a",
+        "--to",
+        "vamp/elasticsearch-0",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(ip, node);
+    assert_eq!(node["src"]["kind"], "node");
+    let pod = check_json(&[
+        SNAPSHOT,
+        "--from",
+        "pod/customer1/release-agent-6c8f9b7d5-w4k2j",
+        "--to",
+        "vamp/elasticsearch-0",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(pod["verdict"], "deny");
+}
+
+#[test]
+fn manifests_without_pods_are_checked_from_pod_templates() {
+    let run = flowq(&[
+        "check",
+        "--snapshot",
+        MANIFESTS,
+        "--from",
+        "shop/web",
+        "--to",
+        "svc/shop/db",
+        "--port",
+        "5432",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("ALLOWED shop/web (pod template) → shop/db (service) :5432/TCP\n        service port 5432 → pod port 5432 (named port \"pg\") on db (pod template)"),
+        "{}",
+        run.stdout
+    );
+    let v = check_json(&[MANIFESTS, "--from", "shop/tier=back", "--to", "sts/shop/db"]);
+    let pairs = v["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 2, "db and migrate templates");
+    assert!(pairs
+        .iter()
+        .all(|p| p["any_port"]["allowed"].as_array().unwrap().is_empty()));
+    let expect = flowq(&[
+        "check",
+        "--snapshot",
+        MANIFESTS,
+        "--from",
+        "shop/tier=back",
+        "--to",
+        "shop/db",
+        "--expect",
+        "allow",
+    ]);
+    assert_eq!(expect.code, 1, "{}", expect.stderr);
+    let missing = flowq(&[
+        "check",
+        "--snapshot",
+        MANIFESTS,
+        "--from",
+        "shop/nope",
+        "--to",
+        "shop/db",
+    ]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("no pod shop/nope and no workload"),
+        "{}",
+        missing.stderr
+    );
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::model::{
     ContainerPort, EndpointSlice, Namespace, NetworkPolicy, NetworkPolicySpec, Node, ObjectMeta,
-    Pod, Service, ServicePort, SliceEndpoint,
+    Pod, Service, ServicePort, SliceEndpoint, WorkloadObject,
 };
 use super::unevaluated::{UnevaluatedKind, UnevaluatedPolicy};
 use super::Snapshot;
@@ -192,7 +192,10 @@ impl Loader {
             "EndpointSlice" => self.add_endpoint_slice(value),
             "Node" => self.add_node(value),
             "NetworkPolicy" => self.add_policy(value),
-            "ReplicaSet" | "Job" => self.add_controller(kind, value),
+            "ReplicaSet" | "Job" => self
+                .add_controller(kind, value)
+                .and_then(|()| self.add_workload(kind, value)),
+            "Deployment" | "StatefulSet" | "DaemonSet" => self.add_workload(kind, value),
             _ => {
                 *self.snapshot.ignored.entry(kind.to_string()).or_default() += 1;
                 Ok(())
@@ -439,6 +442,36 @@ impl Loader {
         Ok(())
     }
 
+    fn add_workload(&mut self, kind: &str, value: &str) -> serde_json::Result<()> {
+        let raw: RawWorkload = serde_json::from_str(value)?;
+        self.note_time(raw.metadata.creation_timestamp);
+        let namespace = raw.metadata.namespace_or_default().to_string();
+        let template = raw.spec.template;
+        let container_ports = template
+            .spec
+            .containers
+            .iter()
+            .flatten()
+            .chain(template.spec.init_containers.iter().flatten())
+            .flat_map(|c| c.ports.iter().flatten().cloned())
+            .collect();
+        self.snapshot.workloads.push(WorkloadObject {
+            namespace: namespace.clone(),
+            kind: kind.to_string(),
+            name: raw.metadata.name.clone(),
+            template: Pod {
+                namespace,
+                name: format!("{} (pod template)", raw.metadata.name),
+                labels: Arc::new(template.metadata.labels.unwrap_or_default()),
+                host_network: template.spec.host_network.unwrap_or(false),
+                container_ports,
+                owner: Some((kind.to_string(), raw.metadata.name)),
+                ..Default::default()
+            },
+        });
+        Ok(())
+    }
+
     fn add_controller(&mut self, kind: &str, value: &str) -> serde_json::Result<()> {
         let raw: RawObject = serde_json::from_str(value)?;
         self.note_time(raw.metadata.creation_timestamp);
@@ -500,6 +533,28 @@ struct Head<'a> {
 struct RawObject {
     #[serde(default)]
     metadata: ObjectMeta,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawWorkload {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: RawWorkloadSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawWorkloadSpec {
+    template: RawTemplate,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawTemplate {
+    metadata: ObjectMeta,
+    spec: RawPodSpec,
 }
 
 #[derive(Deserialize)]

@@ -26,7 +26,7 @@ use crate::flow::{
     Endpoint, Flow, Identity, IdentitySource, NodeIdentity, PodIdentity, ServiceIdentity, Workload,
 };
 pub use index::{IpIndex, Owner};
-use model::{EndpointSlice, Namespace, NetworkPolicy, Node, Pod, Service};
+use model::{EndpointSlice, Namespace, NetworkPolicy, Node, Pod, Service, WorkloadObject};
 pub use selector::LabelSelector;
 pub use unevaluated::{AppliesTo, NamespaceView, Reach, UnevaluatedKind, UnevaluatedPolicy};
 
@@ -55,6 +55,8 @@ pub struct Snapshot {
     /// Policies of kinds flowq recognises but does not evaluate (Cilium, Calico, the Network
     /// Policy API's cluster-wide kinds).
     pub(crate) unevaluated: Vec<UnevaluatedPolicy>,
+    /// Workload controllers with their pod templates.
+    pub(crate) workloads: Vec<WorkloadObject>,
     /// Problems met while loading (objects skipped, bad addresses, missing namespaces).
     pub warnings: Vec<String>,
     /// Objects of kinds flowq does not use, by kind (never deserialized).
@@ -104,6 +106,35 @@ impl Snapshot {
     /// The nodes' pod CIDRs (`spec.podCIDRs`).
     pub fn pod_cidrs(&self) -> &[IpNet] {
         &self.pod_cidrs
+    }
+
+    /// The workload controllers (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job) with
+    /// their pod templates.
+    pub fn workloads(&self) -> &[WorkloadObject] {
+        &self.workloads
+    }
+
+    /// The pods of a workload (`kind` as Kubernetes spells it) that are not finished, found
+    /// through their owners (a Deployment's through its ReplicaSets).
+    pub fn pods_of_workload(&self, namespace: &str, kind: &str, name: &str) -> Vec<&Pod> {
+        self.pods
+            .iter()
+            .filter(|p| p.namespace == namespace)
+            .filter(|p| {
+                p.ended.is_none() && !matches!(p.phase.as_deref(), Some("Succeeded" | "Failed"))
+            })
+            .filter(|p| {
+                self.workload_of(p)
+                    .is_some_and(|w| w.kind == kind && w.name == name)
+            })
+            .collect()
+    }
+
+    /// The workload object (with its pod template) of that kind and name.
+    pub fn workload(&self, namespace: &str, kind: &str, name: &str) -> Option<&WorkloadObject> {
+        self.workloads
+            .iter()
+            .find(|w| w.namespace == namespace && w.kind == kind && w.name == name)
     }
 
     /// The policies of kinds flowq recognises but does not evaluate (CiliumNetworkPolicy,

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::target::Checked;
 use super::verdict::{
     Evaluation, Exemption, NoRules, Party, PeerReason, PolicyMiss, PolicyVerdict, PortMiss,
     SelectingPolicy, SideResult, SideVerdict,
@@ -124,6 +125,66 @@ impl fmt::Display for Evaluation {
             writeln!(f, "{INDENT}! {}", also.note)?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Checked {
+    /// One block per group of pairs that agree: which pairs, then the explanation of the first
+    /// (pod names of the others differ, the reasons do not).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let several = self.pairs.len() > 1;
+        for (g, group) in self.groups.iter().enumerate() {
+            if g > 0 {
+                writeln!(f)?;
+            }
+            let Some(first) = group.pairs.first().and_then(|i| self.pairs.get(*i)) else {
+                continue;
+            };
+            if several {
+                let names: Vec<String> = group
+                    .pairs
+                    .iter()
+                    .filter_map(|i| self.pairs.get(*i))
+                    .map(|p| format!("{} → {}", p.evaluation.src, p.evaluation.dst))
+                    .collect();
+                writeln!(
+                    f,
+                    "{} of {} pairs {}: {}",
+                    group.pairs.len(),
+                    self.pairs.len(),
+                    group.verdict,
+                    names.join(", ")
+                )?;
+            }
+            if let Some(any) = &first.any_port {
+                let protocol = first.evaluation.protocol;
+                match any.allowed.as_slice() {
+                    [] => writeln!(
+                        f,
+                        "no {protocol} port is allowed (any port asked; {} evaluated)",
+                        plural(any.evaluated, "port")
+                    )?,
+                    [all] if all == "1-65535" => {
+                        writeln!(f, "every {protocol} port is allowed (any port asked)")?
+                    }
+                    allowed => writeln!(
+                        f,
+                        "allowed on {protocol} {} (any port asked; explained for the first)",
+                        allowed.join(", ")
+                    )?,
+                }
+            }
+            write!(f, "{}", first.evaluation)?;
+        }
+        Ok(())
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 

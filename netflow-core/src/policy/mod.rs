@@ -36,6 +36,7 @@ mod explain;
 mod resolve;
 mod service;
 mod subject;
+mod target;
 #[cfg(test)]
 mod test_support;
 pub mod verdict;
@@ -49,6 +50,7 @@ use crate::flow::Protocol;
 use eval::{PolicySet, Probe};
 use resolve::{describe, exempt, exemption_of, host_traffic_node, party, peer_of, End};
 pub use subject::Subject;
+pub use target::{AnyPort, CheckGroup, Checked, PairCheck, Target};
 pub use verdict::{
     AlsoSubjectTo, BackendEvaluation, Evaluation, ExcludedBackend, Exemption, HostTraffic,
     NamedPortMiss, NoRules, Party, PeerMiss, PeerReason, PolicyMiss, PolicyType, PolicyVerdict,

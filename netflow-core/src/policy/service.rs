@@ -89,6 +89,23 @@ impl<'s> Engine<'s> {
                         ends.push(End::Pod { pod, ip: None });
                     }
                 }
+                if ends.is_empty() {
+                    // Manifests without Pod objects: the pod templates of the workloads the
+                    // selector matches stand in for their pods.
+                    for w in snapshot.workloads() {
+                        if w.namespace == service.namespace
+                            && w.kind != "ReplicaSet"
+                            && selector
+                                .iter()
+                                .all(|(k, v)| w.template.labels.get(k) == Some(v))
+                        {
+                            ends.push(End::Pod {
+                                pod: &w.template,
+                                ip: None,
+                            });
+                        }
+                    }
+                }
             }
             None => {
                 let mut seen = BTreeSet::new();
