@@ -274,6 +274,7 @@ mod tests {
             explanation: None,
             evaluation: None,
             mismatch: None,
+            also_subject_to: Vec::new(),
         }
     }
 
