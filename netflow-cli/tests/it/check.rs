@@ -537,6 +537,7 @@ fn icmp_batch_lines_need_no_port() {
         &["check", "--snapshot", PING, "--batch", "-", "-o", "ndjson"],
         br#"{"src": "apps/pinger", "dst": "8.8.8.8", "protocol": "icmp"}
 {"src": "apps/open", "dst": "apps/target", "port": 8080}
+{"src": "apps/app in (open,pinger)", "dst": "apps/target"}
 "#,
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -547,6 +548,19 @@ fn icmp_batch_lines_need_no_port() {
         .collect();
     assert_eq!(lines[0]["verdict"], "deny");
     assert_eq!(lines[1]["verdict"], "allow");
+    // A selector and no port: the check object, one pair per source pod, on one line.
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["one_to_one"], false);
+    let pairs = lines[2]["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 2);
+    assert_eq!(pairs[0]["any_port"]["allowed"][0], "8080", "open → target");
+    assert!(
+        pairs[1]["any_port"]["allowed"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "pinger: no egress"
+    );
 }
 
 const MANIFESTS: &str = "testdata/clusters/manifests-only";
