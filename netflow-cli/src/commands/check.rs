@@ -50,8 +50,9 @@ fn evaluate(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
     let session = Session::new(Vec::<String>::new()).with_snapshots(Snapshots::loaded(snapshots));
     if args.verbose {
         diagnostics::describe_snapshots(&session);
-        diagnostics::warn_snapshots(&session, true);
     }
+    // As every command: a summary of the snapshot warnings, every one with -v.
+    diagnostics::warn_snapshots(&session, args.verbose);
     let expect = args.expect.as_deref().map(parse_expect).transpose()?;
 
     if let Some(batch) = &args.batch {

@@ -362,8 +362,8 @@ fn check_verbose_counts_the_snapshot_and_lists_its_warnings() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains(
-            "2 namespaces, 3 pods, 0 services, 1 nodes, 1 NetworkPolicies; 7 policies flowq does \
-             not evaluate: ClusterNetworkPolicy prod-ingress-guard"
+            "2 namespaces, 3 pods, 0 services, 1 node, 1 NetworkPolicy; 7 policies flowq does not \
+             evaluate: ClusterNetworkPolicy prod-ingress-guard"
         ),
         "{}",
         run.stderr
@@ -719,5 +719,46 @@ fn manifests_without_pods_are_checked_from_pod_templates() {
         missing.stderr.contains("no pod shop/nope and no workload"),
         "{}",
         missing.stderr
+    );
+}
+
+#[test]
+fn check_summarises_snapshot_warnings_and_lists_them_with_verbose() {
+    let args = [
+        "check",
+        "--snapshot",
+        PING,
+        "--from",
+        "apps/open",
+        "--to",
+        "apps/target",
+        "--port",
+        "8080",
+    ];
+    let run = flowq(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "1 warning (first: namespace legacy has pods or policies but no Namespace object"
+        ) && run.stderr.contains("-v to list all"),
+        "{}",
+        run.stderr
+    );
+    let mut verbose = args.to_vec();
+    verbose.push("-v");
+    let run = flowq(&verbose);
+    assert!(
+        run.stderr.contains(
+            "flowq: warning: snapshot \"testdata/clusters/ping.yaml\": namespace legacy has pods \
+             or policies but no Namespace object"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("3 pods, 0 services, 1 node, 3 NetworkPolicies"),
+        "{}",
+        run.stderr
     );
 }
