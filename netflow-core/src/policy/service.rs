@@ -67,14 +67,17 @@ impl<'s> Engine<'s> {
                     )
                 })
                 .collect();
-            translation.problem = Some(format!(
-                "service {id} has no port {port}/{protocol} (its ports: {})",
-                if declared.is_empty() {
-                    "none".to_string()
-                } else {
-                    declared.join(", ")
-                }
-            ));
+            let declared = if declared.is_empty() {
+                "none".to_string()
+            } else {
+                declared.join(", ")
+            };
+            // Port 0 is what "any port" asks of a service without a port of the protocol.
+            translation.problem = Some(if port == 0 {
+                format!("service {id} has no {protocol} port (its ports: {declared})")
+            } else {
+                format!("service {id} has no port {port}/{protocol} (its ports: {declared})")
+            });
             return (translation, Vec::new());
         };
         let protocol_text = protocol.to_string();

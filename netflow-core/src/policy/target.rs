@@ -818,6 +818,42 @@ mod tests {
         assert_eq!(any.allowed, ["8080", "9000-9100"]);
         assert_eq!(checked.pairs[0].evaluation.port, Some(8080));
         assert_eq!(checked.verdict(), PolicyVerdict::Allow);
+        let svc = Snapshot::from_text(
+            &json!({"kind": "List", "items": [
+                {"kind": "Pod", "metadata": {"name": "a", "namespace": "n", "labels": {"app": "a"}},
+                 "status": {"phase": "Running", "podIP": "10.1.0.1"}},
+                {"kind": "Service", "metadata": {"name": "s", "namespace": "n"},
+                 "spec": {"clusterIP": "10.96.1.1", "selector": {"app": "a"},
+                          "ports": [{"port": 80}, {"port": 443}, {"port": 53, "protocol": "UDP"}]}}]})
+            .to_string(),
+            "svc.json",
+            None,
+        )
+        .unwrap();
+        let svc_engine = Engine::new(&svc);
+        let any = |protocol| {
+            svc_engine
+                .check(&parse("n/a"), &parse("svc/n/s"), None, protocol)
+                .unwrap()
+        };
+        let tcp = any(Protocol::Tcp);
+        assert_eq!(
+            tcp.pairs[0].any_port.as_ref().unwrap().allowed,
+            ["80", "443"]
+        );
+        let sctp = any(Protocol::Sctp);
+        assert_eq!(sctp.verdict(), PolicyVerdict::Deny);
+        let problem = sctp.pairs[0]
+            .evaluation
+            .service
+            .as_ref()
+            .unwrap()
+            .problem
+            .clone();
+        assert_eq!(
+            problem.as_deref(),
+            Some("service n/s has no SCTP port (its ports: 80/TCP, 443/TCP, 53/UDP)")
+        );
         let udp = engine
             .check(
                 &parse("shop/web"),
