@@ -693,6 +693,18 @@ fn manifests_without_pods_are_checked_from_pod_templates() {
     assert!(pairs
         .iter()
         .all(|p| p["any_port"]["allowed"].as_array().unwrap().is_empty()));
+    let cron = check_json(&[
+        MANIFESTS,
+        "--from",
+        "cj/shop/backup",
+        "--to",
+        "svc/shop/db",
+        "--port",
+        "5432",
+    ]);
+    let cron = &cron["pairs"][0]["evaluation"];
+    assert_eq!(cron["src"]["name"], "backup (pod template)");
+    assert_eq!(cron["verdict"], "deny", "the backup pods are not app=web");
     let expect = flowq(&[
         "check",
         "--snapshot",

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use super::eval::named_port;
 use super::resolve::{describe, holds_ip, End};
+use super::target::owned_by_another_workload;
 use super::verdict::{ExcludedBackend, ServiceTranslation};
 use super::Engine;
 use crate::cluster::model::{IntOrString, Service};
@@ -97,7 +98,7 @@ impl<'s> Engine<'s> {
                     // selector matches stand in for their pods.
                     for w in snapshot.workloads() {
                         if w.namespace == service.namespace
-                            && w.kind != "ReplicaSet"
+                            && !owned_by_another_workload(snapshot, w)
                             && selector
                                 .iter()
                                 .all(|(k, v)| w.template.labels.get(k) == Some(v))
