@@ -45,7 +45,7 @@ pub struct CheckArgs {
     /// Snapshot options.
     #[command(flatten)]
     pub snapshot: SnapshotArgs,
-    /// Source: `namespace/pod` or `namespace/workload`, `deploy|sts|ds|rs|job/namespace/name`,
+    /// Source: `namespace/pod` or `namespace/workload`, `deploy|sts|ds|rs|job|cj/namespace/name`,
     /// `namespace/<label selector>` (`shop/app=web`), an IP address or `node/name`.
     #[arg(long, value_name = "SRC")]
     pub from: Option<String>,
@@ -59,8 +59,9 @@ pub struct CheckArgs {
     /// Protocol: TCP (default), UDP, SCTP, ICMP, ICMPv6 or an IP protocol number.
     #[arg(long, value_name = "PROTO")]
     pub protocol: Option<String>,
-    /// Evaluate many connections: one JSON object per line with `src`, `dst`, `port` and
-    /// optionally `protocol` (`-` reads standard input); output line N answers input line N.
+    /// Evaluate many connections: one JSON object per line with `src`, `dst` (any form of
+    /// `--from`/`--to`), optionally `port` and `protocol` (`-` reads standard input); output
+    /// line N answers input line N.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "port"])]
     pub batch: Option<String>,
     /// Which snapshot to use when several are given: the one in force at this time (RFC 3339

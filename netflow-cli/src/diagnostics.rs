@@ -38,10 +38,16 @@ pub fn describe_snapshots(session: &Session) {
     };
     let mut err = std::io::stderr().lock();
     for r in rows {
+        let count =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut line = format!(
-            "flowq: snapshot {:?}: {} namespaces, {} pods, {} services, {} nodes, {} \
-             NetworkPolicies",
-            r.snapshot, r.namespaces, r.pods, r.services, r.nodes, r.network_policies
+            "flowq: snapshot {:?}: {}, {}, {}, {}, {}",
+            r.snapshot,
+            count(r.namespaces, "namespace", "namespaces"),
+            count(r.pods, "pod", "pods"),
+            count(r.services, "service", "services"),
+            count(r.nodes, "node", "nodes"),
+            count(r.network_policies, "NetworkPolicy", "NetworkPolicies")
         );
         if r.not_evaluated > 0 {
             line.push_str(&format!(

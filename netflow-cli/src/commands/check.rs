@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
-use netflow_core::policy::{PolicyVerdict, Subject, Target};
+use netflow_core::policy::{PolicyVerdict, Target};
 use netflow_core::query::filter::parse_protocol;
 use netflow_core::query::CheckRow;
 use netflow_core::{DeclaredRow, Protocol, Session, Snapshots};
@@ -50,8 +50,9 @@ fn evaluate(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
     let session = Session::new(Vec::<String>::new()).with_snapshots(Snapshots::loaded(snapshots));
     if args.verbose {
         diagnostics::describe_snapshots(&session);
-        diagnostics::warn_snapshots(&session, true);
     }
+    // As every command: a summary of the snapshot warnings, every one with -v.
+    diagnostics::warn_snapshots(&session, args.verbose);
     let expect = args.expect.as_deref().map(parse_expect).transpose()?;
 
     if let Some(batch) = &args.batch {
@@ -174,27 +175,30 @@ fn run_batch(
                     Some(p) => parse_protocol(p).map_err(|e| format!("line {}: {e}", i + 1))?,
                     None => Protocol::Tcp,
                 };
-                let port = match (b.port, protocol.has_ports()) {
-                    (Some(port), _) => port,
-                    (None, false) => 0,
-                    (None, true) => {
-                        return Err(format!("line {}: \"port\" is needed for {protocol}", i + 1))
-                    }
-                };
-                let src = Subject::parse(&b.src).map_err(|e| format!("line {}: {e}", i + 1))?;
-                let dst = Subject::parse(&b.dst).map_err(|e| format!("line {}: {e}", i + 1))?;
+                let src = Target::parse(&b.src).map_err(|e| format!("line {}: {e}", i + 1))?;
+                let dst = Target::parse(&b.dst).map_err(|e| format!("line {}: {e}", i + 1))?;
                 session
-                    .check(&src, &dst, port, protocol, at)
+                    .check_targets(&src, &dst, b.port, protocol, at)
                     .map_err(|e| format!("line {}: {e}", i + 1))
             });
         match result {
-            Ok(evaluation) => {
-                if expect.is_some_and(|want| want != evaluation.verdict) {
-                    unexpected += 1;
-                }
-                match format {
-                    OutputFormat::Table => writeln!(out, "{evaluation}")?,
-                    _ => writeln!(out, "{}", serde_json::to_string(&*evaluation)?)?,
+            Ok(checked) => {
+                unexpected += checked
+                    .pairs
+                    .iter()
+                    .filter(|p| expect.is_some_and(|want| want != p.evaluation.verdict))
+                    .count();
+                let single = checked
+                    .pairs
+                    .first()
+                    .filter(|_| checked.one_to_one)
+                    .map(|p| &p.evaluation);
+                match (format, single) {
+                    (OutputFormat::Table, _) => writeln!(out, "{checked}")?,
+                    (_, Some(evaluation)) => {
+                        writeln!(out, "{}", serde_json::to_string(evaluation)?)?
+                    }
+                    (_, None) => writeln!(out, "{}", serde_json::to_string(&checked)?)?,
                 }
             }
             Err(message) => {

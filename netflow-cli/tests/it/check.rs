@@ -362,8 +362,8 @@ fn check_verbose_counts_the_snapshot_and_lists_its_warnings() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains(
-            "2 namespaces, 3 pods, 0 services, 1 nodes, 1 NetworkPolicies; 7 policies flowq does \
-             not evaluate: ClusterNetworkPolicy prod-ingress-guard"
+            "2 namespaces, 3 pods, 0 services, 1 node, 1 NetworkPolicy; 7 policies flowq does not \
+             evaluate: ClusterNetworkPolicy prod-ingress-guard"
         ),
         "{}",
         run.stderr
@@ -537,6 +537,7 @@ fn icmp_batch_lines_need_no_port() {
         &["check", "--snapshot", PING, "--batch", "-", "-o", "ndjson"],
         br#"{"src": "apps/pinger", "dst": "8.8.8.8", "protocol": "icmp"}
 {"src": "apps/open", "dst": "apps/target", "port": 8080}
+{"src": "apps/app in (open,pinger)", "dst": "apps/target"}
 "#,
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -547,6 +548,19 @@ fn icmp_batch_lines_need_no_port() {
         .collect();
     assert_eq!(lines[0]["verdict"], "deny");
     assert_eq!(lines[1]["verdict"], "allow");
+    // A selector and no port: the check object, one pair per source pod, on one line.
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["one_to_one"], false);
+    let pairs = lines[2]["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 2);
+    assert_eq!(pairs[0]["any_port"]["allowed"][0], "8080", "open → target");
+    assert!(
+        pairs[1]["any_port"]["allowed"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "pinger: no egress"
+    );
 }
 
 const MANIFESTS: &str = "testdata/clusters/manifests-only";
@@ -679,6 +693,18 @@ fn manifests_without_pods_are_checked_from_pod_templates() {
     assert!(pairs
         .iter()
         .all(|p| p["any_port"]["allowed"].as_array().unwrap().is_empty()));
+    let cron = check_json(&[
+        MANIFESTS,
+        "--from",
+        "cj/shop/backup",
+        "--to",
+        "svc/shop/db",
+        "--port",
+        "5432",
+    ]);
+    let cron = &cron["pairs"][0]["evaluation"];
+    assert_eq!(cron["src"]["name"], "backup (pod template)");
+    assert_eq!(cron["verdict"], "deny", "the backup pods are not app=web");
     let expect = flowq(&[
         "check",
         "--snapshot",
@@ -705,5 +731,46 @@ fn manifests_without_pods_are_checked_from_pod_templates() {
         missing.stderr.contains("no pod shop/nope and no workload"),
         "{}",
         missing.stderr
+    );
+}
+
+#[test]
+fn check_summarises_snapshot_warnings_and_lists_them_with_verbose() {
+    let args = [
+        "check",
+        "--snapshot",
+        PING,
+        "--from",
+        "apps/open",
+        "--to",
+        "apps/target",
+        "--port",
+        "8080",
+    ];
+    let run = flowq(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "1 warning (first: namespace legacy has pods or policies but no Namespace object"
+        ) && run.stderr.contains("-v to list all"),
+        "{}",
+        run.stderr
+    );
+    let mut verbose = args.to_vec();
+    verbose.push("-v");
+    let run = flowq(&verbose);
+    assert!(
+        run.stderr.contains(
+            "flowq: warning: snapshot \"testdata/clusters/ping.yaml\": namespace legacy has pods \
+             or policies but no Namespace object"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("3 pods, 0 services, 1 node, 3 NetworkPolicies"),
+        "{}",
+        run.stderr
     );
 }

@@ -30,7 +30,11 @@ enum Expr {
 impl CalicoSelector {
     /// Parses an expression; an empty one is `all()`. The error says what was expected where.
     pub fn parse(text: &str) -> Result<CalicoSelector, String> {
-        let mut p = Parser { text, pos: 0 };
+        let mut p = Parser {
+            text,
+            pos: 0,
+            depth: 0,
+        };
         p.skip_ws();
         if p.pos == text.len() {
             return Ok(CalicoSelector(Expr::All));
@@ -73,7 +77,13 @@ impl Expr {
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
+    /// How many `!` and `(` enclose the current position: bounded, so that a hostile
+    /// expression cannot overflow the stack.
+    depth: usize,
 }
+
+/// How deeply `!` and parentheses may nest; real selectors nest a few levels.
+const MAX_DEPTH: usize = 64;
 
 impl Parser<'_> {
     fn error(&self, expected: &str) -> String {
@@ -142,11 +152,22 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Expr, String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!(
+                "does not parse: nested more than {MAX_DEPTH} levels deep"
+            ));
+        }
         if self.eat("!") {
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            self.depth += 1;
+            let inner = self.unary();
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner?)));
         }
         if self.eat("(") {
-            let inner = self.or()?;
+            self.depth += 1;
+            let inner = self.or();
+            self.depth -= 1;
+            let inner = inner?;
             if !self.eat(")") {
                 return Err(self.error("')'"));
             }
@@ -287,6 +308,21 @@ mod tests {
         assert!(matches(
             "projectcalico.org/namespace == 'shop'",
             &[("projectcalico.org/namespace", "shop")]
+        ));
+    }
+
+    #[test]
+    fn a_deeply_nested_selector_is_refused_without_overflowing_the_stack() {
+        for deep in [
+            format!("{}all(){}", "(".repeat(100_000), ")".repeat(100_000)),
+            format!("{}all()", "!".repeat(100_000)),
+        ] {
+            let err = CalicoSelector::parse(&deep).unwrap_err();
+            assert!(err.contains("nested more than 64 levels"), "{err}");
+        }
+        assert!(matches(
+            &format!("{}all(){}", "(".repeat(10), ")".repeat(10)),
+            &[]
         ));
     }
 

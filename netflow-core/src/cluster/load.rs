@@ -195,7 +195,9 @@ impl Loader {
             "ReplicaSet" | "Job" => self
                 .add_controller(kind, value)
                 .and_then(|()| self.add_workload(kind, value)),
-            "Deployment" | "StatefulSet" | "DaemonSet" => self.add_workload(kind, value),
+            "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob" => {
+                self.add_workload(kind, value)
+            }
             _ => {
                 *self.snapshot.ignored.entry(kind.to_string()).or_default() += 1;
                 Ok(())
@@ -446,7 +448,11 @@ impl Loader {
         let raw: RawWorkload = serde_json::from_str(value)?;
         self.note_time(raw.metadata.creation_timestamp);
         let namespace = raw.metadata.namespace_or_default().to_string();
-        let template = raw.spec.template;
+        // A CronJob's pod template is one level down, in its Job template.
+        let template = match raw.spec.job_template {
+            Some(job) if kind == "CronJob" => job.spec.template,
+            _ => raw.spec.template,
+        };
         let container_ports = template
             .spec
             .containers
@@ -547,6 +553,19 @@ struct RawWorkload {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct RawWorkloadSpec {
+    template: RawTemplate,
+    job_template: Option<RawJobTemplate>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawJobTemplate {
+    spec: RawWorkloadSpecTemplateOnly,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawWorkloadSpecTemplateOnly {
     template: RawTemplate,
 }
 

@@ -106,11 +106,11 @@ pub struct Pod {
 pub struct WorkloadObject {
     /// Namespace.
     pub namespace: String,
-    /// `Deployment`, `StatefulSet`, `DaemonSet`, `ReplicaSet` or `Job`.
+    /// `Deployment`, `StatefulSet`, `DaemonSet`, `ReplicaSet`, `Job` or `CronJob`.
     pub kind: String,
     /// Name.
     pub name: String,
-    /// A pod made from `spec.template`: its labels, container ports and `hostNetwork`, no node
+    /// A pod made from `spec.template` (a CronJob's `spec.jobTemplate.spec.template`): its labels, container ports and `hostNetwork`, no node
     /// and no address; named `<name> (pod template)`.
     pub template: Pod,
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use super::eval::named_port;
 use super::resolve::{describe, holds_ip, End};
+use super::target::owned_by_another_workload;
 use super::verdict::{ExcludedBackend, ServiceTranslation};
 use super::Engine;
 use crate::cluster::model::{IntOrString, Service};
@@ -67,14 +68,17 @@ impl<'s> Engine<'s> {
                     )
                 })
                 .collect();
-            translation.problem = Some(format!(
-                "service {id} has no port {port}/{protocol} (its ports: {})",
-                if declared.is_empty() {
-                    "none".to_string()
-                } else {
-                    declared.join(", ")
-                }
-            ));
+            let declared = if declared.is_empty() {
+                "none".to_string()
+            } else {
+                declared.join(", ")
+            };
+            // Port 0 is what "any port" asks of a service without a port of the protocol.
+            translation.problem = Some(if port == 0 {
+                format!("service {id} has no {protocol} port (its ports: {declared})")
+            } else {
+                format!("service {id} has no port {port}/{protocol} (its ports: {declared})")
+            });
             return (translation, Vec::new());
         };
         let protocol_text = protocol.to_string();
@@ -94,7 +98,7 @@ impl<'s> Engine<'s> {
                     // selector matches stand in for their pods.
                     for w in snapshot.workloads() {
                         if w.namespace == service.namespace
-                            && w.kind != "ReplicaSet"
+                            && !owned_by_another_workload(snapshot, w)
                             && selector
                                 .iter()
                                 .all(|(k, v)| w.template.labels.get(k) == Some(v))

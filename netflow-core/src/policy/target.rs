@@ -19,12 +19,13 @@ use crate::cluster::selector::LabelSelector;
 use crate::flow::Protocol;
 
 /// Workload kinds a target may name, with the short forms kubectl accepts.
-const WORKLOAD_KINDS: [(&str, &[&str]); 5] = [
+const WORKLOAD_KINDS: [(&str, &[&str]); 6] = [
     ("Deployment", &["deploy", "deployment", "deployments"]),
     ("StatefulSet", &["sts", "statefulset", "statefulsets"]),
     ("DaemonSet", &["ds", "daemonset", "daemonsets"]),
     ("ReplicaSet", &["rs", "replicaset", "replicasets"]),
     ("Job", &["job", "jobs"]),
+    ("CronJob", &["cj", "cronjob", "cronjobs"]),
 ];
 
 /// One end of a `check` as a user names it.
@@ -372,7 +373,7 @@ impl Engine<'_> {
                         && snapshot
                             .pods_of_workload(namespace, &w.kind, &w.name)
                             .is_empty()
-                        && !owned_by_listed_deployment(snapshot, w)
+                        && !owned_by_another_workload(snapshot, w)
                     {
                         found.push(Subject::Template {
                             namespace: namespace.clone(),
@@ -611,16 +612,15 @@ fn short_kind(kind: &str) -> &str {
         .map_or(kind, |(_, names)| names[0])
 }
 
-/// A ReplicaSet a Deployment of the snapshot owns is that Deployment's, not a workload of its
-/// own: its template is the Deployment's.
-fn owned_by_listed_deployment(
+/// A ReplicaSet a Deployment owns (a Job a CronJob owns) is that owner's, not a workload of
+/// its own: its template is the owner's.
+pub(super) fn owned_by_another_workload(
     snapshot: &crate::cluster::Snapshot,
     w: &crate::cluster::model::WorkloadObject,
 ) -> bool {
-    w.kind == "ReplicaSet"
-        && snapshot
-            .workload_of(&w.template)
-            .is_some_and(|owner| owner.kind == "Deployment")
+    snapshot
+        .workload_of(&w.template)
+        .is_some_and(|owner| owner.kind != w.kind)
 }
 
 fn sorted(mut subjects: Vec<Subject>) -> Vec<Subject> {
@@ -697,6 +697,7 @@ mod tests {
             ("ds/shop/web", "DaemonSet"),
             ("rs/shop/web", "ReplicaSet"),
             ("job/shop/web", "Job"),
+            ("cj/shop/web", "CronJob"),
         ] {
             assert_eq!(
                 parse(text),
@@ -818,6 +819,42 @@ mod tests {
         assert_eq!(any.allowed, ["8080", "9000-9100"]);
         assert_eq!(checked.pairs[0].evaluation.port, Some(8080));
         assert_eq!(checked.verdict(), PolicyVerdict::Allow);
+        let svc = Snapshot::from_text(
+            &json!({"kind": "List", "items": [
+                {"kind": "Pod", "metadata": {"name": "a", "namespace": "n", "labels": {"app": "a"}},
+                 "status": {"phase": "Running", "podIP": "10.1.0.1"}},
+                {"kind": "Service", "metadata": {"name": "s", "namespace": "n"},
+                 "spec": {"clusterIP": "10.96.1.1", "selector": {"app": "a"},
+                          "ports": [{"port": 80}, {"port": 443}, {"port": 53, "protocol": "UDP"}]}}]})
+            .to_string(),
+            "svc.json",
+            None,
+        )
+        .unwrap();
+        let svc_engine = Engine::new(&svc);
+        let any = |protocol| {
+            svc_engine
+                .check(&parse("n/a"), &parse("svc/n/s"), None, protocol)
+                .unwrap()
+        };
+        let tcp = any(Protocol::Tcp);
+        assert_eq!(
+            tcp.pairs[0].any_port.as_ref().unwrap().allowed,
+            ["80", "443"]
+        );
+        let sctp = any(Protocol::Sctp);
+        assert_eq!(sctp.verdict(), PolicyVerdict::Deny);
+        let problem = sctp.pairs[0]
+            .evaluation
+            .service
+            .as_ref()
+            .unwrap()
+            .problem
+            .clone();
+        assert_eq!(
+            problem.as_deref(),
+            Some("service n/s has no SCTP port (its ports: 80/TCP, 443/TCP, 53/UDP)")
+        );
         let udp = engine
             .check(
                 &parse("shop/web"),

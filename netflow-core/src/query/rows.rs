@@ -387,6 +387,7 @@ declare_row! {
         line: u64 => Int64, "Line in the input.";
         policy_verdict: Option<&'static str> => Text, "With a snapshot: what the NetworkPolicies decide for this connection (allow or deny); null without one, for replies, and when it could not be evaluated.";
         mismatch: Option<String> => Text, "With a snapshot: how the log and the snapshot disagree, with the likely cause.";
+        also_subject_to: Vec<String> => TextList, "With a snapshot: policies flowq does not evaluate (Cilium, Calico, AdminNetworkPolicy, …) that select or may select an end: the verdict may differ.";
     }
 }
 
@@ -436,6 +437,7 @@ impl FlowRow {
             line: flow.origin.line,
             policy_verdict: None,
             mismatch: None,
+            also_subject_to: Vec::new(),
         }
     }
 
@@ -444,6 +446,11 @@ impl FlowRow {
         if let Some(why) = why {
             self.policy_verdict = why.verdict.map(|v| v.as_str());
             self.mismatch = why.mismatch.clone();
+            self.also_subject_to = why
+                .evaluation
+                .iter()
+                .flat_map(|e| e.also_subject_to.iter().map(|a| a.note.clone()))
+                .collect();
         }
         self
     }
