@@ -64,6 +64,6 @@ pub use query::{
     FlowRow, Row, RowFormat, RowWriter, TopGroups, TopQuery, Why,
 };
 pub use session::{
-    Denied, DeniedQuery, InputRow, ReadSummary, Session, SnapshotSpec, Snapshots, Top,
+    Denied, DeniedQuery, InputRow, Lint, ReadSummary, Session, SnapshotSpec, Snapshots, Top,
     MAX_WAITING_FLOWS,
 };

@@ -182,6 +182,7 @@ impl Loader {
         };
         if let Err(e) = result {
             let skipped = skipped_object(kind, value, path, &e);
+            let e = &skipped.detail;
             let object = match (&skipped.namespace, &skipped.name) {
                 (Some(ns), Some(name)) => format!("{kind} {ns}/{name}"),
                 (None, Some(name)) => format!("{kind} {name}"),
@@ -581,7 +582,16 @@ fn skipped_object(
         kind: kind.to_string(),
         namespace,
         name,
-        detail: error.to_string(),
+        // The position serde gives is within the object's own text, not the file: it would
+        // mislead, the object's name says where it is.
+        detail: error
+            .to_string()
+            .trim_end_matches(&format!(
+                " at line {} column {}",
+                error.line(),
+                error.column()
+            ))
+            .to_string(),
     }
 }
 

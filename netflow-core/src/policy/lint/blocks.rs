@@ -120,8 +120,16 @@ fn covered(
     }
     let id = format!("{}/{}", policy.namespace, policy.name);
     let mut keep_out: Vec<String> = cidrs.iter().map(|c| c.to_string()).collect();
-    if !pods.is_empty() || !nodes.is_empty() {
-        keep_out.push("the pod and node ranges".to_string());
+    keep_out.extend(
+        snapshot
+            .nodes
+            .iter()
+            .flat_map(|n| n.internal_ips.iter())
+            .filter(|ip| block.contains(*ip) && !excepted_ip(except, ip))
+            .map(|ip| IpNet::from(*ip).to_string()),
+    );
+    if !pods.is_empty() {
+        keep_out.push("the pod network's range".to_string());
     }
     out.push(
         Finding::new(
@@ -181,7 +189,11 @@ mod tests {
             f.message
         );
         assert!(f.message.contains("node n1"), "{}", f.message);
-        assert!(f.fix.contains("except: [10.244.1.0/24"), "{}", f.fix);
+        assert!(
+            f.fix.contains("except: [10.244.1.0/24, 10.0.0.11/32]"),
+            "{}",
+            f.fix
+        );
     }
 
     #[test]

@@ -235,9 +235,13 @@ fn named(
     let finding = if declaring.is_empty() {
         Finding::new(Rule::NamedPort, Severity::Error, Some(&policy.namespace)).says(
             format!(
-                "{id} {at} allows the named port {name:?} ({protocol}), which none of the {} \
-                 on that end ({}) declares: the entry matches nothing",
-                super::count(pods.len(), "pod"),
+                "{id} {at} allows the named port {name:?} ({protocol}), which {} on that end \
+                 ({}) declares: the entry matches nothing",
+                if pods.len() == 1 {
+                    "not even the one pod".to_string()
+                } else {
+                    format!("none of the {} pods", pods.len())
+                },
                 cluster.owners_text(pods, 3)
             ),
             fix,

@@ -309,12 +309,17 @@ fn unselected(cluster: &Cluster<'_>, out: &mut Vec<Finding>) {
                 .says(
                     format!(
                         "{} in {ns} ({}) {} selected by no NetworkPolicy while {} there {} \
-                         isolated: they accept and open every connection",
+                         isolated: {} every connection in and out",
                         super::count(open.len(), "pod"),
                         cluster.owners_text(&open, 3),
                         if open.len() == 1 { "is" } else { "are" },
                         super::count(selected.len(), "other pod"),
                         if selected.len() == 1 { "is" } else { "are" },
+                        if open.len() == 1 {
+                            "it allows"
+                        } else {
+                            "they allow"
+                        },
                     ),
                     format!(
                         "add a default deny to {ns} (podSelector: {{}}, policyTypes: Ingress, \
