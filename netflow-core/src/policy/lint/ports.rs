@@ -236,13 +236,18 @@ fn named(
         Finding::new(Rule::NamedPort, Severity::Error, Some(&policy.namespace)).says(
             format!(
                 "{id} {at} allows the named port {name:?} ({protocol}), which {} on that end \
-                 ({}) declares: the entry matches nothing",
+                 ({}) {}: the entry matches nothing",
                 if pods.len() == 1 {
-                    "not even the one pod".to_string()
+                    "the one pod".to_string()
                 } else {
                     format!("none of the {} pods", pods.len())
                 },
-                cluster.owners_text(pods, 3)
+                cluster.owners_text(pods, 3),
+                if pods.len() == 1 {
+                    "does not declare"
+                } else {
+                    "declares"
+                }
             ),
             fix,
         )
