@@ -341,27 +341,43 @@ pub(super) struct Cluster<'s> {
     policies: PolicySet,
     /// Pods that hold (or will hold) an address: not Succeeded or Failed.
     pods: Vec<&'s Pod>,
+    /// Policies by namespace.
+    by_namespace: BTreeMap<&'s str, Vec<&'s NetworkPolicy>>,
+    /// `pods` by namespace.
+    pods_by_namespace: BTreeMap<&'s str, Vec<&'s Pod>>,
 }
 
 impl<'s> Cluster<'s> {
     fn new(snapshot: &'s Snapshot) -> Cluster<'s> {
+        let mut by_namespace: BTreeMap<&str, Vec<&NetworkPolicy>> = BTreeMap::new();
+        for p in &snapshot.policies {
+            by_namespace.entry(&p.namespace).or_default().push(p);
+        }
+        let pods: Vec<&Pod> = snapshot
+            .pods
+            .iter()
+            .filter(|p| !matches!(p.phase.as_deref(), Some("Succeeded" | "Failed")))
+            .collect();
+        let mut pods_by_namespace: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
+        for p in &pods {
+            pods_by_namespace.entry(&p.namespace).or_default().push(p);
+        }
         Cluster {
+            by_namespace,
+            pods_by_namespace,
             snapshot,
             policies: PolicySet::new(snapshot),
-            pods: snapshot
-                .pods
-                .iter()
-                .filter(|p| !matches!(p.phase.as_deref(), Some("Succeeded" | "Failed")))
-                .collect(),
+            pods,
         }
     }
 
     /// Running pods of a namespace.
     fn pods_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'s Pod> + 'a {
-        self.pods
-            .iter()
+        self.pods_by_namespace
+            .get(namespace)
+            .into_iter()
+            .flatten()
             .copied()
-            .filter(move |p| p.namespace == namespace)
     }
 
     /// Running pods the policy selects.
@@ -379,10 +395,11 @@ impl<'s> Cluster<'s> {
 
     /// Whether some policy isolates the pod in `direction`, and which do.
     fn isolating(&self, pod: &Pod, direction: PolicyType) -> Vec<&'s NetworkPolicy> {
-        self.snapshot
-            .policies
-            .iter()
-            .filter(|p| p.namespace == pod.namespace)
+        self.by_namespace
+            .get(pod.namespace.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
             .filter(|p| {
                 p.spec
                     .pod_selector
@@ -422,10 +439,10 @@ impl<'s> Cluster<'s> {
         }
         let namespaces: BTreeSet<&str> = self.peer_namespaces(policy, peer).into_iter().collect();
         Some(
-            self.pods
-                .iter()
-                .copied()
-                .filter(|p| !p.host_network && namespaces.contains(p.namespace.as_str()))
+            namespaces
+                .into_iter()
+                .flat_map(|ns| self.pods_in(ns))
+                .filter(|p| !p.host_network)
                 .filter(|p| {
                     peer.pod_selector
                         .as_ref()
