@@ -58,9 +58,17 @@ pub(super) fn check(cluster: &Cluster<'_>, out: &mut Vec<Finding>) {
             );
             side.verdict == SideVerdict::Deny
         };
-        let peer = Peer::Pod {
-            pod: dns_pod,
-            ips: dns_pod.ips.clone(),
+        // A hostNetwork kube-dns answers from its node's address: only ipBlocks match it.
+        let peer = if dns_pod.host_network {
+            Peer::Address {
+                ips: dns_pod.ips.clone(),
+                what: format!("hostNetwork pod {}/{}", dns_pod.namespace, dns_pod.name),
+            }
+        } else {
+            Peer::Pod {
+                pod: dns_pod,
+                ips: dns_pod.ips.clone(),
+            }
         };
         let udp = denied(&peer, Some(dns_pod), 53, Protocol::Udp);
         let tcp = denied(&peer, Some(dns_pod), 53, Protocol::Tcp);
@@ -333,6 +341,33 @@ mod tests {
         )]);
         assert!(findings(&open, Rule::EgressWithoutApiServer).is_empty());
         assert!(findings(&open, Rule::EgressWithoutDns).is_empty());
+    }
+
+    #[test]
+    fn a_host_network_kube_dns_is_matched_by_ip_blocks_only() {
+        let selector_rule = policy(
+            "shop",
+            "out",
+            &format!(r#"{{"podSelector":{{}},"policyTypes":["Egress"],"egress":[{DNS_RULE}]}}"#),
+        );
+        let items = cluster(&[selector_rule]).replace(
+            r#""spec":{"nodeName":"n1","containers":[{"name":"coredns""#,
+            r#""spec":{"nodeName":"n1","hostNetwork":true,"containers":[{"name":"coredns""#,
+        );
+        assert!(items.contains("hostNetwork"), "the fixture changed");
+        let found = findings(&items, Rule::EgressWithoutDns);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let block_rule = r#"{"to":[{"ipBlock":{"cidr":"10.244.1.2/32"}}],"ports":[{"port":53,"protocol":"UDP"},{"port":53}]}"#;
+        let items = cluster(&[policy(
+            "shop",
+            "out",
+            &format!(r#"{{"podSelector":{{}},"policyTypes":["Egress"],"egress":[{block_rule}]}}"#),
+        )])
+        .replace(
+            r#""spec":{"nodeName":"n1","containers":[{"name":"coredns""#,
+            r#""spec":{"nodeName":"n1","hostNetwork":true,"containers":[{"name":"coredns""#,
+        );
+        assert!(findings(&items, Rule::EgressWithoutDns).is_empty());
     }
 
     #[test]

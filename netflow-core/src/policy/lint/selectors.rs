@@ -323,7 +323,13 @@ fn unselected(cluster: &Cluster<'_>, out: &mut Vec<Finding>) {
                     ),
                     format!(
                         "add a default deny to {ns} (podSelector: {{}}, policyTypes: Ingress, \
-                         Egress) and allow what they need, or select them in an existing policy"
+                         Egress) and allow what {}, or select {} in an existing policy",
+                        if open.len() == 1 {
+                            "it needs"
+                        } else {
+                            "they need"
+                        },
+                        if open.len() == 1 { "it" } else { "them" },
                     ),
                 ),
         );
