@@ -252,3 +252,37 @@ fn lint_without_a_snapshot_or_with_a_missing_one_is_an_error() {
     let run = flowq(&["lint", "--snapshot", LINT, "--fail-on", "info"]);
     assert_eq!(run.code, 2, "info is not a level to fail on");
 }
+
+#[test]
+fn lint_parquet_reads_back_with_typed_columns() {
+    use netflow_core::frame::polars::prelude::*;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lint.parquet");
+    let path = path.to_str().unwrap();
+    let run = flowq(&[
+        "lint",
+        "--snapshot",
+        LINT,
+        "-o",
+        "parquet",
+        "--out",
+        path,
+        DENIALS,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let frame = ParquetReader::new(std::fs::File::open(path).unwrap())
+        .finish()
+        .expect("a readable parquet file");
+    assert_eq!(frame.height(), 11);
+    assert_eq!(frame.get_column_names(), COLUMNS);
+    let attempts: Vec<Option<i64>> = frame
+        .column("attempts")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(attempts.iter().flatten().sum::<i64>(), 4, "{attempts:?}");
+    assert_eq!(attempts.iter().filter(|a| a.is_none()).count(), 8);
+}
