@@ -5,6 +5,7 @@
 
 use super::{Cluster, Finding, ObjectRef, Rule, Severity};
 use crate::cluster::model::{IntOrString, NetworkPolicy, PolicyRule};
+use crate::cluster::selector::{LabelSelector, Operator};
 use crate::policy::eval::{entry_protocol, port_number, rules_of};
 use crate::policy::verdict::PolicyType;
 
@@ -66,6 +67,9 @@ fn problems_of(policy: &NetworkPolicy) -> Vec<(String, String)> {
             ));
         }
     }
+    if let Some(selector) = &policy.spec.pod_selector {
+        selector_problems("podSelector", selector, &mut out);
+    }
     for direction in [PolicyType::Ingress, PolicyType::Egress] {
         for (r, rule) in rules_of(&policy.spec, direction)
             .into_iter()
@@ -78,6 +82,31 @@ fn problems_of(policy: &NetworkPolicy) -> Vec<(String, String)> {
     out
 }
 
+/// A requirement with an operator Kubernetes does not know, or `In`/`NotIn` without values
+/// (the API server rejects both; flowq matches nothing with the first).
+fn selector_problems(at: &str, selector: &LabelSelector, out: &mut Vec<(String, String)>) {
+    for r in selector.match_expressions.iter().flatten() {
+        match r.operator {
+            Operator::Unknown => out.push((
+                format!(
+                    "{at} has a requirement on {:?} with an operator that is not In, NotIn, \
+                     Exists or DoesNotExist: it matches nothing",
+                    r.key
+                ),
+                "use In, NotIn, Exists or DoesNotExist (case matters)".to_string(),
+            )),
+            Operator::In | Operator::NotIn if r.values.is_empty() => out.push((
+                format!(
+                    "{at} has an In/NotIn requirement on {:?} without values",
+                    r.key
+                ),
+                "give the values, or use Exists/DoesNotExist".to_string(),
+            )),
+            _ => {}
+        }
+    }
+}
+
 fn rule_problems(
     direction: PolicyType,
     r: usize,
@@ -88,6 +117,12 @@ fn rule_problems(
     for (p, peer) in rule.peers.iter().flatten().enumerate() {
         let at = format!("{at} {}[{p}]", direction.peers_field());
         let selector = peer.pod_selector.is_some() || peer.namespace_selector.is_some();
+        if let Some(s) = &peer.pod_selector {
+            selector_problems(&format!("{at} podSelector"), s, out);
+        }
+        if let Some(s) = &peer.namespace_selector {
+            selector_problems(&format!("{at} namespaceSelector"), s, out);
+        }
         match &peer.ip_block {
             Some(block) => {
                 if selector {
@@ -198,6 +233,24 @@ mod tests {
                 "{needle}: {messages:#?}"
             );
         }
+    }
+
+    #[test]
+    fn unknown_selector_operators_and_empty_value_lists_are_invalid_policy_errors() {
+        let spec = r#"{"podSelector":{"matchExpressions":[{"key":"app","operator":"in","values":["web"]}]},
+          "ingress":[{"from":[{"namespaceSelector":{"matchExpressions":[{"key":"team","operator":"NotIn"}]}}]}]}"#;
+        let items = [namespace("shop", "{}"), policy("shop", "sel", spec)].join(",");
+        let found = findings(&items, Rule::InvalidPolicy);
+        let messages: Vec<&str> = found.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(found.len(), 2, "{messages:#?}");
+        assert!(
+            messages[1].contains("podSelector has a requirement on \"app\""),
+            "{messages:#?}"
+        );
+        assert!(
+            messages[0].contains("ingress rule 1 from[0] namespaceSelector has an In/NotIn"),
+            "{messages:#?}"
+        );
     }
 
     #[test]

@@ -591,6 +591,50 @@ mod tests {
     }
 
     #[test]
+    fn odd_values_are_findings_or_nothing_never_a_panic() {
+        use test_support::*;
+        let items = [
+            namespace("shop", "{}"),
+            NODE.to_string(),
+            pod(
+                "shop",
+                "web-0",
+                r#"{"app":"web"}"#,
+                "10.244.1.5",
+                r#"[{"name":"w","ports":[{"containerPort":-1,"name":""}],
+                     "livenessProbe":{"tcpSocket":{"port":-1}},
+                     "readinessProbe":{"grpc":{"port":99999}},
+                     "startupProbe":{"httpGet":{"port":""}}}]"#,
+            ),
+            service(
+                "shop",
+                "web",
+                "10.96.0.5",
+                r#"{"app":"web"}"#,
+                r#"[{"port":0,"targetPort":""},{"port":-5,"targetPort":70000},{"port":1}]"#,
+            ),
+            service("default", "kubernetes", "10.96.0.1", "null", r#"[{"port":443,"targetPort":"https"}]"#),
+            policy(
+                "shop",
+                "odd",
+                r#"{"podSelector":{"matchExpressions":[{"key":"app","operator":"Sideways"}]},
+                    "policyTypes":[],
+                    "ingress":[{"from":[{"ipBlock":{"cidr":"::/0","except":["10.0.0.0/8"]}}],
+                                "ports":[{"port":0},{"port":-5},{"port":""},{"port":"99999999999999999999"},
+                                         {"port":1,"endPort":-3}]}],
+                    "egress":[{"to":[{"namespaceSelector":{}}],"ports":[{"port":"x","protocol":""}]}]}"#,
+            ),
+            policy("shop", "all", r#"{"podSelector":{},"ingress":[{"ports":[{"port":0}]}],"egress":[]}"#),
+        ]
+        .join(",");
+        let findings = lint(&test_support::snapshot(&items));
+        for f in &findings {
+            assert!(!f.objects.is_empty() && !f.message.is_empty(), "{f:?}");
+        }
+        assert!(findings.iter().any(|f| f.rule == Rule::InvalidPolicy));
+    }
+
+    #[test]
     fn a_finding_of_two_snapshots_is_kept_once_naming_both() {
         let f = |snapshot: &str| Finding {
             snapshot: snapshot.to_string(),
