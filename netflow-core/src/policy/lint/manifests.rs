@@ -1,7 +1,8 @@
 //! Manifests: objects of the snapshot that could not be read (`bad-manifest`), and policies the
 //! API server would reject or whose parts can never match (`invalid-policy`): an unknown
 //! policy type or protocol, an ipBlock that does not parse or sits in a peer with a selector,
-//! a peer with nothing in it, an `endPort` without a numeric `port` or below it.
+//! a peer with nothing in it, an `endPort` without a numeric `port` or below it, a selector
+//! requirement with an unknown operator or `In`/`NotIn` without values.
 
 use super::{Cluster, Finding, ObjectRef, Rule, Severity};
 use crate::cluster::model::{IntOrString, NetworkPolicy, PolicyRule};
