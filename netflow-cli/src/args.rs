@@ -95,6 +95,9 @@ pub struct LintArgs {
     /// Snapshot options.
     #[command(flatten)]
     pub snapshot: SnapshotArgs,
+    /// Only the findings in this namespace (repeat for several); `--fail-on` counts only them.
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Vec<String>,
     /// Exit 1 when a finding of this severity or above exists: `error`, or `warning` (errors
     /// and warnings).
     #[arg(long, value_enum, value_name = "SEVERITY")]

@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use anyhow::{bail, Result};
-use netflow_core::policy::lint::{Finding, Severity};
+use netflow_core::policy::lint::{self, Finding, Severity};
 use netflow_core::query::LintRow;
 use netflow_core::{DeclaredRow, ReadSummary, Session, Snapshots};
 
@@ -56,7 +56,7 @@ pub fn run(args: &LintArgs, stdout: &mut dyn Write) -> Result<()> {
         verbose: args.verbose,
     };
     let mut out = Destination::open(&args.output, stdout)?;
-    let (findings, read) = if args.files.is_empty() {
+    let (mut findings, read) = if args.files.is_empty() {
         // The snapshot alone: no flow is read (not even standard input).
         let snapshots = Snapshots::load(specs)?;
         let session =
@@ -69,6 +69,7 @@ pub fn run(args: &LintArgs, stdout: &mut dyn Write) -> Result<()> {
         let lint = run.read(|session| Ok(session.lint()?))?;
         (lint.findings, Some((run, lint.summary)))
     };
+    lint::retain_namespaces(&mut findings, &args.namespace);
     let status = write(args, &findings, read.as_ref().map(|(_, s)| s), &mut out);
     let status = status.and_then(|()| match &read {
         Some((run, summary)) => run.finish(summary),
@@ -158,6 +159,9 @@ fn write(
             if by(Severity::Warning) == 1 { "" } else { "s" },
             by(Severity::Info)
         ));
+    }
+    if !args.namespace.is_empty() {
+        line.push_str(&format!(" in namespace {}", args.namespace.join(", ")));
     }
     let snapshots = args.snapshot.snapshot.join(", ");
     line.push_str(&format!(" in snapshot {snapshots}"));

@@ -286,3 +286,36 @@ fn lint_parquet_reads_back_with_typed_columns() {
     assert_eq!(attempts.iter().flatten().sum::<i64>(), 4, "{attempts:?}");
     assert_eq!(attempts.iter().filter(|a| a.is_none()).count(), 8);
 }
+
+#[test]
+fn namespace_keeps_the_findings_of_that_namespace() {
+    let run = flowq(&[
+        "lint",
+        "--snapshot",
+        SNAPSHOT,
+        "-n",
+        "customer1",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.json();
+    assert_eq!(rules_of(&rows), ["egress-without-dns"]);
+    assert_eq!(rows[0]["namespace"], "customer1");
+    let run = flowq(&[
+        "lint",
+        "--snapshot",
+        SNAPSHOT,
+        "-n",
+        "kube-system",
+        "--fail-on",
+        "warning",
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("No findings in namespace kube-system in snapshot "),
+        "{}",
+        run.stdout
+    );
+}

@@ -310,6 +310,19 @@ pub fn sort(findings: &mut [Finding]) {
     });
 }
 
+/// Keeps the findings in one of `namespaces` (every finding when it is empty); a finding in no
+/// namespace (a cluster-scoped object, an outside address) is kept only when none is given.
+pub fn retain_namespaces(findings: &mut Vec<Finding>, namespaces: &[String]) {
+    if namespaces.is_empty() {
+        return;
+    }
+    findings.retain(|f| {
+        f.namespace
+            .as_ref()
+            .is_some_and(|ns| namespaces.iter().any(|n| n == ns))
+    });
+}
+
 /// Merges the findings of several snapshots: one finding found in several is kept once,
 /// naming them all.
 pub fn merge(findings: Vec<Finding>) -> Vec<Finding> {
@@ -580,6 +593,17 @@ mod tests {
                 serde_json::json!(rule.name())
             );
         }
+    }
+
+    #[test]
+    fn findings_are_kept_by_namespace_only_when_namespaces_are_given() {
+        let f = |ns: Option<&str>| Finding::new(Rule::UnselectedPods, Severity::Warning, ns);
+        let all = vec![f(Some("a")), f(Some("b")), f(None)];
+        let mut kept = all.clone();
+        retain_namespaces(&mut kept, &[]);
+        assert_eq!(kept, all);
+        retain_namespaces(&mut kept, &["b".to_string()]);
+        assert_eq!(kept, [f(Some("b"))]);
     }
 
     #[test]
