@@ -2,7 +2,7 @@
 //! the three flow rules) in each output format, `--fail-on` and its exit codes, and the
 //! errors a user meets.
 
-use crate::{flowq, SNAPSHOT};
+use crate::{flowq, flowq_with_stdin, root, SNAPSHOT};
 
 const LINT: &str = "testdata/clusters/lint";
 const DENIALS: &str = "testdata/flows/hubble/lint-denials.ndjson";
@@ -318,4 +318,26 @@ fn namespace_keeps_the_findings_of_that_namespace() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn flows_come_from_standard_input_with_a_dash_and_never_without_files() {
+    let log = std::fs::read(root().join(DENIALS)).unwrap();
+    let run = flowq_with_stdin(&["lint", "--snapshot", LINT, "-o", "json", "-"], &log);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(rules_of(&run.json()).contains(&"denied-dns".to_string()));
+    let run = flowq_with_stdin(&["lint", "--snapshot", LINT, "-o", "json"], &log);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !rules_of(&run.json()).contains(&"denied-dns".to_string()),
+        "without files the snapshot alone is linted"
+    );
+}
+
+#[test]
+fn an_unreadable_flow_file_is_an_error_after_the_findings() {
+    let run = flowq(&["lint", "--snapshot", LINT, "testdata/flows/none.ndjson"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("none.ndjson"), "{}", run.stderr);
+    assert!(run.stdout.contains("service-port"), "{}", run.stdout);
 }

@@ -83,6 +83,16 @@ pub(super) fn check(cluster: &Cluster<'_>, out: &mut Vec<Finding>) {
         }
     }
     for ((owner, kind, handler, port), (pods, nodes, policies)) in blocked {
+        let mut addresses: Vec<String> = cluster
+            .snapshot
+            .nodes
+            .iter()
+            .filter(|n| nodes.contains(&n.name))
+            .flat_map(|n| n.internal_ips.iter())
+            .map(|ip| ipnet::IpNet::from(*ip).to_string())
+            .collect();
+        addresses.sort();
+        addresses.dedup();
         let severity = match kind {
             ProbeKind::Readiness => Severity::Info,
             ProbeKind::Liveness | ProbeKind::Startup => Severity::Warning,
@@ -113,8 +123,9 @@ pub(super) fn check(cluster: &Cluster<'_>, out: &mut Vec<Finding>) {
                     ),
                     format!(
                         "confirm the plugin exempts host traffic, or add an ingress rule to {} from \
-                         ipBlock (the node addresses) on TCP {port}",
-                        policies[0]
+                         ipBlock {} on TCP {port}",
+                        policies[0],
+                        super::list(addresses.into_iter(), 3)
                     ),
                 ),
         );
@@ -160,6 +171,11 @@ mod tests {
         );
         assert!(f.message.contains("node n1"), "{}", f.message);
         assert_eq!(f.objects[0].to_string(), "NetworkPolicy shop/web-in");
+        assert!(
+            f.fix.ends_with("from ipBlock 10.0.0.11/32 on TCP 8080"),
+            "{}",
+            f.fix
+        );
     }
 
     #[test]
