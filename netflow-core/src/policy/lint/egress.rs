@@ -77,7 +77,15 @@ pub(super) fn check(cluster: &Cluster<'_>, out: &mut Vec<Finding>) {
                 .or_default()
                 .push(pod);
         }
-        if let Some((ips, port)) = &api {
+        // A bare default deny is reported for DNS; the API server is a question for lists of
+        // what is allowed, where someone chose what to let out.
+        let allow_list = isolating.iter().any(|p| {
+            p.spec
+                .egress
+                .as_ref()
+                .is_some_and(|rules| !rules.is_empty())
+        });
+        if let Some((ips, port)) = api.as_ref().filter(|_| allow_list) {
             let peer = Peer::Address {
                 ips: ips.clone(),
                 what: "the API server".to_string(),
@@ -284,6 +292,10 @@ mod tests {
                 .contains("UDP 53 and TCP 53 to kube-dns (kube-system/coredns-0)"),
             "{}",
             found[0].message
+        );
+        assert!(
+            findings(&items, Rule::EgressWithoutApiServer).is_empty(),
+            "a bare default deny is no allow-list"
         );
     }
 
