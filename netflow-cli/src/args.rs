@@ -29,6 +29,9 @@ pub enum Command {
     Check(CheckArgs),
     /// What each input is: format (and why), records, flows, skips, time range, verdict mix.
     Inspect(InspectArgs),
+    /// The NetworkPolicy pitfalls of a snapshot, each with its objects and a one-line fix;
+    /// with flow files, also the denied DNS, API-server and kubelet-probe traffic they show.
+    Lint(LintArgs),
     /// List the input formats flowq reads.
     Formats,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -78,6 +81,46 @@ pub struct CheckArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `flowq lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Flow log files to look for denied DNS, API-server and probe traffic in (gzip or not;
+    /// `-` reads standard input); none: the snapshot alone.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<String>,
+    /// Read every flow file as this format instead of detecting it (see `flowq formats`).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Fail (exit 2) if any flow record is skipped.
+    #[arg(long)]
+    pub strict: bool,
+    /// List every skipped record and snapshot warning on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Snapshot options.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Only the findings in this namespace (repeat for several); `--fail-on` counts only them.
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Vec<String>,
+    /// Exit 1 when a finding of this severity or above exists: `error`, or `warning` (errors
+    /// and warnings).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The least severity that fails `flowq lint --fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warning,
 }
 
 /// `flowq inspect`.

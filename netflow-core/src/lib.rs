@@ -2,7 +2,8 @@
 //! identity from a cluster snapshot, and explains denials with exact NetworkPolicy semantics.
 //!
 //! The way in is a [`Session`]: inputs, snapshots and a filter in; flows joined to their
-//! identities, denied connections with their WHY, `top` groups or one checked connection out.
+//! identities, denied connections with their WHY, `top` groups, one checked connection, or the
+//! pitfalls of the snapshot's policies ([`policy::lint`]) out.
 //! Output rows ([`FlowRow`], [`DeniedRow`], [`TopGroups`]) declare their columns once and
 //! write as JSON, NDJSON or CSV ([`RowWriter`]) and, with the `frames` feature (on by
 //! default), as polars DataFrames and Parquet ([`frame`]).
@@ -64,6 +65,6 @@ pub use query::{
     FlowRow, Row, RowFormat, RowWriter, TopGroups, TopQuery, Why,
 };
 pub use session::{
-    Denied, DeniedQuery, InputRow, ReadSummary, Session, SnapshotRow, SnapshotSpec, Snapshots, Top,
-    MAX_WAITING_FLOWS,
+    Denied, DeniedQuery, InputRow, Lint, ReadSummary, Session, SnapshotRow, SnapshotSpec,
+    Snapshots, Top, MAX_WAITING_FLOWS,
 };

@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::flow::{Action, Flow, Protocol};
 use crate::format::Format;
 use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
+use crate::policy::lint::{self, Finding, LintObserver};
 use crate::policy::{Checked, Evaluation, Subject, Target};
 use crate::query::{
     needles_for, DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, TopAggregator,
@@ -216,6 +217,15 @@ impl Denied {
             .iter()
             .fold(0u64, |total, c| total.saturating_add(c.count))
     }
+}
+
+/// What `lint` found: the pitfalls of the snapshots' NetworkPolicies and what the flows saw.
+#[derive(Debug)]
+pub struct Lint {
+    /// The findings, most severe first.
+    pub findings: Vec<Finding>,
+    /// What reading gave.
+    pub summary: ReadSummary,
 }
 
 /// The ranked groups of a `top` query.
@@ -686,6 +696,42 @@ impl Session {
             });
         };
         Ok(engine.check(from, to, port, protocol)?)
+    }
+
+    /// The pitfalls of the snapshots' NetworkPolicies, most severe first; a finding of
+    /// several snapshots is given once, naming them. Reads no flow.
+    pub fn lint_snapshots(&self) -> Result<Vec<Finding>> {
+        let set = self.snapshots()?;
+        if set.is_empty() {
+            return Err(Error::Invalid {
+                what: "lint",
+                value: String::new(),
+                detail: "pitfalls are found in a cluster snapshot, and none was given".into(),
+            });
+        }
+        Ok(lint::merge(
+            set.snapshots().iter().flat_map(|s| lint::lint(s)).collect(),
+        ))
+    }
+
+    /// [`Session::lint_snapshots`], and what the flows of the inputs saw: denied DNS, denied
+    /// connections to the API server, denied kubelet probes from the pod's node. The flows
+    /// stream through; memory holds one group per rule and workload.
+    pub fn lint(&self) -> Result<Lint> {
+        let mut findings = self.lint_snapshots()?;
+        let set = self.snapshots()?;
+        let sources: Vec<&str> = set.snapshots().iter().map(|s| s.source.as_str()).collect();
+        let mut observer = LintObserver::new(set);
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            observer.observe(&flow);
+            Ok(())
+        })?;
+        for mut f in observer.finish() {
+            f.snapshot = sources.join(", ");
+            findings.push(f);
+        }
+        lint::sort(&mut findings);
+        Ok(Lint { findings, summary })
     }
 
     /// Evaluates one connection, `from` → `to` on `port` over `protocol`, against the

@@ -7,6 +7,7 @@ pub mod denied;
 pub mod flows;
 pub mod formats;
 pub mod inspect;
+pub mod lint;
 pub mod report;
 pub mod top;
 

@@ -9,6 +9,7 @@ mod export;
 mod flows;
 mod formats;
 mod hostile;
+mod lint;
 mod report;
 mod top;
 

@@ -15,8 +15,9 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::model::{
-    ContainerPort, EndpointSlice, Namespace, NetworkPolicy, NetworkPolicySpec, Node, ObjectMeta,
-    Pod, Service, ServicePort, SliceEndpoint, WorkloadObject,
+    ContainerPort, ContainerProbe, EndpointSlice, IntOrString, Namespace, NetworkPolicy,
+    NetworkPolicySpec, Node, ObjectMeta, Pod, ProbeKind, Service, ServicePort, SkippedObject,
+    SliceEndpoint, WorkloadObject,
 };
 use super::unevaluated::{UnevaluatedKind, UnevaluatedPolicy};
 use super::Snapshot;
@@ -204,9 +205,17 @@ impl Loader {
             }
         };
         if let Err(e) = result {
+            let skipped = skipped_object(kind, value, path, &e);
+            let e = &skipped.detail;
+            let object = match (&skipped.namespace, &skipped.name) {
+                (Some(ns), Some(name)) => format!("{kind} {ns}/{name}"),
+                (None, Some(name)) => format!("{kind} {name}"),
+                _ => format!("a {kind}"),
+            };
             self.snapshot
                 .warnings
-                .push(format!("{}: skipped a {kind}: {e}", path.display()));
+                .push(format!("{}: skipped {object}: {e}", path.display()));
+            self.snapshot.skipped.push(skipped);
         }
     }
 
@@ -292,6 +301,13 @@ impl Loader {
             .chain(raw.spec.init_containers.iter().flatten())
             .flat_map(|c| c.ports.iter().flatten().cloned())
             .collect();
+        let probes = raw
+            .spec
+            .containers
+            .iter()
+            .flatten()
+            .flat_map(RawContainer::probes)
+            .collect();
         let owner = meta.controller().map(|o| (o.kind.clone(), o.name.clone()));
         self.snapshot.pods.push(Pod {
             namespace,
@@ -301,6 +317,7 @@ impl Loader {
             host_network: raw.spec.host_network.unwrap_or(false),
             ips,
             container_ports,
+            probes,
             phase: status.phase,
             created: meta.creation_timestamp,
             ended,
@@ -596,11 +613,105 @@ struct RawPodSpec {
     init_containers: Option<Vec<RawContainer>>,
 }
 
-/// Only `ports`: env, args and volumes are never read.
+/// Only the name, `ports` and the probes: env, args and volumes are never read.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct RawContainer {
+    name: String,
     ports: Option<Vec<ContainerPort>>,
+    liveness_probe: Option<RawProbe>,
+    readiness_probe: Option<RawProbe>,
+    startup_probe: Option<RawProbe>,
+}
+
+impl RawContainer {
+    /// The container's probes that connect to it over the network.
+    fn probes(&self) -> Vec<ContainerProbe> {
+        [
+            (ProbeKind::Liveness, &self.liveness_probe),
+            (ProbeKind::Readiness, &self.readiness_probe),
+            (ProbeKind::Startup, &self.startup_probe),
+        ]
+        .into_iter()
+        .filter_map(|(kind, probe)| {
+            let probe = probe.as_ref()?;
+            let (handler, port) = if let Some(port) = probe.http_get.as_ref() {
+                ("httpGet", port.port.clone()?)
+            } else if let Some(port) = probe.tcp_socket.as_ref() {
+                ("tcpSocket", port.port.clone()?)
+            } else {
+                ("grpc", IntOrString::Int(probe.grpc.as_ref()?.port?))
+            };
+            Some(ContainerProbe {
+                container: self.name.clone(),
+                kind,
+                handler,
+                port,
+            })
+        })
+        .collect()
+    }
+}
+
+/// A probe; `exec` probes are not read (they run inside the container).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawProbe {
+    http_get: Option<RawProbePort>,
+    tcp_socket: Option<RawProbePort>,
+    grpc: Option<RawGrpcProbe>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawProbePort {
+    port: Option<IntOrString>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawGrpcProbe {
+    port: Option<i64>,
+}
+
+/// What is known of an object that could not be read: its kind and, when its metadata reads,
+/// its namespace and name.
+fn skipped_object(
+    kind: &str,
+    value: &str,
+    path: &Path,
+    error: &serde_json::Error,
+) -> SkippedObject {
+    let value: Option<Value> = serde_json::from_str(value).ok();
+    let field = |key: &str| {
+        value
+            .as_ref()
+            .and_then(|v| v.get("metadata"))
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let name = field("name");
+    let namespace = field("namespace").or_else(|| {
+        (name.is_some() && !matches!(kind, "Namespace" | "Node")).then(|| "default".to_string())
+    });
+    SkippedObject {
+        source: path.display().to_string(),
+        kind: kind.to_string(),
+        namespace,
+        name,
+        // The position serde gives is within the object's own text, not the file: it would
+        // mislead, the object's name says where it is.
+        detail: error
+            .to_string()
+            .trim_end_matches(&format!(
+                " at line {} column {}",
+                error.line(),
+                error.column()
+            ))
+            .to_string(),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -761,6 +872,59 @@ mod tests {
                 "pod n/p has no IP in the snapshot"
             ]
         );
+    }
+
+    #[test]
+    fn an_unreadable_object_is_named_and_the_others_are_kept() {
+        let s = load(
+            r#"{"kind":"List","items":[
+              {"kind":"NetworkPolicy","metadata":{"name":"bad","namespace":"shop"},"spec":{"podSelector":"app=web"}},
+              {"kind":"NetworkPolicy","metadata":{"name":"good","namespace":"shop"},"spec":{"podSelector":{}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.policies.len(), 1);
+        assert_eq!(s.policies[0].name, "good");
+        assert_eq!(s.skipped.len(), 1);
+        let skipped = &s.skipped[0];
+        assert_eq!(skipped.kind, "NetworkPolicy");
+        assert_eq!(skipped.namespace.as_deref(), Some("shop"));
+        assert_eq!(skipped.name.as_deref(), Some("bad"));
+        assert_eq!(skipped.source, "t.json");
+        assert!(
+            skipped.detail.contains("expected struct"),
+            "{}",
+            skipped.detail
+        );
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.starts_with("t.json: skipped NetworkPolicy shop/bad: ")),
+            "{:?}",
+            s.warnings
+        );
+    }
+
+    #[test]
+    fn network_probes_are_kept_and_exec_probes_are_not() {
+        let s = load(
+            r#"{"kind":"Pod","metadata":{"name":"p","namespace":"n"},"spec":{"containers":[
+              {"name":"web","ports":[{"containerPort":8080,"name":"http"}],
+               "livenessProbe":{"httpGet":{"path":"/healthz","port":"http"}},
+               "readinessProbe":{"tcpSocket":{"port":8080}},
+               "startupProbe":{"exec":{"command":["true"]}}},
+              {"name":"rpc","startupProbe":{"grpc":{"port":9090}}}]},
+              "status":{"phase":"Running","podIP":"10.0.0.1"}}"#,
+        )
+        .unwrap();
+        let probes = &s.pods[0].probes;
+        assert_eq!(probes.len(), 3);
+        assert_eq!(probes[0].kind, ProbeKind::Liveness);
+        assert_eq!(probes[0].handler, "httpGet");
+        assert_eq!(probes[0].port, IntOrString::String("http".into()));
+        assert_eq!(probes[1].port, IntOrString::Int(8080));
+        assert_eq!(probes[2].container, "rpc");
+        assert_eq!(probes[2].handler, "grpc");
+        assert_eq!(probes[2].kind, ProbeKind::Startup);
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct Snapshot {
     pub warnings: Vec<String>,
     /// Objects of kinds flowq does not use, by kind (never deserialized).
     pub ignored: BTreeMap<String, u64>,
+    /// Objects of kinds flowq uses that could not be read, and are left out (each is also a
+    /// warning).
+    pub skipped: Vec<model::SkippedObject>,
     /// (namespace, kind, name) of a ReplicaSet or Job → its controller (kind, name).
     pub(crate) controllers: HashMap<(String, String, String), (String, String)>,
     declared_namespaces: Vec<String>,

@@ -124,7 +124,10 @@ pub(crate) fn effective_types(spec: &NetworkPolicySpec) -> (Vec<PolicyType>, boo
     }
 }
 
-fn rules_of(spec: &NetworkPolicySpec, direction: PolicyType) -> Option<&Vec<PolicyRule>> {
+pub(crate) fn rules_of(
+    spec: &NetworkPolicySpec,
+    direction: PolicyType,
+) -> Option<&Vec<PolicyRule>> {
     match direction {
         PolicyType::Ingress => spec.ingress.as_ref(),
         PolicyType::Egress => spec.egress.as_ref(),
@@ -510,7 +513,7 @@ fn ip_block_matches(block: &Block, peer: &Peer<'_>) -> Result<Vec<String>, Vec<P
 }
 
 /// The protocol a port entry names (TCP when absent); `None` for an unknown protocol.
-fn entry_protocol(entry: &PolicyPort) -> (String, Option<Protocol>) {
+pub(crate) fn entry_protocol(entry: &PolicyPort) -> (String, Option<Protocol>) {
     let text = entry
         .protocol
         .as_deref()
@@ -528,7 +531,7 @@ fn entry_protocol(entry: &PolicyPort) -> (String, Option<Protocol>) {
 }
 
 /// A port number written as a number or as a string of digits.
-fn port_number(port: &IntOrString) -> Option<i64> {
+pub(crate) fn port_number(port: &IntOrString) -> Option<i64> {
     match port {
         IntOrString::Int(n) => Some(*n),
         IntOrString::String(s) => s.trim().parse().ok(),

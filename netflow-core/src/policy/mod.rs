@@ -33,6 +33,7 @@
 
 mod eval;
 mod explain;
+pub mod lint;
 mod resolve;
 mod service;
 mod subject;

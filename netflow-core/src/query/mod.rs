@@ -23,7 +23,7 @@ pub use prefilter::needles_for;
 pub(crate) use rows::declare_row;
 pub use rows::{
     format_time, Cell, CheckRow, Column, ColumnType, DeclaredRow, DeniedRow, EndpointColumns,
-    FlowRow, IntoCell, Row, RowObject,
+    FlowRow, IntoCell, LintRow, Row, RowObject,
 };
 pub use top::{
     groupable_columns, KeyValue, TopAggregator, TopGroup, TopGroups, TopQuery, BUCKET_COLUMN,

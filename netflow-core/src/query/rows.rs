@@ -12,6 +12,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use super::denied::DeniedConnection;
 use super::why::Why;
 use crate::flow::{Endpoint, Flow, Identity};
+use crate::policy::lint::Finding;
 use crate::policy::{Evaluation, SideVerdict};
 
 /// How a column's values are typed in every output.
@@ -591,6 +592,40 @@ impl CheckRow {
                 .iter()
                 .map(|a| a.note.clone())
                 .collect(),
+        }
+    }
+}
+
+declare_row! {
+    /// One pitfall `lint` found in a snapshot's NetworkPolicies, or in the flows.
+    pub struct LintRow {
+        severity: &'static str => Text, "error, warning or info.";
+        rule: &'static str => Text, "The rule that found it (docs/lint.md lists them).";
+        namespace: Option<String> => Text, "The namespace it is in.";
+        objects: Vec<String> => TextList, "The objects involved (`Kind namespace/name`), the one to change first.";
+        message: String => Text, "What is wrong, in one sentence.";
+        fix: String => Text, "How to fix it, in one line.";
+        attempts: Option<u64> => Int64, "For the rules that read flows: the denied attempts seen; null for the others.";
+        first_seen: Option<DateTime<Utc>> => Time, "For the rules that read flows: the first one (RFC 3339 UTC).";
+        last_seen: Option<DateTime<Utc>> => Time, "For the rules that read flows: the last one (RFC 3339 UTC).";
+        snapshot: String => Text, "The snapshot (or snapshots, comma-separated) it was found in.";
+    }
+}
+
+impl LintRow {
+    /// The row of a finding.
+    pub fn of(f: &Finding) -> LintRow {
+        LintRow {
+            severity: f.severity.as_str(),
+            rule: f.rule.name(),
+            namespace: f.namespace.clone(),
+            objects: f.objects.iter().map(|o| o.to_string()).collect(),
+            message: f.message.clone(),
+            fix: f.fix.clone(),
+            attempts: f.seen.as_ref().map(|s| s.attempts),
+            first_seen: f.seen.as_ref().and_then(|s| s.first),
+            last_seen: f.seen.as_ref().and_then(|s| s.last),
+            snapshot: f.snapshot.clone(),
         }
     }
 }
