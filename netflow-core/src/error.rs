@@ -58,6 +58,9 @@ pub enum Error {
         /// What went wrong, with the object or line where possible.
         detail: String,
     },
+    /// A NetworkPolicy manifest (or the file or folder holding it) could not be used.
+    #[error(transparent)]
+    Manifest(#[from] crate::cluster::ManifestProblem),
     /// A label selector expression does not parse.
     #[error("invalid label selector {input:?}: {detail}")]
     Selector {

@@ -50,7 +50,7 @@ pub mod policy;
 pub mod query;
 mod session;
 
-pub use cluster::{Snapshot, SnapshotSet};
+pub use cluster::{ManifestProblem, PolicyChange, PolicyManifests, Snapshot, SnapshotSet};
 pub use error::{Error, PolicyError, Result};
 pub use flow::{
     Action, Counting, Direction, Endpoint, Flow, Granularity, Identity, IdentitySource, Origin,

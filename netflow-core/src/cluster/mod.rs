@@ -8,6 +8,7 @@
 
 mod index;
 mod load;
+mod manifests;
 pub mod model;
 pub mod selector;
 
@@ -24,11 +25,12 @@ use crate::flow::{
     Endpoint, Flow, Identity, IdentitySource, NodeIdentity, PodIdentity, ServiceIdentity, Workload,
 };
 pub use index::{IpIndex, Owner};
+pub use manifests::{ManifestProblem, PolicyChange, PolicyManifests};
 use model::{EndpointSlice, Namespace, NetworkPolicy, Node, Pod, Service};
 pub use selector::LabelSelector;
 
 /// One cluster snapshot with its IP index.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Snapshot {
     /// Where it was loaded from.
     pub source: String,
