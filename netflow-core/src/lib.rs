@@ -50,7 +50,9 @@ pub mod policy;
 pub mod query;
 mod session;
 
-pub use cluster::{ManifestProblem, PolicyChange, PolicyManifests, Snapshot, SnapshotSet};
+pub use cluster::{
+    ManifestProblem, PolicyChange, PolicyEdit, PolicyManifests, Snapshot, SnapshotSet,
+};
 pub use error::{Error, PolicyError, Result};
 pub use flow::{
     Action, Counting, Direction, Endpoint, Flow, Granularity, Identity, IdentitySource, Origin,
@@ -64,6 +66,6 @@ pub use query::{
     FlowRow, Row, RowFormat, RowWriter, TopGroups, TopQuery, Why,
 };
 pub use session::{
-    Denied, DeniedQuery, InputRow, ReadSummary, Session, SnapshotSpec, Snapshots, Top,
+    Denied, DeniedQuery, InputRow, ReadSummary, Replay, Session, SnapshotSpec, Snapshots, Top,
     MAX_WAITING_FLOWS,
 };

@@ -18,15 +18,15 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::query::declare_row;
 
-use crate::cluster::{Snapshot, SnapshotSet};
+use crate::cluster::{PolicyEdit, Snapshot, SnapshotSet};
 use crate::error::{Error, Result};
 use crate::flow::{Action, Flow, Protocol};
 use crate::format::Format;
 use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
 use crate::policy::{Evaluation, Subject};
 use crate::query::{
-    needles_for, DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, TopAggregator,
-    TopGroups, TopQuery, UnansweredDetector,
+    needles_for, ChangeCounts, DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow,
+    ReplayAggregator, ReplayConnection, TopAggregator, TopGroups, TopQuery, UnansweredDetector,
 };
 
 /// How many flows wait for the snapshots to finish loading before reading waits too.
@@ -216,6 +216,18 @@ impl Denied {
             .iter()
             .fold(0u64, |total, c| total.saturating_add(c.count))
     }
+}
+
+/// Recorded connections replayed against changed NetworkPolicies.
+#[derive(Debug)]
+pub struct Replay {
+    /// The connections whose computed verdict changes (all of them when asked), those that
+    /// become allowed first.
+    pub connections: Vec<ReplayConnection>,
+    /// Connections and attempts per change.
+    pub counts: ChangeCounts,
+    /// What reading gave.
+    pub summary: ReadSummary,
 }
 
 /// The ranked groups of a `top` query.
@@ -553,6 +565,34 @@ impl Session {
         }
         Ok(Denied {
             connections,
+            summary,
+        })
+    }
+
+    /// Replays every recorded request against the snapshots with their NetworkPolicies
+    /// changed by `edit`: the connections whose computed verdict changes (with `all`, every
+    /// connection), each explained under the changed policies. Each record is evaluated
+    /// against the snapshot in force at its time, before and after the change.
+    pub fn replay(&self, edit: &PolicyEdit, all: bool) -> Result<Replay> {
+        let set = self.snapshots()?;
+        let Some(before) = self.explainer() else {
+            return Err(Error::Invalid {
+                what: "replay",
+                value: self.inputs.join(" "),
+                detail: "recorded connections are replayed against a snapshot, and none was given"
+                    .into(),
+            });
+        };
+        let after = Explainer::new(&edit.apply(set));
+        let mut aggregator = ReplayAggregator::new(before, &after, all);
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            aggregator.add(&flow);
+            Ok(())
+        })?;
+        let (connections, counts) = aggregator.finish();
+        Ok(Replay {
+            connections,
+            counts,
             summary,
         })
     }

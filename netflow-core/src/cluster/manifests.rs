@@ -407,6 +407,31 @@ fn op(operator: &Operator) -> &'static str {
     }
 }
 
+/// A change of NetworkPolicies: the snapshot's replaced by some (when `replace` is given), then
+/// others added (replacing those of the same namespace and name).
+#[derive(Debug, Clone, Default)]
+pub struct PolicyEdit {
+    /// The policies used instead of the snapshot's, when given.
+    pub replace: Option<Vec<NetworkPolicy>>,
+    /// Policies added to (or replacing by namespace/name) the snapshot's or `replace`'s.
+    pub add: Vec<NetworkPolicy>,
+}
+
+impl PolicyEdit {
+    /// The set with its policies changed.
+    pub fn apply(&self, set: &SnapshotSet) -> SnapshotSet {
+        let replaced;
+        let base = match &self.replace {
+            Some(policies) => {
+                replaced = set.with_policies(policies, PolicyChange::Replace);
+                &replaced
+            }
+            None => set,
+        };
+        base.with_policies(&self.add, PolicyChange::Add)
+    }
+}
+
 impl Snapshot {
     /// This snapshot with its NetworkPolicies changed by `policies` (everything else shared
     /// by value). A policy in a namespace the snapshot does not have adds that namespace with

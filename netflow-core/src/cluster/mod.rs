@@ -25,7 +25,7 @@ use crate::flow::{
     Endpoint, Flow, Identity, IdentitySource, NodeIdentity, PodIdentity, ServiceIdentity, Workload,
 };
 pub use index::{IpIndex, Owner};
-pub use manifests::{ManifestProblem, PolicyChange, PolicyManifests};
+pub use manifests::{ManifestProblem, PolicyChange, PolicyEdit, PolicyManifests};
 use model::{EndpointSlice, Namespace, NetworkPolicy, Node, Pod, Service};
 pub use selector::LabelSelector;
 

@@ -36,6 +36,7 @@ mod explain;
 mod resolve;
 mod service;
 mod subject;
+pub mod suggest;
 #[cfg(test)]
 mod test_support;
 pub mod verdict;
