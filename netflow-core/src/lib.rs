@@ -66,6 +66,6 @@ pub use query::{
     FlowRow, Row, RowFormat, RowWriter, TopGroups, TopQuery, Why,
 };
 pub use session::{
-    Denied, DeniedQuery, InputRow, ReadSummary, Replay, Session, SnapshotSpec, Snapshots, Top,
-    MAX_WAITING_FLOWS,
+    Denied, DeniedQuery, InputRow, ReadSummary, Replay, Session, SnapshotSpec, Snapshots, Suggest,
+    SuggestedPolicy, Top, MAX_WAITING_FLOWS,
 };

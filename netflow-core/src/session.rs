@@ -23,10 +23,12 @@ use crate::error::{Error, Result};
 use crate::flow::{Action, Flow, Protocol};
 use crate::format::Format;
 use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
+use crate::policy::suggest::{Suggester, Suggestion};
 use crate::policy::{Evaluation, Subject};
 use crate::query::{
-    needles_for, ChangeCounts, DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow,
-    ReplayAggregator, ReplayConnection, TopAggregator, TopGroups, TopQuery, UnansweredDetector,
+    connection_text, needles_for, Change, ChangeCounts, DeniedAggregator, DeniedConnection,
+    Explainer, FlowFilter, FlowRow, ReplayAggregator, ReplayConnection, TopAggregator, TopGroups,
+    TopQuery, UnansweredDetector,
 };
 
 /// How many flows wait for the snapshots to finish loading before reading waits too.
@@ -228,6 +230,89 @@ pub struct Replay {
     pub counts: ChangeCounts,
     /// What reading gave.
     pub summary: ReadSummary,
+}
+
+/// A suggested NetworkPolicy with the recorded connections it admits.
+#[derive(Debug, Clone)]
+pub struct SuggestedPolicy {
+    /// The policy to apply (a patch of the snapshot's, or new) and what it was made for.
+    pub suggestion: Suggestion,
+    /// The recorded connections it admits (were denied, become allowed), with their attempts;
+    /// those that were not selected end in `(not selected)`.
+    pub admits: Vec<String>,
+}
+
+/// The smallest NetworkPolicy change admitting the selected denied connections, checked by
+/// replaying every recorded connection against it.
+#[derive(Debug)]
+pub struct Suggest {
+    /// The policies to apply, by namespace and name.
+    pub policies: Vec<SuggestedPolicy>,
+    /// The selected denied connections, explained against the snapshot.
+    pub selected: Vec<DeniedConnection>,
+    /// Selected connections no NetworkPolicy rule can admit, with why.
+    pub unfixable: Vec<(String, String)>,
+    /// Every recorded connection whose computed verdict the change flips: the selected ones
+    /// and anything else it admits (or, never expected, denies).
+    pub flips: Vec<ReplayConnection>,
+    /// Recorded connections that were not selected but become allowed too.
+    pub also_admitted: Vec<String>,
+    /// What reading gave.
+    pub summary: ReadSummary,
+}
+
+impl Suggest {
+    /// The policies as one YAML stream for `kubectl apply -f`: each object after comment lines
+    /// saying what it is (a patch of a snapshot policy, or new; the rules added, 1-based), the
+    /// recorded connections it admits and any caveat.
+    pub fn to_yaml(&self) -> Result<String> {
+        let mut out = String::new();
+        for p in &self.policies {
+            let s = &p.suggestion;
+            let rules: Vec<String> = s
+                .added_rules
+                .iter()
+                .map(|(d, i)| format!("{} rule {}", d.as_str().to_ascii_lowercase(), i + 1))
+                .collect();
+            out.push_str(&format!(
+                "# {} {}: {} added\n",
+                if s.patched { "patch of" } else { "new policy" },
+                s.id(),
+                rules.join(", ")
+            ));
+            if p.admits.is_empty() {
+                out.push_str("# admits no recorded connection\n");
+            }
+            for a in &p.admits {
+                out.push_str(&format!("# admits {a}\n"));
+            }
+            for n in &s.notes {
+                out.push_str(&format!("# note: {n}\n"));
+            }
+            let yaml = serde_yaml_ng::to_string(&crate::policy::suggest::manifest(&s.policy))
+                .map_err(|e| Error::Invalid {
+                    what: "suggestion",
+                    value: s.id(),
+                    detail: format!("cannot be written as YAML: {e}"),
+                })?;
+            out.push_str(&yaml);
+            out.push_str("---\n");
+        }
+        Ok(out)
+    }
+
+    /// The policies as a `kubectl apply -f`-ready JSON `List`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": self
+                .policies
+                .iter()
+                .map(|p| crate::policy::suggest::manifest(&p.suggestion.policy))
+                .collect::<Vec<_>>(),
+        })
+    }
 }
 
 /// The ranked groups of a `top` query.
@@ -593,6 +678,158 @@ impl Session {
         Ok(Replay {
             connections,
             counts,
+            summary,
+        })
+    }
+
+    /// The smallest NetworkPolicy change that admits the denied connections `select` picks
+    /// (those that `query` counts as denials) and, as far as selectors allow, nothing else
+    /// recorded: every recorded request is replayed against the change to say what it admits.
+    /// The session's own filter bounds what is recorded; `select` picks among it. With several
+    /// snapshots, the change is made against the newest (the cluster it will be applied to)
+    /// and every connection is evaluated against it.
+    pub fn suggest(&self, select: &FlowFilter, query: &DeniedQuery) -> Result<Suggest> {
+        let set = self.snapshots()?.clone();
+        if set.is_empty() {
+            return Err(Error::Invalid {
+                what: "suggest",
+                value: self.inputs.join(" "),
+                detail: "a change is suggested from a snapshot's policies, and none was given"
+                    .into(),
+            });
+        }
+        let mut selected = DeniedAggregator::default();
+        // One record per reporter of each distinct connection, counts summed: what the replay
+        // after the suggestion needs, in the memory of the connections.
+        let mut recorded: HashMap<(String, &'static str, &'static str, Option<String>), Flow> =
+            HashMap::new();
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            if query.counts(&flow) {
+                if select.matches(&flow) {
+                    selected.add(&flow);
+                }
+            } else {
+                selected.observe(&flow);
+            }
+            if ReplayAggregator::replays(&flow) {
+                let key = (
+                    crate::query::flow_pair_key(&flow),
+                    flow.action.as_str(),
+                    flow.direction.as_str(),
+                    flow.node.clone(),
+                );
+                match recorded.get_mut(&key) {
+                    Some(kept) => {
+                        kept.count = kept.count.saturating_add(flow.count);
+                        kept.time = kept.time.max(flow.time);
+                    }
+                    None => {
+                        recorded.insert(key, flow);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        // A change is applied to the cluster as it is now: the newest snapshot is what it is
+        // made against and checked on, for every recorded connection whatever its time.
+        let Some(newest) = set.snapshots().last() else {
+            return Err(Error::Invalid {
+                what: "suggest",
+                value: self.inputs.join(" "),
+                detail: "the snapshots could not be loaded".into(),
+            });
+        };
+        let current = SnapshotSet::new(vec![Snapshot::clone(newest)]);
+        let before = Explainer::new(&current);
+        let mut selected = selected.finish();
+        let mut suggester = Suggester::new(&current.snapshots()[0]);
+        let mut unfixable = Vec::new();
+        let mut selected_texts = Vec::new();
+        for c in &mut selected {
+            c.explain(&before);
+            let text = connection_text(c);
+            selected_texts.push(text.clone());
+            match c.why.as_ref().map(|w| (w.evaluation.as_ref(), &w.summary)) {
+                Some((Some(evaluation), _)) => {
+                    if let Err(reason) = suggester.admit(evaluation, &text) {
+                        unfixable.push((text, reason));
+                    }
+                }
+                Some((None, summary)) => unfixable.push((text, summary.clone())),
+                None => unfixable.push((text, "not evaluated".to_string())),
+            }
+        }
+        let mut suggestions = suggester.finish();
+        suggestions.sort_by_key(Suggestion::id);
+        let edit = PolicyEdit {
+            replace: None,
+            add: suggestions.iter().map(|s| s.policy.clone()).collect(),
+        };
+        let after = Explainer::new(&edit.apply(&current));
+        let mut replay = ReplayAggregator::new(&before, &after, false);
+        let mut kept: Vec<Flow> = recorded.into_values().collect();
+        kept.sort_by_key(|f| f.time);
+        for flow in &kept {
+            replay.add(flow);
+        }
+        drop(kept);
+        let (flips, _) = replay.finish();
+        let mut policies: Vec<SuggestedPolicy> = suggestions
+            .into_iter()
+            .map(|suggestion| SuggestedPolicy {
+                suggestion,
+                admits: Vec::new(),
+            })
+            .collect();
+        let mut also_admitted = Vec::new();
+        for flip in flips.iter().filter(|f| f.change() == Change::ToAllow) {
+            let text = connection_text(&flip.connection);
+            let picked = selected_texts.contains(&text);
+            if !picked && !also_admitted.contains(&text) {
+                also_admitted.push(text.clone());
+            }
+            let attempts = flip.connection.count;
+            let line = format!(
+                "{text} ({attempts} attempt{}){}",
+                if attempts == 1 { "" } else { "s" },
+                if picked { "" } else { " (not selected)" }
+            );
+            let Some(evaluation) = flip
+                .connection
+                .why
+                .as_ref()
+                .and_then(|w| w.evaluation.as_ref())
+            else {
+                continue;
+            };
+            let mut sides = vec![&evaluation.egress, &evaluation.ingress];
+            sides.extend(
+                evaluation
+                    .backends
+                    .iter()
+                    .flat_map(|b| [&b.egress, &b.ingress]),
+            );
+            for side in sides {
+                let Some(rule) = &side.matched_rule else {
+                    continue;
+                };
+                for p in &mut policies {
+                    let added = p
+                        .suggestion
+                        .added_rules
+                        .contains(&(side.direction, rule.rule));
+                    if added && p.suggestion.id() == rule.policy && !p.admits.contains(&line) {
+                        p.admits.push(line.clone());
+                    }
+                }
+            }
+        }
+        Ok(Suggest {
+            policies,
+            selected,
+            unfixable,
+            flips,
+            also_admitted,
             summary,
         })
     }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -14,21 +14,9 @@ use serde_json::Value;
 use super::model::{NetworkPolicy, NetworkPolicySpec, PolicyRule};
 use super::selector::{LabelSelector, Operator};
 use super::{Snapshot, SnapshotSet};
+pub use crate::error::ManifestProblem;
 use crate::error::{Error, Result};
 use crate::input::InputReader;
-
-/// A manifest that could not be used: its file, the object when one is known
-/// (`NetworkPolicy vamp/es-in`, `document 2`), and what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}: {detail}", path.display(), object.as_ref().map(|o| format!(": {o}")).unwrap_or_default())]
-pub struct ManifestProblem {
-    /// The file.
-    pub path: PathBuf,
-    /// The object (kind, namespace/name) or document, when known.
-    pub object: Option<String>,
-    /// What was expected and what was found.
-    pub detail: String,
-}
 
 /// NetworkPolicies read from manifests, in the order read, with what could not be used.
 #[derive(Debug, Clone, Default)]

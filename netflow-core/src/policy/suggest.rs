@@ -80,11 +80,14 @@ enum Place {
     },
 }
 
+/// Protocol and port numbers a peer needs, sorted.
+type Ports = BTreeSet<(String, u16)>;
+
 /// What one place receives.
 #[derive(Debug, Default)]
 struct Additions {
     /// Peer (as canonical JSON) → its peer and the ports it needs, per direction.
-    peers: BTreeMap<(PolicyType, String), (PolicyPeer, BTreeSet<(String, u16)>)>,
+    peers: BTreeMap<(PolicyType, String), (PolicyPeer, Ports)>,
     made_for: Vec<String>,
     notes: Vec<String>,
 }
@@ -428,13 +431,9 @@ impl<'s> Suggester<'s> {
                 ),
             };
             // Peers needing the same ports share a rule: the rule then admits exactly them.
-            let mut rules: BTreeMap<(PolicyType, Vec<(String, u16)>), Vec<PolicyPeer>> =
-                BTreeMap::new();
+            let mut rules: BTreeMap<(PolicyType, Ports), Vec<PolicyPeer>> = BTreeMap::new();
             for ((direction, _), (peer, ports)) in additions.peers {
-                rules
-                    .entry((direction, ports.into_iter().collect()))
-                    .or_default()
-                    .push(peer);
+                rules.entry((direction, ports)).or_default().push(peer);
             }
             let mut added_rules = Vec::new();
             for ((direction, ports), peers) in rules {
@@ -466,7 +465,7 @@ impl<'s> Suggester<'s> {
                 notes: additions.notes,
             });
         }
-        out.sort_by(|a, b| a.id().cmp(&b.id()));
+        out.sort_by_key(Suggestion::id);
         out
     }
 }

@@ -21,7 +21,9 @@ pub use filter::{
     PodPattern, PortRange, VerdictFilter,
 };
 pub use prefilter::needles_for;
-pub use replay::{Change, ChangeCounts, ReplayAggregator, ReplayConnection};
+pub use replay::{
+    connection_text, flow_pair_key, Change, ChangeCounts, ReplayAggregator, ReplayConnection,
+};
 pub(crate) use rows::declare_row;
 pub use rows::{
     format_time, Cell, CheckRow, Column, ColumnType, DeclaredRow, DeniedRow, EndpointColumns,

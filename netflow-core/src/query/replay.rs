@@ -131,10 +131,17 @@ impl<'e> ReplayAggregator<'e> {
             .and_then(|w| w.verdict)
     }
 
-    /// Replays one record; replies are left out (conntrack passes them whatever the policies
-    /// say). Returns the change, `None` for a reply.
+    /// Whether a record is replayed: a request, or a denial whose log does not say whether it
+    /// is a reply (`denied` counts those as connections too). Replies are left out: conntrack
+    /// passes them whatever the policies say.
+    pub fn replays(flow: &Flow) -> bool {
+        flow.is_request() || (flow.is_reply.is_none() && flow.action == Action::Denied)
+    }
+
+    /// Replays one record (see [`ReplayAggregator::replays`]). Returns the change, `None` for
+    /// a record not replayed.
     pub fn add(&mut self, flow: &Flow) -> Option<Change> {
-        if !flow.is_request() {
+        if !Self::replays(flow) {
             return None;
         }
         let before = Self::verdict(self.before, flow);
@@ -243,8 +250,32 @@ impl<'e> ReplayAggregator<'e> {
     }
 }
 
+/// The key of a flow's connection, whoever reported it: both ends, port and protocol.
+pub fn flow_pair_key(flow: &Flow) -> String {
+    let (mut src, mut dst) = (String::new(), String::new());
+    write_endpoint_key(&flow.src, &mut src);
+    write_endpoint_key(&flow.dst, &mut dst);
+    format!("{src}|{dst}|{:?}|{}", flow.dst.port, flow.protocol)
+}
+
+/// A connection in words: `customer1/release-agent-… → vamp/elasticsearch-0:9200/TCP`; an end
+/// the snapshot does not name is its address.
+pub fn connection_text(c: &DeniedConnection) -> String {
+    let end = |ep: &crate::flow::Endpoint| match (&ep.identity, ep.ip) {
+        (crate::flow::Identity::Pod(p), _) if !p.name.is_empty() => ep.identity.to_string(),
+        (crate::flow::Identity::Node(n), Some(ip)) if n.name.is_some() => {
+            format!("{} ({ip})", ep.identity)
+        }
+        (crate::flow::Identity::Service(_), _) => ep.identity.to_string(),
+        (_, Some(ip)) => ip.to_string(),
+        (other, None) => other.to_string(),
+    };
+    let port = c.dst.port.map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{} → {}{port}/{}", end(&c.src), end(&c.dst), c.protocol)
+}
+
 /// Both ends, port and protocol of a connection, whoever reported it.
-fn pair_key(c: &DeniedConnection) -> String {
+pub(crate) fn pair_key(c: &DeniedConnection) -> String {
     let (mut src, mut dst) = (String::new(), String::new());
     write_endpoint_key(&c.src, &mut src);
     write_endpoint_key(&c.dst, &mut dst);
