@@ -67,5 +67,5 @@ pub use query::{
 };
 pub use session::{
     Denied, DeniedQuery, InputRow, ReadSummary, Replay, Session, SnapshotSpec, Snapshots, Suggest,
-    SuggestedPolicy, Top, MAX_WAITING_FLOWS,
+    SuggestRow, SuggestedPolicy, Top, MAX_WAITING_FLOWS,
 };

@@ -261,6 +261,72 @@ pub struct Suggest {
     pub summary: ReadSummary,
 }
 
+declare_row! {
+    /// One rule a suggestion adds (`flowq suggest -o ndjson|csv`).
+    pub struct SuggestRow {
+        action: &'static str => Text, "patch (rules added to a policy of the snapshot) or create (a new policy).";
+        namespace: String => Text, "Namespace of the policy.";
+        policy: String => Text, "Name of the policy.";
+        direction: &'static str => Text, "ingress or egress.";
+        rule: u64 => Int64, "0-based index of the added rule in the policy's ingress or egress list.";
+        peers: Vec<String> => TextList, "Who the rule admits, one entry per from/to peer.";
+        ports: Vec<String> => TextList, "The pod ports it admits them on (port/PROTOCOL).";
+        admits: Vec<String> => TextList, "The recorded connections the policy admits (were denied, become allowed).";
+        notes: Vec<String> => TextList, "Caveats: a broader policy patched, a pod without stable labels.";
+        manifest: serde_json::Value => Json, "The whole policy as applied.";
+    }
+}
+
+impl SuggestRow {
+    /// One row per rule a suggested policy adds.
+    pub fn of(p: &SuggestedPolicy) -> Vec<SuggestRow> {
+        let s = &p.suggestion;
+        let manifest = crate::policy::suggest::manifest(&s.policy);
+        s.added_rules
+            .iter()
+            .filter_map(|(direction, index)| {
+                let rules = match direction {
+                    crate::policy::PolicyType::Ingress => s.policy.spec.ingress.as_ref(),
+                    crate::policy::PolicyType::Egress => s.policy.spec.egress.as_ref(),
+                };
+                let rule = rules?.get(*index)?;
+                Some(SuggestRow {
+                    action: if s.patched { "patch" } else { "create" },
+                    namespace: s.policy.namespace.clone(),
+                    policy: s.policy.name.clone(),
+                    direction: match direction {
+                        crate::policy::PolicyType::Ingress => "ingress",
+                        crate::policy::PolicyType::Egress => "egress",
+                    },
+                    rule: *index as u64,
+                    peers: rule
+                        .peers
+                        .iter()
+                        .flatten()
+                        .map(crate::policy::suggest::peer_text)
+                        .collect(),
+                    ports: rule
+                        .ports
+                        .iter()
+                        .flatten()
+                        .map(|port| {
+                            let number = match &port.port {
+                                Some(crate::cluster::model::IntOrString::Int(n)) => n.to_string(),
+                                Some(crate::cluster::model::IntOrString::String(n)) => n.clone(),
+                                None => "any".to_string(),
+                            };
+                            format!("{number}/{}", port.protocol.as_deref().unwrap_or("TCP"))
+                        })
+                        .collect(),
+                    admits: p.admits.clone(),
+                    notes: s.notes.clone(),
+                    manifest: manifest.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
 impl Suggest {
     /// The policies as one YAML stream for `kubectl apply -f`: each object after comment lines
     /// saying what it is (a patch of a snapshot policy, or new; the rules added, 1-based), the

@@ -7,7 +7,9 @@ pub mod denied;
 pub mod flows;
 pub mod formats;
 pub mod inspect;
+pub mod replay;
 pub mod report;
+pub mod suggest;
 pub mod top;
 
 use anyhow::Result;

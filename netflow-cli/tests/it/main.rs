@@ -9,7 +9,9 @@ mod export;
 mod flows;
 mod formats;
 mod hostile;
+mod replay;
 mod report;
+mod suggest;
 mod top;
 
 use std::io::Write;

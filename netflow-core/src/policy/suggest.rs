@@ -470,6 +470,35 @@ impl<'s> Suggester<'s> {
     }
 }
 
+/// A rule peer in words: `pods io.vamp=release-agent in namespace customer1`, `pods app=web`
+/// (the policy's namespace), `ipBlock 10.0.0.11/32`.
+pub fn peer_text(peer: &PolicyPeer) -> String {
+    let labels = |s: &LabelSelector| {
+        if s.is_empty() {
+            "all".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if let Some(block) = &peer.ip_block {
+        let mut text = format!("ipBlock {}", block.cidr);
+        if let Some(except) = block.except.as_ref().filter(|e| !e.is_empty()) {
+            text.push_str(&format!(" except {}", except.join(", ")));
+        }
+        return text;
+    }
+    let pods = peer.pod_selector.as_ref().map_or("all".to_string(), labels);
+    match &peer.namespace_selector {
+        None => format!("pods {pods}"),
+        Some(ns) => match ns.match_labels.as_ref().and_then(|m| m.get(NAME_LABEL)) {
+            Some(name) if ns.match_labels.as_ref().is_some_and(|m| m.len() == 1) => {
+                format!("pods {pods} in namespace {name}")
+            }
+            _ => format!("pods {pods} in namespaces {}", labels(ns)),
+        },
+    }
+}
+
 fn party_text(party: &Party) -> String {
     match party {
         Party::Pod {

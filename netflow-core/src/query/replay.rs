@@ -78,14 +78,16 @@ pub struct ChangeCounts {
     pub to_allow: u64,
     /// Connections (rows) that change from allowed to denied.
     pub to_deny: u64,
-    /// Attempts (request records' counts) whose connection changes from denied to allowed.
+    /// Attempts of the connections that change from denied to allowed (as their rows count
+    /// them: the reports of one end, not both).
     pub to_allow_attempts: u64,
-    /// Attempts whose connection changes from allowed to denied.
+    /// Attempts of the connections that change from allowed to denied.
     pub to_deny_attempts: u64,
-    /// Attempts whose connection keeps its verdict.
-    pub unchanged_attempts: u64,
-    /// Attempts whose connection could not be evaluated.
-    pub not_evaluated_attempts: u64,
+    /// Records replayed whose connection keeps its verdict (both ends' reports of one attempt
+    /// are two records).
+    pub unchanged_records: u64,
+    /// Records replayed whose connection could not be evaluated.
+    pub not_evaluated_records: u64,
 }
 
 /// The groups of one change: records the log denies, and the others.
@@ -147,13 +149,11 @@ impl<'e> ReplayAggregator<'e> {
         let before = Self::verdict(self.before, flow);
         let after = Self::verdict(self.after, flow);
         let change = Change::of(before, after);
-        let attempts = match change {
-            Change::ToAllow => &mut self.counts.to_allow_attempts,
-            Change::ToDeny => &mut self.counts.to_deny_attempts,
-            Change::Unchanged => &mut self.counts.unchanged_attempts,
-            Change::NotEvaluated => &mut self.counts.not_evaluated_attempts,
-        };
-        *attempts = attempts.saturating_add(flow.count);
+        match change {
+            Change::Unchanged => self.counts.unchanged_records += 1,
+            Change::NotEvaluated => self.counts.not_evaluated_records += 1,
+            Change::ToAllow | Change::ToDeny => {}
+        }
         if self.all || matches!(change, Change::ToAllow | Change::ToDeny) {
             let groups = self.groups.entry((before, after)).or_default();
             if flow.action == Action::Denied {
@@ -244,8 +244,15 @@ impl<'e> ReplayAggregator<'e> {
                 .then_with(|| a.connection.direction.cmp(&b.connection.direction))
                 .then_with(|| a.connection.node.cmp(&b.connection.node))
         });
-        counts.to_allow = out.iter().filter(|c| c.change() == Change::ToAllow).count() as u64;
-        counts.to_deny = out.iter().filter(|c| c.change() == Change::ToDeny).count() as u64;
+        for c in &out {
+            let (rows, attempts) = match c.change() {
+                Change::ToAllow => (&mut counts.to_allow, &mut counts.to_allow_attempts),
+                Change::ToDeny => (&mut counts.to_deny, &mut counts.to_deny_attempts),
+                Change::Unchanged | Change::NotEvaluated => continue,
+            };
+            *rows += 1;
+            *attempts = attempts.saturating_add(c.connection.count);
+        }
         (out, counts)
     }
 }
@@ -372,7 +379,10 @@ mod tests {
             .unwrap()
             .contains("shop/db-in"));
         assert_eq!(counts.to_allow, 1);
-        assert_eq!(counts.to_allow_attempts, 2);
+        assert_eq!(
+            counts.to_allow_attempts, 1,
+            "the denying end's attempts, not both ends'"
+        );
         assert_eq!(counts.to_deny, 0);
     }
 
@@ -405,6 +415,6 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].change(), Change::ToDeny);
         assert_eq!(counts.to_deny, 1);
-        assert_eq!(counts.unchanged_attempts, 1);
+        assert_eq!(counts.unchanged_records, 1);
     }
 }
