@@ -236,6 +236,14 @@ impl<'s> Suggester<'s> {
                     ip_block: None,
                 })
             }
+            Party::External { ip } if self.snapshot.pod_cidrs().iter().any(|c| c.contains(ip)) => {
+                // An ipBlock on a pod address admits whichever pod holds it next, and CNIs
+                // need not apply ipBlocks to pod traffic at all.
+                Err(format!(
+                    "{ip} is in the pod network but no pod of the snapshot holds it (a pod \
+                     created or gone since): take a snapshot from the time of the connection"
+                ))
+            }
             Party::Node { ip, .. } | Party::External { ip } => Ok(block(ip)),
             Party::Service { .. } => Err(
                 "a Service is not a peer: its backends are (no backend was evaluated)".to_string(),
@@ -710,6 +718,28 @@ mod tests {
                 .any(|t| t.contains("10.9.0.2/32") && !t.contains("5433")),
             "{texts:?}"
         );
+    }
+
+    #[test]
+    fn an_address_of_the_pod_network_no_pod_holds_is_not_turned_into_an_ip_block() {
+        let text = CLUSTER.replace(
+            r#"{"kind":"Service","#,
+            r#"{"kind":"Node","metadata":{"name":"n1"},"spec":{"podCIDR":"10.1.0.0/16"}},{"kind":"Service","#,
+        );
+        let s = Snapshot::from_text(&text, "c.json", None).unwrap();
+        let engine = Engine::new(&s);
+        let e = engine
+            .evaluate(
+                &Subject::parse("10.1.9.9").unwrap(),
+                &Subject::parse("shop/db-0").unwrap(),
+                5432,
+                Protocol::Tcp,
+            )
+            .unwrap();
+        let mut suggester = Suggester::new(&s);
+        let why = suggester.admit(&e, "10.1.9.9 -> db").unwrap_err();
+        assert!(why.contains("in the pod network but no pod"), "{why}");
+        assert!(suggester.finish().is_empty());
     }
 
     #[test]
