@@ -387,6 +387,29 @@ mod tests {
     }
 
     #[test]
+    fn a_denial_not_marked_as_request_or_reply_is_replayed_and_replies_are_not() {
+        // Field-masked exporter lines carry no reply flag: `denied` counts such a denial as a
+        // connection, so replay must evaluate it too (it used to skip it, and a suggestion
+        // for it then admitted nothing).
+        let mut unmarked = flow(
+            "10.1.0.5",
+            "10.1.0.6",
+            5432,
+            Action::Denied,
+            Direction::Ingress,
+        );
+        unmarked.is_reply = None;
+        assert!(!unmarked.is_request());
+        assert!(ReplayAggregator::replays(&unmarked));
+        let mut allowed = unmarked.clone();
+        allowed.action = Action::Allowed;
+        assert!(!ReplayAggregator::replays(&allowed), "may be a reply");
+        let mut reply = unmarked.clone();
+        reply.is_reply = Some(true);
+        assert!(!ReplayAggregator::replays(&reply));
+    }
+
+    #[test]
     fn an_allowed_connection_a_new_policy_isolates_becomes_denied_and_unchanged_ones_only_count() {
         let (before, after) = explainers(
             "kind: NetworkPolicy\nmetadata: {name: web-out, namespace: shop}\n\
