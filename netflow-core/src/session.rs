@@ -798,14 +798,7 @@ impl Session {
         })?;
         // A change is applied to the cluster as it is now: the newest snapshot is what it is
         // made against and checked on, for every recorded connection whatever its time.
-        let Some(newest) = set.snapshots().last() else {
-            return Err(Error::Invalid {
-                what: "suggest",
-                value: self.inputs.join(" "),
-                detail: "the snapshots could not be loaded".into(),
-            });
-        };
-        let current = SnapshotSet::new(vec![Snapshot::clone(newest)]);
+        let current = set.newest_only();
         let before = Explainer::new(&current);
         let mut selected = selected.finish();
         let mut suggester = Suggester::new(&current.snapshots()[0]);

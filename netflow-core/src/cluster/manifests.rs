@@ -466,6 +466,11 @@ impl Snapshot {
 }
 
 impl SnapshotSet {
+    /// The newest snapshot alone, shared (not copied).
+    pub fn newest_only(&self) -> SnapshotSet {
+        SnapshotSet::from_shared(self.snapshots().last().cloned().into_iter().collect())
+    }
+
     /// Every snapshot of the set with its NetworkPolicies changed by `policies` (see
     /// [`Snapshot::with_policies`]); each keeps the time it was taken.
     pub fn with_policies(&self, policies: &[NetworkPolicy], change: PolicyChange) -> SnapshotSet {

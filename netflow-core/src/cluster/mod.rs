@@ -387,6 +387,12 @@ impl SnapshotSet {
         SnapshotSet { snapshots }
     }
 
+    /// Builds the set from snapshots already shared; ordered as [`SnapshotSet::new`] orders.
+    pub fn from_shared(mut snapshots: Vec<Arc<Snapshot>>) -> SnapshotSet {
+        snapshots.sort_by_key(|s| s.taken_at);
+        SnapshotSet { snapshots }
+    }
+
     /// Whether the set holds no snapshot.
     pub fn is_empty(&self) -> bool {
         self.snapshots.is_empty()
