@@ -15,6 +15,9 @@ use crate::output::table::{new_table, write_table};
 use crate::output::{write_rows, Destination};
 use crate::settings;
 
+/// Connections without a suggestion listed on stderr without `-v`.
+const UNFIXABLE_SHOWN: usize = 5;
+
 /// Runs the command.
 pub fn run(args: &SuggestArgs, stdout: &mut dyn Write) -> Result<()> {
     if args.snapshot.snapshot.is_empty() {
@@ -33,10 +36,23 @@ pub fn run(args: &SuggestArgs, stdout: &mut dyn Write) -> Result<()> {
     let suggest = run.read(|session| Ok(session.suggest(&select, &query)?))?;
     {
         let mut err = std::io::stderr().lock();
-        for (connection, why) in &suggest.unfixable {
+        let shown = if args.input.verbose {
+            usize::MAX
+        } else {
+            UNFIXABLE_SHOWN
+        };
+        for (connection, why) in suggest.unfixable.iter().take(shown) {
             let _ = writeln!(
                 err,
                 "flowq: warning: nothing to suggest for {connection}: {why}"
+            );
+        }
+        if suggest.unfixable.len() > shown {
+            let _ = writeln!(
+                err,
+                "flowq: warning: … and {} more selected connections with nothing to suggest; -v \
+                 to list all",
+                suggest.unfixable.len() - shown
             );
         }
         if !suggest.also_admitted.is_empty() {
@@ -55,7 +71,20 @@ pub fn run(args: &SuggestArgs, stdout: &mut dyn Write) -> Result<()> {
                 } else {
                     "were"
                 },
-                suggest.also_admitted.join("; ")
+                {
+                    let mut list: Vec<&str> = suggest
+                        .also_admitted
+                        .iter()
+                        .take(shown)
+                        .map(String::as_str)
+                        .collect();
+                    let more = suggest.also_admitted.len().saturating_sub(shown);
+                    let tail = format!("… and {more} more (-v to list all)");
+                    if more > 0 {
+                        list.push(&tail);
+                    }
+                    list.join("; ")
+                }
             );
         }
         let new_denies = suggest
