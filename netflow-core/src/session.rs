@@ -724,6 +724,39 @@ impl Session {
     /// changed by `edit`: the connections whose computed verdict changes (with `all`, every
     /// connection), each explained under the changed policies. Each record is evaluated
     /// against the snapshot in force at its time, before and after the change.
+    ///
+    /// ```
+    /// use netflow_core::{DeniedQuery, FlowFilter, PolicyEdit, PolicyManifests, Session};
+    /// use netflow_core::{Snapshot, SnapshotSet, Snapshots};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let log = dir.path().join("flows.json");
+    /// std::fs::write(&log, r#"{"flow":{"time":"2026-11-20T19:05:02Z","verdict":"DROPPED","IP":{"source":"10.244.1.15","destination":"10.244.2.10"},"l4":{"TCP":{"source_port":41234,"destination_port":9200}},"traffic_direction":"INGRESS","drop_reason_desc":"POLICY_DENIED","is_reply":false},"node_name":"node-b"}"#)?;
+    /// let cluster = r#"{"kind":"List","items":[
+    ///   {"kind":"Pod","metadata":{"name":"agent","namespace":"ci","labels":{"app":"agent"}},"status":{"podIP":"10.244.1.15"}},
+    ///   {"kind":"Pod","metadata":{"name":"es-0","namespace":"vamp","labels":{"app":"es"}},"status":{"podIP":"10.244.2.10"}},
+    ///   {"kind":"NetworkPolicy","metadata":{"name":"es-in","namespace":"vamp"},
+    ///    "spec":{"podSelector":{"matchLabels":{"app":"es"}},"policyTypes":["Ingress"]}}]}"#;
+    /// let snapshots = || -> netflow_core::Result<Snapshots> {
+    ///     Ok(Snapshots::loaded(SnapshotSet::new(vec![Snapshot::from_text(cluster, "c.json", None)?])))
+    /// };
+    /// let name = log.display().to_string();
+    ///
+    /// // The smallest change that admits the denied connection…
+    /// let suggest = Session::new([name.clone()])
+    ///     .with_snapshots(snapshots()?)
+    ///     .suggest(&FlowFilter::default(), &DeniedQuery::default())?;
+    /// let yaml = suggest.to_yaml()?;
+    /// assert!(yaml.contains("# admits ci/agent → vamp/es-0:9200/TCP (1 attempt)"), "{yaml}");
+    ///
+    /// // …read back as manifests and replayed: exactly that connection flips.
+    /// let mut fix = PolicyManifests::default();
+    /// fix.add_text(&yaml, "fix.yaml".as_ref());
+    /// let edit = PolicyEdit { replace: None, add: fix.policies };
+    /// let replay = Session::new([name]).with_snapshots(snapshots()?).replay(&edit, false)?;
+    /// assert_eq!((replay.counts.to_allow, replay.counts.to_deny), (1, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn replay(&self, edit: &PolicyEdit, all: bool) -> Result<Replay> {
         let set = self.snapshots()?;
         let Some(before) = self.explainer() else {
