@@ -243,6 +243,12 @@ impl<'e> ReplayAggregator<'e> {
                 .then_with(|| pair_key(&a.connection).cmp(&pair_key(&b.connection)))
                 .then_with(|| a.connection.direction.cmp(&b.connection.direction))
                 .then_with(|| a.connection.node.cmp(&b.connection.node))
+                // One connection can be unchanged as allowed and as denied under two snapshots.
+                .then_with(|| {
+                    a.before
+                        .map(|v| v.as_str())
+                        .cmp(&b.before.map(|v| v.as_str()))
+                })
         });
         for c in &out {
             let (rows, attempts) = match c.change() {
