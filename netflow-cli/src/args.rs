@@ -32,6 +32,12 @@ pub enum Command {
     /// The NetworkPolicy pitfalls of a snapshot, each with its objects and a one-line fix;
     /// with flow files, also the denied DNS, API-server and kubelet-probe traffic they show.
     Lint(LintArgs),
+    /// What if the policies changed? Replay recorded connections against NetworkPolicy
+    /// manifests and show those whose verdict flips.
+    Replay(ReplayArgs),
+    /// The smallest NetworkPolicy change that allows the selected denied connections and
+    /// nothing else recorded, as YAML for `kubectl apply`.
+    Suggest(SuggestArgs),
     /// List the input formats flowq reads.
     Formats,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -174,6 +180,76 @@ pub struct DeniedArgs {
         requires = "unanswered"
     )]
     pub reply_window: u32,
+}
+
+/// `flowq replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Input options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Snapshot options.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// NetworkPolicy manifests (a file or folder of YAML or JSON) used instead of the
+    /// snapshot's policies. Repeat to combine.
+    #[arg(long, value_name = "PATH")]
+    pub policies: Vec<std::path::PathBuf>,
+    /// NetworkPolicy manifests added to the snapshot's policies (one with the same
+    /// namespace/name replaces it). Repeat to combine.
+    #[arg(long, value_name = "PATH")]
+    pub add: Vec<std::path::PathBuf>,
+    /// Also list connections whose verdict does not change.
+    #[arg(long)]
+    pub all: bool,
+    /// Exit 1 when any recorded connection that was allowed becomes denied.
+    #[arg(long)]
+    pub fail_on_new_denies: bool,
+    /// Filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `flowq suggest`.
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// Input options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Snapshot options (the change is made against the newest).
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Filters: which denied connections to allow (every recorded connection is still checked).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Also count packets dropped for reasons other than policy as denials to allow.
+    #[arg(long)]
+    pub include_drops: bool,
+    /// Output format: yaml (for `kubectl apply -f`), json (a List for `kubectl apply -f`),
+    /// table, ndjson or csv (one row per added rule).
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = SuggestFormat::Yaml)]
+    pub output: SuggestFormat,
+    /// Write to this file instead of standard output (replaced only when complete).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// `flowq suggest` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SuggestFormat {
+    /// NetworkPolicy manifests as YAML, a comment above each.
+    Yaml,
+    /// NetworkPolicy manifests as one JSON `List`.
+    Json,
+    /// One line per added rule, for people.
+    Table,
+    /// One JSON object per added rule.
+    Ndjson,
+    /// One CSV row per added rule.
+    Csv,
 }
 
 /// `flowq flows`.

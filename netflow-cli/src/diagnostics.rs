@@ -169,3 +169,35 @@ pub fn describe(error: &netflow_core::Error) -> String {
         other => other.to_string(),
     }
 }
+
+/// Warns about every manifest of `--{flag}` that could not be used (the others are); an error
+/// instead with `--strict`.
+pub fn manifest_problems(
+    flag: &str,
+    manifests: &netflow_core::PolicyManifests,
+    strict: bool,
+) -> Result<()> {
+    if manifests.problems.is_empty() {
+        return Ok(());
+    }
+    if strict {
+        anyhow::bail!(
+            "--strict: {} manifest problem{} in --{flag}, first: {}",
+            manifests.problems.len(),
+            if manifests.problems.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            manifests.problems[0]
+        );
+    }
+    let mut err = std::io::stderr().lock();
+    for p in &manifests.problems {
+        let _ = writeln!(
+            err,
+            "flowq: warning: --{flag}: {p}; left out, the other manifests are used"
+        );
+    }
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! `flowq`: parse the command line, run one command, turn the outcome into an exit code.
 //! Exit 0 on success (an empty result is success), 1 when a command's assertion does not hold
-//! (`check --expect`, `lint --fail-on`), 2 on any error; a closed stdout (broken
+//! (`check --expect`, `lint --fail-on`, `replay --fail-on-new-denies`), 2 on any error; a closed stdout (broken
 //! pipe, e.g. `| head`) ends quietly with 0.
 
 mod args;
@@ -49,7 +49,8 @@ fn main() -> ExitCode {
         Err(e)
             if e.downcast_ref::<commands::check::ExpectationFailed>()
                 .is_some()
-                || e.downcast_ref::<commands::lint::FindingsFailed>().is_some() =>
+                || e.downcast_ref::<commands::lint::FindingsFailed>().is_some()
+                || e.downcast_ref::<commands::replay::NewDenies>().is_some() =>
         {
             let _ = out.flush();
             eprintln!("flowq: {e}");
@@ -85,6 +86,8 @@ fn run(command: &Command, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Check(a) => commands::check::run(a, out),
         Command::Inspect(a) => commands::inspect::run(a, out),
         Command::Lint(a) => commands::lint::run(a, out),
+        Command::Replay(a) => commands::replay::run(a, out),
+        Command::Suggest(a) => commands::suggest::run(a, out),
         Command::Formats => commands::formats::run(out),
         Command::Completions { shell } => {
             use clap::CommandFactory;

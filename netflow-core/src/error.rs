@@ -58,6 +58,9 @@ pub enum Error {
         /// What went wrong, with the object or line where possible.
         detail: String,
     },
+    /// A NetworkPolicy manifest (or the file or folder holding it) could not be used.
+    #[error(transparent)]
+    Manifest(#[from] ManifestProblem),
     /// A label selector expression does not parse.
     #[error("invalid label selector {input:?}: {detail}")]
     Selector {
@@ -98,6 +101,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A manifest that could not be used: its file, the object when one is known
+/// (`NetworkPolicy vamp/es-in`, `document 2`), and what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {detail}", path.display(), object.as_ref().map(|o| format!(": {o}")).unwrap_or_default())]
+pub struct ManifestProblem {
+    /// The file.
+    pub path: PathBuf,
+    /// The object (kind, namespace/name) or document, when known.
+    pub object: Option<String>,
+    /// What was expected and what was found.
+    pub detail: String,
 }
 
 /// What the engine could not evaluate.

@@ -51,7 +51,9 @@ pub mod policy;
 pub mod query;
 mod session;
 
-pub use cluster::{Snapshot, SnapshotSet};
+pub use cluster::{
+    ManifestProblem, PolicyChange, PolicyEdit, PolicyManifests, Snapshot, SnapshotSet,
+};
 pub use error::{Error, PolicyError, Result};
 pub use flow::{
     Action, Counting, Direction, Endpoint, Flow, Granularity, Identity, IdentitySource, Origin,
@@ -65,6 +67,6 @@ pub use query::{
     FlowRow, Row, RowFormat, RowWriter, TopGroups, TopQuery, Why,
 };
 pub use session::{
-    Denied, DeniedQuery, InputRow, Lint, ReadSummary, Session, SnapshotRow, SnapshotSpec,
-    Snapshots, Top, MAX_WAITING_FLOWS,
+    Denied, DeniedQuery, InputRow, Lint, ReadSummary, Replay, Session, SnapshotRow, SnapshotSpec,
+    Snapshots, Suggest, SuggestRow, SuggestedPolicy, Top, MAX_WAITING_FLOWS,
 };

@@ -18,16 +18,18 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::query::declare_row;
 
-use crate::cluster::{Snapshot, SnapshotSet};
+use crate::cluster::{PolicyEdit, Snapshot, SnapshotSet};
 use crate::error::{Error, Result};
 use crate::flow::{Action, Flow, Protocol};
 use crate::format::Format;
 use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
 use crate::policy::lint::{self, Finding, LintObserver};
+use crate::policy::suggest::{Suggester, Suggestion};
 use crate::policy::{Checked, Evaluation, Subject, Target};
 use crate::query::{
-    needles_for, DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, TopAggregator,
-    TopGroups, TopQuery, UnansweredDetector,
+    connection_text, needles_for, Change, ChangeCounts, DeniedAggregator, DeniedConnection,
+    Explainer, FlowFilter, FlowRow, ReplayAggregator, ReplayConnection, TopAggregator, TopGroups,
+    TopQuery, UnansweredDetector,
 };
 
 /// How many flows wait for the snapshots to finish loading before reading waits too.
@@ -226,6 +228,167 @@ pub struct Lint {
     pub findings: Vec<Finding>,
     /// What reading gave.
     pub summary: ReadSummary,
+}
+
+/// Recorded connections replayed against changed NetworkPolicies.
+#[derive(Debug)]
+pub struct Replay {
+    /// The connections whose computed verdict changes (all of them when asked), those that
+    /// become allowed first.
+    pub connections: Vec<ReplayConnection>,
+    /// Connections and attempts per change.
+    pub counts: ChangeCounts,
+    /// What reading gave.
+    pub summary: ReadSummary,
+}
+
+/// A suggested NetworkPolicy with the recorded connections it admits.
+#[derive(Debug, Clone)]
+pub struct SuggestedPolicy {
+    /// The policy to apply (a patch of the snapshot's, or new) and what it was made for.
+    pub suggestion: Suggestion,
+    /// The recorded connections it admits (were denied, become allowed), with their attempts;
+    /// those that were not selected end in `(not selected)`.
+    pub admits: Vec<String>,
+}
+
+/// The smallest NetworkPolicy change admitting the selected denied connections, checked by
+/// replaying every recorded connection against it.
+#[derive(Debug)]
+pub struct Suggest {
+    /// The policies to apply, by namespace and name.
+    pub policies: Vec<SuggestedPolicy>,
+    /// The selected denied connections, explained against the snapshot.
+    pub selected: Vec<DeniedConnection>,
+    /// Selected connections no NetworkPolicy rule can admit, with why.
+    pub unfixable: Vec<(String, String)>,
+    /// Every recorded connection whose computed verdict the change flips: the selected ones
+    /// and anything else it admits (or, never expected, denies).
+    pub flips: Vec<ReplayConnection>,
+    /// Recorded connections that were not selected but become allowed too.
+    pub also_admitted: Vec<String>,
+    /// What reading gave.
+    pub summary: ReadSummary,
+}
+
+declare_row! {
+    /// One rule a suggestion adds (`flowq suggest -o ndjson|csv`).
+    pub struct SuggestRow {
+        action: &'static str => Text, "patch (rules added to a policy of the snapshot) or create (a new policy).";
+        namespace: String => Text, "Namespace of the policy.";
+        policy: String => Text, "Name of the policy.";
+        direction: &'static str => Text, "ingress or egress.";
+        rule: u64 => Int64, "0-based index of the added rule in the policy's ingress or egress list.";
+        peers: Vec<String> => TextList, "Who the rule admits, one entry per from/to peer.";
+        ports: Vec<String> => TextList, "The pod ports it admits them on (port/PROTOCOL).";
+        admits: Vec<String> => TextList, "The recorded connections the policy admits (were denied, become allowed).";
+        notes: Vec<String> => TextList, "Caveats: a broader policy patched, a pod without stable labels.";
+        manifest: serde_json::Value => Json, "The whole policy as applied.";
+    }
+}
+
+impl SuggestRow {
+    /// One row per rule a suggested policy adds.
+    pub fn of(p: &SuggestedPolicy) -> Vec<SuggestRow> {
+        let s = &p.suggestion;
+        let manifest = crate::policy::suggest::manifest(&s.policy);
+        s.added_rules
+            .iter()
+            .filter_map(|(direction, index)| {
+                let rules = match direction {
+                    crate::policy::PolicyType::Ingress => s.policy.spec.ingress.as_ref(),
+                    crate::policy::PolicyType::Egress => s.policy.spec.egress.as_ref(),
+                };
+                let rule = rules?.get(*index)?;
+                Some(SuggestRow {
+                    action: if s.patched { "patch" } else { "create" },
+                    namespace: s.policy.namespace.clone(),
+                    policy: s.policy.name.clone(),
+                    direction: match direction {
+                        crate::policy::PolicyType::Ingress => "ingress",
+                        crate::policy::PolicyType::Egress => "egress",
+                    },
+                    rule: *index as u64,
+                    peers: rule
+                        .peers
+                        .iter()
+                        .flatten()
+                        .map(crate::policy::suggest::peer_text)
+                        .collect(),
+                    ports: rule
+                        .ports
+                        .iter()
+                        .flatten()
+                        .map(|port| {
+                            let number = match &port.port {
+                                Some(crate::cluster::model::IntOrString::Int(n)) => n.to_string(),
+                                Some(crate::cluster::model::IntOrString::String(n)) => n.clone(),
+                                None => "any".to_string(),
+                            };
+                            format!("{number}/{}", port.protocol.as_deref().unwrap_or("TCP"))
+                        })
+                        .collect(),
+                    admits: p.admits.clone(),
+                    notes: s.notes.clone(),
+                    manifest: manifest.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Suggest {
+    /// The policies as one YAML stream for `kubectl apply -f`: each object after comment lines
+    /// saying what it is (a patch of a snapshot policy, or new; the rules added, 1-based), the
+    /// recorded connections it admits and any caveat.
+    pub fn to_yaml(&self) -> Result<String> {
+        let mut out = String::new();
+        for p in &self.policies {
+            let s = &p.suggestion;
+            let rules: Vec<String> = s
+                .added_rules
+                .iter()
+                .map(|(d, i)| format!("{} rule {}", d.as_str().to_ascii_lowercase(), i + 1))
+                .collect();
+            out.push_str(&format!(
+                "# {} {}: {} added\n",
+                if s.patched { "patch of" } else { "new policy" },
+                s.id(),
+                rules.join(", ")
+            ));
+            if p.admits.is_empty() {
+                out.push_str("# admits no recorded connection\n");
+            }
+            for a in &p.admits {
+                out.push_str(&format!("# admits {a}\n"));
+            }
+            for n in &s.notes {
+                out.push_str(&format!("# note: {n}\n"));
+            }
+            let yaml = serde_yaml_ng::to_string(&crate::policy::suggest::manifest(&s.policy))
+                .map_err(|e| Error::Invalid {
+                    what: "suggestion",
+                    value: s.id(),
+                    detail: format!("cannot be written as YAML: {e}"),
+                })?;
+            out.push_str(&yaml);
+            out.push_str("---\n");
+        }
+        Ok(out)
+    }
+
+    /// The policies as a `kubectl apply -f`-ready JSON `List`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": self
+                .policies
+                .iter()
+                .map(|p| crate::policy::suggest::manifest(&p.suggestion.policy))
+                .collect::<Vec<_>>(),
+        })
+    }
 }
 
 /// The ranked groups of a `top` query.
@@ -611,6 +774,212 @@ impl Session {
         }
         Ok(Denied {
             connections,
+            summary,
+        })
+    }
+
+    /// Replays every recorded request against the snapshots with their NetworkPolicies
+    /// changed by `edit`: the connections whose computed verdict changes (with `all`, every
+    /// connection), each explained under the changed policies. Each record is evaluated
+    /// against the snapshot in force at its time, before and after the change.
+    ///
+    /// ```
+    /// use netflow_core::{DeniedQuery, FlowFilter, PolicyEdit, PolicyManifests, Session};
+    /// use netflow_core::{Snapshot, SnapshotSet, Snapshots};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let log = dir.path().join("flows.json");
+    /// std::fs::write(&log, r#"{"flow":{"time":"2026-11-20T19:05:02Z","verdict":"DROPPED","IP":{"source":"10.244.1.15","destination":"10.244.2.10"},"l4":{"TCP":{"source_port":41234,"destination_port":9200}},"traffic_direction":"INGRESS","drop_reason_desc":"POLICY_DENIED","is_reply":false},"node_name":"node-b"}"#)?;
+    /// let cluster = r#"{"kind":"List","items":[
+    ///   {"kind":"Pod","metadata":{"name":"agent","namespace":"ci","labels":{"app":"agent"}},"status":{"podIP":"10.244.1.15"}},
+    ///   {"kind":"Pod","metadata":{"name":"es-0","namespace":"vamp","labels":{"app":"es"}},"status":{"podIP":"10.244.2.10"}},
+    ///   {"kind":"NetworkPolicy","metadata":{"name":"es-in","namespace":"vamp"},
+    ///    "spec":{"podSelector":{"matchLabels":{"app":"es"}},"policyTypes":["Ingress"]}}]}"#;
+    /// let snapshots = || -> netflow_core::Result<Snapshots> {
+    ///     Ok(Snapshots::loaded(SnapshotSet::new(vec![Snapshot::from_text(cluster, "c.json", None)?])))
+    /// };
+    /// let name = log.display().to_string();
+    ///
+    /// // The smallest change that admits the denied connection…
+    /// let suggest = Session::new([name.clone()])
+    ///     .with_snapshots(snapshots()?)
+    ///     .suggest(&FlowFilter::default(), &DeniedQuery::default())?;
+    /// let yaml = suggest.to_yaml()?;
+    /// assert!(yaml.contains("# admits ci/agent → vamp/es-0:9200/TCP (1 attempt)"), "{yaml}");
+    ///
+    /// // …read back as manifests and replayed: exactly that connection flips.
+    /// let mut fix = PolicyManifests::default();
+    /// fix.add_text(&yaml, "fix.yaml".as_ref());
+    /// let edit = PolicyEdit { replace: None, add: fix.policies };
+    /// let replay = Session::new([name]).with_snapshots(snapshots()?).replay(&edit, false)?;
+    /// assert_eq!((replay.counts.to_allow, replay.counts.to_deny), (1, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn replay(&self, edit: &PolicyEdit, all: bool) -> Result<Replay> {
+        let set = self.snapshots()?;
+        let Some(before) = self.explainer() else {
+            return Err(Error::Invalid {
+                what: "replay",
+                value: self.inputs.join(" "),
+                detail: "recorded connections are replayed against a snapshot, and none was given"
+                    .into(),
+            });
+        };
+        let after = Explainer::new(&edit.apply(set));
+        let mut aggregator = ReplayAggregator::new(before, &after, all);
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            aggregator.add(&flow);
+            Ok(())
+        })?;
+        let (connections, counts) = aggregator.finish();
+        Ok(Replay {
+            connections,
+            counts,
+            summary,
+        })
+    }
+
+    /// The smallest NetworkPolicy change that admits the denied connections `select` picks
+    /// (those that `query` counts as denials) and, as far as selectors allow, nothing else
+    /// recorded: every recorded request is replayed against the change to say what it admits.
+    /// The session's own filter bounds what is recorded; `select` picks among it. With several
+    /// snapshots, the change is made against the newest (the cluster it will be applied to)
+    /// and every connection is evaluated against it.
+    pub fn suggest(&self, select: &FlowFilter, query: &DeniedQuery) -> Result<Suggest> {
+        let set = self.snapshots()?.clone();
+        if set.is_empty() {
+            return Err(Error::Invalid {
+                what: "suggest",
+                value: self.inputs.join(" "),
+                detail: "a change is suggested from a snapshot's policies, and none was given"
+                    .into(),
+            });
+        }
+        let mut selected = DeniedAggregator::default();
+        // One record per reporter of each distinct connection, counts summed: what the replay
+        // after the suggestion needs, in the memory of the connections.
+        let mut recorded: HashMap<(String, &'static str, &'static str, Option<String>), Flow> =
+            HashMap::new();
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            if query.counts(&flow) {
+                if select.matches(&flow) {
+                    selected.add(&flow);
+                }
+            } else {
+                selected.observe(&flow);
+            }
+            if ReplayAggregator::replays(&flow) {
+                let key = (
+                    crate::query::flow_pair_key(&flow),
+                    flow.action.as_str(),
+                    flow.direction.as_str(),
+                    flow.node.clone(),
+                );
+                match recorded.get_mut(&key) {
+                    Some(kept) => {
+                        kept.count = kept.count.saturating_add(flow.count);
+                        kept.time = kept.time.max(flow.time);
+                    }
+                    None => {
+                        recorded.insert(key, flow);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        // A change is applied to the cluster as it is now: the newest snapshot is what it is
+        // made against and checked on, for every recorded connection whatever its time.
+        let current = set.newest_only();
+        let before = Explainer::new(&current);
+        let mut selected = selected.finish();
+        let mut suggester = Suggester::new(&current.snapshots()[0]);
+        let mut unfixable = Vec::new();
+        let mut selected_texts = Vec::new();
+        for c in &mut selected {
+            c.explain(&before);
+            let text = connection_text(c);
+            selected_texts.push(text.clone());
+            match c.why.as_ref().map(|w| (w.evaluation.as_ref(), &w.summary)) {
+                Some((Some(evaluation), _)) => {
+                    if let Err(reason) = suggester.admit(evaluation, &text) {
+                        unfixable.push((text, reason));
+                    }
+                }
+                Some((None, summary)) => unfixable.push((text, summary.clone())),
+                None => unfixable.push((text, "not evaluated".to_string())),
+            }
+        }
+        let mut suggestions = suggester.finish();
+        suggestions.sort_by_key(Suggestion::id);
+        let edit = PolicyEdit {
+            replace: None,
+            add: suggestions.iter().map(|s| s.policy.clone()).collect(),
+        };
+        let after = Explainer::new(&edit.apply(&current));
+        let mut replay = ReplayAggregator::new(&before, &after, false);
+        let mut kept: Vec<Flow> = recorded.into_values().collect();
+        kept.sort_by_key(|f| f.time);
+        for flow in &kept {
+            replay.add(flow);
+        }
+        drop(kept);
+        let (flips, _) = replay.finish();
+        let mut policies: Vec<SuggestedPolicy> = suggestions
+            .into_iter()
+            .map(|suggestion| SuggestedPolicy {
+                suggestion,
+                admits: Vec::new(),
+            })
+            .collect();
+        let mut also_admitted = Vec::new();
+        for flip in flips.iter().filter(|f| f.change() == Change::ToAllow) {
+            let text = connection_text(&flip.connection);
+            let picked = selected_texts.contains(&text);
+            if !picked && !also_admitted.contains(&text) {
+                also_admitted.push(text.clone());
+            }
+            let attempts = flip.connection.count;
+            let line = format!(
+                "{text} ({attempts} attempt{}){}",
+                if attempts == 1 { "" } else { "s" },
+                if picked { "" } else { " (not selected)" }
+            );
+            let Some(evaluation) = flip
+                .connection
+                .why
+                .as_ref()
+                .and_then(|w| w.evaluation.as_ref())
+            else {
+                continue;
+            };
+            let mut sides = vec![&evaluation.egress, &evaluation.ingress];
+            sides.extend(
+                evaluation
+                    .backends
+                    .iter()
+                    .flat_map(|b| [&b.egress, &b.ingress]),
+            );
+            for side in sides {
+                let Some(rule) = &side.matched_rule else {
+                    continue;
+                };
+                for p in &mut policies {
+                    let added = p
+                        .suggestion
+                        .added_rules
+                        .contains(&(side.direction, rule.rule));
+                    if added && p.suggestion.id() == rule.policy && !p.admits.contains(&line) {
+                        p.admits.push(line.clone());
+                    }
+                }
+            }
+        }
+        Ok(Suggest {
+            policies,
+            selected,
+            unfixable,
+            flips,
+            also_admitted,
             summary,
         })
     }

@@ -8,7 +8,9 @@ pub mod flows;
 pub mod formats;
 pub mod inspect;
 pub mod lint;
+pub mod replay;
 pub mod report;
+pub mod suggest;
 pub mod top;
 
 use anyhow::Result;

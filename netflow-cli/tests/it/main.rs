@@ -10,7 +10,9 @@ mod flows;
 mod formats;
 mod hostile;
 mod lint;
+mod replay;
 mod report;
+mod suggest;
 mod top;
 
 use std::io::Write;

@@ -9,6 +9,7 @@
 pub mod calico_selector;
 mod index;
 mod load;
+mod manifests;
 pub mod model;
 pub mod selector;
 pub mod unevaluated;
@@ -26,12 +27,13 @@ use crate::flow::{
     Endpoint, Flow, Identity, IdentitySource, NodeIdentity, PodIdentity, ServiceIdentity, Workload,
 };
 pub use index::{IpIndex, Owner};
+pub use manifests::{ManifestProblem, PolicyChange, PolicyEdit, PolicyManifests};
 use model::{EndpointSlice, Namespace, NetworkPolicy, Node, Pod, Service, WorkloadObject};
 pub use selector::LabelSelector;
 pub use unevaluated::{AppliesTo, NamespaceView, Reach, UnevaluatedKind, UnevaluatedPolicy};
 
 /// One cluster snapshot with its IP index.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Snapshot {
     /// Where it was loaded from.
     pub source: String,
@@ -478,6 +480,12 @@ impl SnapshotSet {
     /// Builds the set; snapshots are ordered by the time they were taken (unknown first).
     pub fn new(snapshots: Vec<Snapshot>) -> SnapshotSet {
         let mut snapshots: Vec<Arc<Snapshot>> = snapshots.into_iter().map(Arc::new).collect();
+        snapshots.sort_by_key(|s| s.taken_at);
+        SnapshotSet { snapshots }
+    }
+
+    /// Builds the set from snapshots already shared; ordered as [`SnapshotSet::new`] orders.
+    pub fn from_shared(mut snapshots: Vec<Arc<Snapshot>>) -> SnapshotSet {
         snapshots.sort_by_key(|s| s.taken_at);
         SnapshotSet { snapshots }
     }

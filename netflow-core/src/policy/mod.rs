@@ -37,6 +37,7 @@ pub mod lint;
 mod resolve;
 mod service;
 mod subject;
+pub mod suggest;
 mod target;
 #[cfg(test)]
 mod test_support;

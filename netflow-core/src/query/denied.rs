@@ -100,7 +100,7 @@ impl std::fmt::Display for SideReport {
 /// Writes who an endpoint is, as a grouping key, into the cleared `out`: the pod, node or
 /// service when known, else the address (`pod ns/name`, `node NAME`, `svc ns/name`,
 /// `ip ADDRESS`).
-fn write_endpoint_key(ep: &Endpoint, out: &mut String) {
+pub(super) fn write_endpoint_key(ep: &Endpoint, out: &mut String) {
     use std::fmt::Write as _;
     out.clear();
     let _ = match &ep.identity {

@@ -7,6 +7,7 @@
 mod denied;
 pub mod filter;
 mod prefilter;
+mod replay;
 #[macro_use]
 mod rows;
 mod top;
@@ -20,10 +21,13 @@ pub use filter::{
     PodPattern, PortRange, VerdictFilter,
 };
 pub use prefilter::needles_for;
+pub use replay::{
+    connection_text, flow_pair_key, Change, ChangeCounts, ReplayAggregator, ReplayConnection,
+};
 pub(crate) use rows::declare_row;
 pub use rows::{
     format_time, Cell, CheckRow, Column, ColumnType, DeclaredRow, DeniedRow, EndpointColumns,
-    FlowRow, IntoCell, LintRow, Row, RowObject,
+    FlowRow, IntoCell, LintRow, ReplayRow, Row, RowObject,
 };
 pub use top::{
     groupable_columns, KeyValue, TopAggregator, TopGroup, TopGroups, TopQuery, BUCKET_COLUMN,

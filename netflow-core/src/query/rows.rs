@@ -10,6 +10,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::denied::DeniedConnection;
+use super::replay::ReplayConnection;
 use super::why::Why;
 use crate::flow::{Endpoint, Flow, Identity};
 use crate::policy::lint::Finding;
@@ -549,6 +550,103 @@ impl DeniedRow {
                 .and_then(|w| w.evaluation.as_ref())
                 .map(|e| e.also_subject_to.iter().map(|a| a.note.clone()).collect())
                 .unwrap_or_default(),
+        }
+    }
+}
+
+declare_row! {
+    /// One replayed connection (`flowq replay`): how its computed verdict changes when the
+    /// NetworkPolicies change, with the columns of a denied connection, explained under the
+    /// changed policies.
+    pub struct ReplayRow {
+        before: Option<&'static str> => Text, "Computed verdict under the snapshot's own policies: allow or deny; null when not evaluated.";
+        after: Option<&'static str> => Text, "Computed verdict under the changed policies: allow or deny; null when not evaluated.";
+        change: &'static str => Text, "denied → allowed, allowed → denied, unchanged or not evaluated.";
+        src_ip: Option<String> => Text, "Source address (the first seen).";
+        src_kind: &'static str => Text, "Source identity kind.";
+        src_namespace: Option<String> => Text, "Source namespace.";
+        src_pod: Option<String> => Text, "Source pod.";
+        src_workload: Option<String> => Text, "Source workload name.";
+        src_workload_kind: Option<String> => Text, "Source workload kind.";
+        src_node: Option<String> => Text, "Source node.";
+        src_name: Option<String> => Text, "Other source identity.";
+        src_identity_source: &'static str => Text, "Where the source identity came from.";
+        dst_ip: Option<String> => Text, "Destination address.";
+        dst_kind: &'static str => Text, "Destination identity kind.";
+        dst_namespace: Option<String> => Text, "Destination namespace.";
+        dst_pod: Option<String> => Text, "Destination pod.";
+        dst_workload: Option<String> => Text, "Destination workload name.";
+        dst_workload_kind: Option<String> => Text, "Destination workload kind.";
+        dst_node: Option<String> => Text, "Destination node.";
+        dst_service: Option<String> => Text, "Service the destination is or was reached through.";
+        dst_name: Option<String> => Text, "Other destination identity.";
+        dst_identity_source: &'static str => Text, "Where the destination identity came from.";
+        dst_port: Option<u16> => Int32, "Destination port.";
+        protocol: String => Text, "Protocol.";
+        verdict: &'static str => Text, "What the log says at that end: allowed, denied, dropped or unknown.";
+        where_ as "where": &'static str => Text, "The reporting side (the enforcing one when the log denies): egress, ingress or unknown.";
+        node: Option<String> => Text, "Node that reported it.";
+        reason: Option<String> => Text, "Drop reasons the log gives, joined with \", \".";
+        policies: Vec<String> => TextList, "Policies the log names.";
+        count: u64 => Int64, "Attempts that end reported (a packet reported twice counts once).";
+        records: u64 => Int64, "Log records behind the row.";
+        first_seen: Option<DateTime<Utc>> => Time, "First attempt (RFC 3339 UTC).";
+        last_seen: Option<DateTime<Utc>> => Time, "Last attempt (RFC 3339 UTC).";
+        counting: &'static str => Text, "exact, or inexact when a record's count was folded or sampled by the source.";
+        other_reports: Vec<String> => TextList, "What the other end reported for this connection (egress allowed @ node-a).";
+        policy_verdict: Option<&'static str> => Text, "What the changed NetworkPolicies decide (allow or deny), as after.";
+        explanation: Option<String> => Text, "Why, under the changed policies: the denying rule and what it missed, or what allows it.";
+        evaluation: Option<Arc<Evaluation>> => Json, "The explanation as data: the computed verdict, per side the selecting policies and, for each, the rule and the clause that failed (the object of flowq check -o json).";
+        mismatch: Option<String> => Text, "How the log and the changed policies disagree.";
+            explanation_before: Option<String> => Text, "Why, under the snapshot's own policies, in one line.";
+    }
+}
+
+impl ReplayRow {
+    /// The row of a replayed connection.
+    pub fn of(r: &ReplayConnection) -> ReplayRow {
+        let d = DeniedRow::of(&r.connection);
+        ReplayRow {
+            before: r.before.map(|v| v.as_str()),
+            after: r.after.map(|v| v.as_str()),
+            change: r.change().as_str(),
+            src_ip: d.src_ip,
+            src_kind: d.src_kind,
+            src_namespace: d.src_namespace,
+            src_pod: d.src_pod,
+            src_workload: d.src_workload,
+            src_workload_kind: d.src_workload_kind,
+            src_node: d.src_node,
+            src_name: d.src_name,
+            src_identity_source: d.src_identity_source,
+            dst_ip: d.dst_ip,
+            dst_kind: d.dst_kind,
+            dst_namespace: d.dst_namespace,
+            dst_pod: d.dst_pod,
+            dst_workload: d.dst_workload,
+            dst_workload_kind: d.dst_workload_kind,
+            dst_node: d.dst_node,
+            dst_service: d.dst_service,
+            dst_name: d.dst_name,
+            dst_identity_source: d.dst_identity_source,
+            dst_port: d.dst_port,
+            protocol: d.protocol,
+            verdict: d.verdict,
+            where_: d.where_,
+            node: d.node,
+            reason: d.reason,
+            policies: d.policies,
+            count: d.count,
+            records: d.records,
+            first_seen: d.first_seen,
+            last_seen: d.last_seen,
+            counting: d.counting,
+            other_reports: d.other_reports,
+            policy_verdict: d.policy_verdict,
+            explanation: d.explanation,
+            evaluation: d.evaluation,
+            mismatch: d.mismatch,
+            explanation_before: r.explanation_before.clone(),
         }
     }
 }
