@@ -7,7 +7,7 @@ use netflow_core::{DeclaredRow, DeniedQuery, DeniedRow};
 
 use super::Run;
 use crate::args::{DeniedArgs, OutputFormat};
-use crate::diagnostics::footer;
+use crate::diagnostics::{empty_is_no_answer, footer};
 use crate::output::table::{thousands, write_denied, TimeStyle};
 use crate::output::terminal::Layout;
 use crate::output::{write_rows, Destination};
@@ -38,6 +38,9 @@ pub fn run(args: &DeniedArgs, stdout: &mut dyn Write) -> Result<()> {
 
     let denied = run.read(|session| Ok(session.denied(&query)?))?;
     let connections = &denied.connections;
+    if connections.is_empty() && empty_is_no_answer(&denied.summary) {
+        return out.settle(run.finish(&denied.summary));
+    }
     if args.output.output != OutputFormat::Table {
         let rows: Vec<DeniedRow> = connections.iter().map(DeniedRow::of).collect();
         write_rows(args.output.output, DeniedRow::COLUMNS, &rows, &mut out)?;
