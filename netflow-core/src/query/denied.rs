@@ -452,6 +452,7 @@ mod tests {
             is_reply: None,
             bytes: None,
             packets: None,
+            reply_seen: false,
             count,
             duplicate: count == 0,
             counting: crate::flow::Counting::Exact,

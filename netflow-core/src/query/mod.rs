@@ -29,6 +29,6 @@ pub use top::{
     groupable_columns, KeyValue, TopAggregator, TopGroup, TopGroups, TopQuery, BUCKET_COLUMN,
     DEFAULT_TOP_KEYS, TOP_METRICS,
 };
-pub use unanswered::UnansweredDetector;
+pub use unanswered::{looks_like_request, UnansweredDetector};
 pub use why::{Explainer, Why, LOG_ALLOWS_SNAPSHOT_DENIES, LOG_DENIES_SNAPSHOT_ALLOWS};
 pub use write::{RowFormat, RowWriter};

@@ -1,7 +1,8 @@
 //! Unanswered connections in logs without verdicts (VPC Flow Logs): a request seen with no
 //! reply flow within a time window is "possibly denied". Each direction of a connection is its
 //! own flow there, so a request's reply is the flow with the reversed 5-tuple; the two reports
-//! of one flow (`SRC` and `DEST`) count once.
+//! of one flow (`SRC` and `DEST`) count once. A request whose own record proves a reply (a
+//! measured round trip, packets both ways: [`Flow::reply_seen`]) is never flagged.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -11,6 +12,17 @@ use chrono::Duration;
 use crate::flow::{Action, Flow, Protocol};
 
 type Tuple = (IpAddr, u16, IpAddr, u16, Protocol);
+
+/// Whether a record the log gives no verdict for opens a connection rather than answers one:
+/// not marked as a reply and, when the log does not say (VPC Flow Logs report each direction
+/// as its own flow), addressed to the lower port (the client's port is the ephemeral one).
+pub fn looks_like_request(flow: &Flow) -> bool {
+    match (flow.is_reply, flow.src.port, flow.dst.port) {
+        (Some(reply), _, _) => !reply,
+        (None, Some(sp), Some(dp)) => dp < sp,
+        (None, _, _) => true,
+    }
+}
 
 /// Collects observed flows and finds the requests nobody answered.
 #[derive(Debug)]
@@ -47,12 +59,13 @@ impl UnansweredDetector {
 
     /// The requests with no reply in the window, one flow per 5-tuple (its first report),
     /// marked with the reason. A flow counts as a request when its destination port is below
-    /// its source port (the client's port is the ephemeral one); a lone flow the other way is a
-    /// reply whose request was not sampled, and is not flagged.
+    /// its source port (the client's port is the ephemeral one, see [`looks_like_request`]); a
+    /// lone flow the other way is a reply whose request was not sampled, and is not flagged;
+    /// nor is a request any of whose reports proves a reply.
     pub fn finish(self) -> Vec<Flow> {
         let mut out = Vec::new();
         for (&(sip, sp, dip, dp, proto), flows) in &self.seen {
-            if dp >= sp {
+            if dp >= sp || flows.iter().any(|f| f.reply_seen) {
                 continue;
             }
             let replies = self.seen.get(&(dip, dp, sip, sp, proto));
@@ -108,6 +121,7 @@ mod tests {
             is_reply: None,
             bytes: None,
             packets: None,
+            reply_seen: false,
             count: 1,
             duplicate: false,
             counting: Counting::Sampled,
@@ -130,11 +144,30 @@ mod tests {
         d.observe(&observed(("10.0.0.9", 443), ("10.0.0.3", 50000), 2));
         let flagged = d.finish();
         assert_eq!(flagged.len(), 1);
+        assert!(looks_like_request(&observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 0)));
+        assert!(!looks_like_request(&observed(("10.0.0.2", 9200), ("10.0.0.1", 40000), 0)));
         assert_eq!(flagged[0].src.ip, "10.0.0.1".parse().ok());
         assert!(flagged[0]
             .drop_reason
             .as_deref()
             .unwrap()
             .contains("possibly denied"));
+    }
+
+    #[test]
+    fn a_request_whose_own_record_proves_a_reply_is_never_flagged() {
+        let mut d = UnansweredDetector::new(Duration::seconds(60));
+        // The reply's flow was not sampled, but the request's DEST report measured a round
+        // trip; and a second connection's report counted packets both ways.
+        d.observe(&observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 0));
+        let mut measured = observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 1);
+        measured.reply_seen = true;
+        d.observe(&measured);
+        let mut both_ways = observed(("10.0.0.3", 40001), ("10.0.0.2", 9200), 0);
+        both_ways.reply_seen = true;
+        d.observe(&both_ways);
+        d.observe(&observed(("10.0.0.4", 40002), ("10.0.0.2", 9200), 0));
+        let flagged: Vec<_> = d.finish().into_iter().map(|f| f.src.ip).collect();
+        assert_eq!(flagged, ["10.0.0.4".parse().ok()]);
     }
 }
