@@ -108,17 +108,15 @@ pub struct DeniedArgs {
     /// Also show packets dropped for reasons other than policy (e.g. STALE_OR_UNROUTABLE_IP).
     #[arg(long)]
     pub include_drops: bool,
-    /// For logs without verdicts (VPC Flow Logs): also show requests that got no reply within
-    /// the window, as possibly denied.
-    #[arg(long)]
+    /// For records without a verdict (VPC Flow Logs): show requests that got no reply within
+    /// the window as possibly denied (the default; records with a verdict are never flagged).
+    #[arg(long, overrides_with = "no_unanswered")]
     pub unanswered: bool,
-    /// How long a reply may come after its request, in seconds, for `--unanswered`.
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        default_value_t = 60,
-        requires = "unanswered"
-    )]
+    /// Do not flag unanswered requests.
+    #[arg(long)]
+    pub no_unanswered: bool,
+    /// How long a reply may come after its request, in seconds, for unanswered requests.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub reply_window: u32,
 }
 

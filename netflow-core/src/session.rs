@@ -25,8 +25,8 @@ use crate::format::Format;
 use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
 use crate::policy::{Evaluation, Subject};
 use crate::query::{
-    needles_for, DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, TopAggregator,
-    TopGroups, TopQuery, UnansweredDetector,
+    looks_like_request, needles_for, DenialBasis, DeniedAggregator, DeniedConnection, Explainer,
+    FlowFilter, FlowRow, TopAggregator, TopGroups, TopQuery, UnansweredDetector,
 };
 
 /// How many flows wait for the snapshots to finish loading before reading waits too.
@@ -184,14 +184,31 @@ impl ReadSummary {
 }
 
 /// Which records count as denials, and whether to look for unanswered requests.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DeniedQuery {
     /// Count datapath drops (not policy) as well.
     pub include_drops: bool,
     /// In logs without verdicts, a request with no reply within this window is "possibly
-    /// denied".
+    /// denied" (default 60 seconds; only records without a verdict are looked at).
     pub unanswered_within: Option<Duration>,
+    /// In logs without verdicts, with snapshots, list the requests the snapshot's policies
+    /// deny, marked as computed ([`DenialBasis::Snapshot`]); on by default.
+    pub policy_denials: bool,
 }
+
+impl Default for DeniedQuery {
+    fn default() -> DeniedQuery {
+        DeniedQuery {
+            include_drops: false,
+            unanswered_within: Some(Duration::seconds(DEFAULT_REPLY_WINDOW_SECONDS)),
+            policy_denials: true,
+        }
+    }
+}
+
+/// How long a reply may come after its request, by default, before the request counts as
+/// unanswered.
+pub const DEFAULT_REPLY_WINDOW_SECONDS: i64 = 60;
 
 impl DeniedQuery {
     /// Whether `flow` counts as a denial.
@@ -207,6 +224,9 @@ pub struct Denied {
     pub connections: Vec<DeniedConnection>,
     /// What reading gave.
     pub summary: ReadSummary,
+    /// Flow records that carried no verdict (VPC Flow Logs observations): without snapshots
+    /// only the unanswered ones among them can be listed.
+    pub verdictless: u64,
 }
 
 impl Denied {
@@ -524,18 +544,40 @@ impl Session {
 
     /// Like [`Session::denied`], also calling `each` with every record counted as a denial
     /// (for a timeline, say).
+    ///
+    /// Records without a verdict (VPC Flow Logs) are no denials by themselves: with snapshots,
+    /// the requests among them that the policies deny are listed as computed
+    /// ([`DeniedQuery::policy_denials`]), and requests nobody answered as possibly denied
+    /// ([`DeniedQuery::unanswered_within`]); a request both denied by the policies and
+    /// unanswered is listed once, as computed.
     pub fn denied_with(&self, query: &DeniedQuery, mut each: impl FnMut(&Flow)) -> Result<Denied> {
         let mut aggregator = DeniedAggregator::default();
         let mut unanswered = query.unanswered_within.map(UnansweredDetector::new);
+        let mut verdictless = 0u64;
         let summary = self.for_each_flow(|flow| -> Result<()> {
             if query.counts(&flow) {
                 each(&flow);
                 aggregator.add(&flow);
-            } else {
-                aggregator.observe(&flow);
-                if let Some(detector) = unanswered.as_mut() {
-                    detector.observe(&flow);
+                return Ok(());
+            }
+            if flow.action == Action::Unknown {
+                verdictless += 1;
+                let denial = self
+                    .explainer()
+                    // A record that proves a reply was not denied, whatever the policies say.
+                    .filter(|_| {
+                        query.policy_denials && !flow.reply_seen && looks_like_request(&flow)
+                    })
+                    .and_then(|e| e.policy_denial(&flow));
+                if let Some((side, node)) = denial {
+                    each(&flow);
+                    aggregator.add_as(&flow, DenialBasis::Snapshot, Some((side, node.as_deref())));
+                    return Ok(());
                 }
+            }
+            aggregator.observe(&flow);
+            if let Some(detector) = unanswered.as_mut() {
+                detector.observe(&flow);
             }
             Ok(())
         })?;
@@ -543,7 +585,14 @@ impl Session {
             .map(UnansweredDetector::finish)
             .unwrap_or_default()
         {
-            aggregator.add(&flow);
+            let computed = query.policy_denials
+                && self
+                    .explainer()
+                    .is_some_and(|e| e.policy_denial(&flow).is_some());
+            if !computed {
+                each(&flow);
+                aggregator.add_as(&flow, DenialBasis::NoReply, None);
+            }
         }
         let mut connections = aggregator.finish();
         if let Some(explainer) = self.explainer() {
@@ -554,6 +603,7 @@ impl Session {
         Ok(Denied {
             connections,
             summary,
+            verdictless,
         })
     }
 

@@ -14,7 +14,7 @@ mod unanswered;
 mod why;
 mod write;
 
-pub use denied::{DeniedAggregator, DeniedConnection, SideReport};
+pub use denied::{DenialBasis, DeniedAggregator, DeniedConnection, SideReport};
 pub use filter::{
     parse_duration, parse_ip_or_cidr, parse_protocol, parse_time, FlowFilter, NodePattern,
     PodPattern, PortRange, VerdictFilter,

@@ -163,6 +163,47 @@ impl Explainer {
     }
 }
 
+impl Explainer {
+    /// Where the snapshot's policies deny a connection whose log gives no verdict: the side
+    /// (the source's egress when it denies, else the destination's ingress) and the node of
+    /// that end when known. `None` when they allow it, cannot evaluate it, or it has nowhere
+    /// to go (a Service without backends is no policy's doing).
+    pub fn policy_denial(&self, flow: &Flow) -> Option<(Direction, Option<String>)> {
+        let why = self.explain(
+            &flow.src,
+            &flow.dst,
+            flow.protocol,
+            flow.time,
+            Action::Unknown,
+            Direction::Unknown,
+            &[],
+        )?;
+        let evaluation = why.evaluation.as_ref()?;
+        if why.verdict != Some(PolicyVerdict::Deny) || has_no_destination(evaluation) {
+            return None;
+        }
+        let (side, end) = if evaluation.egress.verdict == SideVerdict::Deny {
+            (Direction::Egress, &flow.src)
+        } else {
+            (Direction::Ingress, &flow.dst)
+        };
+        let node = match &end.identity {
+            Identity::Pod(p) => p.node.clone(),
+            _ => None,
+        };
+        Some((side, node))
+    }
+}
+
+/// Whether an evaluation denies only because there was nothing to evaluate: a Service with
+/// no backend that can take the port.
+pub fn has_no_destination(evaluation: &Evaluation) -> bool {
+    matches!(
+        evaluation.ingress.exemption,
+        Some(crate::policy::Exemption::NoDestination)
+    )
+}
+
 /// The policy engine's view of an endpoint: a pod or service the snapshot knows, or an address.
 fn subject(ep: &Endpoint) -> Result<Subject, String> {
     match (&ep.identity, ep.identity_source) {
