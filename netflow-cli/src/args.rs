@@ -27,6 +27,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Would this connection be allowed? Evaluate it against a snapshot's NetworkPolicies.
     Check(CheckArgs),
+    /// Compare what the log says happened with what the snapshot's policies decide, for every
+    /// observed connection: where they disagree, and the likely cause.
+    Reconcile(ReconcileArgs),
     /// What each input is: format (and why), records, flows, skips, time range, verdict mix.
     Inspect(InspectArgs),
     /// List the input formats flowq reads.
@@ -118,6 +121,34 @@ pub struct DeniedArgs {
     /// How long a reply may come after its request, in seconds, for unanswered requests.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub reply_window: u32,
+}
+
+/// `flowq reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Input options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Snapshot options.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// For records without a verdict (VPC Flow Logs): how long a reply may come after its
+    /// request, in seconds, before the request counts as unanswered.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub reply_window: u32,
+    /// Only list the connections where the log and the policies disagree (the summary still
+    /// counts every connection).
+    #[arg(long)]
+    pub mismatches_only: bool,
+    /// Exit 1 when the log and the policies disagree on any connection.
+    #[arg(long)]
+    pub fail_on_mismatch: bool,
 }
 
 /// `flowq flows`.

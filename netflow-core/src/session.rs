@@ -20,13 +20,14 @@ use crate::query::declare_row;
 
 use crate::cluster::{Snapshot, SnapshotSet};
 use crate::error::{Error, Result};
-use crate::flow::{Action, Flow, Protocol};
+use crate::flow::{Action, Direction, Flow, Protocol};
 use crate::format::Format;
 use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
 use crate::policy::{Evaluation, Subject};
 use crate::query::{
     looks_like_request, needles_for, DenialBasis, DeniedAggregator, DeniedConnection, Explainer,
-    FlowFilter, FlowRow, TopAggregator, TopGroups, TopQuery, UnansweredDetector,
+    FlowFilter, FlowRow, LogEvidence, ReconciledConnection, TopAggregator, TopGroups, TopQuery,
+    UnansweredDetector,
 };
 
 /// How many flows wait for the snapshots to finish loading before reading waits too.
@@ -235,6 +236,27 @@ impl Denied {
         self.connections
             .iter()
             .fold(0u64, |total, c| total.saturating_add(c.count))
+    }
+}
+
+/// Every observed connection classified against the snapshot's policies.
+#[derive(Debug)]
+pub struct Reconciliation {
+    /// The connections: disagreements first (by class), then most attempts first.
+    pub connections: Vec<ReconciledConnection>,
+    /// What the whole log shows about enforcement.
+    pub evidence: LogEvidence,
+    /// What reading gave.
+    pub summary: ReadSummary,
+}
+
+impl Reconciliation {
+    /// Connections where the log and the policies disagree.
+    pub fn mismatches(&self) -> usize {
+        self.connections
+            .iter()
+            .filter(|c| c.agreement.is_mismatch())
+            .count()
     }
 }
 
@@ -604,6 +626,66 @@ impl Session {
             connections,
             summary,
             verdictless,
+        })
+    }
+
+    /// Every observed connection — allowed, denied, dropped, and for records without a verdict
+    /// answered or not — grouped like [`Session::denied`] (per reporting side and node; both
+    /// ends' reports of a record without a verdict fold into one row) and classified against
+    /// the snapshot in force at its last record ([`ReconciledConnection::classify`]). Replies
+    /// are left out: conntrack passes them whatever the policies say. A request without a
+    /// verdict counts as unanswered when no reply came within `reply_window`.
+    ///
+    /// Needs snapshots: without them every connection is `not_evaluated`.
+    pub fn reconcile(&self, reply_window: Duration) -> Result<Reconciliation> {
+        let mut aggregator = DeniedAggregator::default();
+        let mut verdictless = UnansweredDetector::new(reply_window);
+        let mut evidence = LogEvidence::default();
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            match flow.action {
+                Action::Unknown => verdictless.observe(&flow),
+                action => {
+                    evidence.with_verdict += 1;
+                    if action == Action::Denied {
+                        evidence.denials += 1;
+                    }
+                    // A denied or dropped packet never opened anything to reply to; an allowed
+                    // one counts only when it opens the connection.
+                    if action != Action::Allowed || flow.is_request() {
+                        aggregator.add(&flow);
+                    } else {
+                        aggregator.observe(&flow);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        verdictless.finish_each(|flow, answered| {
+            let basis = if answered {
+                DenialBasis::Log
+            } else {
+                DenialBasis::NoReply
+            };
+            aggregator.add_as(flow, basis, Some((Direction::Unknown, None)));
+        });
+        let explainer = self.explainer();
+        let mut connections: Vec<ReconciledConnection> = aggregator
+            .finish()
+            .into_iter()
+            .map(|mut c| {
+                let snapshot = explainer.and_then(|e| {
+                    c.explain(e);
+                    e.engine_at(c.last_seen).map(|engine| engine.snapshot())
+                });
+                ReconciledConnection::classify(c, snapshot, evidence)
+            })
+            .collect();
+        // Stable: within a class the aggregator's order (most attempts first) stays.
+        connections.sort_by_key(|c| c.agreement);
+        Ok(Reconciliation {
+            connections,
+            evidence,
+            summary,
         })
     }
 

@@ -7,6 +7,7 @@ pub mod denied;
 pub mod flows;
 pub mod formats;
 pub mod inspect;
+pub mod reconcile;
 pub mod report;
 pub mod top;
 

@@ -9,6 +9,7 @@ pub mod filter;
 mod prefilter;
 #[macro_use]
 mod rows;
+mod reconcile;
 mod top;
 mod unanswered;
 mod why;
@@ -28,6 +29,10 @@ pub use rows::{
 pub use top::{
     groupable_columns, KeyValue, TopAggregator, TopGroup, TopGroups, TopQuery, BUCKET_COLUMN,
     DEFAULT_TOP_KEYS, TOP_METRICS,
+};
+pub use reconcile::{
+    namespace_of, summarize, Agreement, Cause, CauseKind, LogEvidence, Observed, PairCounts,
+    ReconcileRow, ReconcileSummaryRow, ReconciledConnection,
 };
 pub use unanswered::{looks_like_request, UnansweredDetector};
 pub use why::{Explainer, Why, LOG_ALLOWS_SNAPSHOT_DENIES, LOG_DENIES_SNAPSHOT_ALLOWS};

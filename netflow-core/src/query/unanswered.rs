@@ -57,6 +57,29 @@ impl UnansweredDetector {
             .push(flow.clone());
     }
 
+    /// Hands every request record to `each` with whether it was answered: a reply flow
+    /// within the window, or a report of its 5-tuple that proves a reply. Records that are
+    /// replies themselves (see [`looks_like_request`]) are not handed on. In no set order.
+    pub fn finish_each(self, mut each: impl FnMut(&Flow, bool)) {
+        for (&(sip, sp, dip, dp, proto), flows) in &self.seen {
+            if dp >= sp {
+                continue;
+            }
+            let proven = flows.iter().any(|f| f.reply_seen);
+            let replies = self.seen.get(&(dip, dp, sip, sp, proto));
+            for f in flows {
+                let answered = proven
+                    || replies.is_some_and(|rs| {
+                        rs.iter().any(|r| match (r.time, f.time) {
+                            (Some(a), Some(b)) => (a - b).abs() <= self.window,
+                            _ => true,
+                        })
+                    });
+                each(f, answered);
+            }
+        }
+    }
+
     /// The requests with no reply in the window, one flow per 5-tuple (its first report),
     /// marked with the reason. A flow counts as a request when its destination port is below
     /// its source port (the client's port is the ephemeral one, see [`looks_like_request`]); a
