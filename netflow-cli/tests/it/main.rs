@@ -9,6 +9,7 @@ mod export;
 mod flows;
 mod formats;
 mod hostile;
+mod reconcile;
 mod report;
 mod top;
 
