@@ -354,8 +354,7 @@ fn explain_hits(hits: &[String], action: Action) -> (Vec<PolicyRef>, Option<Stri
                         format!("end of tier {tier}: no rule matched (default deny)")
                     }
                     (Some(-1), None) => "end of tier: no rule matched (default deny)".to_string(),
-                    (Some(n), _) => format!("deny rule {n}"),
-                    (None, _) => "deny".to_string(),
+                    (rule, _) => super::calico_fields::deny_rule_reason(rule),
                 };
                 (hit.policy.iter().cloned().collect(), Some(reason))
             }

@@ -233,7 +233,7 @@ fn explain(hits: &[Hit], action: Action) -> (Vec<PolicyRef>, Option<String>) {
             }
             Some(hit) => (
                 vec![hit.to_ref()],
-                Some(format!("deny rule {}", hit.rule_index.unwrap_or(0))),
+                Some(super::calico_fields::deny_rule_reason(hit.rule_index)),
             ),
             None => (Vec::new(), None),
         },
@@ -441,7 +441,10 @@ mod tests {
         );
         assert_eq!(f.dst.identity, Identity::External);
         assert_eq!(f.src.identity.labels().unwrap()["tier"], "t");
-        assert_eq!(f.drop_reason.as_deref(), Some("deny rule 2"));
+        assert_eq!(
+            f.drop_reason.as_deref(),
+            Some("deny rule 2 (0-based: the 3rd rule)")
+        );
         assert_eq!(
             f.policies[0].to_string(),
             "block (GlobalNetworkPolicy, tier security)"
