@@ -814,3 +814,86 @@ impl ReconcileSummaryRow {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::SnapshotSet;
+    use crate::flow::Flow;
+    use crate::query::{DeniedAggregator, Explainer};
+
+    const CLUSTER: &str = r#"{"kind":"List","items":[
+      {"kind":"Namespace","metadata":{"name":"shop"}},
+      {"kind":"Pod","metadata":{"name":"web-0","namespace":"shop","labels":{"app":"web"}},
+       "spec":{"containers":[{"name":"w","ports":[{"containerPort":8080}]}]},
+       "status":{"phase":"Running","podIP":"10.1.0.5"}},
+      {"kind":"Pod","metadata":{"name":"db-0","namespace":"shop","labels":{"app":"db"}},
+       "status":{"phase":"Running","podIP":"10.1.0.6"}},
+      {"kind":"NetworkPolicy","metadata":{"name":"db-isolated","namespace":"shop"},
+       "spec":{"podSelector":{"matchLabels":{"app":"db"}},"policyTypes":["Ingress"]}}]}"#;
+
+    /// Classifies one record from web-0 to `dst_ip:port`, with `action` at the ingress.
+    fn classify(dst_ip: &str, port: u16, action: Action, log: LogEvidence) -> ReconciledConnection {
+        let snapshot = Snapshot::from_text(CLUSTER, "cluster.json", None).unwrap();
+        let set = SnapshotSet::new(vec![snapshot]);
+        let explainer = Explainer::new(&set);
+        let mut flow = Flow::test_flow("10.1.0.5", dst_ip, port);
+        flow.action = action;
+        set.enrich(&mut flow);
+        let mut aggregator = DeniedAggregator::default();
+        aggregator.add(&flow);
+        let mut c = aggregator.finish().remove(0);
+        c.explain(&explainer);
+        let engine = explainer.engine_at(None).unwrap();
+        ReconciledConnection::classify(c, Some(engine.snapshot()), log)
+    }
+
+    #[test]
+    fn an_allowed_record_the_policies_deny_blames_enforcement_as_far_as_the_log_shows() {
+        let nothing_denied = LogEvidence {
+            with_verdict: 12,
+            denials: 0,
+        };
+        let r = classify("10.1.0.6", 5432, Action::Allowed, nothing_denied);
+        assert_eq!(r.observed, Observed::Allowed);
+        assert_eq!(r.agreement, Agreement::LogAllowsPoliciesDeny);
+        assert_eq!(r.causes.len(), 1);
+        assert_eq!(r.causes[0].kind, CauseKind::NotEnforced);
+        assert!(r.causes[0].detail.contains("denies nothing in 12 records"));
+        // Where the log denies elsewhere, enforcement works: the cause says so instead.
+        let some_denied = LogEvidence {
+            with_verdict: 12,
+            denials: 3,
+        };
+        let r = classify("10.1.0.6", 5432, Action::Allowed, some_denied);
+        assert!(r.causes[0].detail.contains("enforcement works elsewhere"));
+    }
+
+    #[test]
+    fn a_denial_the_policies_allow_with_nothing_to_show_is_unexplained_not_guessed() {
+        let r = classify("10.1.0.5", 8080, Action::Denied, LogEvidence::default());
+        assert_eq!(r.agreement, Agreement::LogDeniesPoliciesAllow);
+        let kinds: Vec<CauseKind> = r.causes.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, [CauseKind::Unexplained]);
+        let agree = classify("10.1.0.6", 5432, Action::Denied, LogEvidence::default());
+        assert_eq!(agree.agreement, Agreement::Agree);
+        assert!(agree.causes.is_empty());
+    }
+
+    #[test]
+    fn summaries_count_each_class_per_namespace_pair() {
+        let rows = vec![
+            classify("10.1.0.6", 5432, Action::Allowed, LogEvidence::default()),
+            classify("10.1.0.6", 5432, Action::Denied, LogEvidence::default()),
+            classify("203.0.113.9", 443, Action::Allowed, LogEvidence::default()),
+        ];
+        let pairs = summarize(&rows);
+        let shop = &pairs[&("shop".to_string(), "shop".to_string())];
+        assert_eq!(shop.total(), 2);
+        assert_eq!(shop.get(Agreement::LogAllowsPoliciesDeny), 1);
+        assert_eq!(shop.get(Agreement::Agree), 1);
+        let out = &pairs[&("shop".to_string(), "(external)".to_string())];
+        assert_eq!(out.get(Agreement::Agree), 1);
+        assert!(Agreement::ALL[..3].iter().all(|a| a.is_mismatch()));
+    }
+}
