@@ -5,10 +5,8 @@
 use std::io::Write;
 
 use anyhow::{bail, Result};
-use netflow_core::query::{
-    Agreement, ReconcileRow, ReconcileSummaryRow, ReconciledConnection,
-};
 use netflow_core::flow::Direction;
+use netflow_core::query::{Agreement, ReconcileRow, ReconcileSummaryRow, ReconciledConnection};
 use netflow_core::{DeclaredRow, Reconciliation};
 
 use super::Run;
@@ -97,7 +95,7 @@ fn write(args: &ReconcileArgs, result: &Reconciliation, out: &mut Destination) -
     write_table(out, &summary_table(&summary))?;
     writeln!(out)?;
     if !listed.is_empty() {
-        write_long_table(out, &listed, |rows| connections_table(rows))?;
+        write_long_table(out, &listed, connections_table)?;
     }
     let mismatches = result.mismatches();
     writeln!(
@@ -166,7 +164,11 @@ fn connections_table(rows: &[&ReconciledConnection]) -> comfy_table::Table {
         let policies = match (&c.why, side) {
             // A record from one end speaks for that end: say what its side decides first.
             (Some(why), Some(verdict)) if c.direction != Direction::Unknown => {
-                let verb = if verdict == "allow" { "allows" } else { "denies" };
+                let verb = if verdict == "allow" {
+                    "allows"
+                } else {
+                    "denies"
+                };
                 format!("{} {verb}\n{}", c.direction.as_str(), why.summary)
             }
             (Some(why), _) => why.summary.clone(),

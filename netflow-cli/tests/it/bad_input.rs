@@ -153,7 +153,10 @@ fn an_unreadable_input_gives_its_error_and_no_line_that_reads_like_an_answer() {
     ] {
         let run = flowq(args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
-        assert_eq!(run.stdout, "", "{args:?}: nothing found is not what happened");
+        assert_eq!(
+            run.stdout, "",
+            "{args:?}: nothing found is not what happened"
+        );
         assert!(
             run.stderr.contains("cannot read \"no/such/flows.json\""),
             "{args:?}: {}",
@@ -164,7 +167,13 @@ fn an_unreadable_input_gives_its_error_and_no_line_that_reads_like_an_answer() {
 
 #[test]
 fn rows_read_beside_an_unreadable_input_say_that_one_was_not_read() {
-    let run = flowq(&["denied", "--dst-port", "9200", INCIDENT, "no/such/flows.json"]);
+    let run = flowq(&[
+        "denied",
+        "--dst-port",
+        "9200",
+        INCIDENT,
+        "no/such/flows.json",
+    ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     let footer = run.stdout.lines().last().unwrap_or_default();
     assert!(

@@ -282,7 +282,10 @@ fn a_vpc_log_lists_the_connections_the_policies_deny_as_computed() {
         "vamp-api -> pyserver measured a round trip and elasticsearch-0 replied: neither is denied"
     );
     let computed = &rows[0];
-    assert_eq!(computed["verdict"], "unknown", "the log itself says nothing");
+    assert_eq!(
+        computed["verdict"], "unknown",
+        "the log itself says nothing"
+    );
     assert_eq!(computed["where"], "ingress", "where the policies deny it");
     assert_eq!(computed["node"], "node-b");
     assert_eq!(computed["count"], 1, "reported by both VMs, one attempt");

@@ -21,6 +21,10 @@ pub use filter::{
     PodPattern, PortRange, VerdictFilter,
 };
 pub use prefilter::needles_for;
+pub use reconcile::{
+    namespace_of, summarize, Agreement, Cause, CauseKind, LogEvidence, Observed, PairCounts,
+    ReconcileRow, ReconcileSummaryRow, ReconciledConnection,
+};
 pub(crate) use rows::declare_row;
 pub use rows::{
     format_time, Cell, CheckRow, Column, ColumnType, DeclaredRow, DeniedRow, EndpointColumns,
@@ -29,10 +33,6 @@ pub use rows::{
 pub use top::{
     groupable_columns, KeyValue, TopAggregator, TopGroup, TopGroups, TopQuery, BUCKET_COLUMN,
     DEFAULT_TOP_KEYS, TOP_METRICS,
-};
-pub use reconcile::{
-    namespace_of, summarize, Agreement, Cause, CauseKind, LogEvidence, Observed, PairCounts,
-    ReconcileRow, ReconcileSummaryRow, ReconciledConnection,
 };
 pub use unanswered::{looks_like_request, UnansweredDetector};
 pub use why::{Explainer, Why, LOG_ALLOWS_SNAPSHOT_DENIES, LOG_DENIES_SNAPSHOT_ALLOWS};

@@ -292,7 +292,11 @@ fn not_enforced_causes(
         .flat_map(|side| side.reasons.iter().map(|r| r.policy.as_str()))
         .collect();
     let last = c.last_seen;
-    for name in denying.iter().copied().collect::<std::collections::BTreeSet<_>>() {
+    for name in denying
+        .iter()
+        .copied()
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         let created = snapshot
             .policies()
             .iter()
@@ -318,9 +322,7 @@ fn not_enforced_causes(
     if let Some(host) = host_end(evaluation) {
         causes.push(Cause {
             kind: CauseKind::HostNetwork,
-            detail: format!(
-                "{host}: many CNIs do not apply NetworkPolicy to host traffic"
-            ),
+            detail: format!("{host}: many CNIs do not apply NetworkPolicy to host traffic"),
         });
     }
     let detail = if log.with_verdict > 0 && log.denials == 0 {
@@ -356,20 +358,21 @@ fn host_end(evaluation: &Evaluation) -> Option<String> {
     if let Some(host) = &evaluation.host_traffic {
         return Some(format!("the connection comes from node {}", host.node));
     }
-    [(&evaluation.src, "source"), (&evaluation.dst, "destination")]
-        .into_iter()
-        .find_map(|(party, end)| match party {
-            Party::Node { name, .. } => Some(format!("the {end} is node {name}'s own address")),
-            Party::Pod {
-                namespace,
-                name,
-                host_network: true,
-                ..
-            } => Some(format!(
-                "the {end} {namespace}/{name} is a hostNetwork pod"
-            )),
-            _ => None,
-        })
+    [
+        (&evaluation.src, "source"),
+        (&evaluation.dst, "destination"),
+    ]
+    .into_iter()
+    .find_map(|(party, end)| match party {
+        Party::Node { name, .. } => Some(format!("the {end} is node {name}'s own address")),
+        Party::Pod {
+            namespace,
+            name,
+            host_network: true,
+            ..
+        } => Some(format!("the {end} {namespace}/{name} is a hostNetwork pod")),
+        _ => None,
+    })
 }
 
 /// The log denied what the policies allow: a policy flowq does not evaluate, a drop that is
@@ -401,7 +404,10 @@ fn beyond_policy_causes(
     }
     causes.extend(unevaluated_in_snapshot(snapshot));
     if let Some(mismatch) = c.why.as_ref().and_then(|w| w.mismatch.as_deref()) {
-        if let Some(note) = mismatch.split("; ").find(|m| m.starts_with("the log names")) {
+        if let Some(note) = mismatch
+            .split("; ")
+            .find(|m| m.starts_with("the log names"))
+        {
             causes.push(Cause {
                 kind: CauseKind::SnapshotOlder,
                 detail: format!("{note}: the snapshot is older than a change"),
@@ -462,7 +468,11 @@ fn unevaluated_in_snapshot(snapshot: &Snapshot) -> Vec<Cause> {
 /// A request went unanswered though the policies allow it: what the snapshot shows of the
 /// destination — a Service without ready endpoints, a targetPort the selected containers do
 /// not declare, a port nothing declares.
-fn unanswered_causes(c: &DeniedConnection, evaluation: &Evaluation, snapshot: &Snapshot) -> Vec<Cause> {
+fn unanswered_causes(
+    c: &DeniedConnection,
+    evaluation: &Evaluation,
+    snapshot: &Snapshot,
+) -> Vec<Cause> {
     let mut causes = Vec::new();
     let port = c.dst.port.unwrap_or(evaluation.port);
     let protocol = c.protocol.to_string();
@@ -618,13 +628,20 @@ fn no_ready_endpoint(
         })
         .filter(|e| e.ready == Some(false))
         .map(|_| {
-            format!("{pod_ns}/{pod_name} is not ready in the endpoints of service {namespace}/{name}")
+            format!(
+                "{pod_ns}/{pod_name} is not ready in the endpoints of service {namespace}/{name}"
+            )
         })
 }
 
 /// `service ns/name sends port P to targetPort T` for the service port whose target is
 /// `pod_port`, when the service has one.
-fn target_port_of(snapshot: &Snapshot, namespace: &str, name: &str, pod_port: u16) -> Option<String> {
+fn target_port_of(
+    snapshot: &Snapshot,
+    namespace: &str,
+    name: &str,
+    pod_port: u16,
+) -> Option<String> {
     let service = snapshot
         .services()
         .iter()
@@ -775,7 +792,11 @@ impl ReconcileRow {
             last_seen: c.last_seen,
             policy_verdict: side_verdict.map(PolicyVerdict::as_str),
             explanation: c.why.as_ref().map(|w| w.summary.clone()),
-            cause_kinds: r.causes.iter().map(|k| k.kind.as_str().to_string()).collect(),
+            cause_kinds: r
+                .causes
+                .iter()
+                .map(|k| k.kind.as_str().to_string())
+                .collect(),
             causes: r.causes.iter().map(|k| k.detail.clone()).collect(),
             evaluation: c.why.as_ref().and_then(|w| w.evaluation.clone()),
         }

@@ -167,8 +167,16 @@ mod tests {
         d.observe(&observed(("10.0.0.9", 443), ("10.0.0.3", 50000), 2));
         let flagged = d.finish();
         assert_eq!(flagged.len(), 1);
-        assert!(looks_like_request(&observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 0)));
-        assert!(!looks_like_request(&observed(("10.0.0.2", 9200), ("10.0.0.1", 40000), 0)));
+        assert!(looks_like_request(&observed(
+            ("10.0.0.1", 40000),
+            ("10.0.0.2", 9200),
+            0
+        )));
+        assert!(!looks_like_request(&observed(
+            ("10.0.0.2", 9200),
+            ("10.0.0.1", 40000),
+            0
+        )));
         assert_eq!(flagged[0].src.ip, "10.0.0.1".parse().ok());
         assert!(flagged[0]
             .drop_reason
