@@ -2,7 +2,8 @@
 //! identity from a cluster snapshot, and explains denials with exact NetworkPolicy semantics.
 //!
 //! The way in is a [`Session`]: inputs, snapshots and a filter in; flows joined to their
-//! identities, denied connections with their WHY, `top` groups or one checked connection out.
+//! identities, denied connections with their WHY, every connection reconciled with the
+//! policies ([`Session::reconcile`]), `top` groups or one checked connection out.
 //! Output rows ([`FlowRow`], [`DeniedRow`], [`TopGroups`]) declare their columns once and
 //! write as JSON, NDJSON or CSV ([`RowWriter`]) and, with the `frames` feature (on by
 //! default), as polars DataFrames and Parquet ([`frame`]).

@@ -637,6 +637,30 @@ impl Session {
     /// verdict counts as unanswered when no reply came within `reply_window`.
     ///
     /// Needs snapshots: without them every connection is `not_evaluated`.
+    ///
+    /// ```
+    /// use netflow_core::query::{Agreement, CauseKind};
+    /// use netflow_core::{Session, Snapshot, SnapshotSet, Snapshots};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let log = dir.path().join("flows.json");
+    /// // Forwarded at the ingress of a pod a policy isolates, and the log denies nothing.
+    /// std::fs::write(&log, r#"{"flow":{"time":"2026-11-20T19:05:02Z","verdict":"FORWARDED","IP":{"source":"10.244.1.15","destination":"10.244.2.10"},"l4":{"TCP":{"source_port":41234,"destination_port":9200}},"traffic_direction":"INGRESS","is_reply":false},"node_name":"node-b"}"#)?;
+    /// let cluster = r#"{"kind":"List","items":[
+    ///   {"kind":"Pod","metadata":{"name":"es-0","namespace":"vamp","labels":{"app":"es"}},"status":{"podIP":"10.244.2.10"}},
+    ///   {"kind":"NetworkPolicy","metadata":{"name":"es-ingress","namespace":"vamp"},
+    ///    "spec":{"podSelector":{"matchLabels":{"app":"es"}},"policyTypes":["Ingress"]}}]}"#;
+    /// let snapshots = SnapshotSet::new(vec![Snapshot::from_text(cluster, "cluster.json", None)?]);
+    ///
+    /// let session = Session::new([log.display().to_string()])
+    ///     .with_snapshots(Snapshots::loaded(snapshots));
+    /// let result = session.reconcile(chrono::Duration::seconds(60))?;
+    /// let c = &result.connections[0];
+    /// assert_eq!(c.agreement, Agreement::LogAllowsPoliciesDeny);
+    /// assert_eq!(c.causes[0].kind, CauseKind::NotEnforced);
+    /// assert_eq!(result.mismatches(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reconcile(&self, reply_window: Duration) -> Result<Reconciliation> {
         let mut aggregator = DeniedAggregator::default();
         let mut verdictless = UnansweredDetector::new(reply_window);

@@ -62,7 +62,7 @@ impl UnansweredDetector {
     /// replies themselves (see [`looks_like_request`]) are not handed on. In no set order.
     pub fn finish_each(self, mut each: impl FnMut(&Flow, bool)) {
         for (&(sip, sp, dip, dp, proto), flows) in &self.seen {
-            if dp >= sp {
+            if flows.iter().any(|f| !looks_like_request(f)) {
                 continue;
             }
             let proven = flows.iter().any(|f| f.reply_seen);
@@ -88,7 +88,7 @@ impl UnansweredDetector {
     pub fn finish(self) -> Vec<Flow> {
         let mut out = Vec::new();
         for (&(sip, sp, dip, dp, proto), flows) in &self.seen {
-            if dp >= sp || flows.iter().any(|f| f.reply_seen) {
+            if flows.iter().any(|f| f.reply_seen || !looks_like_request(f)) {
                 continue;
             }
             let replies = self.seen.get(&(dip, dp, sip, sp, proto));
@@ -198,6 +198,10 @@ mod tests {
         both_ways.reply_seen = true;
         d.observe(&both_ways);
         d.observe(&observed(("10.0.0.4", 40002), ("10.0.0.2", 9200), 0));
+        // A record the log marks as a reply is one, whatever its ports.
+        let mut reply = observed(("10.0.0.5", 50000), ("10.0.0.6", 40000), 0);
+        reply.is_reply = Some(true);
+        d.observe(&reply);
         let flagged: Vec<_> = d.finish().into_iter().map(|f| f.src.ip).collect();
         assert_eq!(flagged, ["10.0.0.4".parse().ok()]);
     }
