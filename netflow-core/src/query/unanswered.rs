@@ -59,9 +59,14 @@ impl UnansweredDetector {
 
     /// Hands every request record to `each` with whether it was answered: a reply flow
     /// within the window, or a report of its 5-tuple that proves a reply. Records that are
-    /// replies themselves (see [`looks_like_request`]) are not handed on. In no set order.
+    /// replies themselves (see [`looks_like_request`]) are not handed on. In 5-tuple order,
+    /// each tuple's records in input order, so that what is built from them is the same on
+    /// every run.
     pub fn finish_each(self, mut each: impl FnMut(&Flow, bool)) {
-        for (&(sip, sp, dip, dp, proto), flows) in &self.seen {
+        let mut tuples: Vec<&Tuple> = self.seen.keys().collect();
+        tuples.sort_unstable();
+        for &(sip, sp, dip, dp, proto) in tuples {
+            let flows = &self.seen[&(sip, sp, dip, dp, proto)];
             if flows.iter().any(|f| !looks_like_request(f)) {
                 continue;
             }

@@ -311,4 +311,35 @@ mod tests {
             Some("the log names shop/gone that the snapshot does not have")
         );
     }
+
+    #[test]
+    fn a_policy_denial_is_placed_at_the_denying_side_and_a_missing_backend_is_none() {
+        let cluster = CLUSTER.replace(
+            r#""status":{"phase":"Running","podIP":"10.1.0.6"}},"#,
+            r#""spec":{"nodeName":"node-2"},"status":{"phase":"Running","podIP":"10.1.0.6"}},
+              {"kind":"Service","metadata":{"name":"empty","namespace":"shop"},
+               "spec":{"clusterIP":"10.96.0.9","selector":{"app":"nobody"},"ports":[{"port":80}]}},"#,
+        );
+        let set = SnapshotSet::new(vec![Snapshot::from_text(&cluster, "c.json", None).unwrap()]);
+        let explainer = Explainer::new(&set);
+        let mut flow = Flow::test_flow("10.1.0.5", "10.1.0.6", 8080);
+        flow.action = Action::Unknown;
+        set.enrich(&mut flow);
+        assert_eq!(
+            explainer.policy_denial(&flow),
+            Some((Direction::Ingress, Some("node-2".to_string())))
+        );
+        let mut to_service = Flow::test_flow("10.1.0.5", "10.96.0.9", 80);
+        to_service.action = Action::Unknown;
+        set.enrich(&mut to_service);
+        assert_eq!(
+            explainer.policy_denial(&to_service),
+            None,
+            "no policy's doing"
+        );
+        let mut allowed = Flow::test_flow("10.1.0.6", "10.1.0.5", 8080);
+        allowed.action = Action::Unknown;
+        set.enrich(&mut allowed);
+        assert_eq!(explainer.policy_denial(&allowed), None);
+    }
 }
