@@ -289,3 +289,16 @@ fn reconcile_needs_a_snapshot_and_a_readable_input() {
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "");
 }
+
+#[test]
+fn reconcile_table_golden() {
+    let run = flowq(&[
+        "reconcile",
+        "--snapshot",
+        SHOP,
+        "testdata/flows/hubble/shop-reconcile.ndjson",
+        "testdata/flows/gke-vpc/shop-unanswered.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("reconcile_table_shop", run.stdout);
+}
