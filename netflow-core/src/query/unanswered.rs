@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
-use crate::flow::{Action, Flow, Protocol};
+use crate::flow::{Action, Direction, Flow, Protocol};
 
 type Tuple = (IpAddr, u16, IpAddr, u16, Protocol);
 
@@ -24,11 +24,36 @@ pub fn looks_like_request(flow: &Flow) -> bool {
     }
 }
 
+/// Every report of one 5-tuple: the earliest kept whole (what a flagged request is shown
+/// as), the others as a few numbers each, so that memory grows by a few dozen bytes per
+/// record rather than by a record's names and strings.
+#[derive(Debug)]
+struct Reports {
+    /// The earliest report (by time, then input order).
+    first: Flow,
+    /// Which of `reports` is `first`.
+    first_at: usize,
+    /// Every report, in input order.
+    reports: Vec<Report>,
+    /// Whether some report proves a reply ([`Flow::reply_seen`]).
+    proven: bool,
+    /// Whether some report is a reply itself (see [`looks_like_request`]).
+    replies: bool,
+}
+
+/// One report of a 5-tuple.
+#[derive(Debug, Clone, Copy)]
+struct Report {
+    time: Option<DateTime<Utc>>,
+    count: u64,
+    direction: Direction,
+}
+
 /// Collects observed flows and finds the requests nobody answered.
 #[derive(Debug)]
 pub struct UnansweredDetector {
     window: Duration,
-    seen: HashMap<Tuple, Vec<Flow>>,
+    seen: HashMap<Tuple, Reports>,
 }
 
 impl UnansweredDetector {
@@ -51,36 +76,62 @@ impl UnansweredDetector {
         else {
             return;
         };
-        self.seen
+        let report = Report {
+            time: flow.time,
+            count: flow.count,
+            direction: flow.direction,
+        };
+        let seen = self
+            .seen
             .entry((sip, sp, dip, dp, flow.protocol))
-            .or_default()
-            .push(flow.clone());
+            .or_insert_with(|| Reports {
+                first: flow.clone(),
+                first_at: 0,
+                reports: Vec::new(),
+                proven: false,
+                replies: false,
+            });
+        if flow.time < seen.first.time {
+            seen.first = flow.clone();
+            seen.first_at = seen.reports.len();
+        }
+        seen.reports.push(report);
+        seen.proven |= flow.reply_seen;
+        seen.replies |= !looks_like_request(flow);
+    }
+
+    /// Whether a report at `time` of the request whose reply would be `reverse` got one
+    /// within the window.
+    fn answered(&self, time: Option<DateTime<Utc>>, reverse: &Tuple) -> bool {
+        self.seen.get(reverse).is_some_and(|rs| {
+            rs.reports.iter().any(|r| match (r.time, time) {
+                (Some(a), Some(b)) => (a - b).abs() <= self.window,
+                _ => true,
+            })
+        })
     }
 
     /// Hands every request record to `each` with whether it was answered: a reply flow
     /// within the window, or a report of its 5-tuple that proves a reply. Records that are
     /// replies themselves (see [`looks_like_request`]) are not handed on. In 5-tuple order,
     /// each tuple's records in input order, so that what is built from them is the same on
-    /// every run.
+    /// every run. A record is handed on as its tuple's earliest record with its own time,
+    /// count and reporting side.
     pub fn finish_each(self, mut each: impl FnMut(&Flow, bool)) {
         let mut tuples: Vec<&Tuple> = self.seen.keys().collect();
         tuples.sort_unstable();
         for &(sip, sp, dip, dp, proto) in tuples {
-            let flows = &self.seen[&(sip, sp, dip, dp, proto)];
-            if flows.iter().any(|f| !looks_like_request(f)) {
+            let seen = &self.seen[&(sip, sp, dip, dp, proto)];
+            if seen.replies {
                 continue;
             }
-            let proven = flows.iter().any(|f| f.reply_seen);
-            let replies = self.seen.get(&(dip, dp, sip, sp, proto));
-            for f in flows {
-                let answered = proven
-                    || replies.is_some_and(|rs| {
-                        rs.iter().any(|r| match (r.time, f.time) {
-                            (Some(a), Some(b)) => (a - b).abs() <= self.window,
-                            _ => true,
-                        })
-                    });
-                each(f, answered);
+            let reverse = (dip, dp, sip, sp, proto);
+            let mut flow = seen.first.clone();
+            for r in &seen.reports {
+                flow.time = r.time;
+                flow.count = r.count;
+                flow.direction = r.direction;
+                each(&flow, seen.proven || self.answered(r.time, &reverse));
             }
         }
     }
@@ -92,21 +143,23 @@ impl UnansweredDetector {
     /// nor is a request any of whose reports proves a reply.
     pub fn finish(self) -> Vec<Flow> {
         let mut out = Vec::new();
-        for (&(sip, sp, dip, dp, proto), flows) in &self.seen {
-            if flows.iter().any(|f| f.reply_seen || !looks_like_request(f)) {
+        for (&(sip, sp, dip, dp, proto), seen) in &self.seen {
+            if seen.proven || seen.replies {
                 continue;
             }
-            let replies = self.seen.get(&(dip, dp, sip, sp, proto));
-            let answered = |f: &Flow| {
-                replies.is_some_and(|rs| {
-                    rs.iter().any(|r| match (r.time, f.time) {
-                        (Some(a), Some(b)) => (a - b).abs() <= self.window,
-                        _ => true,
-                    })
-                })
-            };
-            if let Some(first) = flows.iter().filter(|f| !answered(f)).min_by_key(|f| f.time) {
-                let mut flagged = first.clone();
+            let reverse = (dip, dp, sip, sp, proto);
+            let unanswered = seen
+                .reports
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| !self.answered(r.time, &reverse))
+                .min_by_key(|(i, r)| (r.time, *i != seen.first_at));
+            if let Some((i, r)) = unanswered {
+                let mut flagged = seen.first.clone();
+                if i != seen.first_at {
+                    // A later report went unanswered while the first got its reply.
+                    flagged.time = r.time;
+                }
                 flagged.drop_reason = Some(format!(
                     "no reply seen within {}s: possibly denied",
                     self.window.num_seconds()
@@ -123,7 +176,7 @@ impl UnansweredDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::{Counting, Direction, Endpoint, Origin};
+    use crate::flow::{Counting, Endpoint, Origin};
     use std::sync::Arc;
 
     fn observed(src: (&str, u16), dst: (&str, u16), secs: i64) -> Flow {
@@ -209,5 +262,36 @@ mod tests {
         d.observe(&reply);
         let flagged: Vec<_> = d.finish().into_iter().map(|f| f.src.ip).collect();
         assert_eq!(flagged, ["10.0.0.4".parse().ok()]);
+    }
+
+    #[test]
+    fn every_request_report_is_handed_on_with_whether_it_was_answered() {
+        let mut d = UnansweredDetector::new(Duration::seconds(60));
+        let mut src = observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 5);
+        src.count = 3;
+        let mut dst = observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 6);
+        dst.direction = Direction::Ingress;
+        d.observe(&src);
+        d.observe(&dst);
+        d.observe(&observed(("10.0.0.3", 40001), ("10.0.0.2", 9200), 0));
+        d.observe(&observed(("10.0.0.2", 9200), ("10.0.0.3", 40001), 1));
+        let mut seen = Vec::new();
+        d.finish_each(|f, answered| {
+            seen.push((
+                f.src.ip.unwrap().to_string(),
+                f.direction,
+                f.count,
+                answered,
+            ))
+        });
+        assert_eq!(
+            seen,
+            [
+                ("10.0.0.1".to_string(), Direction::Egress, 3, false),
+                ("10.0.0.1".to_string(), Direction::Ingress, 1, false),
+                ("10.0.0.3".to_string(), Direction::Egress, 1, true),
+            ],
+            "the reply itself is not handed on"
+        );
     }
 }
