@@ -48,16 +48,18 @@ pub struct CheckArgs {
     /// Snapshot options.
     #[command(flatten)]
     pub snapshot: SnapshotArgs,
-    /// Source: `namespace/pod`, an IP address, or `svc/namespace/name`.
+    /// Source: `namespace/pod` or `namespace/workload`, `deploy|sts|ds|rs|job/namespace/name`,
+    /// `namespace/<label selector>` (`shop/app=web`), an IP address or `node/name`.
     #[arg(long, value_name = "SRC")]
     pub from: Option<String>,
-    /// Destination: `namespace/pod`, an IP address, or `svc/namespace/name`.
+    /// Destination: as `--from`, or a Service `svc/namespace/name`.
     #[arg(long, value_name = "DST")]
     pub to: Option<String>,
-    /// Destination port (the service port for a service).
+    /// Destination port (the service port for a service). Without it, TCP/UDP/SCTP ask
+    /// whether any port is allowed; ICMP and other protocols without ports need none.
     #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
-    /// Protocol: TCP (default), UDP or SCTP.
+    /// Protocol: TCP (default), UDP, SCTP, ICMP, ICMPv6 or an IP protocol number.
     #[arg(long, value_name = "PROTO")]
     pub protocol: Option<String>,
     /// Evaluate many connections: one JSON object per line with `src`, `dst`, `port` and
@@ -71,6 +73,10 @@ pub struct CheckArgs {
     /// Exit 1 unless every verdict is this (`allow` or `deny`): for CI checks of policies.
     #[arg(long, value_name = "VERDICT")]
     pub expect: Option<String>,
+    /// Also say on stderr what each snapshot holds (policies flowq does not evaluate included)
+    /// and every snapshot warning.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -82,6 +88,10 @@ pub struct InspectArgs {
     /// Input options.
     #[command(flatten)]
     pub input: InputArgs,
+    /// Snapshot options: describe each snapshot (what it holds, the policies flowq does not
+    /// evaluate, its warnings); without FILES, only the snapshots are described.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

@@ -44,6 +44,34 @@ pub fn empty_is_no_answer(summary: &ReadSummary) -> bool {
     summary.errors().next().is_some()
 }
 
+/// Says on stderr what each snapshot holds, the policies flowq does not evaluate by name.
+pub fn describe_snapshots(session: &Session) {
+    let Ok(rows) = session.describe_snapshots() else {
+        return;
+    };
+    let mut err = std::io::stderr().lock();
+    for r in rows {
+        let mut line = format!(
+            "flowq: snapshot {:?}: {} namespaces, {} pods, {} services, {} nodes, {} \
+             NetworkPolicies",
+            r.snapshot, r.namespaces, r.pods, r.services, r.nodes, r.network_policies
+        );
+        if r.not_evaluated > 0 {
+            line.push_str(&format!(
+                "; {} {} flowq does not evaluate: {}",
+                r.not_evaluated,
+                if r.not_evaluated == 1 {
+                    "policy"
+                } else {
+                    "policies"
+                },
+                r.not_evaluated_policies.join(", ")
+            ));
+        }
+        let _ = writeln!(err, "{line}");
+    }
+}
+
 /// Warns about what the snapshots lacked (every warning with `-v`).
 pub fn warn_snapshots(session: &Session, verbose: bool) {
     let Ok(set) = session.snapshots() else {

@@ -120,6 +120,36 @@ pub enum PolicyError {
         /// Pod name.
         name: String,
     },
+    /// The workload is not in the snapshot (no pod of it, no object of it).
+    #[error(
+        "{kind} {namespace}/{name} is not in the snapshot (no pod of it and no {kind} object)"
+    )]
+    UnknownWorkload {
+        /// Kind.
+        kind: String,
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+    },
+    /// A name or selector matched nothing the snapshot holds.
+    #[error("{target:?} matches nothing in the snapshot: {detail}")]
+    NoMatch {
+        /// The target as given.
+        target: String,
+        /// What was looked for.
+        detail: String,
+    },
+    /// A `namespace/name` names several workloads of different kinds and no pod.
+    #[error("{namespace}/{name} names several workloads ({}): name one, e.g. {}", candidates.join(", "), candidates[0])]
+    AmbiguousName {
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+        /// Each as `kind/namespace/name`.
+        candidates: Vec<String>,
+    },
     /// The service is not in the snapshot.
     #[error("service {namespace}/{name} is not in the snapshot")]
     UnknownService {

@@ -65,6 +65,6 @@ pub use query::{
     FlowRow, Row, RowFormat, RowWriter, TopGroups, TopQuery, Why,
 };
 pub use session::{
-    Denied, DeniedQuery, InputRow, ReadSummary, Reconciliation, Session, SnapshotSpec, Snapshots,
-    Top, DEFAULT_REPLY_WINDOW_SECONDS, MAX_WAITING_FLOWS,
+    Denied, DeniedQuery, InputRow, ReadSummary, Reconciliation, Session, SnapshotRow, SnapshotSpec,
+    Snapshots, Top, DEFAULT_REPLY_WINDOW_SECONDS, MAX_WAITING_FLOWS,
 };

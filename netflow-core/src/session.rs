@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::flow::{Action, Direction, Flow, Protocol};
 use crate::format::Format;
 use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
-use crate::policy::{Evaluation, Subject};
+use crate::policy::{Checked, Evaluation, Subject, Target};
 use crate::query::{
     looks_like_request, needles_for, DenialBasis, DeniedAggregator, DeniedConnection, Explainer,
     FlowFilter, FlowRow, LogEvidence, ReconciledConnection, TopAggregator, TopGroups, TopQuery,
@@ -321,6 +321,54 @@ impl InputRow {
             dropped,
             unknown,
             error: report.failure.as_ref().map(|e| e.to_string()),
+        }
+    }
+}
+
+declare_row! {
+    /// One cluster snapshot's contents (`flowq inspect --snapshot`): what it holds, which
+    /// policies it holds that flowq does not evaluate, and what it lacked.
+    pub struct SnapshotRow {
+        snapshot: String => Text, "Where it was loaded from.";
+        taken_at: Option<DateTime<Utc>> => Time, "When it was taken (given, or its newest timestamp).";
+        namespaces: u64 => Int64, "Namespaces (with those only referenced by pods or policies).";
+        pods: u64 => Int64, "Pods.";
+        services: u64 => Int64, "Services.";
+        endpoint_slices: u64 => Int64, "EndpointSlices.";
+        nodes: u64 => Int64, "Nodes.";
+        network_policies: u64 => Int64, "networking.k8s.io/v1 NetworkPolicies (evaluated).";
+        not_evaluated: u64 => Int64, "Policies of kinds flowq recognises but does not evaluate.";
+        not_evaluated_policies: Vec<String> => TextList, "Each of them as \"<kind> <namespace/name>\" (cluster-wide ones by name).";
+        ignored: Vec<String> => TextList, "Objects of kinds flowq does not use, as \"<kind>: <count>\".";
+        warnings: Vec<String> => TextList, "What the snapshot lacked or held wrong (objects skipped, bad addresses, missing namespaces).";
+    }
+}
+
+impl SnapshotRow {
+    /// The row of a loaded snapshot.
+    pub fn of(snapshot: &Snapshot) -> SnapshotRow {
+        let count = |n: usize| n as u64;
+        SnapshotRow {
+            snapshot: snapshot.source.clone(),
+            taken_at: snapshot.taken_at,
+            namespaces: count(snapshot.namespaces().len()),
+            pods: count(snapshot.pods().len()),
+            services: count(snapshot.services().len()),
+            endpoint_slices: count(snapshot.endpoint_slices().len()),
+            nodes: count(snapshot.nodes().len()),
+            network_policies: count(snapshot.policies().len()),
+            not_evaluated: count(snapshot.unevaluated_policies().len()),
+            not_evaluated_policies: snapshot
+                .unevaluated_policies()
+                .iter()
+                .map(|p| format!("{} {}", p.kind, p.id()))
+                .collect(),
+            ignored: snapshot
+                .ignored
+                .iter()
+                .map(|(kind, n)| format!("{kind}: {n}"))
+                .collect(),
+            warnings: snapshot.warnings.clone(),
         }
     }
 }
@@ -761,6 +809,39 @@ impl Session {
             .map(|r| InputRow::of(r, mix.get(r.input.as_str()).copied().unwrap_or_default()))
             .collect();
         Ok((rows, summary))
+    }
+
+    /// What each snapshot holds ([`SnapshotRow`]), oldest first; waits for them to load.
+    pub fn describe_snapshots(&self) -> Result<Vec<SnapshotRow>> {
+        Ok(self
+            .snapshots()?
+            .snapshots()
+            .iter()
+            .map(|s| SnapshotRow::of(s))
+            .collect())
+    }
+
+    /// Checks every pair of the ends two [`Target`]s stand for (pods, a workload's pods or
+    /// its pod template, a selector's pods, a Service, an address, a node) against the
+    /// snapshot in force at `at` (the latest without it). Without `port`, a protocol with
+    /// ports asks whether any port is allowed; ICMP and other protocols need none.
+    pub fn check_targets(
+        &self,
+        from: &Target,
+        to: &Target,
+        port: Option<u16>,
+        protocol: Protocol,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Checked> {
+        self.snapshots()?;
+        let Some(engine) = self.explainer().and_then(|e| e.engine_at(at)) else {
+            return Err(Error::Invalid {
+                what: "check",
+                value: format!("{from} -> {to}"),
+                detail: "a connection is checked against a snapshot, and none was given".into(),
+            });
+        };
+        Ok(engine.check(from, to, port, protocol)?)
     }
 
     /// Evaluates one connection, `from` → `to` on `port` over `protocol`, against the

@@ -230,6 +230,9 @@ fn why_with_snapshot(r: &DeniedConnection, log_says: String) -> String {
     if let Some(mismatch) = &why.mismatch {
         text.push_str(&format!("\n! mismatch: {mismatch}"));
     }
+    for also in why.evaluation.iter().flat_map(|e| &e.also_subject_to) {
+        text.push_str(&format!("\n! {}", also.note));
+    }
     text
 }
 

@@ -275,6 +275,7 @@ mod tests {
             explanation: None,
             evaluation: None,
             mismatch: None,
+            also_subject_to: Vec::new(),
         }
     }
 

@@ -333,3 +333,39 @@ fn without_a_snapshot_a_vpc_log_says_once_that_it_carries_no_verdict() {
     let off = flowq(&["denied", "--no-unanswered", "-o", "json", VPC_COMPUTED]);
     assert!(json_rows(&off).is_empty());
 }
+
+#[test]
+fn icmp_denials_are_explained_by_the_policy_that_isolates_the_pod() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        "testdata/clusters/ping.yaml",
+        "-o",
+        "json",
+        "testdata/flows/hubble/icmp.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.json();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["protocol"], "ICMPv4");
+    assert_eq!(rows[0]["policy_verdict"], "deny");
+    assert_eq!(rows[0]["mismatch"], serde_json::Value::Null);
+    assert!(
+        rows[0]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("apps/pinger-deny-egress"),
+        "{}",
+        rows[0]
+    );
+    assert_eq!(rows[1]["policy_verdict"], "deny");
+    assert!(
+        rows[1]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("ICMPv4 has no ports, and a rule with ports [TCP/8080] only matches"),
+        "{}",
+        rows[1]
+    );
+}

@@ -220,3 +220,38 @@ fn wide_tables_put_each_row_on_one_line_with_full_names() {
         assert!(row.contains("@ prod/node-"), "full node name: {row}");
     }
 }
+
+#[test]
+fn icmp_records_get_a_policy_verdict_with_a_snapshot() {
+    let run = flowq(&[
+        "flows",
+        "--snapshot",
+        "testdata/clusters/ping.yaml",
+        "-o",
+        "json",
+        "testdata/flows/hubble/icmp.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let verdicts: Vec<(String, String)> = run
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["verdict"].as_str().unwrap().to_string(),
+                r["policy_verdict"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        verdicts,
+        [
+            pair("denied", "deny"),
+            pair("denied", "deny"),
+            pair("allowed", "allow"),
+            pair("allowed", "allow")
+        ]
+    );
+}

@@ -109,7 +109,7 @@ fn a_denial_the_policies_do_not_explain_names_what_flowq_does_not_evaluate() {
     assert!(r["causes"][0]
         .as_str()
         .unwrap()
-        .contains("1 CiliumNetworkPolicy object"));
+        .starts_with("CiliumNetworkPolicy shop/web-l7 selects shop/web-0"));
     // The log itself naming such a policy says so too.
     let cilium = ndjson(&[
         "reconcile",

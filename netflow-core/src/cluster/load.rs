@@ -16,8 +16,9 @@ use serde_json::Value;
 
 use super::model::{
     ContainerPort, EndpointSlice, Namespace, NetworkPolicy, NetworkPolicySpec, Node, ObjectMeta,
-    Pod, Service, ServicePort, SliceEndpoint,
+    Pod, Service, ServicePort, SliceEndpoint, WorkloadObject,
 };
+use super::unevaluated::{UnevaluatedKind, UnevaluatedPolicy};
 use super::Snapshot;
 use crate::error::{Error, Result};
 use crate::input::InputReader;
@@ -148,7 +149,7 @@ impl Loader {
                         .for_each(|item| self.add_raw(item, path, depth + 1));
                     return;
                 }
-                self.add_object(&kind, text, path);
+                self.add_object(&kind, head.api_version.as_deref().unwrap_or(""), text, path);
             }
             Err(_) => self.snapshot.warnings.push(format!(
                 "{}: ignored a value that is not an object",
@@ -157,7 +158,7 @@ impl Loader {
         }
     }
 
-    fn add_object(&mut self, kind: &str, value: &str, path: &Path) {
+    fn add_object(&mut self, kind: &str, api_version: &str, value: &str, path: &Path) {
         if kind.is_empty() {
             self.snapshot.warnings.push(format!(
                 "{}: ignored an object without \"kind\"",
@@ -166,6 +167,24 @@ impl Loader {
             return;
         }
         self.objects_seen += 1;
+        if let Some(policy_kind) = UnevaluatedKind::recognise(api_version, kind) {
+            if let Err(e) = self.add_unevaluated(policy_kind, api_version, value) {
+                self.snapshot
+                    .warnings
+                    .push(format!("{}: skipped a {policy_kind}: {e}", path.display()));
+            }
+            return;
+        }
+        // A NetworkPolicy of another API group (Antrea's, say) is not a Kubernetes one.
+        let group = api_version.split_once('/').map_or("", |(g, _)| g);
+        if kind == "NetworkPolicy" && !matches!(group, "" | "networking.k8s.io") {
+            *self
+                .snapshot
+                .ignored
+                .entry(format!("{kind} ({group})"))
+                .or_default() += 1;
+            return;
+        }
         let result = match kind {
             "Namespace" => self.add_namespace(value),
             "Pod" => self.add_pod(value),
@@ -173,7 +192,10 @@ impl Loader {
             "EndpointSlice" => self.add_endpoint_slice(value),
             "Node" => self.add_node(value),
             "NetworkPolicy" => self.add_policy(value),
-            "ReplicaSet" | "Job" => self.add_controller(kind, value),
+            "ReplicaSet" | "Job" => self
+                .add_controller(kind, value)
+                .and_then(|()| self.add_workload(kind, value)),
+            "Deployment" | "StatefulSet" | "DaemonSet" => self.add_workload(kind, value),
             _ => {
                 *self.snapshot.ignored.entry(kind.to_string()).or_default() += 1;
                 Ok(())
@@ -398,6 +420,60 @@ impl Loader {
         Ok(())
     }
 
+    fn add_unevaluated(
+        &mut self,
+        kind: UnevaluatedKind,
+        api_version: &str,
+        value: &str,
+    ) -> serde_json::Result<()> {
+        let object: Value = serde_json::from_str(value)?;
+        let meta: ObjectMeta =
+            serde_json::from_value(object.get("metadata").cloned().unwrap_or(Value::Null))
+                .unwrap_or_default();
+        self.note_time(meta.creation_timestamp);
+        let namespace = meta.namespace_or_default().to_string();
+        self.snapshot
+            .unevaluated
+            .push(UnevaluatedPolicy::from_object(
+                kind,
+                api_version.to_string(),
+                Some(namespace),
+                meta.name,
+                &object,
+            ));
+        Ok(())
+    }
+
+    fn add_workload(&mut self, kind: &str, value: &str) -> serde_json::Result<()> {
+        let raw: RawWorkload = serde_json::from_str(value)?;
+        self.note_time(raw.metadata.creation_timestamp);
+        let namespace = raw.metadata.namespace_or_default().to_string();
+        let template = raw.spec.template;
+        let container_ports = template
+            .spec
+            .containers
+            .iter()
+            .flatten()
+            .chain(template.spec.init_containers.iter().flatten())
+            .flat_map(|c| c.ports.iter().flatten().cloned())
+            .collect();
+        self.snapshot.workloads.push(WorkloadObject {
+            namespace: namespace.clone(),
+            kind: kind.to_string(),
+            name: raw.metadata.name.clone(),
+            template: Pod {
+                namespace,
+                name: format!("{} (pod template)", raw.metadata.name),
+                labels: Arc::new(template.metadata.labels.unwrap_or_default()),
+                host_network: template.spec.host_network.unwrap_or(false),
+                container_ports,
+                owner: Some((kind.to_string(), raw.metadata.name)),
+                ..Default::default()
+            },
+        });
+        Ok(())
+    }
+
     fn add_controller(&mut self, kind: &str, value: &str) -> serde_json::Result<()> {
         let raw: RawObject = serde_json::from_str(value)?;
         self.note_time(raw.metadata.creation_timestamp);
@@ -448,6 +524,8 @@ const MAX_NESTING: usize = 32;
 struct Head<'a> {
     #[serde(default)]
     kind: Option<String>,
+    #[serde(default, rename = "apiVersion")]
+    api_version: Option<String>,
     #[serde(borrow, default)]
     items: Option<Vec<&'a RawValue>>,
 }
@@ -457,6 +535,28 @@ struct Head<'a> {
 struct RawObject {
     #[serde(default)]
     metadata: ObjectMeta,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawWorkload {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: RawWorkloadSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawWorkloadSpec {
+    template: RawTemplate,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawTemplate {
+    metadata: ObjectMeta,
+    spec: RawPodSpec,
 }
 
 #[derive(Deserialize)]

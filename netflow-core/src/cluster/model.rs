@@ -100,6 +100,21 @@ pub struct Pod {
     pub owner: Option<(String, String)>,
 }
 
+/// A workload controller (Deployment, StatefulSet, DaemonSet, ReplicaSet or Job) with its pod
+/// template: what its pods will look like, for manifests that hold no Pod objects.
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadObject {
+    /// Namespace.
+    pub namespace: String,
+    /// `Deployment`, `StatefulSet`, `DaemonSet`, `ReplicaSet` or `Job`.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// A pod made from `spec.template`: its labels, container ports and `hostNetwork`, no node
+    /// and no address; named `<name> (pod template)`.
+    pub template: Pod,
+}
+
 /// A container port.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]

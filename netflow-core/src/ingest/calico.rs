@@ -43,7 +43,7 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
 
 /// Decodes one Calico Enterprise flow document.
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
-    let doc: Document = match serde_json::from_slice::<Document>(bytes) {
+    let doc: Document = match super::value::from_json::<Document>(bytes) {
         Ok(Document {
             source: Some(inner),
             ..

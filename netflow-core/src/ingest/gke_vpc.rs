@@ -40,7 +40,7 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
 /// Decodes one VPC flow log entry or payload.
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
     let result = LogEntry::split(bytes)
-        .and_then(|(_, payload)| serde_json::from_slice::<Payload>(payload))
+        .and_then(|(_, payload)| super::value::from_json::<Payload>(payload))
         .map_err(|e| format!("invalid VPC flow log: {e}"))
         .and_then(|p| convert(p, origin));
     match result {

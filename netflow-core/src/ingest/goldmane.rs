@@ -40,7 +40,7 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
 
 /// Decodes one Goldmane or Whisker flow.
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
-    let mut fields: Fields = match serde_json::from_slice(bytes) {
+    let mut fields: Fields = match super::value::from_json(bytes) {
         Ok(f) => f,
         Err(e) => return Record::Skip(describe_json_error(&e, bytes, "Goldmane/Whisker flow")),
     };

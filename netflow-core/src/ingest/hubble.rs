@@ -67,7 +67,7 @@ pub fn decode_line(line: &[u8], origin: Origin) -> Record {
     if trimmed.is_empty() {
         return Record::Blank;
     }
-    let envelope: Envelope = match serde_json::from_slice(trimmed) {
+    let envelope: Envelope = match super::value::from_json(trimmed) {
         Ok(e) => e,
         Err(e) => return Record::Skip(describe_json_error(&e, trimmed)),
     };
@@ -114,7 +114,7 @@ pub fn decode_line(line: &[u8], origin: Origin) -> Record {
         };
     }
     if verdict.is_some() || ip.is_some() || l4.is_some() {
-        return match serde_json::from_slice::<RawFlow>(trimmed) {
+        return match super::value::from_json::<RawFlow>(trimmed) {
             Ok(flow) => match convert(flow, None, None, origin) {
                 Ok((f, report)) => Record::Flow(Box::new(f), report),
                 Err(cause) => Record::Skip(cause),
@@ -918,6 +918,27 @@ mod tests {
         format!(
             r#"{{"flow":{{"time":"2024-05-02T08:00:00.000001Z","verdict":"FORWARDED","IP":{{"source":"10.8.0.5","destination":"10.8.1.9"}},"l4":{{"TCP":{{"source_port":41000,"destination_port":8080,"flags":{{"SYN":true}}}}}},"traffic_direction":"EGRESS","node_name":"node-a"{extra}}}}}"#
         )
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_decode_as_they_did_before_the_whole_line_check() {
+        // A byte that is not UTF-8 in a field the reader ignores: the line is not a string, so
+        // it is parsed from bytes, and the ignored field does not stop the flow.
+        let mut line = trace(r#","Summary":"TCP Flags: SYN XX""#).into_bytes();
+        let at = line.windows(2).position(|w| w == b"XX").unwrap();
+        line[at] = 0xff;
+        match decode_line(&line, origin()) {
+            Record::Flow(flow, _) => assert_eq!(flow.dst.port, Some(8080)),
+            other => panic!("expected a flow, found {other:?}"),
+        }
+        // The same byte in a field it reads is an error naming the line's problem.
+        let mut line = trace("").into_bytes();
+        let at = line.windows(6).position(|w| w == b"node-a").unwrap();
+        line[at] = 0xff;
+        match decode_line(&line, origin()) {
+            Record::Skip(cause) => assert!(cause.contains("invalid"), "{cause}"),
+            other => panic!("expected a skip, found {other:?}"),
+        }
     }
 
     #[test]

@@ -48,6 +48,13 @@ impl<'s> Engine<'s> {
             excluded: Vec::new(),
             problem: None,
         };
+        if !protocol.has_ports() {
+            translation.problem = Some(format!(
+                "service {id} forwards only its ports (TCP, UDP or SCTP): {protocol} sent to it \
+                 never reaches a backend"
+            ));
+            return (translation, Vec::new());
+        }
         let Some(service_port) = service_port else {
             let declared: Vec<String> = service
                 .ports
@@ -80,6 +87,23 @@ impl<'s> Engine<'s> {
                         && selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
                     {
                         ends.push(End::Pod { pod, ip: None });
+                    }
+                }
+                if ends.is_empty() {
+                    // Manifests without Pod objects: the pod templates of the workloads the
+                    // selector matches stand in for their pods.
+                    for w in snapshot.workloads() {
+                        if w.namespace == service.namespace
+                            && w.kind != "ReplicaSet"
+                            && selector
+                                .iter()
+                                .all(|(k, v)| w.template.labels.get(k) == Some(v))
+                        {
+                            ends.push(End::Pod {
+                                pod: &w.template,
+                                ip: None,
+                            });
+                        }
                     }
                 }
             }

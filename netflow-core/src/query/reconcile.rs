@@ -21,7 +21,7 @@ use super::why::has_no_destination;
 use crate::cluster::model::IntOrString;
 use crate::cluster::Snapshot;
 use crate::flow::{Action, Direction, Endpoint, Identity};
-use crate::policy::{Evaluation, Party, PolicyVerdict, SideVerdict};
+use crate::policy::{Evaluation, Party, PolicyType, PolicyVerdict, SideVerdict};
 
 /// What the log shows of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -254,7 +254,7 @@ impl ReconciledConnection {
                 not_enforced_causes(&connection, &evaluation, snapshot, log)
             }
             Agreement::LogDeniesPoliciesAllow => {
-                beyond_policy_causes(&connection, observed, snapshot)
+                beyond_policy_causes(&connection, observed, &evaluation, snapshot)
             }
             Agreement::UnansweredPoliciesAllow => {
                 unanswered_causes(&connection, &evaluation, snapshot)
@@ -319,6 +319,12 @@ fn not_enforced_causes(
     if !causes.is_empty() {
         return causes;
     }
+    // A Calico policy in a tier before the Kubernetes ones, or an admin policy, may allow it.
+    causes.extend(unevaluated_causes(
+        evaluation,
+        c.direction,
+        "may allow what the NetworkPolicies deny",
+    ));
     if let Some(host) = host_end(evaluation) {
         causes.push(Cause {
             kind: CauseKind::HostNetwork,
@@ -380,6 +386,7 @@ fn host_end(evaluation: &Evaluation) -> Option<String> {
 fn beyond_policy_causes(
     c: &DeniedConnection,
     observed: Observed,
+    evaluation: &Evaluation,
     snapshot: &Snapshot,
 ) -> Vec<Cause> {
     let mut causes = Vec::new();
@@ -402,7 +409,11 @@ fn beyond_policy_causes(
             detail: format!("the log names {p}, which flowq does not evaluate"),
         });
     }
-    causes.extend(unevaluated_in_snapshot(snapshot));
+    causes.extend(unevaluated_causes(
+        evaluation,
+        c.direction,
+        "may deny what the NetworkPolicies allow",
+    ));
     if let Some(mismatch) = c.why.as_ref().and_then(|w| w.mismatch.as_deref()) {
         if let Some(note) = mismatch
             .split("; ")
@@ -438,31 +449,33 @@ fn beyond_policy_causes(
     causes
 }
 
-/// Policy objects of kinds flowq does not evaluate that the snapshot holds: any of them may
-/// select the pods of this connection.
-fn unevaluated_in_snapshot(snapshot: &Snapshot) -> Vec<Cause> {
-    const KINDS: [&str; 7] = [
-        "CiliumNetworkPolicy",
-        "CiliumClusterwideNetworkPolicy",
-        "GlobalNetworkPolicy",
-        "StagedNetworkPolicy",
-        "ClusterNetworkPolicy",
-        "AdminNetworkPolicy",
-        "BaselineAdminNetworkPolicy",
-    ];
-    snapshot
-        .ignored
-        .iter()
-        .filter(|(kind, _)| KINDS.contains(&kind.as_str()))
-        .map(|(kind, n)| Cause {
-            kind: CauseKind::UnevaluatedPolicy,
-            detail: format!(
-                "the snapshot holds {n} {kind} object{}, which flowq does not evaluate: one \
-                 may select these pods",
-                if *n == 1 { "" } else { "s" }
-            ),
-        })
-        .collect()
+/// The policies of kinds flowq does not evaluate that select (or may select) the end the row
+/// speaks for — the source for an egress report, the destination for an ingress one, either
+/// when the side is unknown — each a cause: it may decide otherwise than the NetworkPolicies
+/// (`what` says how).
+fn unevaluated_causes(evaluation: &Evaluation, direction: Direction, what: &str) -> Vec<Cause> {
+    let mut causes: Vec<Cause> = Vec::new();
+    for a in &evaluation.also_subject_to {
+        let governs = match direction {
+            Direction::Egress => a.direction == PolicyType::Egress,
+            Direction::Ingress => a.direction == PolicyType::Ingress,
+            Direction::Unknown => true,
+        };
+        let detail = format!(
+            "{} {} {} {}, which flowq does not evaluate: it {what}",
+            a.kind,
+            a.policy,
+            if a.selects { "selects" } else { "may select" },
+            a.pod
+        );
+        if governs && !causes.iter().any(|c| c.detail == detail) {
+            causes.push(Cause {
+                kind: CauseKind::UnevaluatedPolicy,
+                detail,
+            });
+        }
+    }
+    causes
 }
 
 /// A request went unanswered though the policies allow it: what the snapshot shows of the
@@ -474,7 +487,7 @@ fn unanswered_causes(
     snapshot: &Snapshot,
 ) -> Vec<Cause> {
     let mut causes = Vec::new();
-    let port = c.dst.port.unwrap_or(evaluation.port);
+    let port = c.dst.port.or(evaluation.port);
     let protocol = c.protocol.to_string();
     if let Some(t) = &evaluation.service {
         if let Some(problem) = &t.problem {
@@ -507,7 +520,8 @@ fn unanswered_causes(
             });
         }
     }
-    if let Some((namespace, pod_name)) = dst_pod(&c.dst) {
+    // Without a port (ICMP and other protocols) there is no container port to look for.
+    if let (Some(port), Some((namespace, pod_name))) = (port, dst_pod(&c.dst)) {
         if let Some(pod) = snapshot.pod(namespace, pod_name) {
             let declares = |p: &crate::cluster::model::ContainerPort| {
                 p.container_port == i64::from(port)
@@ -737,7 +751,7 @@ declare_row! {
         last_seen: Option<DateTime<Utc>> => Time, "Last record (RFC 3339 UTC); the snapshot in force then is the one compared.";
         policy_verdict: Option<&'static str> => Text, "What the snapshot's NetworkPolicies decide for the side that reported it (allow or deny); null when not evaluated.";
         explanation: Option<String> => Text, "Why, from the snapshot: the denying rule and what it missed, or what allowed it.";
-        cause_kinds: Vec<String> => TextList, "For a disagreement, the kinds of cause the evidence supports, strongest first: snapshot_newer, host_network, not_enforced, unevaluated_policy, non_policy_drop, snapshot_older, no_ready_endpoints, target_port_not_declared, nothing_listens, unexplained.";
+        cause_kinds: Vec<String> => TextList, "For a disagreement, the kinds of cause the evidence supports, strongest first: snapshot_newer, unevaluated_policy, host_network, not_enforced, non_policy_drop, snapshot_older, no_ready_endpoints, target_port_not_declared, nothing_listens, unexplained.";
         causes: Vec<String> => TextList, "The same causes in words, with what shows each.";
         evaluation: Option<Arc<Evaluation>> => Json, "The evaluation as data (the object of flowq check -o json).";
     }

@@ -490,6 +490,7 @@ declare_row! {
         explanation: Option<String> => Text, "Why, from the snapshot: the denying rule and what it missed (or why not evaluated).";
         evaluation: Option<Arc<Evaluation>> => Json, "The explanation as data: the computed verdict, per side the selecting policies and, for each, the rule and the clause that failed (the object of flowq check -o json).";
         mismatch: Option<String> => Text, "How the log and the snapshot disagree, with the likely cause.";
+        also_subject_to: Vec<String> => TextList, "Policies flowq does not evaluate (Cilium, Calico, AdminNetworkPolicy, …) that select or may select an end: \"also subject to <kind> <policy> (…), which flowq does not evaluate: the verdict may differ\".";
     }
 }
 
@@ -536,6 +537,12 @@ impl DeniedRow {
             explanation: c.why.as_ref().map(|w| w.summary.clone()),
             evaluation: c.why.as_ref().and_then(|w| w.evaluation.clone()),
             mismatch: c.why.as_ref().and_then(|w| w.mismatch.clone()),
+            also_subject_to: c
+                .why
+                .as_ref()
+                .and_then(|w| w.evaluation.as_ref())
+                .map(|e| e.also_subject_to.iter().map(|a| a.note.clone()).collect())
+                .unwrap_or_default(),
         }
     }
 }
@@ -545,13 +552,14 @@ declare_row! {
     pub struct CheckRow {
         src: String => Text, "The source as evaluated (pod, address, node).";
         dst: String => Text, "The destination as given (pod, service, node, address).";
-        port: u16 => Int32, "Destination port as given (the service port for a service).";
+        port: Option<u16> => Int32, "Destination port as given (the service port for a service); null for a protocol without ports (ICMP).";
         protocol: String => Text, "Protocol.";
         policy_verdict: &'static str => Text, "What the NetworkPolicies decide: allow or deny.";
         egress: &'static str => Text, "The source's egress: allow, deny or not_applicable.";
         ingress: &'static str => Text, "The destination's ingress: allow, deny or not_applicable.";
         explanation: String => Text, "Why, in one line: the denying rule and what it missed, or what allowed it.";
         evaluation: Arc<Evaluation> => Json, "The evaluation as data (the object of flowq check -o json).";
+        also_subject_to: Vec<String> => TextList, "Policies flowq does not evaluate that select or may select an end: the verdict may differ.";
     }
 }
 
@@ -573,6 +581,11 @@ impl CheckRow {
             ingress: side(evaluation.ingress.verdict),
             explanation: evaluation.summary(),
             evaluation: evaluation.clone(),
+            also_subject_to: evaluation
+                .also_subject_to
+                .iter()
+                .map(|a| a.note.clone())
+                .collect(),
         }
     }
 }

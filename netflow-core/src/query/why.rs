@@ -11,7 +11,7 @@ use crate::cluster::{Snapshot, SnapshotSet};
 use crate::flow::{
     Action, Direction, Endpoint, Flow, Identity, IdentitySource, PolicyRef, Protocol,
 };
-use crate::policy::verdict::SideVerdict;
+use crate::policy::verdict::{PolicyType, SideVerdict};
 use crate::policy::{Engine, Evaluation, PolicyVerdict, Subject};
 
 /// What the snapshot says about one connection.
@@ -86,13 +86,15 @@ impl Explainer {
                 mismatch: None,
             })
         };
-        if !matches!(protocol, Protocol::Tcp | Protocol::Udp | Protocol::Sctp) {
-            return not_evaluated(format!(
-                "not evaluated: NetworkPolicy ports apply to TCP, UDP and SCTP, not {protocol}"
-            ));
+        if protocol == Protocol::Unknown {
+            return not_evaluated("not evaluated: the log gives no protocol".to_string());
         }
-        let Some(port) = dst.port else {
-            return not_evaluated("not evaluated: no destination port".to_string());
+        // ICMP and other protocols without ports are evaluated too (isolation covers all
+        // traffic); their port is ignored.
+        let port = match dst.port {
+            Some(port) => port,
+            None if !protocol.has_ports() => 0,
+            None => return not_evaluated("not evaluated: no destination port".to_string()),
         };
         let (from, to) = match (subject(src), subject(dst)) {
             (Ok(a), Ok(b)) => (a, b),
@@ -107,8 +109,35 @@ impl Explainer {
             Direction::Ingress => evaluation.ingress.verdict != SideVerdict::Deny,
             Direction::Unknown => evaluation.verdict == PolicyVerdict::Allow,
         };
+        // The policies flowq does not evaluate that govern the side the log speaks for: when
+        // the log and the snapshot disagree, they are the first suspects.
+        let unevaluated: Vec<String> = evaluation
+            .also_subject_to
+            .iter()
+            .filter(|a| match direction {
+                Direction::Egress => a.direction == PolicyType::Egress,
+                Direction::Ingress => a.direction == PolicyType::Ingress,
+                Direction::Unknown => true,
+            })
+            .map(|a| format!("{} {}", a.kind, a.policy))
+            .fold(Vec::new(), |mut list, p| {
+                if !list.contains(&p) {
+                    list.push(p);
+                }
+                list
+            });
         let mut mismatch = match (action, side_allows) {
+            (Action::Denied, true) if !unevaluated.is_empty() => Some(format!(
+                "the log denies but the snapshot allows: also subject to {}, which flowq does \
+                 not evaluate (the likely cause); or policy changed since, or snapshot stale",
+                unevaluated.join(", ")
+            )),
             (Action::Denied, true) => Some(LOG_DENIES_SNAPSHOT_ALLOWS.to_string()),
+            (Action::Allowed, false) if !unevaluated.is_empty() => Some(format!(
+                "{LOG_ALLOWS_SNAPSHOT_DENIES}; or also subject to {}, which flowq does not \
+                 evaluate and may allow it",
+                unevaluated.join(", ")
+            )),
             (Action::Allowed, false) => Some(LOG_ALLOWS_SNAPSHOT_DENIES.to_string()),
             _ => None,
         };
@@ -341,5 +370,35 @@ mod tests {
         allowed.action = Action::Unknown;
         set.enrich(&mut allowed);
         assert_eq!(explainer.policy_denial(&allowed), None);
+    }
+
+    #[test]
+    fn icmp_is_evaluated_and_an_unknown_protocol_is_not() {
+        let snapshot = Snapshot::from_text(CLUSTER, "cluster.json", None).unwrap();
+        let explainer = Explainer::new(&SnapshotSet::new(vec![snapshot]));
+        let at = |ip: &str| Endpoint {
+            ip: ip.parse().ok(),
+            ..Default::default()
+        };
+        let why = |protocol| {
+            explainer
+                .explain(
+                    &at("10.1.0.5"),
+                    &at("10.1.0.6"),
+                    protocol,
+                    None,
+                    Action::Denied,
+                    Direction::Ingress,
+                    &[],
+                )
+                .unwrap()
+        };
+        let icmp = why(Protocol::Icmpv4);
+        assert_eq!(icmp.verdict, Some(PolicyVerdict::Deny), "{}", icmp.summary);
+        assert_eq!(icmp.mismatch, None);
+        assert_eq!(icmp.evaluation.unwrap().port, None);
+        let unknown = why(Protocol::Unknown);
+        assert_eq!(unknown.verdict, None);
+        assert_eq!(unknown.summary, "not evaluated: the log gives no protocol");
     }
 }
