@@ -27,6 +27,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Would this connection be allowed? Evaluate it against a snapshot's NetworkPolicies.
     Check(CheckArgs),
+    /// Compare what the log says happened with what the snapshot's policies decide, for every
+    /// observed connection: where they disagree, and the likely cause.
+    Reconcile(ReconcileArgs),
     /// What each input is: format (and why), records, flows, skips, time range, verdict mix.
     Inspect(InspectArgs),
     /// The NetworkPolicy pitfalls of a snapshot, each with its objects and a one-line fix;
@@ -168,17 +171,15 @@ pub struct DeniedArgs {
     /// Also show packets dropped for reasons other than policy (e.g. STALE_OR_UNROUTABLE_IP).
     #[arg(long)]
     pub include_drops: bool,
-    /// For logs without verdicts (VPC Flow Logs): also show requests that got no reply within
-    /// the window, as possibly denied.
-    #[arg(long)]
+    /// For records without a verdict (VPC Flow Logs): show requests that got no reply within
+    /// the window as possibly denied (the default; records with a verdict are never flagged).
+    #[arg(long, overrides_with = "no_unanswered")]
     pub unanswered: bool,
-    /// How long a reply may come after its request, in seconds, for `--unanswered`.
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        default_value_t = 60,
-        requires = "unanswered"
-    )]
+    /// Do not flag unanswered requests.
+    #[arg(long)]
+    pub no_unanswered: bool,
+    /// How long a reply may come after its request, in seconds, for unanswered requests.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub reply_window: u32,
 }
 
@@ -250,6 +251,34 @@ pub enum SuggestFormat {
     Ndjson,
     /// One CSV row per added rule.
     Csv,
+}
+
+/// `flowq reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Input options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Snapshot options.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// For records without a verdict (VPC Flow Logs): how long a reply may come after its
+    /// request, in seconds, before the request counts as unanswered.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub reply_window: u32,
+    /// Only list the connections where the log and the policies disagree (the summary still
+    /// counts every connection).
+    #[arg(long)]
+    pub mismatches_only: bool,
+    /// Exit 1 when the log and the policies disagree on any connection.
+    #[arg(long)]
+    pub fail_on_mismatch: bool,
 }
 
 /// `flowq flows`.

@@ -28,7 +28,20 @@ pub fn footer(summary: &ReadSummary) -> String {
             thousands(summary.lost())
         ));
     }
+    let failed = summary.errors().count();
+    if failed > 0 {
+        text.push_str(&format!(
+            "; {failed} {} could not be read in full (see the error)",
+            if failed == 1 { "input" } else { "inputs" }
+        ));
+    }
     text
+}
+
+/// Whether an empty result would read like an answer it is not: an input could not be read
+/// (in full), so "nothing found" says nothing. The error says what happened instead.
+pub fn empty_is_no_answer(summary: &ReadSummary) -> bool {
+    summary.errors().next().is_some()
 }
 
 /// Says on stderr what each snapshot holds, the policies flowq does not evaluate by name.

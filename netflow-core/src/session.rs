@@ -20,16 +20,17 @@ use crate::query::declare_row;
 
 use crate::cluster::{PolicyEdit, Snapshot, SnapshotSet};
 use crate::error::{Error, Result};
-use crate::flow::{Action, Flow, Protocol};
+use crate::flow::{Action, Direction, Flow, Protocol};
 use crate::format::Format;
 use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
 use crate::policy::lint::{self, Finding, LintObserver};
 use crate::policy::suggest::{Suggester, Suggestion};
 use crate::policy::{Checked, Evaluation, Subject, Target};
 use crate::query::{
-    connection_text, needles_for, Change, ChangeCounts, DeniedAggregator, DeniedConnection,
-    Explainer, FlowFilter, FlowRow, ReplayAggregator, ReplayConnection, TopAggregator, TopGroups,
-    TopQuery, UnansweredDetector,
+    connection_text, looks_like_request, needles_for, Change, ChangeCounts, DenialBasis,
+    DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, LogEvidence,
+    ReconciledConnection, ReplayAggregator, ReplayConnection, TopAggregator, TopGroups, TopQuery,
+    UnansweredDetector,
 };
 
 /// How many flows wait for the snapshots to finish loading before reading waits too.
@@ -187,14 +188,31 @@ impl ReadSummary {
 }
 
 /// Which records count as denials, and whether to look for unanswered requests.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DeniedQuery {
     /// Count datapath drops (not policy) as well.
     pub include_drops: bool,
     /// In logs without verdicts, a request with no reply within this window is "possibly
-    /// denied".
+    /// denied" (default 60 seconds; only records without a verdict are looked at).
     pub unanswered_within: Option<Duration>,
+    /// In logs without verdicts, with snapshots, list the requests the snapshot's policies
+    /// deny, marked as computed ([`DenialBasis::Snapshot`]); on by default.
+    pub policy_denials: bool,
 }
+
+impl Default for DeniedQuery {
+    fn default() -> DeniedQuery {
+        DeniedQuery {
+            include_drops: false,
+            unanswered_within: Some(Duration::seconds(DEFAULT_REPLY_WINDOW_SECONDS)),
+            policy_denials: true,
+        }
+    }
+}
+
+/// How long a reply may come after its request, by default, before the request counts as
+/// unanswered.
+pub const DEFAULT_REPLY_WINDOW_SECONDS: i64 = 60;
 
 impl DeniedQuery {
     /// Whether `flow` counts as a denial.
@@ -210,6 +228,9 @@ pub struct Denied {
     pub connections: Vec<DeniedConnection>,
     /// What reading gave.
     pub summary: ReadSummary,
+    /// Flow records that carried no verdict (VPC Flow Logs observations): without snapshots
+    /// only the unanswered ones among them can be listed.
+    pub verdictless: u64,
 }
 
 impl Denied {
@@ -226,6 +247,17 @@ impl Denied {
 pub struct Lint {
     /// The findings, most severe first.
     pub findings: Vec<Finding>,
+    /// What reading gave.
+    pub summary: ReadSummary,
+}
+
+/// Every observed connection classified against the snapshot's policies.
+#[derive(Debug)]
+pub struct Reconciliation {
+    /// The connections: disagreements first (by class), then most attempts first.
+    pub connections: Vec<ReconciledConnection>,
+    /// What the whole log shows about enforcement.
+    pub evidence: LogEvidence,
     /// What reading gave.
     pub summary: ReadSummary,
 }
@@ -388,6 +420,16 @@ impl Suggest {
                 .map(|p| crate::policy::suggest::manifest(&p.suggestion.policy))
                 .collect::<Vec<_>>(),
         })
+    }
+}
+
+impl Reconciliation {
+    /// Connections where the log and the policies disagree.
+    pub fn mismatches(&self) -> usize {
+        self.connections
+            .iter()
+            .filter(|c| c.agreement.is_mismatch())
+            .count()
     }
 }
 
@@ -745,18 +787,40 @@ impl Session {
 
     /// Like [`Session::denied`], also calling `each` with every record counted as a denial
     /// (for a timeline, say).
+    ///
+    /// Records without a verdict (VPC Flow Logs) are no denials by themselves: with snapshots,
+    /// the requests among them that the policies deny are listed as computed
+    /// ([`DeniedQuery::policy_denials`]), and requests nobody answered as possibly denied
+    /// ([`DeniedQuery::unanswered_within`]); a request both denied by the policies and
+    /// unanswered is listed once, as computed.
     pub fn denied_with(&self, query: &DeniedQuery, mut each: impl FnMut(&Flow)) -> Result<Denied> {
         let mut aggregator = DeniedAggregator::default();
         let mut unanswered = query.unanswered_within.map(UnansweredDetector::new);
+        let mut verdictless = 0u64;
         let summary = self.for_each_flow(|flow| -> Result<()> {
             if query.counts(&flow) {
                 each(&flow);
                 aggregator.add(&flow);
-            } else {
-                aggregator.observe(&flow);
-                if let Some(detector) = unanswered.as_mut() {
-                    detector.observe(&flow);
+                return Ok(());
+            }
+            if flow.action == Action::Unknown {
+                verdictless += 1;
+                let denial = self
+                    .explainer()
+                    // A record that proves a reply was not denied, whatever the policies say.
+                    .filter(|_| {
+                        query.policy_denials && !flow.reply_seen && looks_like_request(&flow)
+                    })
+                    .and_then(|e| e.policy_denial(&flow));
+                if let Some((side, node)) = denial {
+                    each(&flow);
+                    aggregator.add_as(&flow, DenialBasis::Snapshot, Some((side, node.as_deref())));
+                    return Ok(());
                 }
+            }
+            aggregator.observe(&flow);
+            if let Some(detector) = unanswered.as_mut() {
+                detector.observe(&flow);
             }
             Ok(())
         })?;
@@ -764,7 +828,14 @@ impl Session {
             .map(UnansweredDetector::finish)
             .unwrap_or_default()
         {
-            aggregator.add(&flow);
+            let computed = query.policy_denials
+                && self
+                    .explainer()
+                    .is_some_and(|e| e.policy_denial(&flow).is_some());
+            if !computed {
+                each(&flow);
+                aggregator.add_as(&flow, DenialBasis::NoReply, None);
+            }
         }
         let mut connections = aggregator.finish();
         if let Some(explainer) = self.explainer() {
@@ -774,6 +845,91 @@ impl Session {
         }
         Ok(Denied {
             connections,
+            summary,
+            verdictless,
+        })
+    }
+
+    /// Every observed connection — allowed, denied, dropped, and for records without a verdict
+    /// answered or not — grouped like [`Session::denied`] (per reporting side and node; both
+    /// ends' reports of a record without a verdict fold into one row) and classified against
+    /// the snapshot in force at its last record ([`ReconciledConnection::classify`]). Replies
+    /// are left out: conntrack passes them whatever the policies say. A request without a
+    /// verdict counts as unanswered when no reply came within `reply_window`.
+    ///
+    /// Needs snapshots: without them every connection is `not_evaluated`.
+    ///
+    /// ```
+    /// use netflow_core::query::{Agreement, CauseKind};
+    /// use netflow_core::{Session, Snapshot, SnapshotSet, Snapshots};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let log = dir.path().join("flows.json");
+    /// // Forwarded at the ingress of a pod a policy isolates, and the log denies nothing.
+    /// std::fs::write(&log, r#"{"flow":{"time":"2026-11-20T19:05:02Z","verdict":"FORWARDED","IP":{"source":"10.244.1.15","destination":"10.244.2.10"},"l4":{"TCP":{"source_port":41234,"destination_port":9200}},"traffic_direction":"INGRESS","is_reply":false},"node_name":"node-b"}"#)?;
+    /// let cluster = r#"{"kind":"List","items":[
+    ///   {"kind":"Pod","metadata":{"name":"es-0","namespace":"vamp","labels":{"app":"es"}},"status":{"podIP":"10.244.2.10"}},
+    ///   {"kind":"NetworkPolicy","metadata":{"name":"es-ingress","namespace":"vamp"},
+    ///    "spec":{"podSelector":{"matchLabels":{"app":"es"}},"policyTypes":["Ingress"]}}]}"#;
+    /// let snapshots = SnapshotSet::new(vec![Snapshot::from_text(cluster, "cluster.json", None)?]);
+    ///
+    /// let session = Session::new([log.display().to_string()])
+    ///     .with_snapshots(Snapshots::loaded(snapshots));
+    /// let result = session.reconcile(chrono::Duration::seconds(60))?;
+    /// let c = &result.connections[0];
+    /// assert_eq!(c.agreement, Agreement::LogAllowsPoliciesDeny);
+    /// assert_eq!(c.causes[0].kind, CauseKind::NotEnforced);
+    /// assert_eq!(result.mismatches(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reconcile(&self, reply_window: Duration) -> Result<Reconciliation> {
+        let mut aggregator = DeniedAggregator::default();
+        let mut verdictless = UnansweredDetector::new(reply_window);
+        let mut evidence = LogEvidence::default();
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            match flow.action {
+                Action::Unknown => verdictless.observe(&flow),
+                action => {
+                    evidence.with_verdict += 1;
+                    if action == Action::Denied {
+                        evidence.denials += 1;
+                    }
+                    // A denied or dropped packet never opened anything to reply to; an allowed
+                    // one counts only when it opens the connection.
+                    if action != Action::Allowed || flow.is_request() {
+                        aggregator.add(&flow);
+                    } else {
+                        aggregator.observe(&flow);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        verdictless.finish_each(|flow, answered| {
+            let basis = if answered {
+                DenialBasis::Log
+            } else {
+                DenialBasis::NoReply
+            };
+            aggregator.add_as(flow, basis, Some((Direction::Unknown, None)));
+        });
+        let explainer = self.explainer();
+        let mut connections: Vec<ReconciledConnection> = aggregator
+            .finish()
+            .into_iter()
+            .map(|mut c| {
+                let snapshot = explainer.and_then(|e| {
+                    c.explain(e);
+                    e.engine_at(c.last_seen).map(|engine| engine.snapshot())
+                });
+                ReconciledConnection::classify(c, snapshot, evidence)
+            })
+            .collect();
+        // Stable: within a class the aggregator's order (most attempts first) stays.
+        connections.sort_by_key(|c| c.agreement);
+        Ok(Reconciliation {
+            connections,
+            evidence,
             summary,
         })
     }

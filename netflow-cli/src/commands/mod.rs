@@ -8,6 +8,7 @@ pub mod flows;
 pub mod formats;
 pub mod inspect;
 pub mod lint;
+pub mod reconcile;
 pub mod replay;
 pub mod report;
 pub mod suggest;

@@ -32,6 +32,9 @@ pub fn run(args: &SuggestArgs, stdout: &mut dyn Write) -> Result<()> {
     let query = DeniedQuery {
         include_drops: args.include_drops,
         unanswered_within: None,
+        // Suggestions are made for denials the log records; requests of verdict-less logs
+        // that only the snapshot denies are not (yet) taken as denials to fix.
+        policy_denials: false,
     };
     let suggest = run.read(|session| Ok(session.suggest(&select, &query)?))?;
     {

@@ -9,7 +9,7 @@ use comfy_table::{
     presets, Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width,
 };
 use netflow_core::flow::{Endpoint, Flow, Identity};
-use netflow_core::query::{DeniedConnection, ReplayConnection};
+use netflow_core::query::{DenialBasis, DeniedConnection, ReplayConnection};
 use netflow_core::{Column, ColumnType, Row};
 
 use super::terminal::{Grid, GridRow, Layout, NodeNames};
@@ -306,6 +306,11 @@ fn denied_cells(
         r.direction.as_str(),
         r.node.as_deref().map(|n| nodes.show(n)).as_deref(),
     );
+    match r.basis {
+        // An unanswered request's reason already says it.
+        DenialBasis::Log | DenialBasis::NoReply => {}
+        DenialBasis::Snapshot => place.push_str("\n  (computed: the log has no verdict)"),
+    }
     for other in &r.other_reports {
         let mut other = other.clone();
         other.node = other.node.map(|n| nodes.show(&n));

@@ -260,6 +260,7 @@ mod tests {
             dst_port: Some(port),
             protocol: "TCP".into(),
             verdict: "denied",
+            verdict_from: "log",
             where_: "egress",
             node: None,
             reason: None,

@@ -252,6 +252,88 @@ fn a_missing_snapshot_fails_before_anything_is_read() {
     assert_eq!(run.stdout, "");
 }
 
+const VPC_COMPUTED: &str = "testdata/flows/gke-vpc/computed.ndjson";
+
+fn json_rows(run: &crate::Run) -> Vec<serde_json::Value> {
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json().as_array().expect("a JSON array").clone()
+}
+
+#[test]
+fn a_vpc_log_lists_the_connections_the_policies_deny_as_computed() {
+    let run = flowq(&["denied", "--snapshot", SNAPSHOT, "-o", "json", VPC_COMPUTED]);
+    let rows = json_rows(&run);
+    let pairs: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["src_workload"].as_str().unwrap(),
+                r["dst_pod"].as_str().unwrap(),
+                r["verdict_from"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("release-agent", "elasticsearch-1", "snapshot"),
+            ("vamp-api", "coredns-5d78c9869d-x7k2p", "no_reply"),
+        ],
+        "vamp-api -> pyserver measured a round trip and elasticsearch-0 replied: neither is denied"
+    );
+    let computed = &rows[0];
+    assert_eq!(
+        computed["verdict"], "unknown",
+        "the log itself says nothing"
+    );
+    assert_eq!(computed["where"], "ingress", "where the policies deny it");
+    assert_eq!(computed["node"], "node-b");
+    assert_eq!(computed["count"], 1, "reported by both VMs, one attempt");
+    assert_eq!(computed["records"], 2);
+    assert_eq!(computed["policy_verdict"], "deny");
+    assert!(computed["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("vamp/elasticsearch-ingress"));
+    assert_eq!(rows[1]["policy_verdict"], "allow");
+    let table = flowq(&["denied", "--snapshot", SNAPSHOT, VPC_COMPUTED]);
+    assert!(
+        table.stdout.contains("(computed: the log has no verdict)"),
+        "{}",
+        table.stdout
+    );
+    assert!(!table.stderr.contains("no verdict"), "{}", table.stderr);
+}
+
+#[test]
+fn without_a_snapshot_a_vpc_log_says_once_that_it_carries_no_verdict() {
+    let run = flowq(&["denied", "-o", "json", VPC_COMPUTED]);
+    let rows = json_rows(&run);
+    let notes: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("no verdict"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", run.stderr);
+    assert!(
+        notes[0].contains("6 flow records carry no verdict") && notes[0].contains("--snapshot"),
+        "{}",
+        notes[0]
+    );
+    let flagged: Vec<&str> = rows
+        .iter()
+        .map(|r| r["dst_workload"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        flagged,
+        ["elasticsearch", "coredns"],
+        "the request with a round trip is never flagged"
+    );
+    assert!(rows.iter().all(|r| r["verdict_from"] == "no_reply"));
+    let off = flowq(&["denied", "--no-unanswered", "-o", "json", VPC_COMPUTED]);
+    assert!(json_rows(&off).is_empty());
+}
+
 #[test]
 fn icmp_denials_are_explained_by_the_policy_that_isolates_the_pod() {
     let run = flowq(&[

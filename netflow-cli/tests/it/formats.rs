@@ -172,7 +172,18 @@ fn vpc_flows_are_observations_and_unanswered_requests_are_flagged() {
         "json",
         "testdata/flows/gke-vpc/gcloud-logging-read.json",
     ]);
-    assert!(denied.is_empty(), "no verdict, no denial");
+    assert!(
+        denied.iter().all(|d| d["verdict_from"] == "no_reply"),
+        "no verdict, no denial but unanswered requests: {denied:?}"
+    );
+    let off = rows(&[
+        "denied",
+        "--no-unanswered",
+        "-o",
+        "json",
+        "testdata/flows/gke-vpc/gcloud-logging-read.json",
+    ]);
+    assert!(off.is_empty(), "no verdict, no denial: {off:?}");
     let unanswered = rows(&[
         "denied",
         "--unanswered",

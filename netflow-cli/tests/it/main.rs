@@ -10,6 +10,7 @@ mod flows;
 mod formats;
 mod hostile;
 mod lint;
+mod reconcile;
 mod replay;
 mod report;
 mod suggest;

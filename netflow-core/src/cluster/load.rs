@@ -374,6 +374,7 @@ impl Loader {
                     .flatten()
                     .filter_map(|a| a.parse().ok())
                     .collect(),
+                ready: e.conditions.as_ref().and_then(|c| c.ready),
                 pod: e.target_ref.filter(|t| t.kind == "Pod").map(|t| {
                     (
                         t.namespace
@@ -431,6 +432,7 @@ impl Loader {
         self.note_time(raw.metadata.creation_timestamp);
         self.snapshot.policies.push(NetworkPolicy {
             namespace: raw.metadata.namespace_or_default().to_string(),
+            created: raw.metadata.creation_timestamp,
             name: raw.metadata.name,
             spec: raw.spec,
         });
@@ -794,6 +796,13 @@ struct RawEndpointSlice {
 struct RawSliceEndpoint {
     addresses: Option<Vec<String>>,
     target_ref: Option<RawTargetRef>,
+    conditions: Option<RawEndpointConditions>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawEndpointConditions {
+    ready: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]

@@ -233,6 +233,8 @@ impl PolicyManifests {
             namespace,
             name,
             spec,
+            // A proposed policy does not exist yet.
+            created: None,
         });
     }
 }

@@ -240,6 +240,9 @@ pub struct SliceEndpoint {
     pub addresses: Vec<IpAddr>,
     /// `namespace/name` of the target Pod, when the slice names one.
     pub pod: Option<(String, String)>,
+    /// `conditions.ready`: whether the backend may receive traffic (absent: unknown, which
+    /// Kubernetes reads as ready).
+    pub ready: Option<bool>,
 }
 
 /// A Node and its addresses.
@@ -264,6 +267,9 @@ pub struct NetworkPolicy {
     pub name: String,
     /// The policy's spec as written.
     pub spec: NetworkPolicySpec,
+    /// When it was created (`metadata.creationTimestamp`), when the snapshot says.
+    #[serde(skip)]
+    pub created: Option<DateTime<Utc>>,
 }
 
 /// A NetworkPolicy spec. `None` is an absent field, `Some(vec![])` an empty list: they

@@ -140,6 +140,7 @@ fn convert(doc: Document, origin: Origin) -> Result<Flow, String> {
         is_reply: None,
         bytes: U64Value::sum(doc.bytes_in, doc.bytes_out),
         packets: U64Value::sum(doc.packets_in, doc.packets_out),
+        reply_seen: U64Value::both_ways(doc.packets_in, doc.packets_out),
         count,
         duplicate: false,
         counting: Counting::Aggregated,

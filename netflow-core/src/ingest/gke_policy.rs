@@ -106,6 +106,7 @@ fn convert(p: Payload, entry_node: Option<String>, origin: Origin) -> Result<Flo
         is_reply: None,
         bytes: None,
         packets: None,
+        reply_seen: false,
         count,
         duplicate: false,
         counting: if count > 1 {

@@ -152,6 +152,7 @@ fn convert(f: Fields, origin: Origin) -> Result<Flow, String> {
         is_reply: None,
         bytes: U64Value::sum(f.bytes_in, f.bytes_out),
         packets: U64Value::sum(f.packets_in, f.packets_out),
+        reply_seen: U64Value::both_ways(f.packets_in, f.packets_out),
         count: f.num_connections_started.map_or(1, |n| n.0.max(1)),
         duplicate: false,
         counting: Counting::Aggregated,

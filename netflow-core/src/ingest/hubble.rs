@@ -241,6 +241,7 @@ fn convert(
         is_reply: raw.is_reply.or(raw.reply),
         bytes: None,
         packets: None,
+        reply_seen: false,
         count: 1,
         duplicate: false,
         counting: crate::flow::Counting::Exact,

@@ -98,6 +98,12 @@ impl U64Value {
             (a, b) => Some(a.map_or(0, |v| v.0).saturating_add(b.map_or(0, |v| v.0))),
         }
     }
+
+    /// Whether two counters of opposite directions (in, out) both counted something: the
+    /// connection carried packets both ways, so it was answered.
+    pub(crate) fn both_ways(a: Option<U64Value>, b: Option<U64Value>) -> bool {
+        matches!((a, b), (Some(a), Some(b)) if a.0 > 0 && b.0 > 0)
+    }
 }
 
 /// A time written as RFC 3339 text, epoch seconds (number or numeric string) or epoch

@@ -117,11 +117,18 @@ impl<'s> Suggester<'s> {
                     .to_string(),
             );
         }
+        let Some(port) = evaluation.port else {
+            return Err(format!(
+                "{} has no ports: only a rule without `ports` admits it, and that admits every \
+                 protocol and port from the same peers, more than was asked",
+                evaluation.protocol
+            ));
+        };
         let destinations: Vec<(&Party, u16, &SideResult, &SideResult)> =
             if evaluation.backends.is_empty() {
                 vec![(
                     &evaluation.dst,
-                    evaluation.port,
+                    port,
                     &evaluation.egress,
                     &evaluation.ingress,
                 )]
@@ -434,6 +441,7 @@ impl<'s> Suggester<'s> {
                             ingress: None,
                             egress: None,
                         },
+                        created: None,
                     },
                     false,
                 ),

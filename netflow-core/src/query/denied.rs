@@ -6,6 +6,11 @@
 //! allowed packet. The other end's reports are kept beside the row (`other_reports`), never
 //! added to its count, so the row says where it was denied and the count is not doubled.
 //!
+//! Logs without verdicts (VPC Flow Logs) have no denial records; their rows are what the
+//! snapshot's policies deny ([`DenialBasis::Snapshot`]) or requests nobody answered
+//! ([`DenialBasis::NoReply`]), and say so. The aggregator groups whatever records it is given:
+//! `reconcile` feeds it allowed records too.
+//!
 //! Memory stays small however many connections there are: endpoints are shared between the
 //! rows that name them, a row's key is a few numbers, and what every other record reported is
 //! kept as a digest and a count.
@@ -54,6 +59,34 @@ pub struct DeniedConnection {
     pub other_reports: Vec<SideReport>,
     /// What the snapshot's NetworkPolicies say about it, when explained.
     pub why: Option<super::Why>,
+    /// Where the denial comes from: the log, the snapshot's policies, or a missing reply.
+    pub basis: DenialBasis,
+    /// Attempts per reporting side (egress, ingress, unknown): the two ends' reports of one
+    /// connection folded into one row (a computed denial) count once, not twice.
+    by_reporter: [u64; 3],
+}
+
+/// Where a row's denial comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum DenialBasis {
+    /// The log says so.
+    #[default]
+    Log,
+    /// The log gives no verdict; the snapshot's NetworkPolicies deny the connection.
+    Snapshot,
+    /// The log gives no verdict; no reply was seen within the window.
+    NoReply,
+}
+
+impl DenialBasis {
+    /// The JSON spelling: `log`, `snapshot` or `no_reply`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DenialBasis::Log => "log",
+            DenialBasis::Snapshot => "snapshot",
+            DenialBasis::NoReply => "no_reply",
+        }
+    }
 }
 
 impl DeniedConnection {
@@ -170,6 +203,7 @@ struct ConnectionKey {
     action: Action,
     direction: Direction,
     node: Option<u32>,
+    basis: DenialBasis,
 }
 
 /// Distinct texts (endpoint keys, node names), each stored once and known by its number.
@@ -280,6 +314,19 @@ impl DeniedAggregator {
 
     /// Adds one record (callers pass only the records they want counted as denials).
     pub fn add(&mut self, flow: &Flow) {
+        self.add_as(flow, DenialBasis::Log, None);
+    }
+
+    /// Adds one record on `basis`, as enforced at `place` (side and node) when given instead
+    /// of where the record was reported: a computed denial is placed where the policies deny
+    /// it, whichever end's VM reported the packet.
+    pub fn add_as(
+        &mut self,
+        flow: &Flow,
+        basis: DenialBasis,
+        place: Option<(Direction, Option<&str>)>,
+    ) {
+        let (direction, node) = place.unwrap_or((flow.direction, flow.node.as_deref()));
         let [src, dst] = &mut self.keys;
         write_endpoint_key(&flow.src, src);
         write_endpoint_key(&flow.dst, dst);
@@ -289,8 +336,9 @@ impl DeniedAggregator {
             port: flow.dst.port,
             protocol: flow.protocol,
             action: flow.action,
-            direction: flow.direction,
-            node: flow.node.as_deref().map(|n| self.names.id(n)),
+            direction,
+            node: node.map(|n| self.names.id(n)),
+            basis,
         };
         let hash = hash_of(&key);
         let rows = &self.rows;
@@ -314,8 +362,8 @@ impl DeniedAggregator {
                     dst,
                     protocol: flow.protocol,
                     action: flow.action,
-                    direction: flow.direction,
-                    node: flow.node.clone(),
+                    direction,
+                    node: node.map(str::to_string),
                     drop_reasons: Vec::new(),
                     policies: Vec::new(),
                     count: 0,
@@ -325,6 +373,8 @@ impl DeniedAggregator {
                     inexact: false,
                     other_reports: Vec::new(),
                     why: None,
+                    basis,
+                    by_reporter: [0; 3],
                 };
                 let index = self.rows.len();
                 self.rows.push((key, row));
@@ -336,7 +386,13 @@ impl DeniedAggregator {
         };
         let entry = &mut self.rows[index].1;
         // Aggregating sources (Calico, GKE) may claim any 64-bit count: saturate, never wrap.
-        entry.count = entry.count.saturating_add(flow.count);
+        let slot = &mut entry.by_reporter[match flow.direction {
+            Direction::Egress => 0,
+            Direction::Ingress => 1,
+            Direction::Unknown => 2,
+        }];
+        *slot = slot.saturating_add(flow.count);
+        entry.count = entry.by_reporter.iter().copied().max().unwrap_or(0);
         entry.inexact |= flow.counting != crate::flow::Counting::Exact;
         entry.records += 1;
         if let Some(r) = &flow.drop_reason {
@@ -405,6 +461,7 @@ impl DeniedAggregator {
                 .then(ka.action.cmp(&kb.action))
                 .then(ka.direction.cmp(&kb.direction))
                 .then_with(|| node(ka.node).cmp(&node(kb.node)))
+                .then(ka.basis.cmp(&kb.basis))
         });
         rows.into_iter().map(|(_, c)| c).collect()
     }
@@ -452,6 +509,7 @@ mod tests {
             is_reply: None,
             bytes: None,
             packets: None,
+            reply_seen: false,
             count,
             duplicate: count == 0,
             counting: crate::flow::Counting::Exact,
@@ -627,5 +685,35 @@ mod tests {
         assert_eq!(rows[0].first_seen, "2026-11-20T10:00:01Z".parse().ok());
         assert_eq!(rows[0].last_seen, "2026-11-20T10:00:02Z".parse().ok());
         assert_eq!(rows[0].src.port, None);
+    }
+
+    #[test]
+    fn a_computed_denial_reported_by_both_ends_counts_once() {
+        // A VPC connection is reported by the source's VM and by the destination's: placed
+        // where the policies deny it, both reports fold into one row of one attempt each.
+        let mut agg = DeniedAggregator::default();
+        let mut src_report = denied("a", 9200, "2026-11-20T10:00:02Z", 1);
+        src_report.action = Action::Unknown;
+        src_report.direction = Direction::Egress;
+        src_report.node = Some("n0".into());
+        let mut dst_report = src_report.clone();
+        dst_report.direction = Direction::Ingress;
+        dst_report.node = Some("n1".into());
+        let place = Some((Direction::Ingress, Some("n1")));
+        for _ in 0..2 {
+            agg.add_as(&src_report, DenialBasis::Snapshot, place);
+            agg.add_as(&dst_report, DenialBasis::Snapshot, place);
+        }
+        // Not the same row as a request nobody answered, even at the same place.
+        agg.add_as(&dst_report, DenialBasis::NoReply, None);
+        let rows = agg.finish();
+        assert_eq!(rows.len(), 2);
+        let computed = rows
+            .iter()
+            .find(|r| r.basis == DenialBasis::Snapshot)
+            .unwrap();
+        assert_eq!((computed.count, computed.records), (2, 4));
+        assert_eq!(computed.direction, Direction::Ingress);
+        assert_eq!(computed.node.as_deref(), Some("n1"));
     }
 }

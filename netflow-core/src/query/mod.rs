@@ -10,17 +10,22 @@ mod prefilter;
 mod replay;
 #[macro_use]
 mod rows;
+mod reconcile;
 mod top;
 mod unanswered;
 mod why;
 mod write;
 
-pub use denied::{DeniedAggregator, DeniedConnection, SideReport};
+pub use denied::{DenialBasis, DeniedAggregator, DeniedConnection, SideReport};
 pub use filter::{
     parse_duration, parse_ip_or_cidr, parse_protocol, parse_time, FlowFilter, NodePattern,
     PodPattern, PortRange, VerdictFilter,
 };
 pub use prefilter::needles_for;
+pub use reconcile::{
+    namespace_of, summarize, Agreement, Cause, CauseKind, LogEvidence, Observed, PairCounts,
+    ReconcileRow, ReconcileSummaryRow, ReconciledConnection,
+};
 pub use replay::{
     connection_text, flow_pair_key, Change, ChangeCounts, ReplayAggregator, ReplayConnection,
 };
@@ -33,6 +38,6 @@ pub use top::{
     groupable_columns, KeyValue, TopAggregator, TopGroup, TopGroups, TopQuery, BUCKET_COLUMN,
     DEFAULT_TOP_KEYS, TOP_METRICS,
 };
-pub use unanswered::UnansweredDetector;
+pub use unanswered::{looks_like_request, UnansweredDetector};
 pub use why::{Explainer, Why, LOG_ALLOWS_SNAPSHOT_DENIES, LOG_DENIES_SNAPSHOT_ALLOWS};
 pub use write::{RowFormat, RowWriter};

@@ -483,8 +483,9 @@ declare_row! {
         dst_identity_source: &'static str => Text, "Where the destination identity came from.";
         dst_port: Option<u16> => Int32, "Destination port.";
         protocol: String => Text, "Protocol.";
-        verdict: &'static str => Text, "What the log says: denied (or dropped, when drops are counted as denials).";
-        where_ as "where": &'static str => Text, "Enforcing side: egress, ingress or unknown.";
+        verdict: &'static str => Text, "What the log says: denied (or dropped, when drops are counted as denials); unknown for a log without verdicts.";
+        verdict_from: &'static str => Text, "Where the denial comes from: log (the log says so), snapshot (the log gives no verdict; the snapshot's policies deny it) or no_reply (the log gives no verdict; no reply was seen).";
+        where_ as "where": &'static str => Text, "Enforcing side: egress, ingress or unknown (for verdict_from snapshot, the side whose policies deny it).";
         node: Option<String> => Text, "Node that enforced it.";
         reason: Option<String> => Text, "Drop reasons the log gives, joined with \", \".";
         policies: Vec<String> => TextList, "Policies the log names.";
@@ -530,6 +531,7 @@ impl DeniedRow {
             dst_port: c.dst.port,
             protocol: c.protocol.to_string(),
             verdict: c.action.as_str(),
+            verdict_from: c.basis.as_str(),
             where_: c.direction.as_str(),
             node: c.node.clone(),
             reason: Some(c.drop_reasons.join(", ")).filter(|r| !r.is_empty()),

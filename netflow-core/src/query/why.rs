@@ -192,6 +192,47 @@ impl Explainer {
     }
 }
 
+impl Explainer {
+    /// Where the snapshot's policies deny a connection whose log gives no verdict: the side
+    /// (the source's egress when it denies, else the destination's ingress) and the node of
+    /// that end when known. `None` when they allow it, cannot evaluate it, or it has nowhere
+    /// to go (a Service without backends is no policy's doing).
+    pub fn policy_denial(&self, flow: &Flow) -> Option<(Direction, Option<String>)> {
+        let why = self.explain(
+            &flow.src,
+            &flow.dst,
+            flow.protocol,
+            flow.time,
+            Action::Unknown,
+            Direction::Unknown,
+            &[],
+        )?;
+        let evaluation = why.evaluation.as_ref()?;
+        if why.verdict != Some(PolicyVerdict::Deny) || has_no_destination(evaluation) {
+            return None;
+        }
+        let (side, end) = if evaluation.egress.verdict == SideVerdict::Deny {
+            (Direction::Egress, &flow.src)
+        } else {
+            (Direction::Ingress, &flow.dst)
+        };
+        let node = match &end.identity {
+            Identity::Pod(p) => p.node.clone(),
+            _ => None,
+        };
+        Some((side, node))
+    }
+}
+
+/// Whether an evaluation denies only because there was nothing to evaluate: a Service with
+/// no backend that can take the port.
+pub fn has_no_destination(evaluation: &Evaluation) -> bool {
+    matches!(
+        evaluation.ingress.exemption,
+        Some(crate::policy::Exemption::NoDestination)
+    )
+}
+
 /// The policy engine's view of an endpoint: a pod or service the snapshot knows, or an address.
 fn subject(ep: &Endpoint) -> Result<Subject, String> {
     match (&ep.identity, ep.identity_source) {
@@ -298,6 +339,37 @@ mod tests {
             mismatch.as_deref(),
             Some("the log names shop/gone that the snapshot does not have")
         );
+    }
+
+    #[test]
+    fn a_policy_denial_is_placed_at_the_denying_side_and_a_missing_backend_is_none() {
+        let cluster = CLUSTER.replace(
+            r#""status":{"phase":"Running","podIP":"10.1.0.6"}},"#,
+            r#""spec":{"nodeName":"node-2"},"status":{"phase":"Running","podIP":"10.1.0.6"}},
+              {"kind":"Service","metadata":{"name":"empty","namespace":"shop"},
+               "spec":{"clusterIP":"10.96.0.9","selector":{"app":"nobody"},"ports":[{"port":80}]}},"#,
+        );
+        let set = SnapshotSet::new(vec![Snapshot::from_text(&cluster, "c.json", None).unwrap()]);
+        let explainer = Explainer::new(&set);
+        let mut flow = Flow::test_flow("10.1.0.5", "10.1.0.6", 8080);
+        flow.action = Action::Unknown;
+        set.enrich(&mut flow);
+        assert_eq!(
+            explainer.policy_denial(&flow),
+            Some((Direction::Ingress, Some("node-2".to_string())))
+        );
+        let mut to_service = Flow::test_flow("10.1.0.5", "10.96.0.9", 80);
+        to_service.action = Action::Unknown;
+        set.enrich(&mut to_service);
+        assert_eq!(
+            explainer.policy_denial(&to_service),
+            None,
+            "no policy's doing"
+        );
+        let mut allowed = Flow::test_flow("10.1.0.6", "10.1.0.5", 8080);
+        allowed.action = Action::Unknown;
+        set.enrich(&mut allowed);
+        assert_eq!(explainer.policy_denial(&allowed), None);
     }
 
     #[test]
