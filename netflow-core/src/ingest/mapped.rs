@@ -111,7 +111,7 @@ pub(super) fn read_mapped(
             }
         }
     })?;
-    Ok(Some(reading.report))
+    Ok(Some(reading.finish()))
 }
 
 /// The decoded parts of a chunk once its task is done; `None` when the task panicked. A

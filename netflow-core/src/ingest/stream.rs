@@ -137,7 +137,7 @@ pub fn read_from(
         }
     }
     progress.update();
-    let mut report = reading.report;
+    let mut report = reading.finish();
     if let Some(source) = failure {
         report.failure = Some(if reader.gzip {
             Error::Decompress {
