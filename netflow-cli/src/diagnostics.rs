@@ -102,6 +102,17 @@ pub fn finish(session: &Session, input: &InputArgs, summary: &ReadSummary) -> Re
                 thousands(*lost)
             );
         }
+        if r.incomplete > 0 || r.orphans > 0 {
+            let _ = writeln!(
+                err,
+                "flowq: warning: {:?}: {} flows without their verdict record (verdict \
+                 unknown) and {} verdicts without their evaluation record: the log is cut \
+                 or lost records there",
+                r.input,
+                thousands(r.incomplete),
+                thousands(r.orphans)
+            );
+        }
         if r.format.is_none() && r.failure.is_none() {
             let _ = writeln!(err, "flowq: warning: {:?} is empty", r.input);
         }

@@ -69,6 +69,25 @@ pub fn run(args: &InspectArgs, stdout: &mut dyn Write) -> Result<()> {
         if !s.detected_because.is_empty() {
             writeln!(out, "{}: {}", s.input, s.detected_because)?;
         }
+        if !s.emitters.is_empty() {
+            writeln!(out, "{}: written by {}", s.input, s.emitters.join(", "))?;
+        }
+        if s.orphans > 0 {
+            writeln!(
+                out,
+                "{}: {} verdict records without their packet's evaluation record (no flow)",
+                s.input,
+                thousands(s.orphans)
+            )?;
+        }
+        if s.incomplete > 0 {
+            writeln!(
+                out,
+                "{}: {} flows without their verdict record (verdict unknown)",
+                s.input,
+                thousands(s.incomplete)
+            )?;
+        }
     }
     out.settle(run.finish(&summary))
 }

@@ -430,6 +430,14 @@ impl Reading<'_, '_> {
                     self.account_flow(flow, PacketReport::Single);
                 }
                 Joined::Joined(kind) => *self.report.events.entry(kind).or_default() += 1,
+                Joined::Orphan => {
+                    self.report.orphans += 1;
+                    *self
+                        .report
+                        .events
+                        .entry("verdict_without_evaluation")
+                        .or_default() += 1;
+                }
                 Joined::Skip { line, cause } => self.account_skip(line, cause),
             }
             self.report.records += 1;

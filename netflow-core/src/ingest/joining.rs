@@ -7,7 +7,9 @@
 //! other evaluation and the verdict are counted as events of that flow, so that records read
 //! still equal flows + events + skipped. An evaluation whose verdict never comes is still a
 //! flow, with an unknown verdict, and counted as incomplete; a verdict with no evaluation
-//! before it (a log cut at its start, a restart that reused the id) is a skip saying so.
+//! before it (a log cut at its start, a restart that reused the id) is counted as an orphan:
+//! a well-formed record that cannot make a flow alone. A packet line with no evaluation
+//! before it is a skip.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -34,6 +36,8 @@ pub(super) enum Joined {
     },
     /// A record joined into a flow (the second evaluation, the verdict).
     Joined(&'static str),
+    /// A verdict whose packet's evaluation is not in the input before it.
+    Orphan,
     /// A record that cannot be used, at its line.
     Skip {
         /// 1-based line of the record.
@@ -123,14 +127,7 @@ impl Joiner {
                         });
                         out.push(Joined::Joined("packet_verdict"));
                     }
-                    None => out.push(Joined::Skip {
-                        line,
-                        cause: format!(
-                            "verdict {raw:?} for packet id {id} with no evaluation of that \
-                             packet before it (the log starts after it, or the id was reused \
-                             after a restart)"
-                        ),
-                    }),
+                    None => out.push(Joined::Orphan),
                 }
                 self.give_up_stale(out);
             }
@@ -325,6 +322,7 @@ mod tests {
                     if *incomplete { " incomplete" } else { "" }
                 ),
                 Joined::Joined(kind) => kind.to_string(),
+                Joined::Orphan => "orphan".to_string(),
                 Joined::Skip { line, .. } => format!("skip {line}"),
             })
             .collect()
@@ -348,20 +346,26 @@ mod tests {
     }
 
     #[test]
-    fn an_evaluation_without_its_verdict_is_still_reported_and_a_verdict_alone_is_a_skip() {
+    fn an_evaluation_without_its_verdict_is_still_reported_and_a_verdict_alone_is_an_orphan() {
         let (mut joiner, mut out) = run(vec![
             verdict(3, Action::Denied, Direction::Egress),
             evaluation(9, Direction::Egress, 0, 8080),
+            Part::Packet {
+                id: 5,
+                src: ("10.0.0.1".parse().unwrap(), 1),
+                dst: ("10.0.0.2".parse().unwrap(), 2),
+                protocol: Protocol::Tcp,
+            },
         ]);
         joiner.finish(&mut out);
         assert_eq!(
             summary(&out),
-            ["skip 1", "flow 8080 unknown unknown incomplete"]
+            ["orphan", "skip 3", "flow 8080 unknown unknown incomplete"]
         );
-        let Joined::Skip { cause, .. } = &out[0] else {
+        let Joined::Skip { cause, .. } = &out[1] else {
             unreachable!()
         };
-        assert!(cause.contains("packet id 3"), "{cause}");
+        assert!(cause.contains("packet [5]"), "{cause}");
     }
 
     #[test]
