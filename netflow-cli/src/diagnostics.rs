@@ -102,15 +102,22 @@ pub fn finish(session: &Session, input: &InputArgs, summary: &ReadSummary) -> Re
                 thousands(*lost)
             );
         }
-        if r.incomplete > 0 || r.orphans > 0 {
+        if r.incomplete > 0 {
             let _ = writeln!(
                 err,
-                "flowq: warning: {:?}: {} flows without their verdict record (verdict \
-                 unknown) and {} verdicts without their evaluation record: the log is cut \
-                 or lost records there",
+                "flowq: warning: {:?}: {} without a verdict record (verdict unknown): the log \
+                 was cut or lost records",
                 r.input,
-                thousands(r.incomplete),
-                thousands(r.orphans)
+                counted(r.incomplete, "flow", "flows")
+            );
+        }
+        if r.orphans > 0 {
+            let _ = writeln!(
+                err,
+                "flowq: warning: {:?}: {} without the evaluation of their packet (no flow): \
+                 the log was cut or lost records",
+                r.input,
+                counted(r.orphans, "verdict record", "verdict records")
             );
         }
         if r.format.is_none() && r.failure.is_none() {
@@ -144,5 +151,13 @@ pub fn describe(error: &netflow_core::Error) -> String {
             netflow_core::Format::names()
         ),
         other => other.to_string(),
+    }
+}
+
+/// `1 flow`, `3 flows`.
+pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{} {many}", thousands(n)),
     }
 }

@@ -8,6 +8,7 @@ use netflow_core::{DeclaredRow, InputRow};
 
 use super::Run;
 use crate::args::{InspectArgs, OutputFormat, SnapshotArgs};
+use crate::diagnostics::counted;
 use crate::output::table::{align_right, new_table, thousands, write_table};
 use crate::output::{write_rows, Destination};
 
@@ -75,17 +76,17 @@ pub fn run(args: &InspectArgs, stdout: &mut dyn Write) -> Result<()> {
         if s.orphans > 0 {
             writeln!(
                 out,
-                "{}: {} verdict records without their packet's evaluation record (no flow)",
+                "{}: {} without the evaluation of their packet (no flow)",
                 s.input,
-                thousands(s.orphans)
+                counted(s.orphans, "verdict record", "verdict records")
             )?;
         }
         if s.incomplete > 0 {
             writeln!(
                 out,
-                "{}: {} flows without their verdict record (verdict unknown)",
+                "{}: {} without a verdict record (verdict unknown)",
                 s.input,
-                thousands(s.incomplete)
+                counted(s.incomplete, "flow", "flows")
             )?;
         }
     }
