@@ -280,3 +280,45 @@ fn denied_packets_are_explained_from_the_snapshot_with_the_side_the_log_names() 
         why.summary
     );
 }
+
+/// Regression: detection used to look only at the first chunk of a file, so a log opening with
+/// startup messages (records that decide no format) failed to be recognised when its first
+/// chunk held only those.
+#[test]
+fn startup_messages_before_the_first_packet_do_not_hide_the_format_whatever_the_chunks() {
+    use netflow_core::input::InputReader;
+    use std::ops::ControlFlow;
+    let startup = r#"{"ts":1795201498000.25,"caller":"app/main.go:112","msg":"Starting kube-network-policies","v":0}"#;
+    let packet = std::fs::read_to_string(fixture("klog.ndjson")).unwrap();
+    let text = format!("{startup}\n{startup}\n\n{startup}\n{packet}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kube-network-policies.log");
+    std::fs::write(&path, &text).unwrap();
+    for chunk_bytes in [1, 64, 1 << 20] {
+        let options = netflow_core::ReadOptions {
+            chunk_bytes,
+            ..Default::default()
+        };
+        let mut mapped = 0;
+        let report = netflow_core::read_input(path.to_str().unwrap(), &options, &mut |_| {
+            mapped += 1;
+            ControlFlow::Continue(())
+        })
+        .unwrap_or_else(|e| panic!("file in chunks of {chunk_bytes}: {e}"));
+        assert_eq!(
+            (report.format, mapped),
+            (Some(Format::KubeNetworkPolicies), 5)
+        );
+        assert_eq!(report.skipped, 0);
+        let reader =
+            InputReader::from_reader(Box::new(std::io::Cursor::new(text.clone().into_bytes())))
+                .unwrap();
+        let mut streamed = 0;
+        let report = netflow_core::ingest::read_from("-", reader, &options, &mut |_| {
+            streamed += 1;
+            ControlFlow::Continue(())
+        })
+        .unwrap_or_else(|e| panic!("stream in chunks of {chunk_bytes}: {e}"));
+        assert_eq!((report.records, streamed), (17, 5));
+    }
+}

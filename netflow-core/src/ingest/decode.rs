@@ -44,8 +44,10 @@ pub(super) struct Reading<'o, 's> {
     settled: bool,
 }
 
-/// How many records detection, and the check of a format the caller chose, look at.
-const RECORDS_TO_CHECK: usize = 16;
+/// How many records detection, and the check of a format the caller chose, look at (the
+/// readers give detection at least this many lines, however small their chunks: a log may
+/// open with records that decide nothing, a program's startup messages).
+pub(super) const RECORDS_TO_CHECK: usize = 16;
 
 impl<'o, 's> Reading<'o, 's> {
     pub(super) fn new(
