@@ -137,9 +137,6 @@ fn strip_prefixes(line: &str) -> (Option<DateTime<Utc>>, &str) {
     (time, rest)
 }
 
-// ---------------------------------------------------------------------------------------------
-// JSON
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RawRecord {
@@ -322,9 +319,6 @@ fn evaluated_flow(
         origin,
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// klog text
 
 /// A klog text header line: `I0712 09:53:52.257809       1 logging.go:67] MESSAGE`.
 struct KlogLine<'a> {
