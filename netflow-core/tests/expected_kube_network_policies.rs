@@ -322,3 +322,31 @@ fn startup_messages_before_the_first_packet_do_not_hide_the_format_whatever_the_
         assert_eq!((report.records, streamed), (17, 5));
     }
 }
+
+/// The log's side is compared with the snapshot's verdict for that side: an egress denial of a
+/// connection the source's egress policy allows is a mismatch.
+#[test]
+fn a_denial_the_snapshot_does_not_explain_is_a_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("knp.log");
+    std::fs::write(
+        &log,
+        concat!(
+            r#"{"ts":1795201502000.0,"caller":"networkpolicy/logging.go:67","msg":"Evaluating packet","id":5,"direction":"Egress","srcPod":"customer1/release-agent-6c8f9b7d5-w4k2j","dstPod":"vamp/elasticsearch-0","packet":{"ID":5,"Family":"IPv4","SrcIP":"10.244.1.15","DstIP":"10.244.2.10","Proto":"TCP","SrcPort":41234,"DstPort":9200}}"#,
+            "\n",
+            r#"{"ts":1795201502000.1,"caller":"networkpolicy/engine.go:57","msg":"Packet denied by egress policy","id":5}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let cluster = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/clusters/vamp.json");
+    let snapshot = Snapshot::load(&cluster, None).unwrap();
+    let session = Session::new([log.display().to_string()])
+        .with_snapshots(Snapshots::loaded(SnapshotSet::new(vec![snapshot])));
+    let denied = session.denied(&DeniedQuery::default()).unwrap();
+    let c = &denied.connections[0];
+    assert_eq!(c.direction, Direction::Egress);
+    let why = c.why.as_ref().expect("explained");
+    let mismatch = why.mismatch.as_deref().expect("a mismatch");
+    assert!(mismatch.contains("snapshot"), "{mismatch}");
+}
