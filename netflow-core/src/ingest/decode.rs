@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::detect::detect_format;
 use super::framing::Framing;
-use super::joining::{Joined, Joiner};
+use super::joining::{Joiner, Outcome};
 use super::lines::{line_payload, lines, split_lines, LineEnds};
 use super::pairing::PacketPairer;
 use super::record::{PacketReport, Part, Record};
@@ -419,20 +419,20 @@ impl Reading<'_, '_> {
     }
 
     /// Accounts for what joining the parts of packets gave: each is one record.
-    fn account_joined(&mut self, joined: Vec<Joined>) {
+    fn account_joined(&mut self, joined: Vec<Outcome>) {
         for j in joined {
             if self.stopped {
                 return;
             }
             match j {
-                Joined::Flow { flow, incomplete } => {
+                Outcome::Flow { flow, incomplete } => {
                     if incomplete {
                         self.report.incomplete += 1;
                     }
                     self.account_flow(flow, PacketReport::Single);
                 }
-                Joined::Joined(kind) => *self.report.events.entry(kind).or_default() += 1,
-                Joined::Orphan => {
+                Outcome::Folded(kind) => *self.report.events.entry(kind).or_default() += 1,
+                Outcome::Orphan => {
                     self.report.orphans += 1;
                     *self
                         .report
@@ -440,7 +440,7 @@ impl Reading<'_, '_> {
                         .entry("verdict_without_evaluation")
                         .or_default() += 1;
                 }
-                Joined::Skip { line, cause } => self.account_skip(line, cause),
+                Outcome::Skip { line, cause } => self.account_skip(line, cause),
             }
             self.report.records += 1;
         }

@@ -26,7 +26,7 @@ pub const VERDICT_WAIT_MS: i64 = 60_000;
 
 /// What joining a part gave, in input order.
 #[derive(Debug)]
-pub(super) enum Joined {
+pub(super) enum Outcome {
     /// A packet's flow, complete or given up on (`incomplete`).
     Flow {
         /// The flow.
@@ -35,7 +35,7 @@ pub(super) enum Joined {
         incomplete: bool,
     },
     /// A record joined into a flow (the second evaluation, the verdict).
-    Joined(&'static str),
+    Folded(&'static str),
     /// A verdict whose packet's evaluation is not in the input before it.
     Orphan,
     /// A record that cannot be used, at its line.
@@ -74,7 +74,7 @@ pub(super) struct Joiner {
 
 impl Joiner {
     /// Joins one part read at `line`; `out` receives what it completes or gives up on.
-    pub(super) fn join(&mut self, part: Part, line: u64, out: &mut Vec<Joined>) {
+    pub(super) fn join(&mut self, part: Part, line: u64, out: &mut Vec<Outcome>) {
         match part {
             Part::Evaluation { id, pipeline, flow } => self.evaluation(id, pipeline, flow, out),
             Part::Packet {
@@ -100,7 +100,7 @@ impl Joiner {
                 // The packet of an evaluation already known (the second pipeline's): part of
                 // that record.
                 Some(_) => {}
-                None => out.push(Joined::Skip {
+                None => out.push(Outcome::Skip {
                     line,
                     cause: format!(
                         "packet [{id}] with no \"Evaluating packet\" line before it (the log \
@@ -121,13 +121,13 @@ impl Joiner {
                         p.flow.action = action;
                         p.flow.direction = direction;
                         p.flow.action_raw = raw;
-                        out.push(Joined::Flow {
+                        out.push(Outcome::Flow {
                             flow: p.flow,
                             incomplete: false,
                         });
-                        out.push(Joined::Joined("packet_verdict"));
+                        out.push(Outcome::Folded("packet_verdict"));
                     }
-                    None => out.push(Joined::Orphan),
+                    None => out.push(Outcome::Orphan),
                 }
                 self.give_up_stale(out);
             }
@@ -135,7 +135,13 @@ impl Joiner {
         }
     }
 
-    fn evaluation(&mut self, id: u64, pipeline: Direction, flow: Box<Flow>, out: &mut Vec<Joined>) {
+    fn evaluation(
+        &mut self,
+        id: u64,
+        pipeline: Direction,
+        flow: Box<Flow>,
+        out: &mut Vec<Outcome>,
+    ) {
         let at = flow.time.map(|t| t.timestamp_millis());
         self.note_time(at);
         let has_packet = flow.src.ip.is_some() || flow.dst.ip.is_some();
@@ -159,12 +165,12 @@ impl Joiner {
                     p.flow.dst.port = flow.dst.port;
                     p.flow.protocol = flow.protocol;
                 }
-                out.push(Joined::Joined("packet_evaluation"));
+                out.push(Outcome::Folded("packet_evaluation"));
                 return;
             }
             // Another packet with the same id: the one before never got its verdict.
             if let Some(old) = self.pending.remove(&id) {
-                out.push(Joined::Flow {
+                out.push(Outcome::Flow {
                     flow: old.flow,
                     incomplete: true,
                 });
@@ -196,11 +202,11 @@ impl Joiner {
     }
 
     /// Gives up on the oldest evaluation still waiting.
-    fn give_up_oldest(&mut self, out: &mut Vec<Joined>) {
+    fn give_up_oldest(&mut self, out: &mut Vec<Outcome>) {
         while let Some((id, seq)) = self.order.pop_front() {
             if self.pending.get(&id).is_some_and(|p| p.seq == seq) {
                 if let Some(p) = self.pending.remove(&id) {
-                    out.push(Joined::Flow {
+                    out.push(Outcome::Flow {
                         flow: p.flow,
                         incomplete: true,
                     });
@@ -211,7 +217,7 @@ impl Joiner {
     }
 
     /// Gives up on the evaluations that waited longer than [`VERDICT_WAIT_MS`] of log time.
-    fn give_up_stale(&mut self, out: &mut Vec<Joined>) {
+    fn give_up_stale(&mut self, out: &mut Vec<Outcome>) {
         let Some(latest) = self.latest else { return };
         let horizon = latest.saturating_sub(VERDICT_WAIT_MS);
         while let Some(&(id, seq)) = self.order.front() {
@@ -223,7 +229,7 @@ impl Joiner {
                         return;
                     }
                 }
-                // Joined or given up already.
+                // Outcome or given up already.
                 _ => {
                     self.order.pop_front();
                 }
@@ -233,7 +239,7 @@ impl Joiner {
 
     /// At the end of the input: every evaluation still waiting, in the order read, as a flow
     /// without a verdict.
-    pub(super) fn finish(&mut self, out: &mut Vec<Joined>) {
+    pub(super) fn finish(&mut self, out: &mut Vec<Outcome>) {
         while !self.pending.is_empty() {
             self.give_up_oldest(out);
         }
@@ -302,7 +308,7 @@ mod tests {
         }
     }
 
-    fn run(parts: Vec<Part>) -> (Joiner, Vec<Joined>) {
+    fn run(parts: Vec<Part>) -> (Joiner, Vec<Outcome>) {
         let mut joiner = Joiner::default();
         let mut out = Vec::new();
         for (i, part) in parts.into_iter().enumerate() {
@@ -311,19 +317,19 @@ mod tests {
         (joiner, out)
     }
 
-    fn summary(out: &[Joined]) -> Vec<String> {
+    fn summary(out: &[Outcome]) -> Vec<String> {
         out.iter()
             .map(|j| match j {
-                Joined::Flow { flow, incomplete } => format!(
+                Outcome::Flow { flow, incomplete } => format!(
                     "flow {} {} {}{}",
                     flow.dst.port.unwrap_or(0),
                     flow.action,
                     flow.direction,
                     if *incomplete { " incomplete" } else { "" }
                 ),
-                Joined::Joined(kind) => kind.to_string(),
-                Joined::Orphan => "orphan".to_string(),
-                Joined::Skip { line, .. } => format!("skip {line}"),
+                Outcome::Folded(kind) => kind.to_string(),
+                Outcome::Orphan => "orphan".to_string(),
+                Outcome::Skip { line, .. } => format!("skip {line}"),
             })
             .collect()
     }
@@ -362,7 +368,7 @@ mod tests {
             summary(&out),
             ["orphan", "skip 3", "flow 8080 unknown unknown incomplete"]
         );
-        let Joined::Skip { cause, .. } = &out[1] else {
+        let Outcome::Skip { cause, .. } = &out[1] else {
             unreachable!()
         };
         assert!(cause.contains("packet [5]"), "{cause}");
@@ -404,7 +410,7 @@ mod tests {
         assert_eq!(out.len(), 10 + MAX_PENDING);
         assert!(out.iter().all(|j| matches!(
             j,
-            Joined::Flow {
+            Outcome::Flow {
                 incomplete: true,
                 ..
             }
