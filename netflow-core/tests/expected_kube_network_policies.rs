@@ -173,12 +173,13 @@ fn json_lines_fixture_joins_each_packet_into_one_flow() {
     );
     assert_eq!(
         (report.records, report.flows, report.event_count()),
-        (14, 5, 9)
+        (18, 6, 12)
     );
-    assert_eq!(report.events["log_message"], 1);
+    assert_eq!(report.events["log_message"], 2);
     assert_eq!(report.events["packet_trace"], 1);
     assert_eq!(report.events["packet_evaluation"], 3);
-    assert_eq!(report.events["packet_verdict"], 4);
+    assert_eq!(report.events["packet_verdict"], 5);
+    assert_eq!(report.events["packet_finished"], 1);
     assert_eq!((report.incomplete, report.orphans), (1, 0));
     let seen: Vec<(u64, Action, Direction, Option<u16>)> = flows
         .iter()
@@ -188,12 +189,15 @@ fn json_lines_fixture_joins_each_packet_into_one_flow() {
         seen,
         [
             (2, Action::Denied, Direction::Ingress, Some(9200)),
-            (5, Action::Denied, Direction::Ingress, Some(9200)),
-            (8, Action::Denied, Direction::Egress, Some(443)),
-            (10, Action::Allowed, Direction::Unknown, Some(9200)),
-            (14, Action::Unknown, Direction::Unknown, Some(8080)),
+            (6, Action::Denied, Direction::Ingress, Some(9200)),
+            (9, Action::Denied, Direction::Egress, Some(443)),
+            (11, Action::Allowed, Direction::Unknown, Some(9200)),
+            // The engine's evaluation failed: the controller's drop is no policy's denial.
+            (15, Action::Dropped, Direction::Unknown, Some(53)),
+            (18, Action::Unknown, Direction::Unknown, Some(8080)),
         ]
     );
+    assert_eq!(flows[4].action_raw, "Finished syncing packet: drop");
     assert_eq!(flows[2].dst.identity, Identity::Unknown);
     assert!(flows.iter().all(|f| f.count == 1 && f.is_request()));
 }
@@ -307,7 +311,7 @@ fn startup_messages_before_the_first_packet_do_not_hide_the_format_whatever_the_
         .unwrap_or_else(|e| panic!("file in chunks of {chunk_bytes}: {e}"));
         assert_eq!(
             (report.format, mapped),
-            (Some(Format::KubeNetworkPolicies), 5)
+            (Some(Format::KubeNetworkPolicies), 6)
         );
         assert_eq!(report.skipped, 0);
         let reader =
@@ -319,7 +323,7 @@ fn startup_messages_before_the_first_packet_do_not_hide_the_format_whatever_the_
             ControlFlow::Continue(())
         })
         .unwrap_or_else(|e| panic!("stream in chunks of {chunk_bytes}: {e}"));
-        assert_eq!((report.records, streamed), (17, 5));
+        assert_eq!((report.records, streamed), (21, 6));
     }
 }
 

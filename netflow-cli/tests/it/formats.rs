@@ -369,7 +369,7 @@ fn inspect_names_the_hubble_emitter_and_kube_network_policies_joins() {
     assert_eq!(
         got,
         [
-            ("kube-network-policies", "lines", 14, 5),
+            ("kube-network-policies", "lines", 18, 6),
             ("kube-network-policies", "lines", 6, 2),
             ("kube-network-policies", "concatenated", 3, 1),
         ]

@@ -14,7 +14,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::record::Part;
-use crate::flow::{Direction, Endpoint, Flow};
+use crate::flow::{Action, Direction, Endpoint, Flow};
 
 /// Evaluations waiting for their verdict, at most (a verdict follows its evaluation within
 /// microseconds: only a log whose verdicts were lost gets near this).
@@ -110,14 +110,22 @@ impl Joiner {
             },
             Part::Verdict {
                 id,
-                action,
+                mut action,
                 direction,
                 raw,
                 time,
+                fallback,
             } => {
                 self.note_time(time.map(|t| t.timestamp_millis()));
                 match self.pending.remove(&id) {
                     Some(mut p) => {
+                        // The controller drops a packet whose evaluation failed: with pipelines
+                        // named (the engine writes its own verdicts), a drop it alone reports is
+                        // that failure, not a policy's denial.
+                        let piped = p.pipelines.iter().any(|d| *d != Direction::Unknown);
+                        if fallback && piped && action == Action::Denied {
+                            action = Action::Dropped;
+                        }
                         p.flow.action = action;
                         p.flow.direction = direction;
                         p.flow.action_raw = raw;
@@ -127,6 +135,8 @@ impl Joiner {
                         });
                         out.push(Outcome::Folded("packet_verdict"));
                     }
+                    // The controller's account of a packet the engine already decided.
+                    None if fallback => out.push(Outcome::Folded("packet_finished")),
                     None => out.push(Outcome::Orphan),
                 }
                 self.give_up_stale(out);
@@ -260,7 +270,7 @@ mod tests {
     use chrono::DateTime;
 
     use super::*;
-    use crate::flow::{Action, Counting, Granularity, Origin, Protocol};
+    use crate::flow::{Counting, Granularity, Origin, Protocol};
 
     fn evaluation(id: u64, pipeline: Direction, ms: i64, port: u16) -> Part {
         let at = |ip: &str, port| Endpoint {
@@ -305,7 +315,46 @@ mod tests {
             direction,
             raw: "Packet denied by ingress policy".into(),
             time: None,
+            fallback: false,
         }
+    }
+
+    fn finished(id: u64, action: Action) -> Part {
+        Part::Verdict {
+            id,
+            action,
+            direction: Direction::Unknown,
+            raw: "Finished syncing packet".into(),
+            time: None,
+            fallback: true,
+        }
+    }
+
+    #[test]
+    fn the_controllers_verdict_stands_only_where_the_engine_wrote_none() {
+        let (_, out) = run(vec![
+            evaluation(1, Direction::Egress, 0, 80),
+            verdict(1, Action::Denied, Direction::Egress),
+            finished(1, Action::Denied),
+            // The engine failed on packet 2: the controller dropped it.
+            evaluation(2, Direction::Egress, 0, 443),
+            finished(2, Action::Denied),
+            // Before the engine wrote verdicts: no pipeline, the controller's drop is the policy's.
+            evaluation(3, Direction::Unknown, 0, 8080),
+            finished(3, Action::Denied),
+        ]);
+        assert_eq!(
+            summary(&out),
+            [
+                "flow 80 denied egress",
+                "packet_verdict",
+                "packet_finished",
+                "flow 443 dropped unknown",
+                "packet_verdict",
+                "flow 8080 denied unknown",
+                "packet_verdict",
+            ]
+        );
     }
 
     fn run(parts: Vec<Part>) -> (Joiner, Vec<Outcome>) {

@@ -31,6 +31,7 @@ const EVALUATING: &str = "Evaluating packet";
 const DENIED_EGRESS: &str = "Packet denied by egress policy";
 const DENIED_INGRESS: &str = "Packet denied by ingress policy";
 const ACCEPTED: &str = "Packet accepted by policy";
+const FINISHED: &str = "Finished syncing packet";
 
 /// Says why a parsed JSON record looks like a kube-network-policies record, or `None`.
 pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
@@ -149,6 +150,7 @@ struct RawRecord {
     #[serde(rename = "dstPod")]
     dst_pod: Option<String>,
     packet: Option<RawPacket>,
+    verdict: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -194,7 +196,11 @@ fn decode_json(text: &str, origin: Origin) -> Result<Record, String> {
             direction,
             raw: msg.to_string(),
             time,
+            fallback: false,
         }));
+    }
+    if msg == FINISHED {
+        return finished(id, raw.verdict.as_deref(), time);
     }
     if msg != EVALUATING {
         return Ok(Record::Event {
@@ -242,6 +248,34 @@ fn decode_json(text: &str, origin: Origin) -> Result<Record, String> {
         id,
         pipeline,
         flow: Box::new(flow),
+    }))
+}
+
+/// The controller's `Finished syncing packet` (`verdict` `accept` or `drop`): the packet's
+/// verdict when the engine wrote none (before it wrote its own, or when its evaluation
+/// failed); an event otherwise.
+fn finished(
+    id: Option<u64>,
+    verdict: Option<&str>,
+    time: Option<DateTime<Utc>>,
+) -> Result<Record, String> {
+    let action = match verdict.map(str::to_ascii_lowercase).as_deref() {
+        Some("accept") => Action::Allowed,
+        Some("drop") => Action::Denied,
+        _ => {
+            return Ok(Record::Event {
+                kind: "log_message",
+            })
+        }
+    };
+    let id = id.ok_or_else(|| format!("{FINISHED:?} without a packet id"))?;
+    Ok(Record::Part(Part::Verdict {
+        id,
+        action,
+        direction: Direction::Unknown,
+        raw: format!("{FINISHED}: {}", verdict.unwrap_or_default()),
+        time,
+        fallback: true,
     }))
 }
 
@@ -502,7 +536,16 @@ fn decode_klog(
             direction,
             raw: msg,
             time,
+            fallback: false,
         }));
+    }
+    if msg == FINISHED {
+        let pairs = pairs(rest)?;
+        let verdict = pairs
+            .iter()
+            .find(|(k, _)| *k == "verdict")
+            .map(|(_, v)| v.as_str());
+        return finished(id_of(&pairs), verdict, time);
     }
     // Before the 2025 refactor: `Evaluating packet [id] src:port dst:port PROTO` inline, with no
     // pipeline and no pods.
@@ -752,6 +795,31 @@ mod tests {
             panic!()
         };
         assert_eq!((id, action), (9, Action::Denied));
+    }
+
+    #[test]
+    fn the_controllers_finished_line_is_a_fallback_verdict() {
+        let json = r#"{"ts":1,"caller":"networkpolicy/controller.go:410","msg":"Finished syncing packet","v":2,"id":7,"duration":"1ms","verdict":"drop"}"#;
+        let text = r#"I0712 09:53:52.257809       1 controller.go:410] "Finished syncing packet" id=7 duration="112.5µs" verdict="accept""#;
+        for (line, want) in [(json, Action::Denied), (text, Action::Allowed)] {
+            let Part::Verdict {
+                id,
+                action,
+                fallback,
+                ..
+            } = part(line)
+            else {
+                panic!("{line}")
+            };
+            assert_eq!((id, action, fallback), (7, want, true));
+        }
+        let other = r#"{"ts":1,"msg":"Finished syncing packet","id":7,"verdict":"Verdict(9)"}"#;
+        assert!(matches!(
+            decode(other.as_bytes(), origin()),
+            Record::Event {
+                kind: "log_message"
+            }
+        ));
     }
 
     #[test]

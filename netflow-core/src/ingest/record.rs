@@ -118,6 +118,9 @@ pub enum Part {
         raw: String,
         /// When the verdict was written.
         time: Option<DateTime<Utc>>,
+        /// A verdict that stands only when no other came for the packet (the controller's
+        /// `Finished syncing packet`, written after the engine's own verdict, if any).
+        fallback: bool,
     },
     /// A line that continues the record before it (a payload dump, the closing `>`): part of
     /// that record, not a record of its own.
