@@ -238,6 +238,31 @@ fn klog_text_fixture_reads_packets_after_their_evaluation_and_the_year_from_kube
 }
 
 #[test]
+fn the_container_runtimes_log_file_reads_as_kubectl_prints_it() {
+    let (kubectl, from_kubectl) = read(Path::new(&fixture("klog-text.log")));
+    let (file, from_file) = read(Path::new(&fixture("container.log")));
+    assert_eq!(file.format, Some(Format::KubeNetworkPolicies));
+    assert_eq!(
+        (file.records, file.flows, file.event_count()),
+        (kubectl.records, kubectl.flows, kubectl.event_count())
+    );
+    let key = |f: &Flow| {
+        (
+            f.time,
+            f.src.ip,
+            f.dst.ip,
+            f.dst.port,
+            f.action,
+            f.direction,
+        )
+    };
+    assert_eq!(
+        from_file.iter().map(key).collect::<Vec<_>>(),
+        from_kubectl.iter().map(key).collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn pretty_printed_fixture_is_one_accepted_flow() {
     let (report, flows) = read(Path::new(&fixture("jq-pretty.json")));
     assert_eq!(report.framing, Some(Framing::Concatenated));

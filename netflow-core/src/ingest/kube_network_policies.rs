@@ -823,6 +823,17 @@ mod tests {
     }
 
     #[test]
+    fn the_older_one_line_evaluation_reads_without_pipeline_or_pods() {
+        let line = r#"I0712 09:53:52.257809       1 controller.go:301] Evaluating packet [12] 10.0.1.3:40243 10.0.2.2:8080 UDP"#;
+        let Part::Evaluation { id, pipeline, flow } = part(line) else {
+            panic!()
+        };
+        assert_eq!((id, pipeline), (12, Direction::Unknown));
+        assert_eq!((flow.protocol, flow.dst.port), (Protocol::Udp, Some(8080)));
+        assert_eq!(flow.src.identity, Identity::Unknown);
+    }
+
+    #[test]
     fn kubectl_and_runtime_prefixes_give_the_year() {
         let line = r#"2024-07-12T09:53:52.257809123Z stderr F I0712 09:53:52.257809       1 engine.go:57] "Packet accepted by policy" id=4"#;
         let Part::Verdict { time, .. } = part(line) else {
