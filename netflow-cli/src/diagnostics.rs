@@ -149,6 +149,24 @@ pub fn finish(session: &Session, input: &InputArgs, summary: &ReadSummary) -> Re
                 thousands(*lost)
             );
         }
+        if r.incomplete > 0 {
+            let _ = writeln!(
+                err,
+                "flowq: warning: {:?}: {} without a verdict record (verdict unknown): the log \
+                 was cut or lost records",
+                r.input,
+                counted(r.incomplete, "flow", "flows")
+            );
+        }
+        if r.orphans > 0 {
+            let _ = writeln!(
+                err,
+                "flowq: warning: {:?}: {} without the evaluation of their packet (no flow): \
+                 the log was cut or lost records",
+                r.input,
+                counted(r.orphans, "verdict record", "verdict records")
+            );
+        }
         if r.format.is_none() && r.failure.is_none() {
             let _ = writeln!(err, "flowq: warning: {:?} is empty", r.input);
         }
@@ -213,4 +231,12 @@ pub fn manifest_problems(
         );
     }
     Ok(())
+}
+
+/// `1 flow`, `3 flows`.
+pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{} {many}", thousands(n)),
+    }
 }

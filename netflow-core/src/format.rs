@@ -22,6 +22,8 @@ pub enum Format {
     GkeVpc,
     /// GKE Dataplane V2 network policy logs (`policy-action`).
     GkePolicyAction,
+    /// kube-network-policies packet logs (kind's NetworkPolicy enforcer): klog JSON or text.
+    KubeNetworkPolicies,
 }
 
 impl Format {
@@ -32,6 +34,7 @@ impl Format {
         Format::Goldmane,
         Format::GkeVpc,
         Format::GkePolicyAction,
+        Format::KubeNetworkPolicies,
     ];
 
     /// The format's name (`hubble`, `gke-vpc`, …), as accepted by [`FromStr`] and written in
@@ -43,6 +46,7 @@ impl Format {
             Format::Goldmane => "goldmane",
             Format::GkeVpc => "gke-vpc",
             Format::GkePolicyAction => "gke-policy-action",
+            Format::KubeNetworkPolicies => "kube-network-policies",
         }
     }
 
@@ -68,6 +72,10 @@ impl Format {
             Format::GkePolicyAction => {
                 "GKE Dataplane V2 network policy logs (policy-action): node files or Cloud \
                  Logging entries"
+            }
+            Format::KubeNetworkPolicies => {
+                "kube-network-policies packet logs (kind's enforcer, -v=2): evaluation and \
+                 verdict records joined by packet id, klog JSON or text"
             }
         }
     }

@@ -460,6 +460,9 @@ declare_row! {
         skipped: u64 => Int64, "Records skipped as unusable.";
         lost_by_source: u64 => Int64, "Events the source itself says it lost.";
         duplicates: u64 => Int64, "Flows repeating a packet an earlier flow reported.";
+        incomplete: u64 => Int64, "Flows read without all their records (a kube-network-policies evaluation without its verdict): verdict unknown.";
+        orphans: u64 => Int64, "Records whose flow's other records are not in the input (a kube-network-policies verdict without its evaluation).";
+        emitters: Vec<String> => TextList, "Programs that wrote the flows, when the records name them (Hubble emitter: name version, and how many flows).";
         first_time: Option<DateTime<Utc>> => Time, "Earliest flow time.";
         last_time: Option<DateTime<Utc>> => Time, "Latest flow time.";
         allowed: u64 => Int64, "Flows the log says were allowed.";
@@ -487,6 +490,13 @@ impl InputRow {
             skipped: report.skipped,
             lost_by_source: report.lost_count(),
             duplicates: report.duplicates,
+            incomplete: report.incomplete,
+            orphans: report.orphans,
+            emitters: report
+                .emitters
+                .iter()
+                .map(|(emitter, flows)| format!("{emitter} ({flows} flows)"))
+                .collect(),
             first_time: report.first_time,
             last_time: report.last_time,
             allowed,

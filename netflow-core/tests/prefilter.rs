@@ -120,3 +120,28 @@ fn prefiltered_and_unfiltered_results_are_identical() {
     }
     assert!(compared > 20, "the filters match something");
 }
+
+/// kube-network-policies writes a packet over several records, and only its evaluation holds
+/// the addresses, ports and pods a filter looks for: its verdict (the packet id alone) must
+/// reach the reader however the pre-filter rules, or the flow loses its verdict.
+#[test]
+fn kube_network_policies_flows_keep_their_verdicts_under_the_prefilter() {
+    let knp: Vec<PathBuf> = inputs()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("kube-network-policies"))
+        .collect();
+    assert!(knp.len() >= 3, "{knp:?}");
+    let mut denied = 0;
+    for file in &knp {
+        for filter in filters() {
+            let full = matching(file, &filter, false);
+            let fast = matching(file, &filter, true);
+            assert_eq!(full, fast, "{} with {filter:?}", file.display());
+            denied += fast
+                .iter()
+                .filter(|f| f.action == netflow_core::Action::Denied)
+                .count();
+        }
+    }
+    assert!(denied >= 6, "{denied} denied flows compared");
+}

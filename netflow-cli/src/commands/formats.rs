@@ -7,8 +7,13 @@ use netflow_core::Format;
 
 /// Lists the formats.
 pub fn run(out: &mut dyn Write) -> Result<()> {
+    let width = Format::ALL
+        .iter()
+        .map(|f| f.name().len())
+        .max()
+        .unwrap_or(0);
     for f in Format::ALL {
-        writeln!(out, "{:<18} {}", f.name(), f.description())?;
+        writeln!(out, "{:<width$} {}", f.name(), f.description())?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use netflow_core::{DeclaredRow, InputRow, SnapshotRow};
 
 use super::Run;
 use crate::args::{InspectArgs, OutputFormat, SnapshotArgs};
+use crate::diagnostics::counted;
 use crate::output::table::{align_right, new_table, thousands, write_table};
 use crate::output::{write_rows, Destination};
 
@@ -87,6 +88,25 @@ pub fn run(args: &InspectArgs, stdout: &mut dyn Write) -> Result<()> {
     for s in &rows {
         if !s.detected_because.is_empty() {
             writeln!(out, "{}: {}", s.input, s.detected_because)?;
+        }
+        if !s.emitters.is_empty() {
+            writeln!(out, "{}: written by {}", s.input, s.emitters.join(", "))?;
+        }
+        if s.orphans > 0 {
+            writeln!(
+                out,
+                "{}: {} without the evaluation of their packet (no flow)",
+                s.input,
+                counted(s.orphans, "verdict record", "verdict records")
+            )?;
+        }
+        if s.incomplete > 0 {
+            writeln!(
+                out,
+                "{}: {} without a verdict record (verdict unknown)",
+                s.input,
+                counted(s.incomplete, "flow", "flows")
+            )?;
         }
     }
     out.settle(run.finish(&summary))

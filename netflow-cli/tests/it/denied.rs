@@ -369,3 +369,74 @@ fn icmp_denials_are_explained_by_the_policy_that_isolates_the_pod() {
         rows[1]
     );
 }
+
+#[test]
+fn kube_network_policies_denials_name_the_pods_their_nodes_and_the_policy() {
+    let log = "testdata/flows/kube-network-policies/klog.ndjson";
+    let run = flowq(&["denied", "--snapshot", SNAPSHOT, log]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("denied_kube_network_policies", run.stdout);
+    // The log's last evaluation has no verdict: said on stderr, never dropped.
+    assert!(
+        run.stderr
+            .contains("1 flow without a verdict record (verdict unknown)"),
+        "{}",
+        run.stderr
+    );
+    let run = flowq(&["denied", "--snapshot", SNAPSHOT, "-o", "json", log]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.json();
+    let rows = rows.as_array().expect("a JSON array");
+    assert_eq!(rows.len(), 2);
+    let es = &rows[0];
+    for (field, want) in [
+        ("src_pod", "release-agent-6c8f9b7d5-w4k2j"),
+        ("src_node", "node-a"),
+        ("dst_pod", "elasticsearch-0"),
+        ("dst_node", "node-b"),
+        ("where", "ingress"),
+        ("policy_verdict", "deny"),
+        ("first_seen", "2026-11-20T19:05:02Z"),
+    ] {
+        assert_eq!(es[field], want, "field {field} of {es:#}");
+    }
+    // The log names no node and no policy: the snapshot says which policy isolates the pod.
+    assert_eq!(es["node"], serde_json::Value::Null);
+    assert_eq!(es["count"], 2);
+    assert_eq!(es["mismatch"], serde_json::Value::Null);
+    let why = es["explanation"].as_str().unwrap();
+    assert!(why.contains("vamp/elasticsearch-ingress"), "{why}");
+    let world = &rows[1];
+    assert_eq!(
+        (world["where"].as_str(), world["dst_ip"].as_str()),
+        (Some("egress"), Some("203.0.113.50"))
+    );
+    assert!(
+        world["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("customer1/release-agent-egress"),
+        "{world:#}"
+    );
+}
+
+#[test]
+fn kube_network_policies_klog_text_reads_as_its_json() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        SNAPSHOT,
+        "-o",
+        "json",
+        "testdata/flows/kube-network-policies/klog-text.log",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    let rows = run.json();
+    let es = &rows[0];
+    assert_eq!(es["dst_pod"], "elasticsearch-0");
+    assert_eq!(es["where"], "ingress");
+    assert_eq!(es["first_seen"], "2026-11-20T19:05:02.100211Z");
+    assert_eq!(rows[1]["dst_ip"], "2001:db8::7");
+    assert_eq!(rows[1]["where"], "egress");
+}

@@ -9,9 +9,10 @@ use rayon::prelude::*;
 
 use super::detect::detect_format;
 use super::framing::Framing;
+use super::joining::{Joiner, Outcome};
 use super::lines::{line_payload, lines, split_lines, LineEnds};
 use super::pairing::PacketPairer;
-use super::record::Record;
+use super::record::{PacketReport, Part, Record};
 use super::report::{InputReport, Skip};
 use super::{decode_record, may_report_losses, FlowSink, ReadOptions};
 use crate::error::{Error, Result};
@@ -34,6 +35,7 @@ pub(super) struct Reading<'o, 's> {
     pub(super) format: Option<Format>,
     options: &'o ReadOptions,
     pairer: PacketPairer,
+    joiner: Joiner,
     sink: &'s mut FlowSink<'s>,
     /// The sink asked to stop: nothing more is read or handed on.
     pub(super) stopped: bool,
@@ -42,8 +44,10 @@ pub(super) struct Reading<'o, 's> {
     settled: bool,
 }
 
-/// How many records detection, and the check of a format the caller chose, look at.
-const RECORDS_TO_CHECK: usize = 16;
+/// How many records detection, and the check of a format the caller chose, look at (the
+/// readers give detection at least this many lines, however small their chunks: a log may
+/// open with records that decide nothing, a program's startup messages).
+pub(super) const RECORDS_TO_CHECK: usize = 16;
 
 impl<'o, 's> Reading<'o, 's> {
     pub(super) fn new(
@@ -67,6 +71,7 @@ impl<'o, 's> Reading<'o, 's> {
             format: options.format,
             options,
             pairer: PacketPairer::default(),
+            joiner: Joiner::default(),
             sink,
             stopped: false,
             settled: false,
@@ -130,8 +135,11 @@ impl<'o, 's> Reading<'o, 's> {
             self.report.prefiltered += part.prefiltered;
             for (offset, mut record) in part.records {
                 let line = base + offset;
-                if let Record::Flow(flow, _) = &mut record {
-                    flow.origin.line = line;
+                match &mut record {
+                    Record::Flow(flow, _)
+                    | Record::Emitted(flow, _, _)
+                    | Record::Part(Part::Evaluation { flow, .. }) => flow.origin.line = line,
+                    _ => {}
                 }
                 if !self.stopped {
                     self.account(record, line);
@@ -358,17 +366,21 @@ impl Reading<'_, '_> {
         let report = &mut self.report;
         match record {
             Record::Blank => return,
-            Record::Flow(mut flow, packet_report) => {
-                if self.pairer.is_repeat(&flow, packet_report) {
-                    flow.duplicate = true;
-                    flow.count = 0;
-                    report.duplicates += 1;
+            Record::Flow(flow, packet_report) => self.account_flow(flow, packet_report),
+            Record::Emitted(flow, packet_report, emitter) => {
+                match report.emitters.get_mut(emitter.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        report.emitters.insert(emitter, 1);
+                    }
                 }
-                report.flows += 1;
-                report.note_time(flow.time);
-                if (self.sink)(*flow).is_break() {
-                    self.stopped = true;
-                }
+                self.account_flow(flow, packet_report);
+            }
+            Record::Part(part) => {
+                let mut joined = Vec::new();
+                self.joiner.join(part, line, &mut joined);
+                self.account_joined(joined);
+                return;
             }
             Record::Event { kind } => *report.events.entry(kind).or_default() += 1,
             Record::Lost { count, source } => {
@@ -377,13 +389,71 @@ impl Reading<'_, '_> {
                 let lost = report.lost_by_source.entry(source).or_default();
                 *lost = lost.saturating_add(count);
             }
-            Record::Skip(cause) => {
-                report.skipped += 1;
-                if report.skips.len() < self.options.max_skip_examples {
-                    report.skips.push(Skip { line, cause });
-                }
-            }
+            Record::Skip(cause) => self.account_skip(line, cause),
         }
-        report.records += 1;
+        self.report.records += 1;
+    }
+
+    /// Accounts for a flow (not its record): a flow that repeats a packet an earlier flow
+    /// reported counts 0 attempts; every flow is handed to the sink, which may ask to stop.
+    fn account_flow(&mut self, mut flow: Box<crate::flow::Flow>, packet_report: PacketReport) {
+        let report = &mut self.report;
+        if self.pairer.is_repeat(&flow, packet_report) {
+            flow.duplicate = true;
+            flow.count = 0;
+            report.duplicates += 1;
+        }
+        report.flows += 1;
+        report.note_time(flow.time);
+        if (self.sink)(*flow).is_break() {
+            self.stopped = true;
+        }
+    }
+
+    fn account_skip(&mut self, line: u64, cause: String) {
+        let report = &mut self.report;
+        report.skipped += 1;
+        if report.skips.len() < self.options.max_skip_examples {
+            report.skips.push(Skip { line, cause });
+        }
+    }
+
+    /// Accounts for what joining the parts of packets gave: each is one record.
+    fn account_joined(&mut self, joined: Vec<Outcome>) {
+        for j in joined {
+            if self.stopped {
+                return;
+            }
+            match j {
+                Outcome::Flow { flow, incomplete } => {
+                    if incomplete {
+                        self.report.incomplete += 1;
+                    }
+                    self.account_flow(flow, PacketReport::Single);
+                }
+                Outcome::Folded(kind) => *self.report.events.entry(kind).or_default() += 1,
+                Outcome::Orphan => {
+                    self.report.orphans += 1;
+                    *self
+                        .report
+                        .events
+                        .entry("verdict_without_evaluation")
+                        .or_default() += 1;
+                }
+                Outcome::Skip { line, cause } => self.account_skip(line, cause),
+            }
+            self.report.records += 1;
+        }
+    }
+
+    /// Ends the input: the parts still waiting for the rest of their packet are accounted
+    /// for (unless the sink asked to stop), and the report is complete.
+    pub(super) fn finish(mut self) -> InputReport {
+        if !self.stopped {
+            let mut joined = Vec::new();
+            self.joiner.finish(&mut joined);
+            self.account_joined(joined);
+        }
+        self.report
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{calico, gke_policy, gke_vpc, goldmane, hubble};
+use super::{calico, gke_policy, gke_vpc, goldmane, hubble, kube_network_policies};
 use crate::format::Format;
 
 /// How many non-blank lines detection looks at before giving up.
@@ -32,6 +32,19 @@ pub fn detect_format(records: &[(u64, &[u8])]) -> Option<Result<Detection, Strin
         }
         looked += 1;
         match serde_json::from_slice::<Value>(trimmed) {
+            // A klog JSON record no format claims (a program's startup messages) says
+            // nothing yet: the records after it decide.
+            Ok(Value::Object(map))
+                if kube_network_policies::is_klog_json(&map) && matches!(sniff(&map), Ok(None)) =>
+            {
+                first_problem.get_or_insert_with(|| {
+                    format!(
+                        "line {line_no} is a klog JSON record ({}) and no record after it is a \
+                         flow record",
+                        describe_keys(&map)
+                    )
+                });
+            }
             Ok(Value::Object(map)) => {
                 return Some(match sniff(&map) {
                     Ok(Some((format, why))) => Ok(Detection {
@@ -57,6 +70,13 @@ pub fn detect_format(records: &[(u64, &[u8])]) -> Option<Result<Detection, Strin
                         json_kind(&other)
                     )
                 });
+            }
+            Err(_) if kube_network_policies::sniff_text(trimmed).is_some() => {
+                let why = kube_network_policies::sniff_text(trimmed).unwrap_or_default();
+                return Some(Ok(Detection {
+                    format: Format::KubeNetworkPolicies,
+                    because: format!("line {line_no}: {why}"),
+                }));
             }
             Err(e) => {
                 first_problem.get_or_insert_with(|| {
@@ -88,6 +108,7 @@ fn sniff(map: &Map<String, Value>) -> Result<Option<(Format, String)>, String> {
                 Format::Goldmane => goldmane::sniff(map),
                 Format::GkeVpc => gke_vpc::sniff(map),
                 Format::GkePolicyAction => gke_policy::sniff(map),
+                Format::KubeNetworkPolicies => kube_network_policies::sniff(map),
             };
             why.map(|w| (*f, w))
         })

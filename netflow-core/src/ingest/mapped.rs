@@ -13,9 +13,10 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
 
+use super::decode::RECORDS_TO_CHECK;
 use super::decode::{Decoder, LinesPart, Reading};
 use super::framing;
-use super::lines::whole_lines_end;
+use super::lines::{end_of_lines, whole_lines_end};
 use super::{FlowSink, ReadOptions};
 use crate::error::Result;
 use memmap2::Mmap;
@@ -77,7 +78,9 @@ pub(super) fn read_mapped(
             {
                 let end = whole_lines_end(data, start.saturating_add(chunk_bytes));
                 let chunk = &data[start..end];
-                reading.detect_lines(chunk, next_line, framing)?;
+                // Detection looks at its records whatever the chunk holds.
+                let head = end_of_lines(data, start, RECORDS_TO_CHECK).max(end);
+                reading.detect_lines(&data[start..head], next_line, framing)?;
                 let decoder = Decoder {
                     format: reading.format,
                     needles: options.needles.as_deref(),
@@ -111,7 +114,7 @@ pub(super) fn read_mapped(
             }
         }
     })?;
-    Ok(Some(reading.report))
+    Ok(Some(reading.finish()))
 }
 
 /// The decoded parts of a chunk once its task is done; `None` when the task panicked. A

@@ -23,6 +23,8 @@ mod gke_policy;
 mod gke_vpc;
 mod goldmane;
 mod hubble;
+mod joining;
+mod kube_network_policies;
 mod lines;
 mod mapped;
 mod pairing;
@@ -42,7 +44,7 @@ use crate::input::InputReader;
 use crate::needles::Needles;
 
 pub use detect::{detect_format, Detection};
-pub use record::{Observation, PacketReport, Record, ReportPoint};
+pub use record::{Observation, PacketReport, Part, Record, ReportPoint};
 pub use report::{InputReport, Skip};
 pub use stream::read_from;
 
@@ -57,14 +59,18 @@ pub fn decode_record(format: Format, record: &[u8], origin: Origin) -> Record {
         Format::Goldmane => goldmane::decode(record, origin),
         Format::GkeVpc => gke_vpc::decode(record, origin),
         Format::GkePolicyAction => gke_policy::decode(record, origin),
+        Format::KubeNetworkPolicies => kube_network_policies::decode(record, origin),
     }
 }
 
 /// Whether a line the pre-filter rules out must be decoded all the same, because it may say
-/// the source lost events (the reader must see those to say the log is incomplete).
+/// the source lost events (the reader must see those to say the log is incomplete), or holds
+/// a part of a record whose other parts may match (a kube-network-policies verdict names only
+/// its packet id).
 fn may_report_losses(format: Format, line: &[u8]) -> bool {
     match format {
         Format::Hubble => hubble::may_report_losses(line),
+        Format::KubeNetworkPolicies => true,
         _ => false,
     }
 }

@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use super::decode::{Piece, Reading};
+use super::decode::{Piece, Reading, RECORDS_TO_CHECK};
 use super::framing::{self, DocumentItem, Framing, JsonLayout, ValueStep};
 use super::lines::{has_whole_lines, line_index};
 use super::{FlowSink, InputReport, ProgressTracker, ReadOptions};
@@ -31,8 +31,17 @@ pub fn read_from(
     let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes + 64 * 1024);
     let (mut eof, mut failure) = fill(&mut reader, &mut buf, chunk_bytes);
     // The framing is decided on whole lines: the first two are read to their end even when
-    // longer than a chunk (a minified document), as they would be for decoding anyway.
+    // longer than a chunk (a minified document), as they would be for decoding anyway; and
+    // the first chunk holds the records detection looks at.
     while !eof && failure.is_none() && !has_whole_lines(&buf, 2) {
+        let target = buf.len().saturating_mul(2);
+        (eof, failure) = fill(&mut reader, &mut buf, target);
+    }
+    while !eof
+        && failure.is_none()
+        && framing::line_framing(&buf).is_some()
+        && !has_whole_lines(&buf, RECORDS_TO_CHECK)
+    {
         let target = buf.len().saturating_mul(2);
         (eof, failure) = fill(&mut reader, &mut buf, target);
     }
@@ -137,7 +146,7 @@ pub fn read_from(
         }
     }
     progress.update();
-    let mut report = reading.report;
+    let mut report = reading.finish();
     if let Some(source) = failure {
         report.failure = Some(if reader.gzip {
             Error::Decompress {
