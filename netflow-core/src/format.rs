@@ -22,6 +22,9 @@ pub enum Format {
     GkeVpc,
     /// GKE Dataplane V2 network policy logs (`policy-action`).
     GkePolicyAction,
+    /// The Amazon EKS network policy agent's flow lines (`network-policy-agent.log`,
+    /// CloudWatch).
+    AwsNetworkPolicyAgent,
 }
 
 impl Format {
@@ -32,6 +35,7 @@ impl Format {
         Format::Goldmane,
         Format::GkeVpc,
         Format::GkePolicyAction,
+        Format::AwsNetworkPolicyAgent,
     ];
 
     /// The format's name (`hubble`, `gke-vpc`, …), as accepted by [`FromStr`] and written in
@@ -43,6 +47,7 @@ impl Format {
             Format::Goldmane => "goldmane",
             Format::GkeVpc => "gke-vpc",
             Format::GkePolicyAction => "gke-policy-action",
+            Format::AwsNetworkPolicyAgent => "aws-network-policy-agent",
         }
     }
 
@@ -68,6 +73,10 @@ impl Format {
             Format::GkePolicyAction => {
                 "GKE Dataplane V2 network policy logs (policy-action): node files or Cloud \
                  Logging entries"
+            }
+            Format::AwsNetworkPolicyAgent => {
+                "Amazon EKS network policy agent flow lines: network-policy-agent.log (JSON or \
+                 Flow Info messages) and CloudWatch messages or exports (addresses only)"
             }
         }
     }

@@ -42,8 +42,13 @@ pub(super) struct Reading<'o, 's> {
     settled: bool,
 }
 
-/// How many records detection, and the check of a format the caller chose, look at.
+/// How many records the check of a format the caller chose looks at.
 const RECORDS_TO_CHECK: usize = 16;
+
+/// How many records detection may look at: it decides on the first record a format claims,
+/// passing over the lines a log holds besides its records (an agent's start-up and controller
+/// lines, which may be many before the first flow).
+pub(super) const RECORDS_TO_DETECT: usize = 4096;
 
 impl<'o, 's> Reading<'o, 's> {
     pub(super) fn new(
@@ -113,12 +118,18 @@ impl<'o, 's> Reading<'o, 's> {
             .filter_map(|(i, l)| {
                 line_payload(l, framing).map(|p| (first_line + i as u64, Piece::Payload(p)))
             })
-            .take(RECORDS_TO_CHECK)
+            .take(RECORDS_TO_DETECT)
             .collect();
         if head.is_empty() {
             return Ok(());
         }
         self.detect(&head)
+    }
+
+    /// Detects the format from the first pieces of a document or of concatenated values while
+    /// it is still unknown (or checks the one the caller chose).
+    pub(super) fn detect_pieces(&mut self, pieces: &[(u64, Piece)]) -> Result<()> {
+        self.detect(pieces)
     }
 
     /// Accounts for decoded parts in order, the first starting at `first_line`. Returns the
@@ -155,12 +166,12 @@ impl<'o, 's> Reading<'o, 's> {
                 Piece::Payload(bytes) => Some((*line, *bytes)),
                 _ => None,
             })
-            .take(RECORDS_TO_CHECK)
+            .take(RECORDS_TO_DETECT)
             .collect();
         if let Some(chosen) = self.format {
             if !payloads.is_empty() {
                 self.settled = true;
-                self.check_chosen(chosen, &payloads)?;
+                self.check_chosen(chosen, &payloads[..payloads.len().min(RECORDS_TO_CHECK)])?;
             }
             return Ok(());
         }

@@ -11,8 +11,10 @@
 //! `stream.rs` (stdin, gzip, documents, concatenated values) and `mapped.rs` (line-based
 //! regular files) feed it, `lines.rs` cuts lines, `pairing.rs` finds the repeated reports of
 //! one packet, `detect.rs` and `framing.rs` recognise an input (and a format the caller chose
-//! is checked against its first records), and each format has its decoder file.
+//! is checked against its first records), `text.rs` holds what the text-line formats share,
+//! and each format has its decoder file.
 
+mod aws_npa;
 mod calico;
 mod calico_fields;
 mod cloud_logging;
@@ -29,6 +31,7 @@ mod pairing;
 mod record;
 mod report;
 mod stream;
+mod text;
 mod value;
 
 use std::fmt;
@@ -57,6 +60,7 @@ pub fn decode_record(format: Format, record: &[u8], origin: Origin) -> Record {
         Format::Goldmane => goldmane::decode(record, origin),
         Format::GkeVpc => gke_vpc::decode(record, origin),
         Format::GkePolicyAction => gke_policy::decode(record, origin),
+        Format::AwsNetworkPolicyAgent => aws_npa::decode(record, origin),
     }
 }
 
@@ -244,6 +248,21 @@ mod tests {
         assert!(!hubble::may_report_losses(
             flow(80, "lost_events").as_bytes()
         ));
+    }
+
+    #[test]
+    fn detection_looks_past_the_first_chunk_for_a_logs_first_record() {
+        // Found by tests/hostile.rs: with small chunks, detection saw only the agent's first
+        // lines (no flow yet) and gave up on the input.
+        let agent =
+            r#"{"level":"info","ts":"2026-01-01T00:00:00Z","caller":"main.go:1","msg":"starting"}"#;
+        let flow = r#"{"level":"info","ts":"2026-01-01T00:00:01Z","msg":"Flow Info: Src IP: 10.0.0.1 Src Port: 1 Dest IP: 10.0.0.2 Dest Port: 80 Proto TCP Verdict DENY Direction ingress"}"#;
+        let text = format!("{}{flow}\n", format!("{agent}\n").repeat(40));
+        let (report, flows) = read_bytes(text.as_bytes());
+        assert_eq!(report.format, Some(Format::AwsNetworkPolicyAgent));
+        assert_eq!((report.records, report.flows, report.skipped), (41, 1, 0));
+        assert_eq!(report.events["agent_log"], 40);
+        assert_eq!(flows[0].origin.line, 41);
     }
 
     #[test]

@@ -1,0 +1,145 @@
+//! The project's own fixtures for the enforcers that write text lines (`testdata/flows/<format>/`,
+//! one line per documented shape): each reads with no skip as its format, and each shape gives
+//! the flow its field reference says.
+
+use std::net::IpAddr;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+use netflow_core::{
+    read_input, Action, Direction, Flow, Format, InputReport, Protocol, ReadOptions,
+};
+
+fn fixture(path: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/flows")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+fn read(path: &str, format: Format) -> (InputReport, Vec<Flow>) {
+    let name = fixture(path);
+    let mut flows = Vec::new();
+    let report = read_input(&name, &ReadOptions::default(), &mut |f| {
+        flows.push(f);
+        ControlFlow::Continue(())
+    })
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(report.format, Some(format), "{name}");
+    assert_eq!(report.skipped, 0, "{name}: {:?}", report.skips);
+    assert_eq!(
+        report.records,
+        report.flows + report.event_count(),
+        "{name}"
+    );
+    (report, flows)
+}
+
+fn ip(s: &str) -> Option<IpAddr> {
+    Some(s.parse().unwrap())
+}
+
+#[test]
+fn every_aws_agent_line_shape_reads() {
+    let (report, flows) = read(
+        "aws-network-policy-agent/every-shape.log",
+        Format::AwsNetworkPolicyAgent,
+    );
+    assert_eq!((report.records, report.flows), (14, 12));
+    assert_eq!(report.events["conntrack_expired"], 1);
+    assert_eq!(report.events["agent_log"], 1);
+    let at = |line: u64| {
+        flows
+            .iter()
+            .find(|f| f.origin.line == line)
+            .unwrap_or_else(|| panic!("no flow at line {line}"))
+    };
+    // (a) with the first builds' `timestamp` key.
+    assert_eq!(
+        at(1).time.unwrap().to_rfc3339(),
+        "2023-09-14T10:02:11.512+00:00"
+    );
+    assert_eq!(
+        (at(1).action, at(1).direction),
+        (Action::Denied, Direction::Unknown)
+    );
+    // (a) ICMP: the agent's zero ports are no ports.
+    assert_eq!(at(3).protocol, Protocol::Icmpv4);
+    assert_eq!((at(3).src.port, at(3).dst.port), (None, None));
+    // (b) IPv4 without and with a tier; `ANY PROTOCOL` keeps its space.
+    assert_eq!(
+        (at(6).direction, at(6).drop_reason.as_deref()),
+        (Direction::Ingress, None)
+    );
+    assert_eq!(at(7).protocol, Protocol::Other(254));
+    assert_eq!(
+        (at(7).direction, at(7).drop_reason.as_deref()),
+        (Direction::Egress, Some("tier ADMIN"))
+    );
+    // (b) IPv6, both printf formats.
+    assert_eq!(
+        (at(8).src.ip, at(8).action, at(8).direction),
+        (ip("2600:1f18:aa::15"), Action::Allowed, Direction::Egress)
+    );
+    assert_eq!(at(9).drop_reason.as_deref(), Some("tier BASELINE"));
+    // (b) the message alone has no time.
+    assert_eq!((at(10).time, at(10).dst.ip), (None, ip("192.168.50.11")));
+    // (c) CloudWatch: the node, a tier, a console copy's local time, an S3 export's.
+    assert_eq!(
+        at(11).node.as_deref(),
+        Some("ip-192-168-45-67.eu-west-1.compute.internal")
+    );
+    assert_eq!(
+        (at(12).src.ip, at(12).action),
+        (ip("2600:1f18:aa::15"), Action::Allowed)
+    );
+    assert_eq!(
+        at(13).time.unwrap().to_rfc3339(),
+        "2026-02-03T16:45:13.101+00:00"
+    );
+    assert_eq!(at(13).dst.ip, ip("169.254.169.254"));
+    assert_eq!(
+        at(14).time.unwrap().to_rfc3339(),
+        "2026-02-03T16:45:14.220+00:00"
+    );
+    // A reply denied (the ledger's answer to an ephemeral port): not a request.
+    assert_eq!(at(14).is_reply, Some(true));
+    assert!(flows
+        .iter()
+        .filter(|f| f.origin.line != 14)
+        .all(Flow::is_request));
+}
+
+#[test]
+fn a_cloudwatch_export_document_reads_its_events() {
+    let (report, flows) = read(
+        "aws-network-policy-agent/filter-log-events.json",
+        Format::AwsNetworkPolicyAgent,
+    );
+    assert_eq!(report.flows, 3);
+    assert_eq!(flows[0].time.unwrap().timestamp_millis(), 1770137113101);
+    assert!(flows
+        .iter()
+        .all(|f| f.node.as_deref() == Some("ip-192-168-45-67.eu-west-1.compute.internal")));
+    assert_eq!(flows[2].action, Action::Allowed);
+}
+
+#[test]
+fn the_eks_node_file_passes_over_the_agents_other_lines() {
+    let (report, flows) = read(
+        "aws-network-policy-agent/network-policy-agent.log",
+        Format::AwsNetworkPolicyAgent,
+    );
+    assert_eq!((report.records, report.flows), (10, 7));
+    assert_eq!(report.events["agent_log"], 2);
+    assert_eq!(report.events["conntrack_expired"], 1);
+    let denied: Vec<&Flow> = flows
+        .iter()
+        .filter(|f| f.action == Action::Denied)
+        .collect();
+    assert_eq!(denied.len(), 5);
+    assert!(denied
+        .iter()
+        .all(|f| f.direction == Direction::Ingress && f.node.is_none()));
+}
