@@ -25,6 +25,8 @@ pub enum Format {
     /// The Amazon EKS network policy agent's flow lines (`network-policy-agent.log`,
     /// CloudWatch).
     AwsNetworkPolicyAgent,
+    /// OVN ACL audit lines (OVN-Kubernetes / OpenShift `acl-audit-log.log`, Kube-OVN).
+    OvnKubernetesAcl,
 }
 
 impl Format {
@@ -36,6 +38,7 @@ impl Format {
         Format::GkeVpc,
         Format::GkePolicyAction,
         Format::AwsNetworkPolicyAgent,
+        Format::OvnKubernetesAcl,
     ];
 
     /// The format's name (`hubble`, `gke-vpc`, …), as accepted by [`FromStr`] and written in
@@ -48,6 +51,7 @@ impl Format {
             Format::GkeVpc => "gke-vpc",
             Format::GkePolicyAction => "gke-policy-action",
             Format::AwsNetworkPolicyAgent => "aws-network-policy-agent",
+            Format::OvnKubernetesAcl => "ovn-kubernetes-acl",
         }
     }
 
@@ -77,6 +81,10 @@ impl Format {
             Format::AwsNetworkPolicyAgent => {
                 "Amazon EKS network policy agent flow lines: network-policy-agent.log (JSON or \
                  Flow Info messages) and CloudWatch messages or exports (addresses only)"
+            }
+            Format::OvnKubernetesAcl => {
+                "OVN ACL audit lines (OVN-Kubernetes, OpenShift acl-audit-log.log, Kube-OVN): \
+                 the ACL name says the policy, addresses only"
             }
         }
     }

@@ -143,3 +143,63 @@ fn the_eks_node_file_passes_over_the_agents_other_lines() {
         .iter()
         .all(|f| f.direction == Direction::Ingress && f.node.is_none()));
 }
+
+#[test]
+fn every_ovn_acl_line_shape_reads() {
+    let (report, flows) = read(
+        "ovn-kubernetes-acl/every-shape.log",
+        Format::OvnKubernetesAcl,
+    );
+    assert_eq!((report.records, report.flows), (15, 13));
+    assert_eq!(report.events["kubectl_notice"], 1);
+    assert_eq!(report.events["ovn_log"], 1);
+    let at = |line: u64| {
+        flows
+            .iter()
+            .find(|f| f.origin.line == line)
+            .unwrap_or_else(|| panic!("no flow at line {line}"))
+    };
+    let policies =
+        |line: u64| -> Vec<String> { at(line).policies.iter().map(|p| p.to_string()).collect() };
+    assert_eq!(policies(2), ["shop/allow-web"]);
+    assert_eq!(
+        (at(3).action, at(3).direction),
+        (Action::Denied, Direction::Ingress)
+    );
+    assert!(policies(3).is_empty());
+    assert_eq!(
+        (at(4).action_raw.as_str(), at(4).direction),
+        ("reject", Direction::Egress)
+    );
+    assert_eq!(at(4).action, Action::Denied);
+    assert_eq!(at(5).action, Action::Unknown);
+    assert_eq!(policies(6), ["default (BaselineAdminNetworkPolicy)"]);
+    assert_eq!(
+        (at(6).protocol, at(6).dst.port, at(6).is_reply),
+        (Protocol::Udp, Some(53), Some(false))
+    );
+    assert_eq!(policies(7), ["shop/default (EgressFirewall)"]);
+    assert_eq!(
+        at(7).drop_reason.as_deref(),
+        Some("EgressFirewall egress rule 2 (ACL \"EF:shop:2\")")
+    );
+    assert_eq!(
+        (at(8).src.ip, at(8).dst.port),
+        (ip("fd01:0:0:1::15"), Some(8080))
+    );
+    // Legacy lines: no direction=, the name says it or not.
+    assert_eq!(
+        (at(10).direction, at(10).protocol),
+        (Direction::Unknown, Protocol::Icmpv4)
+    );
+    assert_eq!(policies(10), ["shop/deny-all"]);
+    assert_eq!(at(11).direction, Direction::Ingress);
+    assert_eq!(policies(12), ["shop/allow-web"]);
+    assert_eq!(policies(13), ["shop/allow-web"]);
+    assert!(policies(14).is_empty());
+    // A journal copy keeps its line's own time.
+    assert_eq!(
+        at(15).time.unwrap().to_rfc3339(),
+        "2025-03-04T10:00:02.808+00:00"
+    );
+}

@@ -2,7 +2,7 @@
 //! Antrea, calico-node): `flowq denied` with a snapshot names the pods, the node and the
 //! policy that isolates the destination, as it does for Hubble.
 
-use crate::flowq;
+use crate::{flowq, SNAPSHOT};
 
 const EKS_SNAPSHOT: &str = "testdata/clusters/eks-shop.json";
 const EKS_LOG: &str = "testdata/flows/aws-network-policy-agent/network-policy-agent.log";
@@ -54,7 +54,7 @@ fn eks_agent_denials_as_json_carry_identities_node_and_why() {
 }
 
 #[test]
-fn the_agents_formats_are_detected_whatever_the_shape() {
+fn the_enforcers_formats_are_detected_whatever_the_shape() {
     let run = flowq(&[
         "inspect",
         "-o",
@@ -62,6 +62,7 @@ fn the_agents_formats_are_detected_whatever_the_shape() {
         EKS_LOG,
         "testdata/flows/aws-network-policy-agent/every-shape.log",
         "testdata/flows/aws-network-policy-agent/filter-log-events.json",
+        "testdata/flows/ovn-kubernetes-acl/every-shape.log",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let inputs = run.json();
@@ -81,4 +82,46 @@ fn the_agents_formats_are_detected_whatever_the_shape() {
         "{}",
         formats.stdout
     );
+}
+
+#[test]
+fn ovn_acl_drops_are_placed_and_explained_from_the_snapshot() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        SNAPSHOT,
+        "-o",
+        "json",
+        "testdata/flows/ovn-kubernetes-acl/vamp-acl-audit.log",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.json();
+    let rows = rows.as_array().expect("a JSON array");
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    let first = &rows[0];
+    for (field, want) in [
+        ("src_pod", "release-agent-6c8f9b7d5-w4k2j"),
+        ("src_workload", "release-agent"),
+        ("dst_pod", "elasticsearch-0"),
+        ("dst_identity_source", "snapshot"),
+        ("where", "ingress"),
+        ("node", "node-b"),
+        (
+            "reason",
+            "default deny ingress of namespace vamp (ACL \"NP:vamp:Ingress\")",
+        ),
+        ("policy_verdict", "deny"),
+    ] {
+        assert_eq!(first[field], want, "field {field} of {first:#}");
+    }
+    assert_eq!(first["count"], 3);
+    assert!(
+        first["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("vamp/elasticsearch-ingress"),
+        "{first:#}"
+    );
+    assert_eq!(first["mismatch"], serde_json::Value::Null);
+    assert_eq!(rows[1]["dst_pod"], "elasticsearch-1");
 }

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{aws_npa, calico, gke_policy, gke_vpc, goldmane, hubble};
+use super::{aws_npa, calico, gke_policy, gke_vpc, goldmane, hubble, ovn_acl};
 use crate::format::Format;
 
 /// How many non-blank lines that are neither records nor log lines detection looks at before
@@ -129,6 +129,8 @@ fn sniff(map: &Map<String, Value>) -> Result<Option<(Format, String)>, String> {
                 Format::GkeVpc => gke_vpc::sniff(map),
                 Format::GkePolicyAction => gke_policy::sniff(map),
                 Format::AwsNetworkPolicyAgent => aws_npa::sniff(map),
+                // Text lines only.
+                Format::OvnKubernetesAcl => None,
             };
             why.map(|w| (*f, w))
         })
@@ -147,7 +149,7 @@ fn sniff(map: &Map<String, Value>) -> Result<Option<(Format, String)>, String> {
 }
 
 /// The formats whose records are text lines, not JSON (some also have JSON lines).
-const TEXT_FORMATS: &[Format] = &[Format::AwsNetworkPolicyAgent];
+const TEXT_FORMATS: &[Format] = &[Format::AwsNetworkPolicyAgent, Format::OvnKubernetesAcl];
 
 /// Asks every text format about a line that is not JSON; more than one answer is ambiguous.
 fn sniff_text(line: &str) -> Result<Option<(Format, String)>, String> {
@@ -156,6 +158,7 @@ fn sniff_text(line: &str) -> Result<Option<(Format, String)>, String> {
         .filter_map(|f| {
             let why = match f {
                 Format::AwsNetworkPolicyAgent => aws_npa::sniff_line(line),
+                Format::OvnKubernetesAcl => ovn_acl::sniff_line(line),
                 _ => None,
             };
             why.map(|w| (*f, w))

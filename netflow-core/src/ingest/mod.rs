@@ -27,6 +27,7 @@ mod goldmane;
 mod hubble;
 mod lines;
 mod mapped;
+mod ovn_acl;
 mod pairing;
 mod record;
 mod report;
@@ -61,6 +62,7 @@ pub fn decode_record(format: Format, record: &[u8], origin: Origin) -> Record {
         Format::GkeVpc => gke_vpc::decode(record, origin),
         Format::GkePolicyAction => gke_policy::decode(record, origin),
         Format::AwsNetworkPolicyAgent => aws_npa::decode(record, origin),
+        Format::OvnKubernetesAcl => ovn_acl::decode(record, origin),
     }
 }
 

@@ -81,6 +81,24 @@ fn find_label(text: &str, label: &str, from: usize) -> Option<(usize, usize)> {
     None
 }
 
+/// The `key=value` pairs of a comma-separated list (`tcp,nw_src=10.0.0.1,tp_dst=80`), in order;
+/// a token without `=` is a key with an empty value. A key printed twice keeps both: the caller
+/// takes the first ([`first`]).
+pub(super) fn key_values(text: &str) -> Vec<(&str, &str)> {
+    text.split(',')
+        .map(|token| {
+            let token = token.trim();
+            token.split_once('=').unwrap_or((token, ""))
+        })
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
+/// The first value of `key` in pairs from [`key_values`].
+pub(super) fn first<'a>(pairs: &[(&'a str, &'a str)], key: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
 /// A port printed in a text line: `0` (ICMP and other portless protocols) and `<nil>` are no
 /// port.
 pub(super) fn text_port(value: Option<&str>, field: &str) -> Result<Option<u16>, String> {
@@ -161,6 +179,14 @@ mod tests {
         assert_eq!(proto, Some("TCP"));
         let [proto] = labelled("Protocol: y Proto TCP", ["Proto"]);
         assert_eq!(proto, Some("TCP"));
+    }
+
+    #[test]
+    fn key_values_keep_every_occurrence_in_order() {
+        let kv = key_values("tcp,nw_src=10.0.0.1,tp_src=1,tcp_flags=fin|ack=0,tp_src=2");
+        assert_eq!(kv[0], ("tcp", ""));
+        assert_eq!(first(&kv, "tp_src"), Some("1"));
+        assert_eq!(first(&kv, "tcp_flags"), Some("fin|ack=0"));
     }
 
     #[test]
