@@ -27,6 +27,8 @@ pub enum Format {
     AwsNetworkPolicyAgent,
     /// OVN ACL audit lines (OVN-Kubernetes / OpenShift `acl-audit-log.log`, Kube-OVN).
     OvnKubernetesAcl,
+    /// Antrea's NetworkPolicy audit log (`np.log`).
+    AntreaNpLog,
 }
 
 impl Format {
@@ -39,6 +41,7 @@ impl Format {
         Format::GkePolicyAction,
         Format::AwsNetworkPolicyAgent,
         Format::OvnKubernetesAcl,
+        Format::AntreaNpLog,
     ];
 
     /// The format's name (`hubble`, `gke-vpc`, …), as accepted by [`FromStr`] and written in
@@ -52,6 +55,7 @@ impl Format {
             Format::GkePolicyAction => "gke-policy-action",
             Format::AwsNetworkPolicyAgent => "aws-network-policy-agent",
             Format::OvnKubernetesAcl => "ovn-kubernetes-acl",
+            Format::AntreaNpLog => "antrea-np-log",
         }
     }
 
@@ -85,6 +89,10 @@ impl Format {
             Format::OvnKubernetesAcl => {
                 "OVN ACL audit lines (OVN-Kubernetes, OpenShift acl-audit-log.log, Kube-OVN): \
                  the ACL name says the policy, addresses only"
+            }
+            Format::AntreaNpLog => {
+                "Antrea NetworkPolicy audit log (np.log), every layout v0.11 on: policy, rule, \
+                 action, direction, the local pod"
             }
         }
     }

@@ -203,3 +203,54 @@ fn every_ovn_acl_line_shape_reads() {
         "2025-03-04T10:00:02.808+00:00"
     );
 }
+
+#[test]
+fn every_antrea_np_log_layout_reads() {
+    let (report, flows) = read("antrea-np-log/np.log", Format::AntreaNpLog);
+    assert_eq!((report.records, report.flows), (11, 11));
+    let policies =
+        |i: usize| -> Vec<String> { flows[i].policies.iter().map(|p| p.to_string()).collect() };
+    // v0.11–v1.5, no ports; a fold of three packets.
+    assert_eq!(
+        (flows[0].src.port, flows[0].direction),
+        (None, Direction::Ingress)
+    );
+    assert_eq!(
+        policies(1),
+        ["customer1/agent-egress (AntreaNetworkPolicy)"]
+    );
+    assert_eq!((flows[1].count, flows[1].direction), (3, Direction::Egress));
+    // v1.8: a Kubernetes default drop names no policy; an allow names it.
+    assert!(flows[2].policies.is_empty());
+    assert_eq!(flows[2].dst.port, Some(9200));
+    assert_eq!(policies(3), ["vamp/elasticsearch-ingress"]);
+    // v1.9: a generated rule name; v1.12: a log label.
+    assert_eq!(
+        policies(4),
+        ["acnp-quarantine (AntreaClusterNetworkPolicy)"]
+    );
+    assert_eq!(
+        flows[4].drop_reason.as_deref(),
+        Some("AntreaClusterNetworkPolicy ingress rule ingress-drop-1cffec1")
+    );
+    assert_eq!(
+        (flows[5].protocol, flows[5].direction),
+        (Protocol::Udp, Direction::Egress)
+    );
+    // v1.13: an AdminNetworkPolicy pass (no decision), the local pod, a folded default drop.
+    assert_eq!(policies(6), ["tenant-isolation (AdminNetworkPolicy)"]);
+    assert_eq!(flows[6].action, Action::Unknown);
+    assert_eq!(flows[6].dst.identity.to_string(), "vamp/elasticsearch-1");
+    assert_eq!((flows[7].count, flows[7].action), (2, Action::Denied));
+    assert_eq!(flows[7].dst.identity.to_string(), "vamp/elasticsearch-0");
+    // An L7 redirect is no decision yet; IPv6 and ICMPv6; an indented line.
+    assert_eq!(
+        (flows[8].action, flows[8].action_raw.as_str()),
+        (Action::Unknown, "Redirect")
+    );
+    assert_eq!(flows[9].src.ip, ip("fd00:10:244:1::1e"));
+    assert_eq!(
+        (flows[10].protocol, flows[10].dst.port),
+        (Protocol::Icmpv6, None)
+    );
+}

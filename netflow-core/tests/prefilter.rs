@@ -11,7 +11,11 @@ use netflow_core::query::{needles_for, FlowFilter, NodePattern, PodPattern, Port
 use netflow_core::{read_input, Flow, Format, ReadOptions};
 
 /// The formats of text lines, which the filters below must reach.
-const TEXT_FORMATS: &[Format] = &[Format::AwsNetworkPolicyAgent, Format::OvnKubernetesAcl];
+const TEXT_FORMATS: &[Format] = &[
+    Format::AwsNetworkPolicyAgent,
+    Format::OvnKubernetesAcl,
+    Format::AntreaNpLog,
+];
 
 fn inputs() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -63,6 +63,7 @@ fn the_enforcers_formats_are_detected_whatever_the_shape() {
         "testdata/flows/aws-network-policy-agent/every-shape.log",
         "testdata/flows/aws-network-policy-agent/filter-log-events.json",
         "testdata/flows/ovn-kubernetes-acl/every-shape.log",
+        "testdata/flows/antrea-np-log/np.log",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let inputs = run.json();
@@ -124,4 +125,43 @@ fn ovn_acl_drops_are_placed_and_explained_from_the_snapshot() {
     );
     assert_eq!(first["mismatch"], serde_json::Value::Null);
     assert_eq!(rows[1]["dst_pod"], "elasticsearch-1");
+}
+
+#[test]
+fn antrea_default_drops_are_placed_and_explained_from_the_snapshot() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        SNAPSHOT,
+        "--to-pod",
+        "vamp/elasticsearch-0",
+        "-o",
+        "json",
+        "testdata/flows/antrea-np-log/np.log",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.json();
+    let rows = rows.as_array().expect("a JSON array");
+    // The v1.8 default drop and the folded v1.13 one (two packets): one connection.
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    let row = &rows[0];
+    for (field, want) in [
+        ("src_pod", "release-agent-6c8f9b7d5-w4k2j"),
+        ("dst_pod", "elasticsearch-0"),
+        ("dst_identity_source", "snapshot"),
+        ("where", "ingress"),
+        ("node", "node-b"),
+        ("policy_verdict", "deny"),
+    ] {
+        assert_eq!(row[field], want, "field {field} of {row:#}");
+    }
+    assert_eq!(row["count"], 3);
+    assert_eq!(row["counting"], "inexact");
+    assert!(
+        row["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("vamp/elasticsearch-ingress"),
+        "{row:#}"
+    );
 }

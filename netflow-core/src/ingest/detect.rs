@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{aws_npa, calico, gke_policy, gke_vpc, goldmane, hubble, ovn_acl};
+use super::{antrea, aws_npa, calico, gke_policy, gke_vpc, goldmane, hubble, ovn_acl};
 use crate::format::Format;
 
 /// How many non-blank lines that are neither records nor log lines detection looks at before
@@ -130,7 +130,7 @@ fn sniff(map: &Map<String, Value>) -> Result<Option<(Format, String)>, String> {
                 Format::GkePolicyAction => gke_policy::sniff(map),
                 Format::AwsNetworkPolicyAgent => aws_npa::sniff(map),
                 // Text lines only.
-                Format::OvnKubernetesAcl => None,
+                Format::OvnKubernetesAcl | Format::AntreaNpLog => None,
             };
             why.map(|w| (*f, w))
         })
@@ -149,7 +149,11 @@ fn sniff(map: &Map<String, Value>) -> Result<Option<(Format, String)>, String> {
 }
 
 /// The formats whose records are text lines, not JSON (some also have JSON lines).
-const TEXT_FORMATS: &[Format] = &[Format::AwsNetworkPolicyAgent, Format::OvnKubernetesAcl];
+const TEXT_FORMATS: &[Format] = &[
+    Format::AwsNetworkPolicyAgent,
+    Format::OvnKubernetesAcl,
+    Format::AntreaNpLog,
+];
 
 /// Asks every text format about a line that is not JSON; more than one answer is ambiguous.
 fn sniff_text(line: &str) -> Result<Option<(Format, String)>, String> {
@@ -159,6 +163,7 @@ fn sniff_text(line: &str) -> Result<Option<(Format, String)>, String> {
             let why = match f {
                 Format::AwsNetworkPolicyAgent => aws_npa::sniff_line(line),
                 Format::OvnKubernetesAcl => ovn_acl::sniff_line(line),
+                Format::AntreaNpLog => antrea::sniff_line(line),
                 _ => None,
             };
             why.map(|w| (*f, w))

@@ -14,6 +14,7 @@
 //! is checked against its first records), `text.rs` holds what the text-line formats share,
 //! and each format has its decoder file.
 
+mod antrea;
 mod aws_npa;
 mod calico;
 mod calico_fields;
@@ -63,6 +64,7 @@ pub fn decode_record(format: Format, record: &[u8], origin: Origin) -> Record {
         Format::GkePolicyAction => gke_policy::decode(record, origin),
         Format::AwsNetworkPolicyAgent => aws_npa::decode(record, origin),
         Format::OvnKubernetesAcl => ovn_acl::decode(record, origin),
+        Format::AntreaNpLog => antrea::decode(record, origin),
     }
 }
 

@@ -4,7 +4,7 @@
 //! them, `key=value` lists, and the timestamps these producers write. The JSON formats never
 //! come through here; each text decoder uses these to cut its own line shapes.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 
 /// The line as trimmed text, or why it is not text.
 pub(super) fn as_text(line: &[u8]) -> Result<&str, String> {
@@ -137,6 +137,14 @@ pub(super) fn leading_rfc3339(text: &str) -> Option<(DateTime<Utc>, &str)> {
     ))
 }
 
+/// A time with no zone (`2023/07/04 12:45:21.804416`, Go's `log` date and microseconds), taken
+/// as UTC, the zone such agents run in.
+pub(super) fn naive_utc(date: &str, time: &str, format: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(&format!("{date} {time}"), format)
+        .ok()
+        .map(|t| t.and_utc())
+}
+
 /// The first characters of a line, for a skip's cause.
 pub(super) fn preview(text: &str) -> String {
     let cut: String = text.chars().take(48).collect();
@@ -195,6 +203,12 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2023-12-06T20:25:58.455+00:00");
         assert_eq!(rest, "Node: x");
         assert!(leading_rfc3339("Node: x").is_none());
+        assert_eq!(
+            naive_utc("2023/07/04", "12:45:21.804416", "%Y/%m/%d %H:%M:%S%.f")
+                .unwrap()
+                .to_rfc3339(),
+            "2023-07-04T12:45:21.804416+00:00"
+        );
     }
 
     #[test]
