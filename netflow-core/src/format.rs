@@ -29,6 +29,8 @@ pub enum Format {
     OvnKubernetesAcl,
     /// Antrea's NetworkPolicy audit log (`np.log`).
     AntreaNpLog,
+    /// The text `calico-node -flows` prints (Calico OSS Goldmane flows, several lines each).
+    CalicoNodeFlows,
 }
 
 impl Format {
@@ -42,6 +44,7 @@ impl Format {
         Format::AwsNetworkPolicyAgent,
         Format::OvnKubernetesAcl,
         Format::AntreaNpLog,
+        Format::CalicoNodeFlows,
     ];
 
     /// The format's name (`hubble`, `gke-vpc`, …), as accepted by [`FromStr`] and written in
@@ -56,6 +59,7 @@ impl Format {
             Format::AwsNetworkPolicyAgent => "aws-network-policy-agent",
             Format::OvnKubernetesAcl => "ovn-kubernetes-acl",
             Format::AntreaNpLog => "antrea-np-log",
+            Format::CalicoNodeFlows => "calico-node-flows",
         }
     }
 
@@ -93,6 +97,10 @@ impl Format {
             Format::AntreaNpLog => {
                 "Antrea NetworkPolicy audit log (np.log), every layout v0.11 on: policy, rule, \
                  action, direction, the local pod"
+            }
+            Format::CalicoNodeFlows => {
+                "calico-node -flows text (Calico OSS): one record per `- Time=` line and the \
+                 indented lines after it, with Enforced/Pending policy hits (aggregated, no IPs)"
             }
         }
     }

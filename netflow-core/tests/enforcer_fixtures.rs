@@ -254,3 +254,53 @@ fn every_antrea_np_log_layout_reads() {
         (Protocol::Icmpv6, None)
     );
 }
+
+#[test]
+fn calico_node_flows_records_span_lines_and_read_whole() {
+    let (report, flows) = read("calico-node-flows/flows.txt", Format::CalicoNodeFlows);
+    assert_eq!((report.records, report.flows, report.last_line), (5, 5, 34));
+    let lines: Vec<u64> = flows.iter().map(|f| f.origin.line).collect();
+    assert_eq!(lines, [1, 8, 15, 22, 28]);
+    let deny = &flows[0];
+    assert_eq!(
+        (deny.action, deny.direction, deny.count),
+        (Action::Denied, Direction::Ingress, 3)
+    );
+    assert_eq!(deny.policies[0].to_string(), "vamp/elasticsearch-ingress");
+    assert_eq!(deny.dst.service.as_ref().unwrap().name, "elasticsearch");
+    assert_eq!(
+        flows[2].policies.len(),
+        1,
+        "a pass hit does not allow: {:?}",
+        flows[2].policies
+    );
+    assert_eq!(flows[3].dst.identity.kind_name(), "external");
+    assert_eq!(
+        flows[3].time.unwrap().to_rfc3339(),
+        "2026-11-20T19:05:30.250+00:00"
+    );
+    // The older layout, without braces; the staged policy pending is not enforced.
+    assert_eq!(
+        (flows[4].dst.port, flows[4].action),
+        (Some(8080), Action::Allowed)
+    );
+    assert_eq!(flows[4].policies[0].to_string(), "default/pyserver-ingress");
+    // Chunks of any size read the same records: the reader joins lines in order.
+    for chunk_bytes in [1, 7, 64] {
+        let options = ReadOptions {
+            chunk_bytes,
+            ..ReadOptions::default()
+        };
+        let mut again = Vec::new();
+        read_input(
+            &fixture("calico-node-flows/flows.txt"),
+            &options,
+            &mut |f| {
+                again.push(f);
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+        assert_eq!(again, flows, "chunks of {chunk_bytes}");
+    }
+}

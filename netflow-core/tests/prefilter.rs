@@ -15,6 +15,7 @@ const TEXT_FORMATS: &[Format] = &[
     Format::AwsNetworkPolicyAgent,
     Format::OvnKubernetesAcl,
     Format::AntreaNpLog,
+    Format::CalicoNodeFlows,
 ];
 
 fn inputs() -> Vec<PathBuf> {

@@ -64,6 +64,7 @@ fn the_enforcers_formats_are_detected_whatever_the_shape() {
         "testdata/flows/aws-network-policy-agent/filter-log-events.json",
         "testdata/flows/ovn-kubernetes-acl/every-shape.log",
         "testdata/flows/antrea-np-log/np.log",
+        "testdata/flows/calico-node-flows/flows.txt",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let inputs = run.json();
@@ -138,6 +139,7 @@ fn antrea_default_drops_are_placed_and_explained_from_the_snapshot() {
         "-o",
         "json",
         "testdata/flows/antrea-np-log/np.log",
+        "testdata/flows/calico-node-flows/flows.txt",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let rows = run.json();

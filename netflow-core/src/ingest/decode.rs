@@ -13,7 +13,9 @@ use super::lines::{line_payload, lines, split_lines, LineEnds};
 use super::pairing::PacketPairer;
 use super::record::Record;
 use super::report::{InputReport, Skip};
-use super::{decode_record, may_report_losses, FlowSink, ReadOptions};
+use super::{
+    decode_block, decode_record, may_report_losses, records_span_lines, FlowSink, ReadOptions,
+};
 use crate::error::{Error, Result};
 use crate::flow::Origin;
 use crate::format::Format;
@@ -40,7 +42,13 @@ pub(super) struct Reading<'o, 's> {
     /// Whether the format is settled: detected, or chosen by the caller and checked against
     /// the first records.
     settled: bool,
+    /// The lines of a record that spans lines, joined so far, and the line it opens on.
+    block: Option<(u64, Vec<u8>)>,
 }
+
+/// The most bytes a record that spans lines may hold: past it, the record is a skip (a
+/// `calico-node -flows` record is a few hundred bytes).
+const MAX_BLOCK_BYTES: usize = 1 << 20;
 
 /// How many records the check of a format the caller chose looks at.
 const RECORDS_TO_CHECK: usize = 16;
@@ -75,6 +83,57 @@ impl<'o, 's> Reading<'o, 's> {
             sink,
             stopped: false,
             settled: false,
+            block: None,
+        }
+    }
+
+    /// Accounts for what is still pending at the end of the input: the last record of a
+    /// format whose records span lines.
+    pub(super) fn finish(&mut self) {
+        if !self.stopped {
+            self.flush_block();
+        }
+    }
+
+    /// Joins a line of a record that spans lines to the record it belongs to, accounting for
+    /// the record before when this line opens a new one.
+    fn join_line(&mut self, opens: bool, text: &[u8], line: u64) {
+        if opens {
+            self.flush_block();
+            self.block = Some((line, text.to_vec()));
+            return;
+        }
+        match &mut self.block {
+            Some((_, block)) if block.len() + text.len() < MAX_BLOCK_BYTES => {
+                block.push(b'\n');
+                block.extend_from_slice(text);
+            }
+            Some((start, _)) => {
+                let start = *start;
+                self.block = None;
+                self.account(
+                    Record::Skip(format!(
+                        "a record longer than {MAX_BLOCK_BYTES} bytes (from line {start} to line {line})"
+                    )),
+                    start,
+                );
+            }
+            None => self.account(
+                Record::Skip("a line of a record before any record opens".to_string()),
+                line,
+            ),
+        }
+    }
+
+    /// Decodes and accounts for the record joined so far, if any.
+    fn flush_block(&mut self) {
+        if let (Some((line, block)), Some(format)) = (self.block.take(), self.format) {
+            let origin = Origin {
+                input: self.input.clone(),
+                line,
+            };
+            let record = decode_block(format, &block, origin);
+            self.account(record, line);
         }
     }
 
@@ -334,7 +393,7 @@ impl Decoder<'_> {
                     .push((index, Record::Skip("no format could be detected".into())));
                 continue;
             };
-            if let Some(h) = &mut hits {
+            if let Some(h) = hits.as_mut().filter(|_| !records_span_lines(fmt)) {
                 if !has_backslash && !h.within(start, end) && !may_report_losses(fmt, payload) {
                     out.prefiltered += 1;
                     continue;
@@ -366,9 +425,13 @@ impl Reading<'_, '_> {
     /// reported counts 0 attempts, and every flow is handed to the sink (which may ask to
     /// stop); anything else is counted.
     fn account(&mut self, record: Record, line: u64) {
+        if let Record::Line { opens, text } = record {
+            self.join_line(opens, &text, line);
+            return;
+        }
         let report = &mut self.report;
         match record {
-            Record::Blank => return,
+            Record::Blank | Record::Line { .. } => return,
             Record::Flow(mut flow, packet_report) => {
                 if self.pairer.is_repeat(&flow, packet_report) {
                     flow.duplicate = true;

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{antrea, aws_npa, calico, gke_policy, gke_vpc, goldmane, hubble, ovn_acl};
+use super::{antrea, aws_npa, calico, calico_node, gke_policy, gke_vpc, goldmane, hubble, ovn_acl};
 use crate::format::Format;
 
 /// How many non-blank lines that are neither records nor log lines detection looks at before
@@ -130,7 +130,7 @@ fn sniff(map: &Map<String, Value>) -> Result<Option<(Format, String)>, String> {
                 Format::GkePolicyAction => gke_policy::sniff(map),
                 Format::AwsNetworkPolicyAgent => aws_npa::sniff(map),
                 // Text lines only.
-                Format::OvnKubernetesAcl | Format::AntreaNpLog => None,
+                Format::OvnKubernetesAcl | Format::AntreaNpLog | Format::CalicoNodeFlows => None,
             };
             why.map(|w| (*f, w))
         })
@@ -153,6 +153,7 @@ const TEXT_FORMATS: &[Format] = &[
     Format::AwsNetworkPolicyAgent,
     Format::OvnKubernetesAcl,
     Format::AntreaNpLog,
+    Format::CalicoNodeFlows,
 ];
 
 /// Asks every text format about a line that is not JSON; more than one answer is ambiguous.
@@ -164,6 +165,7 @@ fn sniff_text(line: &str) -> Result<Option<(Format, String)>, String> {
                 Format::AwsNetworkPolicyAgent => aws_npa::sniff_line(line),
                 Format::OvnKubernetesAcl => ovn_acl::sniff_line(line),
                 Format::AntreaNpLog => antrea::sniff_line(line),
+                Format::CalicoNodeFlows => calico_node::sniff_line(line),
                 _ => None,
             };
             why.map(|w| (*f, w))

@@ -112,6 +112,7 @@ pub(super) fn read_mapped(
             }
         }
     })?;
+    reading.finish();
     Ok(Some(reading.report))
 }
 

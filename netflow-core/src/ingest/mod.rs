@@ -18,6 +18,7 @@ mod antrea;
 mod aws_npa;
 mod calico;
 mod calico_fields;
+mod calico_node;
 mod cloud_logging;
 mod decode;
 mod detect;
@@ -65,7 +66,23 @@ pub fn decode_record(format: Format, record: &[u8], origin: Origin) -> Record {
         Format::AwsNetworkPolicyAgent => aws_npa::decode(record, origin),
         Format::OvnKubernetesAcl => ovn_acl::decode(record, origin),
         Format::AntreaNpLog => antrea::decode(record, origin),
+        Format::CalicoNodeFlows => calico_node::line(record),
     }
+}
+
+/// Decodes a whole record of `format` (for a format whose records span lines, the lines the
+/// reader joined; for the others, as [`decode_record`]).
+pub fn decode_block(format: Format, block: &[u8], origin: Origin) -> Record {
+    match format {
+        Format::CalicoNodeFlows => calico_node::decode(block, origin),
+        other => decode_record(other, block, origin),
+    }
+}
+
+/// Whether the records of `format` span several lines, so that a line alone says nothing of
+/// whether its record matches (the pre-filter does not rule such lines out).
+fn records_span_lines(format: Format) -> bool {
+    matches!(format, Format::CalicoNodeFlows)
 }
 
 /// Whether a line the pre-filter rules out must be decoded all the same, because it may say

@@ -160,6 +160,7 @@ pub fn read_from(
         }
     }
     progress.update();
+    reading.finish();
     let mut report = reading.report;
     if let Some(source) = failure {
         report.failure = Some(if reader.gzip {
