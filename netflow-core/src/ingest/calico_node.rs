@@ -219,53 +219,42 @@ fn endpoint(text: &str) -> Result<(&'static str, String, String), String> {
 
 /// `Counts={Ingress: 12Pkts/1818Bytes Egress:12Pkts/960Bytes} Connections={Started:6 …}`.
 fn counts(line: &str, item: &mut Map<String, Value>) -> Result<(), String> {
-    let number_before = |text: &str, unit: &str| -> Option<u64> {
-        let end = text.find(unit)?;
-        let digits: String = text[..end]
-            .chars()
-            .rev()
-            .take_while(char::is_ascii_digit)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        digits.parse().ok()
-    };
-    let side = |name: &str| -> Option<&str> {
-        let start = line.find(&format!("{name}:"))? + name.len() + 1;
+    let braced = |name: &str| -> Option<&str> {
+        let start = line.find(&format!("{name}={{"))? + name.len() + 2;
         let rest = &line[start..];
-        Some(
-            &rest[..rest
-                .find(['}', 'E'])
-                .unwrap_or(rest.len())
-                .max(rest.find("Bytes").map_or(0, |i| i + 5))],
-        )
+        Some(&rest[..rest.find('}').unwrap_or(rest.len())])
     };
-    for (name, packets, bytes) in [
-        ("Ingress", "packets_in", "bytes_in"),
-        ("Egress", "packets_out", "bytes_out"),
-    ] {
-        if let Some(text) = side(name) {
-            if let Some(n) = number_before(text, "Pkts") {
-                item.insert(packets.into(), json!(n));
-            }
-            if let Some(n) = number_before(text, "Bytes") {
-                item.insert(bytes.into(), json!(n));
-            }
+    if let Some(counts) = braced("Counts") {
+        let (ingress, egress) = counts.split_once("Egress:").unwrap_or((counts, ""));
+        let ingress = ingress.trim().trim_start_matches("Ingress:");
+        for (side, packets, bytes) in [
+            (ingress, "packets_in", "bytes_in"),
+            (egress, "packets_out", "bytes_out"),
+        ] {
+            // `12Pkts/1818Bytes`
+            let Some((p, b)) = side.trim().split_once('/') else {
+                continue;
+            };
+            let number = |text: &str, unit: &str| -> Result<u64, String> {
+                let digits = text.trim().strip_suffix(unit).unwrap_or(text).trim();
+                digits
+                    .parse()
+                    .map_err(|_| format!("the count {text:?} is not a number of {unit}"))
+            };
+            item.insert(packets.into(), json!(number(p, "Pkts")?));
+            item.insert(bytes.into(), json!(number(b, "Bytes")?));
         }
     }
-    if let Some(at) = line.find("Started:") {
-        let digits: String = line[at + 8..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        let n: u64 = digits.parse().map_err(|_| {
-            format!(
-                "Connections Started is not a number: {}",
-                preview(&line[at..])
-            )
-        })?;
-        item.insert("num_connections_started".into(), json!(n));
+    if let Some(connections) = braced("Connections") {
+        let started = connections
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix("Started:"));
+        if let Some(started) = started {
+            let n: u64 = started
+                .parse()
+                .map_err(|_| format!("Connections Started {started:?} is not a number"))?;
+            item.insert("num_connections_started".into(), json!(n));
+        }
     }
     Ok(())
 }
