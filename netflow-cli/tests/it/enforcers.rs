@@ -79,6 +79,17 @@ fn the_enforcers_formats_are_detected_whatever_the_shape() {
         assert_eq!(input["skipped"], 0, "{input:#}");
     }
     let formats = flowq(&["formats"]);
+    // Descriptions line up after the longest name.
+    let columns: Vec<usize> = formats
+        .stdout
+        .lines()
+        .map(|l| l.find("  ").unwrap() + l[l.find("  ").unwrap()..].find(|c| c != ' ').unwrap())
+        .collect();
+    assert!(
+        columns.windows(2).all(|w| w[0] == w[1]),
+        "{}",
+        formats.stdout
+    );
     assert!(
         formats.stdout.contains("aws-network-policy-agent"),
         "{}",
