@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 use netflow_core::Format;
 
-/// Lists the formats.
+/// Lists the formats, their descriptions aligned after the longest name.
 pub fn run(out: &mut dyn Write) -> Result<()> {
     let width = Format::ALL
         .iter()
@@ -13,7 +13,7 @@ pub fn run(out: &mut dyn Write) -> Result<()> {
         .max()
         .unwrap_or(0);
     for f in Format::ALL {
-        writeln!(out, "{:<width$} {}", f.name(), f.description())?;
+        writeln!(out, "{:<width$}  {}", f.name(), f.description())?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod bad_input;
 mod check;
 mod denied;
+mod enforcers;
 mod examples;
 mod export;
 mod flows;

@@ -14,7 +14,9 @@ use super::lines::{line_payload, lines, split_lines, LineEnds};
 use super::pairing::PacketPairer;
 use super::record::{PacketReport, Part, Record};
 use super::report::{InputReport, Skip};
-use super::{decode_record, may_report_losses, FlowSink, ReadOptions};
+use super::{
+    decode_block, decode_record, may_report_losses, records_span_lines, FlowSink, ReadOptions,
+};
 use crate::error::{Error, Result};
 use crate::flow::Origin;
 use crate::format::Format;
@@ -42,12 +44,23 @@ pub(super) struct Reading<'o, 's> {
     /// Whether the format is settled: detected, or chosen by the caller and checked against
     /// the first records.
     settled: bool,
+    /// The lines of a record that spans lines, joined so far, and the line it opens on.
+    block: Option<(u64, Vec<u8>)>,
 }
 
 /// How many records detection, and the check of a format the caller chose, look at (the
 /// readers give detection at least this many lines, however small their chunks: a log may
 /// open with records that decide nothing, a program's startup messages).
 pub(super) const RECORDS_TO_CHECK: usize = 16;
+
+/// The most bytes a record that spans lines may hold: past it, the record is a skip (a
+/// `calico-node -flows` record is a few hundred bytes).
+const MAX_BLOCK_BYTES: usize = 1 << 20;
+
+/// How many records detection may look at: it decides on the first record a format claims,
+/// passing over the lines a log holds besides its records (an agent's start-up and controller
+/// lines, which may be many before the first flow).
+pub(super) const RECORDS_TO_DETECT: usize = 4096;
 
 impl<'o, 's> Reading<'o, 's> {
     pub(super) fn new(
@@ -75,6 +88,49 @@ impl<'o, 's> Reading<'o, 's> {
             sink,
             stopped: false,
             settled: false,
+            block: None,
+        }
+    }
+
+    /// Joins a line of a record that spans lines to the record it belongs to, accounting for
+    /// the record before when this line opens a new one.
+    fn join_line(&mut self, opens: bool, text: &[u8], line: u64) {
+        if opens {
+            self.flush_block();
+            self.block = Some((line, text.to_vec()));
+            return;
+        }
+        match &mut self.block {
+            Some((_, block)) if block.len() + text.len() < MAX_BLOCK_BYTES => {
+                block.push(b'\n');
+                block.extend_from_slice(text);
+            }
+            Some((start, _)) => {
+                let start = *start;
+                self.block = None;
+                self.account(
+                    Record::Skip(format!(
+                        "a record longer than {MAX_BLOCK_BYTES} bytes (from line {start} to line {line})"
+                    )),
+                    start,
+                );
+            }
+            None => self.account(
+                Record::Skip("a line of a record before any record opens".to_string()),
+                line,
+            ),
+        }
+    }
+
+    /// Decodes and accounts for the record joined so far, if any.
+    fn flush_block(&mut self) {
+        if let (Some((line, block)), Some(format)) = (self.block.take(), self.format) {
+            let origin = Origin {
+                input: self.input.clone(),
+                line,
+            };
+            let record = decode_block(format, &block, origin);
+            self.account(record, line);
         }
     }
 
@@ -118,12 +174,18 @@ impl<'o, 's> Reading<'o, 's> {
             .filter_map(|(i, l)| {
                 line_payload(l, framing).map(|p| (first_line + i as u64, Piece::Payload(p)))
             })
-            .take(RECORDS_TO_CHECK)
+            .take(RECORDS_TO_DETECT)
             .collect();
         if head.is_empty() {
             return Ok(());
         }
         self.detect(&head)
+    }
+
+    /// Detects the format from the first pieces of a document or of concatenated values while
+    /// it is still unknown (or checks the one the caller chose).
+    pub(super) fn detect_pieces(&mut self, pieces: &[(u64, Piece)]) -> Result<()> {
+        self.detect(pieces)
     }
 
     /// Accounts for decoded parts in order, the first starting at `first_line`. Returns the
@@ -163,12 +225,12 @@ impl<'o, 's> Reading<'o, 's> {
                 Piece::Payload(bytes) => Some((*line, *bytes)),
                 _ => None,
             })
-            .take(RECORDS_TO_CHECK)
+            .take(RECORDS_TO_DETECT)
             .collect();
         if let Some(chosen) = self.format {
             if !payloads.is_empty() {
                 self.settled = true;
-                self.check_chosen(chosen, &payloads)?;
+                self.check_chosen(chosen, &payloads[..payloads.len().min(RECORDS_TO_CHECK)])?;
             }
             return Ok(());
         }
@@ -331,7 +393,7 @@ impl Decoder<'_> {
                     .push((index, Record::Skip("no format could be detected".into())));
                 continue;
             };
-            if let Some(h) = &mut hits {
+            if let Some(h) = hits.as_mut().filter(|_| !records_span_lines(fmt)) {
                 if !has_backslash && !h.within(start, end) && !may_report_losses(fmt, payload) {
                     out.prefiltered += 1;
                     continue;
@@ -363,9 +425,13 @@ impl Reading<'_, '_> {
     /// reported counts 0 attempts, and every flow is handed to the sink (which may ask to
     /// stop); anything else is counted.
     fn account(&mut self, record: Record, line: u64) {
+        if let Record::Line { opens, text } = record {
+            self.join_line(opens, &text, line);
+            return;
+        }
         let report = &mut self.report;
         match record {
-            Record::Blank => return,
+            Record::Blank | Record::Line { .. } => return,
             Record::Flow(flow, packet_report) => self.account_flow(flow, packet_report),
             Record::Emitted(flow, packet_report, emitter) => {
                 match report.emitters.get_mut(emitter.as_str()) {
@@ -446,10 +512,12 @@ impl Reading<'_, '_> {
         }
     }
 
-    /// Ends the input: the parts still waiting for the rest of their packet are accounted
-    /// for (unless the sink asked to stop), and the report is complete.
+    /// Ends the input: the last record of a format whose records span lines and the parts
+    /// still waiting for the rest of their packet are accounted for (unless the sink asked to
+    /// stop), and the report is complete.
     pub(super) fn finish(mut self) -> InputReport {
         if !self.stopped {
+            self.flush_block();
             let mut joined = Vec::new();
             self.joiner.finish(&mut joined);
             self.account_joined(joined);

@@ -9,24 +9,6 @@ pub(super) fn has_whole_lines(buf: &[u8], n: usize) -> bool {
     whole.filter(|l| !l.trim_ascii().is_empty()).take(n).count() == n
 }
 
-/// Where the first `n` non-blank lines of `buf` after `start` end (the end of `buf` when it
-/// holds fewer).
-pub(super) fn end_of_lines(buf: &[u8], start: usize, n: usize) -> usize {
-    let mut seen = 0;
-    let mut line_start = start;
-    for newline in memchr::memchr_iter(b'\n', &buf[start.min(buf.len())..]) {
-        let end = start + newline;
-        if !buf[line_start..end].trim_ascii().is_empty() {
-            seen += 1;
-            if seen == n {
-                return end + 1;
-            }
-        }
-        line_start = end + 1;
-    }
-    buf.len()
-}
-
 /// A maps from byte offset to 1-based line number in `doc`.
 pub(super) fn line_index(doc: &[u8]) -> impl Fn(usize) -> u64 {
     let newlines: Vec<usize> = memchr::memchr_iter(b'\n', doc).collect();

@@ -13,10 +13,9 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
 
-use super::decode::RECORDS_TO_CHECK;
 use super::decode::{Decoder, LinesPart, Reading};
 use super::framing;
-use super::lines::{end_of_lines, whole_lines_end};
+use super::lines::whole_lines_end;
 use super::{FlowSink, ReadOptions};
 use crate::error::Result;
 use memmap2::Mmap;
@@ -78,9 +77,8 @@ pub(super) fn read_mapped(
             {
                 let end = whole_lines_end(data, start.saturating_add(chunk_bytes));
                 let chunk = &data[start..end];
-                // Detection looks at its records whatever the chunk holds.
-                let head = end_of_lines(data, start, RECORDS_TO_CHECK).max(end);
-                reading.detect_lines(&data[start..head], next_line, framing)?;
+                // Detection may look past the chunk, at the lines after it.
+                reading.detect_lines(&data[start..], next_line, framing)?;
                 let decoder = Decoder {
                     format: reading.format,
                     needles: options.needles.as_deref(),

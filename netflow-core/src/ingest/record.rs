@@ -1,6 +1,6 @@
 //! What decoding one input record gives: a flow (and which report of its packet it is), a
 //! non-flow event, a loss the source reports, a part of a flow written over several records,
-//! a blank, or a skip with its cause.
+//! a line of a record that spans lines, a blank, or a skip with its cause.
 
 use std::net::IpAddr;
 
@@ -31,6 +31,15 @@ pub enum Record {
         count: u64,
         /// Where it lost them (e.g. `PERF_EVENT_RING_BUFFER`).
         source: String,
+    },
+    /// One line of a record that spans several lines (`calico-node -flows`): the reader joins
+    /// it, in input order, with the lines after it up to the next line that opens a record, and
+    /// decodes them together ([`super::decode_block`]).
+    Line {
+        /// Whether this line opens a record.
+        opens: bool,
+        /// The line as read.
+        text: Box<[u8]>,
     },
     /// A blank line: not a record.
     Blank,

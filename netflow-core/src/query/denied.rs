@@ -39,7 +39,8 @@ pub struct DeniedConnection {
     pub action: Action,
     /// Enforcing side.
     pub direction: Direction,
-    /// Enforcing node.
+    /// Enforcing node: the one the log names, else (when the log names none) the node of the
+    /// enforcing end's pod in the snapshot.
     pub node: Option<String>,
     /// Drop reasons seen, sorted, each once.
     pub drop_reasons: Vec<String>,
@@ -448,6 +449,9 @@ impl DeniedAggregator {
         drop((rows_of_pair, others));
         for (_, row) in &mut rows {
             row.other_reports.sort();
+            if row.node.is_none() {
+                row.node = enforcing_pod_node(row);
+            }
         }
         let node = |id: Option<u32>| id.map(|id| names.text(id));
         rows.sort_by(|(ka, a), (kb, b)| {
@@ -465,6 +469,18 @@ impl DeniedAggregator {
         });
         rows.into_iter().map(|(_, c)| c).collect()
     }
+}
+
+/// The node of the pod at the enforcing end, for logs that do not name the node they were
+/// written on (a node file of the EKS network policy agent, OVN, Antrea): these enforcers act
+/// on the pod's own node, so the snapshot's pod says where.
+fn enforcing_pod_node(row: &DeniedConnection) -> Option<String> {
+    let end = match row.direction {
+        Direction::Ingress => &row.dst,
+        Direction::Egress => &row.src,
+        Direction::Unknown => return None,
+    };
+    end.identity.pod().and_then(|p| p.node.clone())
 }
 
 /// Inserts a clone of `value` into the sorted `list` unless it is there already.
@@ -520,6 +536,47 @@ mod tests {
                 line: 1,
             },
         }
+    }
+
+    #[test]
+    fn a_log_that_names_no_node_is_placed_on_the_enforcing_pods_node() {
+        let on_node = |ep: &Endpoint, node: &str| {
+            let mut pod = ep.identity.pod().unwrap().clone();
+            pod.node = Some(node.into());
+            Endpoint {
+                identity: Identity::Pod(Arc::new(pod)),
+                ..ep.clone()
+            }
+        };
+        let mut flow = denied("web-1", 9200, "2026-01-01T00:00:00Z", 1);
+        flow.node = None;
+        flow.src = on_node(&flow.src, "node-a");
+        flow.dst = on_node(&flow.dst, "node-b");
+        let mut egress = flow.clone();
+        egress.direction = Direction::Egress;
+        let mut unknown = flow.clone();
+        unknown.direction = Direction::Unknown;
+        let mut named = flow.clone();
+        named.node = Some("from-the-log".into());
+        let mut aggregator = DeniedAggregator::default();
+        for f in [&flow, &egress, &unknown, &named] {
+            aggregator.add(f);
+        }
+        let mut nodes: Vec<(Direction, Option<String>)> = aggregator
+            .finish()
+            .into_iter()
+            .map(|c| (c.direction, c.node))
+            .collect();
+        nodes.sort();
+        assert_eq!(
+            nodes,
+            [
+                (Direction::Egress, Some("node-a".into())),
+                (Direction::Ingress, Some("from-the-log".into())),
+                (Direction::Ingress, Some("node-b".into())),
+                (Direction::Unknown, None),
+            ]
+        );
     }
 
     #[test]
