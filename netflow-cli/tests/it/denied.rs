@@ -387,7 +387,7 @@ fn kube_network_policies_denials_name_the_pods_their_nodes_and_the_policy() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let rows = run.json();
     let rows = rows.as_array().expect("a JSON array");
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3, "two logged denials and one computed");
     let es = &rows[0];
     for (field, want) in [
         ("src_pod", "release-agent-6c8f9b7d5-w4k2j"),
@@ -400,8 +400,10 @@ fn kube_network_policies_denials_name_the_pods_their_nodes_and_the_policy() {
     ] {
         assert_eq!(es[field], want, "field {field} of {es:#}");
     }
-    // The log names no node and no policy: the snapshot says which policy isolates the pod.
-    assert_eq!(es["node"], serde_json::Value::Null);
+    // The log names no node and no policy: the snapshot says on which node the denying pod
+    // runs and which policy isolates it.
+    assert_eq!(es["node"], "node-b");
+    assert_eq!(es["verdict_from"], "log");
     assert_eq!(es["count"], 2);
     assert_eq!(es["mismatch"], serde_json::Value::Null);
     let why = es["explanation"].as_str().unwrap();
@@ -417,6 +419,16 @@ fn kube_network_policies_denials_name_the_pods_their_nodes_and_the_policy() {
             .unwrap()
             .contains("customer1/release-agent-egress"),
         "{world:#}"
+    );
+    // The evaluation whose verdict never came is not dropped: the policies deny it, and the
+    // row says the verdict is computed, not logged.
+    let computed = &rows[2];
+    assert_eq!(
+        (
+            computed["src_pod"].as_str(),
+            computed["verdict_from"].as_str()
+        ),
+        (Some("pyserver-7d9c8b6f5-abcde"), Some("snapshot"))
     );
 }
 
