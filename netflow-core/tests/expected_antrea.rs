@@ -3,58 +3,22 @@
 //! through the public API. Each test is skipped (with a note) when `../shared` is not beside
 //! the project.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use netflow_core::{Action, Counting, Direction, Flow, Format, InputReport, Protocol, Session};
+use netflow_core::{Action, Counting, Direction, Flow, Format, InputReport, Protocol};
+
+mod support;
+use support::{ip, tuple};
 
 fn sample(file: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/formats/samples/antrea-np-log")
-        .join(file);
-    if !path.is_file() {
-        eprintln!("note: {} not found; its facts not checked", path.display());
-        return None;
-    }
-    Some(path)
+    support::sample("antrea-np-log", file)
 }
 
-/// Reads one sample with no snapshot: its report (no skips, detected as Antrea) and its flows.
+/// Reads one sample with no snapshot: its report (no skips, detected as AntreaNpLog) and its flows.
 fn read(path: &Path) -> (InputReport, Vec<Flow>) {
-    let name = path.display().to_string();
-    let mut flows = Vec::new();
-    let mut summary = Session::new([name.clone()])
-        .for_each_flow(|f| -> netflow_core::Result<()> {
-            flows.push(f);
-            Ok(())
-        })
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert!(summary.failed.is_empty(), "{name}: {:?}", summary.failed);
-    let report = summary.reports.remove(0);
-    assert_eq!(report.skipped, 0, "{name}: {:?}", report.skips);
-    assert_eq!(report.format, Some(Format::AntreaNpLog), "{name}");
-    assert_eq!(
-        (report.records, report.event_count()),
-        (report.flows, 0),
-        "{name}"
-    );
+    let (report, flows) = support::read_clean(path, Format::AntreaNpLog);
+    assert_eq!(report.event_count(), 0, "{}", path.display());
     (report, flows)
-}
-
-fn ip(s: &str) -> Option<IpAddr> {
-    Some(s.parse().unwrap())
-}
-
-fn tuple(f: &Flow) -> String {
-    let end = |ip: Option<IpAddr>, port: Option<u16>| match port {
-        Some(p) => format!("{}:{p}", ip.unwrap()),
-        None => ip.unwrap().to_string(),
-    };
-    format!(
-        "{} → {}",
-        end(f.src.ip, f.src.port),
-        end(f.dst.ip, f.dst.port)
-    )
 }
 
 fn policies(f: &Flow) -> Vec<String> {

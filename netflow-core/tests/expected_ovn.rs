@@ -3,63 +3,21 @@
 //! Kube-OVN), one test per file, asserted through the public API. Each test is skipped (with a
 //! note) when `../shared` is not beside the project.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
-use netflow_core::{Action, Direction, Flow, Format, InputReport, Protocol, Session};
+use netflow_core::{Action, Direction, Flow, Format, InputReport, Protocol};
+
+mod support;
+use support::{ip, time, tuple};
 
 fn sample(file: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/formats/samples/ovn-kubernetes-acl")
-        .join(file);
-    if !path.is_file() {
-        eprintln!("note: {} not found; its facts not checked", path.display());
-        return None;
-    }
-    Some(path)
+    support::sample("ovn-kubernetes-acl", file)
 }
 
-/// Reads one sample with no snapshot: its report (no skips, detected as OVN) and its flows.
+/// Reads one sample with no snapshot: its report (no skips, detected as OvnKubernetesAcl) and its flows.
 fn read(path: &Path) -> (InputReport, Vec<Flow>) {
-    let name = path.display().to_string();
-    let mut flows = Vec::new();
-    let mut summary = Session::new([name.clone()])
-        .for_each_flow(|f| -> netflow_core::Result<()> {
-            flows.push(f);
-            Ok(())
-        })
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert!(summary.failed.is_empty(), "{name}: {:?}", summary.failed);
-    let report = summary.reports.remove(0);
-    assert_eq!(report.skipped, 0, "{name}: {:?}", report.skips);
-    assert_eq!(report.format, Some(Format::OvnKubernetesAcl), "{name}");
-    assert_eq!(
-        report.records,
-        report.flows + report.event_count(),
-        "{name}"
-    );
+    let (report, flows) = support::read_clean(path, Format::OvnKubernetesAcl);
     (report, flows)
-}
-
-fn ip(s: &str) -> Option<IpAddr> {
-    Some(s.parse().unwrap())
-}
-
-fn time(s: &str) -> Option<DateTime<Utc>> {
-    Some(s.parse().unwrap())
-}
-
-fn tuple(f: &Flow) -> String {
-    let end = |ip: Option<IpAddr>, port: Option<u16>| match port {
-        Some(p) => format!("{}:{p}", ip.unwrap()),
-        None => ip.unwrap().to_string(),
-    };
-    format!(
-        "{} → {}",
-        end(f.src.ip, f.src.port),
-        end(f.dst.ip, f.dst.port)
-    )
 }
 
 fn count(flows: &[Flow], pred: impl Fn(&Flow) -> bool) -> usize {
