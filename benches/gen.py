@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Seeded generator of realistic cluster snapshots and flow logs for flowq benchmarks.
 
-    python3 benches/gen.py --out DIR --size 1G [--format hubble|calico|gke-policy-action]
+    python3 benches/gen.py --out DIR --size 1G
+           [--format hubble|calico|gke-policy-action|aws-network-policy-agent]
            [--pods 5000] [--policies 1000] [--seed 7]
 
-Writes DIR/cluster.json (a `kubectl get … -o json` List) and DIR/flows.<format>.ndjson of about
-the requested size. Traffic: pods of many namespaces calling services of others; most flows are
+Writes DIR/cluster.json (a `kubectl get … -o json` List) and DIR/flows.<format>.<size>.ndjson of
+about the requested size (for aws-network-policy-agent: an EKS agent's node file at log level
+debug, v1.3 message lines with Direction and Tier, ACCEPT and DENY, among controller lines). Traffic: pods of many namespaces calling services of others; most flows are
 forwarded, a few percent are denied by policy (each denied Hubble SYN as a policy-verdict event
 plus a drop notification, as Cilium writes them), some go to port 9200 (Elasticsearch).
 Everything derives from the seed, so runs are reproducible.
@@ -187,6 +189,30 @@ def gke_policy_lines(cluster, rng, t0):
         yield json.dumps(entry, separators=(",", ":"))
 
 
+def eks_lines(cluster, rng, t0):
+    seq = 0
+    while True:
+        seq += 1
+        t = t0 + seq * 0.0004
+        if seq % 97 == 0:
+            yield json.dumps({"level": "info", "ts": ts_ms(t), "caller": "controllers/policyendpoints_controller.go:211",
+                              "msg": "Processing Policy Endpoints"}, separators=(",", ":"))
+            continue
+        src = rng.choice(cluster.pods)
+        dst = rng.choice(cluster.pods)
+        denied = rng.random() < 0.04
+        msg = ("Flow Info: Src IP: %s Src Port: %d Dest IP: %s Dest Port: %d Proto TCP Verdict %s Direction ingress, Tier %s"
+               % (src["ip"], rng.randint(32768, 60999), dst["ip"], cluster.ports[dst["app"]],
+                  "DENY" if denied else "ACCEPT", "NETWORK_POLICY" if denied else "DEFAULT"))
+        yield json.dumps({"level": "info" if denied else "debug", "ts": ts_ms(t), "caller": "runtime/asm_amd64.s:1700",
+                          "msg": msg}, separators=(",", ":"))
+
+
+def ts_ms(t):
+    import time
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(t))) + ".%03dZ" % int((t - int(t)) * 1000)
+
+
 def ts(t):
     whole = int(t)
     nanos = int((t - whole) * 1e9)
@@ -203,7 +229,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--size", default="100M")
-    ap.add_argument("--format", default="hubble", choices=["hubble", "calico", "gke-policy-action"])
+    ap.add_argument("--format", default="hubble",
+                    choices=["hubble", "calico", "gke-policy-action", "aws-network-policy-agent"])
     ap.add_argument("--pods", type=int, default=5000)
     ap.add_argument("--policies", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=7)
@@ -215,7 +242,8 @@ def main():
     if not os.path.exists(snap):
         with open(snap, "w") as fh:
             json.dump(cluster.snapshot(), fh)
-    gen = {"hubble": hubble_lines, "calico": calico_lines, "gke-policy-action": gke_policy_lines}[args.format]
+    gen = {"hubble": hubble_lines, "calico": calico_lines, "gke-policy-action": gke_policy_lines,
+           "aws-network-policy-agent": eks_lines}[args.format]
     target = parse_size(args.size)
     path = os.path.join(args.out, "flows.%s.%s.ndjson" % (args.format, args.size))
     written = 0

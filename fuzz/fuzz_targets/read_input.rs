@@ -1,7 +1,7 @@
 //! The whole reader on arbitrary bytes: framing, detection, chunking, decoding, pairing and
 //! accounting. The first byte chooses options: bit 0 gzip-compresses the rest, bit 1 then cuts
 //! the compressed stream in half, bit 2 uses tiny chunks and batches (so records straddle
-//! them), bits 3-5 force a format (5-7: detect), bit 6 also reads the bytes from a file (the
+//! them), bits 3-5 force a format (values past the last format: detect), bit 6 also reads the bytes from a file (the
 //! memory-mapped reader).
 //!
 //! Whatever the input: records read = flows + events + skipped, every flow counted is

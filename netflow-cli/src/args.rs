@@ -27,8 +27,20 @@ pub enum Command {
     Report(ReportArgs),
     /// Would this connection be allowed? Evaluate it against a snapshot's NetworkPolicies.
     Check(CheckArgs),
+    /// Compare what the log says happened with what the snapshot's policies decide, for every
+    /// observed connection: where they disagree, and the likely cause.
+    Reconcile(ReconcileArgs),
     /// What each input is: format (and why), records, flows, skips, time range, verdict mix.
     Inspect(InspectArgs),
+    /// The NetworkPolicy pitfalls of a snapshot, each with its objects and a one-line fix;
+    /// with flow files, also the denied DNS, API-server and kubelet-probe traffic they show.
+    Lint(LintArgs),
+    /// What if the policies changed? Replay recorded connections against NetworkPolicy
+    /// manifests and show those whose verdict flips.
+    Replay(ReplayArgs),
+    /// The smallest NetworkPolicy change that allows the selected denied connections and
+    /// nothing else recorded, as YAML for `kubectl apply`.
+    Suggest(SuggestArgs),
     /// List the input formats flowq reads.
     Formats,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -45,20 +57,23 @@ pub struct CheckArgs {
     /// Snapshot options.
     #[command(flatten)]
     pub snapshot: SnapshotArgs,
-    /// Source: `namespace/pod`, an IP address, or `svc/namespace/name`.
+    /// Source: `namespace/pod` or `namespace/workload`, `deploy|sts|ds|rs|job|cj/namespace/name`,
+    /// `namespace/<label selector>` (`shop/app=web`), an IP address or `node/name`.
     #[arg(long, value_name = "SRC")]
     pub from: Option<String>,
-    /// Destination: `namespace/pod`, an IP address, or `svc/namespace/name`.
+    /// Destination: as `--from`, or a Service `svc/namespace/name`.
     #[arg(long, value_name = "DST")]
     pub to: Option<String>,
-    /// Destination port (the service port for a service).
+    /// Destination port (the service port for a service). Without it, TCP/UDP/SCTP ask
+    /// whether any port is allowed; ICMP and other protocols without ports need none.
     #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
-    /// Protocol: TCP (default), UDP or SCTP.
+    /// Protocol: TCP (default), UDP, SCTP, ICMP, ICMPv6 or an IP protocol number.
     #[arg(long, value_name = "PROTO")]
     pub protocol: Option<String>,
-    /// Evaluate many connections: one JSON object per line with `src`, `dst`, `port` and
-    /// optionally `protocol` (`-` reads standard input); output line N answers input line N.
+    /// Evaluate many connections: one JSON object per line with `src`, `dst` (any form of
+    /// `--from`/`--to`), optionally `port` and `protocol` (`-` reads standard input); output
+    /// line N answers input line N.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "port"])]
     pub batch: Option<String>,
     /// Which snapshot to use when several are given: the one in force at this time (RFC 3339
@@ -68,9 +83,53 @@ pub struct CheckArgs {
     /// Exit 1 unless every verdict is this (`allow` or `deny`): for CI checks of policies.
     #[arg(long, value_name = "VERDICT")]
     pub expect: Option<String>,
+    /// Also say on stderr what each snapshot holds (policies flowq does not evaluate included)
+    /// and every snapshot warning.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `flowq lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Flow log files to look for denied DNS, API-server and probe traffic in (gzip or not;
+    /// `-` reads standard input); none: the snapshot alone.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<String>,
+    /// Read every flow file as this format instead of detecting it (see `flowq formats`).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Fail (exit 2) if any flow record is skipped.
+    #[arg(long)]
+    pub strict: bool,
+    /// List every skipped record and snapshot warning on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Snapshot options.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Only the findings in this namespace (repeat for several); `--fail-on` counts only them.
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Vec<String>,
+    /// Exit 1 when a finding of this severity or above exists: `error`, or `warning` (errors
+    /// and warnings).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The least severity that fails `flowq lint --fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warning,
 }
 
 /// `flowq inspect`.
@@ -79,6 +138,10 @@ pub struct InspectArgs {
     /// Input options.
     #[command(flatten)]
     pub input: InputArgs,
+    /// Snapshot options: describe each snapshot (what it holds, the policies flowq does not
+    /// evaluate, its warnings); without FILES, only the snapshots are described.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -108,18 +171,114 @@ pub struct DeniedArgs {
     /// Also show packets dropped for reasons other than policy (e.g. STALE_OR_UNROUTABLE_IP).
     #[arg(long)]
     pub include_drops: bool,
-    /// For logs without verdicts (VPC Flow Logs): also show requests that got no reply within
-    /// the window, as possibly denied.
-    #[arg(long)]
+    /// For records without a verdict (VPC Flow Logs): show requests that got no reply within
+    /// the window as possibly denied (the default; records with a verdict are never flagged).
+    #[arg(long, overrides_with = "no_unanswered")]
     pub unanswered: bool,
-    /// How long a reply may come after its request, in seconds, for `--unanswered`.
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        default_value_t = 60,
-        requires = "unanswered"
-    )]
+    /// Do not flag unanswered requests.
+    #[arg(long)]
+    pub no_unanswered: bool,
+    /// How long a reply may come after its request, in seconds, for unanswered requests.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub reply_window: u32,
+}
+
+/// `flowq replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Input options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Snapshot options.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// NetworkPolicy manifests (a file or folder of YAML or JSON) used instead of the
+    /// snapshot's policies. Repeat to combine.
+    #[arg(long, value_name = "PATH")]
+    pub policies: Vec<std::path::PathBuf>,
+    /// NetworkPolicy manifests added to the snapshot's policies (one with the same
+    /// namespace/name replaces it). Repeat to combine.
+    #[arg(long, value_name = "PATH")]
+    pub add: Vec<std::path::PathBuf>,
+    /// Also list connections whose verdict does not change.
+    #[arg(long)]
+    pub all: bool,
+    /// Exit 1 when any recorded connection that was allowed becomes denied.
+    #[arg(long)]
+    pub fail_on_new_denies: bool,
+    /// Filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `flowq suggest`.
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// Input options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Snapshot options (the change is made against the newest).
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Filters: which denied connections to allow (every recorded connection is still checked).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Also count packets dropped for reasons other than policy as denials to allow.
+    #[arg(long)]
+    pub include_drops: bool,
+    /// Output format: yaml (for `kubectl apply -f`), json (a List for `kubectl apply -f`),
+    /// table, ndjson or csv (one row per added rule).
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = SuggestFormat::Yaml)]
+    pub output: SuggestFormat,
+    /// Write to this file instead of standard output (replaced only when complete).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// `flowq suggest` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SuggestFormat {
+    /// NetworkPolicy manifests as YAML, a comment above each.
+    Yaml,
+    /// NetworkPolicy manifests as one JSON `List`.
+    Json,
+    /// One line per added rule, for people.
+    Table,
+    /// One JSON object per added rule.
+    Ndjson,
+    /// One CSV row per added rule.
+    Csv,
+}
+
+/// `flowq reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Input options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Snapshot options.
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Filters.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// For records without a verdict (VPC Flow Logs): how long a reply may come after its
+    /// request, in seconds, before the request counts as unanswered.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub reply_window: u32,
+    /// Only list the connections where the log and the policies disagree (the summary still
+    /// counts every connection).
+    #[arg(long)]
+    pub mismatches_only: bool,
+    /// Exit 1 when the log and the policies disagree on any connection.
+    #[arg(long)]
+    pub fail_on_mismatch: bool,
 }
 
 /// `flowq flows`.

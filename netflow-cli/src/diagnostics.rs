@@ -28,7 +28,54 @@ pub fn footer(summary: &ReadSummary) -> String {
             thousands(summary.lost())
         ));
     }
+    let failed = summary.errors().count();
+    if failed > 0 {
+        text.push_str(&format!(
+            "; {failed} {} could not be read in full (see the error)",
+            if failed == 1 { "input" } else { "inputs" }
+        ));
+    }
     text
+}
+
+/// Whether an empty result would read like an answer it is not: an input could not be read
+/// (in full), so "nothing found" says nothing. The error says what happened instead.
+pub fn empty_is_no_answer(summary: &ReadSummary) -> bool {
+    summary.errors().next().is_some()
+}
+
+/// Says on stderr what each snapshot holds, the policies flowq does not evaluate by name.
+pub fn describe_snapshots(session: &Session) {
+    let Ok(rows) = session.describe_snapshots() else {
+        return;
+    };
+    let mut err = std::io::stderr().lock();
+    for r in rows {
+        let count =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut line = format!(
+            "flowq: snapshot {:?}: {}, {}, {}, {}, {}",
+            r.snapshot,
+            count(r.namespaces, "namespace", "namespaces"),
+            count(r.pods, "pod", "pods"),
+            count(r.services, "service", "services"),
+            count(r.nodes, "node", "nodes"),
+            count(r.network_policies, "NetworkPolicy", "NetworkPolicies")
+        );
+        if r.not_evaluated > 0 {
+            line.push_str(&format!(
+                "; {} {} flowq does not evaluate: {}",
+                r.not_evaluated,
+                if r.not_evaluated == 1 {
+                    "policy"
+                } else {
+                    "policies"
+                },
+                r.not_evaluated_policies.join(", ")
+            ));
+        }
+        let _ = writeln!(err, "{line}");
+    }
 }
 
 /// Warns about what the snapshots lacked (every warning with `-v`).
@@ -102,6 +149,24 @@ pub fn finish(session: &Session, input: &InputArgs, summary: &ReadSummary) -> Re
                 thousands(*lost)
             );
         }
+        if r.incomplete > 0 {
+            let _ = writeln!(
+                err,
+                "flowq: warning: {:?}: {} without a verdict record (verdict unknown): the log \
+                 was cut or lost records",
+                r.input,
+                counted(r.incomplete, "flow", "flows")
+            );
+        }
+        if r.orphans > 0 {
+            let _ = writeln!(
+                err,
+                "flowq: warning: {:?}: {} without the evaluation of their packet (no flow): \
+                 the log was cut or lost records",
+                r.input,
+                counted(r.orphans, "verdict record", "verdict records")
+            );
+        }
         if r.format.is_none() && r.failure.is_none() {
             let _ = writeln!(err, "flowq: warning: {:?} is empty", r.input);
         }
@@ -133,5 +198,45 @@ pub fn describe(error: &netflow_core::Error) -> String {
             netflow_core::Format::names()
         ),
         other => other.to_string(),
+    }
+}
+
+/// Warns about every manifest of `--{flag}` that could not be used (the others are); an error
+/// instead with `--strict`.
+pub fn manifest_problems(
+    flag: &str,
+    manifests: &netflow_core::PolicyManifests,
+    strict: bool,
+) -> Result<()> {
+    if manifests.problems.is_empty() {
+        return Ok(());
+    }
+    if strict {
+        anyhow::bail!(
+            "--strict: {} manifest problem{} in --{flag}, first: {}",
+            manifests.problems.len(),
+            if manifests.problems.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            manifests.problems[0]
+        );
+    }
+    let mut err = std::io::stderr().lock();
+    for p in &manifests.problems {
+        let _ = writeln!(
+            err,
+            "flowq: warning: --{flag}: {p}; left out, the other manifests are used"
+        );
+    }
+    Ok(())
+}
+
+/// `1 flow`, `3 flows`.
+pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{} {many}", thousands(n)),
     }
 }

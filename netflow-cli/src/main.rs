@@ -1,5 +1,7 @@
 //! `flowq`: parse the command line, run one command, turn the outcome into an exit code.
-//! Exit 0 on success (an empty result is success), 2 on any error; a closed stdout (broken
+//! Exit 0 on success (an empty result is success), 1 when a command's assertion does not hold
+//! (`check --expect`, `lint --fail-on`, `reconcile --fail-on-mismatch`, `replay
+//! --fail-on-new-denies`), 2 on any error; a closed stdout (broken
 //! pipe, e.g. `| head`) ends quietly with 0.
 
 mod args;
@@ -47,7 +49,11 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e)
             if e.downcast_ref::<commands::check::ExpectationFailed>()
-                .is_some() =>
+                .is_some()
+                || e.downcast_ref::<commands::lint::FindingsFailed>().is_some()
+                || e.downcast_ref::<commands::replay::NewDenies>().is_some()
+                || e.downcast_ref::<commands::reconcile::MismatchFound>()
+                    .is_some() =>
         {
             let _ = out.flush();
             eprintln!("flowq: {e}");
@@ -81,7 +87,11 @@ fn run(command: &Command, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Top(a) => commands::top::run(a, out),
         Command::Report(a) => commands::report::run(a, out),
         Command::Check(a) => commands::check::run(a, out),
+        Command::Reconcile(a) => commands::reconcile::run(a, out),
         Command::Inspect(a) => commands::inspect::run(a, out),
+        Command::Lint(a) => commands::lint::run(a, out),
+        Command::Replay(a) => commands::replay::run(a, out),
+        Command::Suggest(a) => commands::suggest::run(a, out),
         Command::Formats => commands::formats::run(out),
         Command::Completions { shell } => {
             use clap::CommandFactory;

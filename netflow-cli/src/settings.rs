@@ -113,3 +113,21 @@ pub fn session(input: &InputArgs, snapshot: &SnapshotArgs, filter: FlowFilter) -
         .with_format(format(input)?)
         .read_every_record(input.strict))
 }
+
+/// The NetworkPolicy manifests of every `--{flag} PATH`, read together; `None` when the flag
+/// was not given. A path that cannot be read at all is an error naming the flag.
+pub fn policy_manifests(
+    flag: &str,
+    paths: &[std::path::PathBuf],
+) -> Result<Option<netflow_core::PolicyManifests>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut manifests = netflow_core::PolicyManifests::default();
+    for path in paths {
+        manifests
+            .add_path(path)
+            .map_err(|e| anyhow!("--{flag}: {e}"))?;
+    }
+    Ok(Some(manifests))
+}

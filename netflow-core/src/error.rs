@@ -58,6 +58,9 @@ pub enum Error {
         /// What went wrong, with the object or line where possible.
         detail: String,
     },
+    /// A NetworkPolicy manifest (or the file or folder holding it) could not be used.
+    #[error(transparent)]
+    Manifest(#[from] ManifestProblem),
     /// A label selector expression does not parse.
     #[error("invalid label selector {input:?}: {detail}")]
     Selector {
@@ -100,6 +103,19 @@ pub enum Error {
     },
 }
 
+/// A manifest that could not be used: its file, the object when one is known
+/// (`NetworkPolicy vamp/es-in`, `document 2`), and what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {detail}", path.display(), object.as_ref().map(|o| format!(": {o}")).unwrap_or_default())]
+pub struct ManifestProblem {
+    /// The file.
+    pub path: PathBuf,
+    /// The object (kind, namespace/name) or document, when known.
+    pub object: Option<String>,
+    /// What was expected and what was found.
+    pub detail: String,
+}
+
 /// What the engine could not evaluate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -119,6 +135,36 @@ pub enum PolicyError {
         namespace: String,
         /// Pod name.
         name: String,
+    },
+    /// The workload is not in the snapshot (no pod of it, no object of it).
+    #[error(
+        "{kind} {namespace}/{name} is not in the snapshot (no pod of it and no {kind} object)"
+    )]
+    UnknownWorkload {
+        /// Kind.
+        kind: String,
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+    },
+    /// A name or selector matched nothing the snapshot holds.
+    #[error("{target:?} matches nothing in the snapshot: {detail}")]
+    NoMatch {
+        /// The target as given.
+        target: String,
+        /// What was looked for.
+        detail: String,
+    },
+    /// A `namespace/name` names several workloads of different kinds and no pod.
+    #[error("{namespace}/{name} names several workloads ({}): name one, e.g. {}", candidates.join(", "), candidates[0])]
+    AmbiguousName {
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+        /// Each as `kind/namespace/name`.
+        candidates: Vec<String>,
     },
     /// The service is not in the snapshot.
     #[error("service {namespace}/{name} is not in the snapshot")]

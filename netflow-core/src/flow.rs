@@ -44,6 +44,10 @@ pub struct Flow {
     pub bytes: Option<u64>,
     /// Packets the record accounts for, when the format counts them.
     pub packets: Option<u64>,
+    /// The record itself proves the connection was answered: the source measured a round
+    /// trip (VPC `rtt_msec`, `round_trip_time`) or counted packets both ways (Calico
+    /// `packets_in` and `packets_out`). Such a connection was never silently dropped.
+    pub reply_seen: bool,
     /// How many connection attempts this record stands for (1 for packet-level events; 0 for a
     /// record that reports the same packet as an earlier one, see [`Flow::duplicate`]).
     pub count: u64,
@@ -739,6 +743,7 @@ impl Flow {
             is_reply: Some(false),
             bytes: None,
             packets: None,
+            reply_seen: false,
             count: 1,
             duplicate: false,
             counting: Counting::Exact,

@@ -22,6 +22,17 @@ pub enum Format {
     GkeVpc,
     /// GKE Dataplane V2 network policy logs (`policy-action`).
     GkePolicyAction,
+    /// kube-network-policies packet logs (kind's NetworkPolicy enforcer): klog JSON or text.
+    KubeNetworkPolicies,
+    /// The Amazon EKS network policy agent's flow lines (`network-policy-agent.log`,
+    /// CloudWatch).
+    AwsNetworkPolicyAgent,
+    /// OVN ACL audit lines (OVN-Kubernetes / OpenShift `acl-audit-log.log`, Kube-OVN).
+    OvnKubernetesAcl,
+    /// Antrea's NetworkPolicy audit log (`np.log`).
+    AntreaNpLog,
+    /// The text `calico-node -flows` prints (Calico OSS Goldmane flows, several lines each).
+    CalicoNodeFlows,
 }
 
 impl Format {
@@ -32,6 +43,11 @@ impl Format {
         Format::Goldmane,
         Format::GkeVpc,
         Format::GkePolicyAction,
+        Format::KubeNetworkPolicies,
+        Format::AwsNetworkPolicyAgent,
+        Format::OvnKubernetesAcl,
+        Format::AntreaNpLog,
+        Format::CalicoNodeFlows,
     ];
 
     /// The format's name (`hubble`, `gke-vpc`, …), as accepted by [`FromStr`] and written in
@@ -43,6 +59,11 @@ impl Format {
             Format::Goldmane => "goldmane",
             Format::GkeVpc => "gke-vpc",
             Format::GkePolicyAction => "gke-policy-action",
+            Format::KubeNetworkPolicies => "kube-network-policies",
+            Format::AwsNetworkPolicyAgent => "aws-network-policy-agent",
+            Format::OvnKubernetesAcl => "ovn-kubernetes-acl",
+            Format::AntreaNpLog => "antrea-np-log",
+            Format::CalicoNodeFlows => "calico-node-flows",
         }
     }
 
@@ -68,6 +89,26 @@ impl Format {
             Format::GkePolicyAction => {
                 "GKE Dataplane V2 network policy logs (policy-action): node files or Cloud \
                  Logging entries"
+            }
+            Format::KubeNetworkPolicies => {
+                "kube-network-policies packet logs (kind's enforcer, -v=2): evaluation and \
+                 verdict records joined by packet id, klog JSON or text"
+            }
+            Format::AwsNetworkPolicyAgent => {
+                "Amazon EKS network policy agent flow lines: network-policy-agent.log (JSON or \
+                 Flow Info messages) and CloudWatch messages or exports (addresses only)"
+            }
+            Format::OvnKubernetesAcl => {
+                "OVN ACL audit lines (OVN-Kubernetes, OpenShift acl-audit-log.log, Kube-OVN): \
+                 the ACL name says the policy, addresses only"
+            }
+            Format::AntreaNpLog => {
+                "Antrea NetworkPolicy audit log (np.log), every layout v0.11 on: policy, rule, \
+                 action, direction, the local pod"
+            }
+            Format::CalicoNodeFlows => {
+                "calico-node -flows text (Calico OSS): one record per `- Time=` line and the \
+                 indented lines after it, with Enforced/Pending policy hits (aggregated, no IPs)"
             }
         }
     }

@@ -2,7 +2,9 @@
 //! identity from a cluster snapshot, and explains denials with exact NetworkPolicy semantics.
 //!
 //! The way in is a [`Session`]: inputs, snapshots and a filter in; flows joined to their
-//! identities, denied connections with their WHY, `top` groups or one checked connection out.
+//! identities, denied connections with their WHY, every connection reconciled with the
+//! policies ([`Session::reconcile`]), `top` groups, one checked connection, or the pitfalls of
+//! the snapshot's policies ([`policy::lint`]) out.
 //! Output rows ([`FlowRow`], [`DeniedRow`], [`TopGroups`]) declare their columns once and
 //! write as JSON, NDJSON or CSV ([`RowWriter`]) and, with the `frames` feature (on by
 //! default), as polars DataFrames and Parquet ([`frame`]).
@@ -50,7 +52,9 @@ pub mod policy;
 pub mod query;
 mod session;
 
-pub use cluster::{Snapshot, SnapshotSet};
+pub use cluster::{
+    ManifestProblem, PolicyChange, PolicyEdit, PolicyManifests, Snapshot, SnapshotSet,
+};
 pub use error::{Error, PolicyError, Result};
 pub use flow::{
     Action, Counting, Direction, Endpoint, Flow, Granularity, Identity, IdentitySource, Origin,
@@ -64,6 +68,7 @@ pub use query::{
     FlowRow, Row, RowFormat, RowWriter, TopGroups, TopQuery, Why,
 };
 pub use session::{
-    Denied, DeniedQuery, InputRow, ReadSummary, Session, SnapshotSpec, Snapshots, Top,
-    MAX_WAITING_FLOWS,
+    Denied, DeniedQuery, InputRow, Lint, ReadSummary, Reconciliation, Replay, Session, SnapshotRow,
+    SnapshotSpec, Snapshots, Suggest, SuggestRow, SuggestedPolicy, Top,
+    DEFAULT_REPLY_WINDOW_SECONDS, MAX_WAITING_FLOWS,
 };

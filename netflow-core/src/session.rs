@@ -18,15 +18,19 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::query::declare_row;
 
-use crate::cluster::{Snapshot, SnapshotSet};
+use crate::cluster::{PolicyEdit, Snapshot, SnapshotSet};
 use crate::error::{Error, Result};
-use crate::flow::{Action, Flow, Protocol};
+use crate::flow::{Action, Direction, Flow, Protocol};
 use crate::format::Format;
 use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
-use crate::policy::{Evaluation, Subject};
+use crate::policy::lint::{self, Finding, LintObserver};
+use crate::policy::suggest::{Suggester, Suggestion};
+use crate::policy::{Checked, Evaluation, Subject, Target};
 use crate::query::{
-    needles_for, DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, PartialDenied,
-    TopAggregator, TopGroups, TopQuery, UnansweredDetector,
+    connection_text, looks_like_request, needles_for, Change, ChangeCounts, DenialBasis,
+    DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, LogEvidence, PartialDenied,
+    ReconciledConnection, ReplayAggregator, ReplayConnection, TopAggregator, TopGroups, TopQuery,
+    UnansweredDetector,
 };
 
 /// How many flows wait for the snapshots to finish loading before reading waits too.
@@ -184,14 +188,31 @@ impl ReadSummary {
 }
 
 /// Which records count as denials, and whether to look for unanswered requests.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DeniedQuery {
     /// Count datapath drops (not policy) as well.
     pub include_drops: bool,
     /// In logs without verdicts, a request with no reply within this window is "possibly
-    /// denied".
+    /// denied" (default 60 seconds; only records without a verdict are looked at).
     pub unanswered_within: Option<Duration>,
+    /// In logs without verdicts, with snapshots, list the requests the snapshot's policies
+    /// deny, marked as computed ([`DenialBasis::Snapshot`]); on by default.
+    pub policy_denials: bool,
 }
+
+impl Default for DeniedQuery {
+    fn default() -> DeniedQuery {
+        DeniedQuery {
+            include_drops: false,
+            unanswered_within: Some(Duration::seconds(DEFAULT_REPLY_WINDOW_SECONDS)),
+            policy_denials: true,
+        }
+    }
+}
+
+/// How long a reply may come after its request, by default, before the request counts as
+/// unanswered.
+pub const DEFAULT_REPLY_WINDOW_SECONDS: i64 = 60;
 
 impl DeniedQuery {
     /// Whether `flow` counts as a denial.
@@ -207,6 +228,9 @@ pub struct Denied {
     pub connections: Vec<DeniedConnection>,
     /// What reading gave.
     pub summary: ReadSummary,
+    /// Flow records that carried no verdict (VPC Flow Logs observations): without snapshots
+    /// only the unanswered ones among them can be listed.
+    pub verdictless: u64,
 }
 
 impl Denied {
@@ -215,6 +239,197 @@ impl Denied {
         self.connections
             .iter()
             .fold(0u64, |total, c| total.saturating_add(c.count))
+    }
+}
+
+/// What `lint` found: the pitfalls of the snapshots' NetworkPolicies and what the flows saw.
+#[derive(Debug)]
+pub struct Lint {
+    /// The findings, most severe first.
+    pub findings: Vec<Finding>,
+    /// What reading gave.
+    pub summary: ReadSummary,
+}
+
+/// Every observed connection classified against the snapshot's policies.
+#[derive(Debug)]
+pub struct Reconciliation {
+    /// The connections: disagreements first (by class), then most attempts first.
+    pub connections: Vec<ReconciledConnection>,
+    /// What the whole log shows about enforcement.
+    pub evidence: LogEvidence,
+    /// What reading gave.
+    pub summary: ReadSummary,
+}
+
+/// Recorded connections replayed against changed NetworkPolicies.
+#[derive(Debug)]
+pub struct Replay {
+    /// The connections whose computed verdict changes (all of them when asked), those that
+    /// become allowed first.
+    pub connections: Vec<ReplayConnection>,
+    /// Connections and attempts per change.
+    pub counts: ChangeCounts,
+    /// What reading gave.
+    pub summary: ReadSummary,
+}
+
+/// A suggested NetworkPolicy with the recorded connections it admits.
+#[derive(Debug, Clone)]
+pub struct SuggestedPolicy {
+    /// The policy to apply (a patch of the snapshot's, or new) and what it was made for.
+    pub suggestion: Suggestion,
+    /// The recorded connections it admits (were denied, become allowed), with their attempts;
+    /// those that were not selected end in `(not selected)`.
+    pub admits: Vec<String>,
+}
+
+/// The smallest NetworkPolicy change admitting the selected denied connections, checked by
+/// replaying every recorded connection against it.
+#[derive(Debug)]
+pub struct Suggest {
+    /// The policies to apply, by namespace and name.
+    pub policies: Vec<SuggestedPolicy>,
+    /// The selected denied connections, explained against the snapshot.
+    pub selected: Vec<DeniedConnection>,
+    /// Selected connections no NetworkPolicy rule can admit, with why.
+    pub unfixable: Vec<(String, String)>,
+    /// Every recorded connection whose computed verdict the change flips: the selected ones
+    /// and anything else it admits (or, never expected, denies).
+    pub flips: Vec<ReplayConnection>,
+    /// Recorded connections that were not selected but become allowed too.
+    pub also_admitted: Vec<String>,
+    /// What reading gave.
+    pub summary: ReadSummary,
+}
+
+declare_row! {
+    /// One rule a suggestion adds (`flowq suggest -o ndjson|csv`).
+    pub struct SuggestRow {
+        action: &'static str => Text, "patch (rules added to a policy of the snapshot) or create (a new policy).";
+        namespace: String => Text, "Namespace of the policy.";
+        policy: String => Text, "Name of the policy.";
+        direction: &'static str => Text, "ingress or egress.";
+        rule: u64 => Int64, "0-based index of the added rule in the policy's ingress or egress list.";
+        peers: Vec<String> => TextList, "Who the rule admits, one entry per from/to peer.";
+        ports: Vec<String> => TextList, "The pod ports it admits them on (port/PROTOCOL).";
+        admits: Vec<String> => TextList, "The recorded connections the policy admits (were denied, become allowed).";
+        notes: Vec<String> => TextList, "Caveats: a broader policy patched, a pod without stable labels.";
+        manifest: serde_json::Value => Json, "The whole policy as applied.";
+    }
+}
+
+impl SuggestRow {
+    /// One row per rule a suggested policy adds.
+    pub fn of(p: &SuggestedPolicy) -> Vec<SuggestRow> {
+        let s = &p.suggestion;
+        let manifest = crate::policy::suggest::manifest(&s.policy);
+        s.added_rules
+            .iter()
+            .filter_map(|(direction, index)| {
+                let rules = match direction {
+                    crate::policy::PolicyType::Ingress => s.policy.spec.ingress.as_ref(),
+                    crate::policy::PolicyType::Egress => s.policy.spec.egress.as_ref(),
+                };
+                let rule = rules?.get(*index)?;
+                Some(SuggestRow {
+                    action: if s.patched { "patch" } else { "create" },
+                    namespace: s.policy.namespace.clone(),
+                    policy: s.policy.name.clone(),
+                    direction: match direction {
+                        crate::policy::PolicyType::Ingress => "ingress",
+                        crate::policy::PolicyType::Egress => "egress",
+                    },
+                    rule: *index as u64,
+                    peers: rule
+                        .peers
+                        .iter()
+                        .flatten()
+                        .map(crate::policy::suggest::peer_text)
+                        .collect(),
+                    ports: rule
+                        .ports
+                        .iter()
+                        .flatten()
+                        .map(|port| {
+                            let number = match &port.port {
+                                Some(crate::cluster::model::IntOrString::Int(n)) => n.to_string(),
+                                Some(crate::cluster::model::IntOrString::String(n)) => n.clone(),
+                                None => "any".to_string(),
+                            };
+                            format!("{number}/{}", port.protocol.as_deref().unwrap_or("TCP"))
+                        })
+                        .collect(),
+                    admits: p.admits.clone(),
+                    notes: s.notes.clone(),
+                    manifest: manifest.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Suggest {
+    /// The policies as one YAML stream for `kubectl apply -f`: each object after comment lines
+    /// saying what it is (a patch of a snapshot policy, or new; the rules added, 1-based), the
+    /// recorded connections it admits and any caveat.
+    pub fn to_yaml(&self) -> Result<String> {
+        let mut out = String::new();
+        for p in &self.policies {
+            let s = &p.suggestion;
+            let rules: Vec<String> = s
+                .added_rules
+                .iter()
+                .map(|(d, i)| format!("{} rule {}", d.as_str().to_ascii_lowercase(), i + 1))
+                .collect();
+            out.push_str(&format!(
+                "# {} {}: {} added\n",
+                if s.patched { "patch of" } else { "new policy" },
+                s.id(),
+                rules.join(", ")
+            ));
+            if p.admits.is_empty() {
+                out.push_str("# admits no recorded connection\n");
+            }
+            for a in &p.admits {
+                out.push_str(&format!("# admits {a}\n"));
+            }
+            for n in &s.notes {
+                out.push_str(&format!("# note: {n}\n"));
+            }
+            let yaml = serde_yaml_ng::to_string(&crate::policy::suggest::manifest(&s.policy))
+                .map_err(|e| Error::Invalid {
+                    what: "suggestion",
+                    value: s.id(),
+                    detail: format!("cannot be written as YAML: {e}"),
+                })?;
+            out.push_str(&yaml);
+            out.push_str("---\n");
+        }
+        Ok(out)
+    }
+
+    /// The policies as a `kubectl apply -f`-ready JSON `List`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": self
+                .policies
+                .iter()
+                .map(|p| crate::policy::suggest::manifest(&p.suggestion.policy))
+                .collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl Reconciliation {
+    /// Connections where the log and the policies disagree.
+    pub fn mismatches(&self) -> usize {
+        self.connections
+            .iter()
+            .filter(|c| c.agreement.is_mismatch())
+            .count()
     }
 }
 
@@ -245,6 +460,9 @@ declare_row! {
         skipped: u64 => Int64, "Records skipped as unusable.";
         lost_by_source: u64 => Int64, "Events the source itself says it lost.";
         duplicates: u64 => Int64, "Flows repeating a packet an earlier flow reported.";
+        incomplete: u64 => Int64, "Flows read without all their records (a kube-network-policies evaluation without its verdict): verdict unknown.";
+        orphans: u64 => Int64, "Records whose flow's other records are not in the input (a kube-network-policies verdict without its evaluation).";
+        emitters: Vec<String> => TextList, "Programs that wrote the flows, when the records name them (Hubble emitter: name version, and how many flows).";
         first_time: Option<DateTime<Utc>> => Time, "Earliest flow time.";
         last_time: Option<DateTime<Utc>> => Time, "Latest flow time.";
         allowed: u64 => Int64, "Flows the log says were allowed.";
@@ -272,6 +490,13 @@ impl InputRow {
             skipped: report.skipped,
             lost_by_source: report.lost_count(),
             duplicates: report.duplicates,
+            incomplete: report.incomplete,
+            orphans: report.orphans,
+            emitters: report
+                .emitters
+                .iter()
+                .map(|(emitter, flows)| format!("{emitter} ({flows} flows)"))
+                .collect(),
             first_time: report.first_time,
             last_time: report.last_time,
             allowed,
@@ -279,6 +504,54 @@ impl InputRow {
             dropped,
             unknown,
             error: report.failure.as_ref().map(|e| e.to_string()),
+        }
+    }
+}
+
+declare_row! {
+    /// One cluster snapshot's contents (`flowq inspect --snapshot`): what it holds, which
+    /// policies it holds that flowq does not evaluate, and what it lacked.
+    pub struct SnapshotRow {
+        snapshot: String => Text, "Where it was loaded from.";
+        taken_at: Option<DateTime<Utc>> => Time, "When it was taken (given, or its newest timestamp).";
+        namespaces: u64 => Int64, "Namespaces (with those only referenced by pods or policies).";
+        pods: u64 => Int64, "Pods.";
+        services: u64 => Int64, "Services.";
+        endpoint_slices: u64 => Int64, "EndpointSlices.";
+        nodes: u64 => Int64, "Nodes.";
+        network_policies: u64 => Int64, "networking.k8s.io/v1 NetworkPolicies (evaluated).";
+        not_evaluated: u64 => Int64, "Policies of kinds flowq recognises but does not evaluate.";
+        not_evaluated_policies: Vec<String> => TextList, "Each of them as \"<kind> <namespace/name>\" (cluster-wide ones by name).";
+        ignored: Vec<String> => TextList, "Objects of kinds flowq does not use, as \"<kind>: <count>\".";
+        warnings: Vec<String> => TextList, "What the snapshot lacked or held wrong (objects skipped, bad addresses, missing namespaces).";
+    }
+}
+
+impl SnapshotRow {
+    /// The row of a loaded snapshot.
+    pub fn of(snapshot: &Snapshot) -> SnapshotRow {
+        let count = |n: usize| n as u64;
+        SnapshotRow {
+            snapshot: snapshot.source.clone(),
+            taken_at: snapshot.taken_at,
+            namespaces: count(snapshot.namespaces().len()),
+            pods: count(snapshot.pods().len()),
+            services: count(snapshot.services().len()),
+            endpoint_slices: count(snapshot.endpoint_slices().len()),
+            nodes: count(snapshot.nodes().len()),
+            network_policies: count(snapshot.policies().len()),
+            not_evaluated: count(snapshot.unevaluated_policies().len()),
+            not_evaluated_policies: snapshot
+                .unevaluated_policies()
+                .iter()
+                .map(|p| format!("{} {}", p.kind, p.id()))
+                .collect(),
+            ignored: snapshot
+                .ignored
+                .iter()
+                .map(|(kind, n)| format!("{kind}: {n}"))
+                .collect(),
+            warnings: snapshot.warnings.clone(),
         }
     }
 }
@@ -524,8 +797,14 @@ impl Session {
 
     /// Like [`Session::denied`], also calling `each` with every record counted as a denial
     /// (for a timeline, say).
+    ///
+    /// Records without a verdict (VPC Flow Logs) are no denials by themselves: with snapshots,
+    /// the requests among them that the policies deny are listed as computed
+    /// ([`DeniedQuery::policy_denials`]), and requests nobody answered as possibly denied
+    /// ([`DeniedQuery::unanswered_within`]); a request both denied by the policies and
+    /// unanswered is listed once, as computed.
     pub fn denied_with(&self, query: &DeniedQuery, each: impl FnMut(&Flow)) -> Result<Denied> {
-        let (aggregator, summary) = self.aggregate_denied(query, each)?;
+        let (aggregator, summary, verdictless) = self.aggregate_denied(query, each)?;
         let mut connections = aggregator.finish();
         if let Some(explainer) = self.explainer() {
             for c in &mut connections {
@@ -535,6 +814,7 @@ impl Session {
         Ok(Denied {
             connections,
             summary,
+            verdictless,
         })
     }
 
@@ -550,27 +830,44 @@ impl Session {
         query: &DeniedQuery,
         order: u64,
     ) -> Result<(PartialDenied, ReadSummary)> {
-        let (aggregator, summary) = self.aggregate_denied(query, |_| {})?;
+        let (aggregator, summary, _) = self.aggregate_denied(query, |_| {})?;
         Ok((aggregator.finish_partial(order), summary))
     }
 
-    /// Reads every input into a denied-connection aggregator.
+    /// Reads every input into a denied-connection aggregator; also says how many records
+    /// carried no verdict.
     fn aggregate_denied(
         &self,
         query: &DeniedQuery,
         mut each: impl FnMut(&Flow),
-    ) -> Result<(DeniedAggregator, ReadSummary)> {
+    ) -> Result<(DeniedAggregator, ReadSummary, u64)> {
         let mut aggregator = DeniedAggregator::default();
         let mut unanswered = query.unanswered_within.map(UnansweredDetector::new);
+        let mut verdictless = 0u64;
         let summary = self.for_each_flow(|flow| -> Result<()> {
             if query.counts(&flow) {
                 each(&flow);
                 aggregator.add(&flow);
-            } else {
-                aggregator.observe(&flow);
-                if let Some(detector) = unanswered.as_mut() {
-                    detector.observe(&flow);
+                return Ok(());
+            }
+            if flow.action == Action::Unknown {
+                verdictless += 1;
+                let denial = self
+                    .explainer()
+                    // A record that proves a reply was not denied, whatever the policies say.
+                    .filter(|_| {
+                        query.policy_denials && !flow.reply_seen && looks_like_request(&flow)
+                    })
+                    .and_then(|e| e.policy_denial(&flow));
+                if let Some((side, node)) = denial {
+                    each(&flow);
+                    aggregator.add_as(&flow, DenialBasis::Snapshot, Some((side, node.as_deref())));
+                    return Ok(());
                 }
+            }
+            aggregator.observe(&flow);
+            if let Some(detector) = unanswered.as_mut() {
+                detector.observe(&flow);
             }
             Ok(())
         })?;
@@ -578,9 +875,306 @@ impl Session {
             .map(UnansweredDetector::finish)
             .unwrap_or_default()
         {
-            aggregator.add(&flow);
+            let computed = query.policy_denials
+                && self
+                    .explainer()
+                    .is_some_and(|e| e.policy_denial(&flow).is_some());
+            if !computed {
+                each(&flow);
+                aggregator.add_as(&flow, DenialBasis::NoReply, None);
+            }
         }
-        Ok((aggregator, summary))
+        Ok((aggregator, summary, verdictless))
+    }
+
+    /// Every observed connection — allowed, denied, dropped, and for records without a verdict
+    /// answered or not — grouped like [`Session::denied`] (per reporting side and node; both
+    /// ends' reports of a record without a verdict fold into one row) and classified against
+    /// the snapshot in force at its last record ([`ReconciledConnection::classify`]). Replies
+    /// are left out: conntrack passes them whatever the policies say. A request without a
+    /// verdict counts as unanswered when no reply came within `reply_window`.
+    ///
+    /// Needs snapshots: without them every connection is `not_evaluated`.
+    ///
+    /// ```
+    /// use netflow_core::query::{Agreement, CauseKind};
+    /// use netflow_core::{Session, Snapshot, SnapshotSet, Snapshots};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let log = dir.path().join("flows.json");
+    /// // Forwarded at the ingress of a pod a policy isolates, and the log denies nothing.
+    /// std::fs::write(&log, r#"{"flow":{"time":"2026-11-20T19:05:02Z","verdict":"FORWARDED","IP":{"source":"10.244.1.15","destination":"10.244.2.10"},"l4":{"TCP":{"source_port":41234,"destination_port":9200}},"traffic_direction":"INGRESS","is_reply":false},"node_name":"node-b"}"#)?;
+    /// let cluster = r#"{"kind":"List","items":[
+    ///   {"kind":"Pod","metadata":{"name":"es-0","namespace":"vamp","labels":{"app":"es"}},"status":{"podIP":"10.244.2.10"}},
+    ///   {"kind":"NetworkPolicy","metadata":{"name":"es-ingress","namespace":"vamp"},
+    ///    "spec":{"podSelector":{"matchLabels":{"app":"es"}},"policyTypes":["Ingress"]}}]}"#;
+    /// let snapshots = SnapshotSet::new(vec![Snapshot::from_text(cluster, "cluster.json", None)?]);
+    ///
+    /// let session = Session::new([log.display().to_string()])
+    ///     .with_snapshots(Snapshots::loaded(snapshots));
+    /// let result = session.reconcile(chrono::Duration::seconds(60))?;
+    /// let c = &result.connections[0];
+    /// assert_eq!(c.agreement, Agreement::LogAllowsPoliciesDeny);
+    /// assert_eq!(c.causes[0].kind, CauseKind::NotEnforced);
+    /// assert_eq!(result.mismatches(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reconcile(&self, reply_window: Duration) -> Result<Reconciliation> {
+        let mut aggregator = DeniedAggregator::default();
+        let mut verdictless = UnansweredDetector::new(reply_window);
+        let mut evidence = LogEvidence::default();
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            match flow.action {
+                Action::Unknown => verdictless.observe(&flow),
+                action => {
+                    evidence.with_verdict += 1;
+                    if action == Action::Denied {
+                        evidence.denials += 1;
+                    }
+                    // A denied or dropped packet never opened anything to reply to; an allowed
+                    // one counts only when it opens the connection.
+                    if action != Action::Allowed || flow.is_request() {
+                        aggregator.add(&flow);
+                    } else {
+                        aggregator.observe(&flow);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        verdictless.finish_each(|flow, answered| {
+            let basis = if answered {
+                DenialBasis::Log
+            } else {
+                DenialBasis::NoReply
+            };
+            aggregator.add_as(flow, basis, Some((Direction::Unknown, None)));
+        });
+        let explainer = self.explainer();
+        let mut connections: Vec<ReconciledConnection> = aggregator
+            .finish()
+            .into_iter()
+            .map(|mut c| {
+                let snapshot = explainer.and_then(|e| {
+                    c.explain(e);
+                    e.engine_at(c.last_seen).map(|engine| engine.snapshot())
+                });
+                ReconciledConnection::classify(c, snapshot, evidence)
+            })
+            .collect();
+        // Stable: within a class the aggregator's order (most attempts first) stays.
+        connections.sort_by_key(|c| c.agreement);
+        Ok(Reconciliation {
+            connections,
+            evidence,
+            summary,
+        })
+    }
+
+    /// Replays every recorded request against the snapshots with their NetworkPolicies
+    /// changed by `edit`: the connections whose computed verdict changes (with `all`, every
+    /// connection), each explained under the changed policies. Each record is evaluated
+    /// against the snapshot in force at its time, before and after the change.
+    ///
+    /// ```
+    /// use netflow_core::{DeniedQuery, FlowFilter, PolicyEdit, PolicyManifests, Session};
+    /// use netflow_core::{Snapshot, SnapshotSet, Snapshots};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let log = dir.path().join("flows.json");
+    /// std::fs::write(&log, r#"{"flow":{"time":"2026-11-20T19:05:02Z","verdict":"DROPPED","IP":{"source":"10.244.1.15","destination":"10.244.2.10"},"l4":{"TCP":{"source_port":41234,"destination_port":9200}},"traffic_direction":"INGRESS","drop_reason_desc":"POLICY_DENIED","is_reply":false},"node_name":"node-b"}"#)?;
+    /// let cluster = r#"{"kind":"List","items":[
+    ///   {"kind":"Pod","metadata":{"name":"agent","namespace":"ci","labels":{"app":"agent"}},"status":{"podIP":"10.244.1.15"}},
+    ///   {"kind":"Pod","metadata":{"name":"es-0","namespace":"vamp","labels":{"app":"es"}},"status":{"podIP":"10.244.2.10"}},
+    ///   {"kind":"NetworkPolicy","metadata":{"name":"es-in","namespace":"vamp"},
+    ///    "spec":{"podSelector":{"matchLabels":{"app":"es"}},"policyTypes":["Ingress"]}}]}"#;
+    /// let snapshots = || -> netflow_core::Result<Snapshots> {
+    ///     Ok(Snapshots::loaded(SnapshotSet::new(vec![Snapshot::from_text(cluster, "c.json", None)?])))
+    /// };
+    /// let name = log.display().to_string();
+    ///
+    /// // The smallest change that admits the denied connection…
+    /// let suggest = Session::new([name.clone()])
+    ///     .with_snapshots(snapshots()?)
+    ///     .suggest(&FlowFilter::default(), &DeniedQuery::default())?;
+    /// let yaml = suggest.to_yaml()?;
+    /// assert!(yaml.contains("# admits ci/agent → vamp/es-0:9200/TCP (1 attempt)"), "{yaml}");
+    ///
+    /// // …read back as manifests and replayed: exactly that connection flips.
+    /// let mut fix = PolicyManifests::default();
+    /// fix.add_text(&yaml, "fix.yaml".as_ref());
+    /// let edit = PolicyEdit { replace: None, add: fix.policies };
+    /// let replay = Session::new([name]).with_snapshots(snapshots()?).replay(&edit, false)?;
+    /// assert_eq!((replay.counts.to_allow, replay.counts.to_deny), (1, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn replay(&self, edit: &PolicyEdit, all: bool) -> Result<Replay> {
+        let set = self.snapshots()?;
+        let Some(before) = self.explainer() else {
+            return Err(Error::Invalid {
+                what: "replay",
+                value: self.inputs.join(" "),
+                detail: "recorded connections are replayed against a snapshot, and none was given"
+                    .into(),
+            });
+        };
+        let after = Explainer::new(&edit.apply(set));
+        let mut aggregator = ReplayAggregator::new(before, &after, all);
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            aggregator.add(&flow);
+            Ok(())
+        })?;
+        let (connections, counts) = aggregator.finish();
+        Ok(Replay {
+            connections,
+            counts,
+            summary,
+        })
+    }
+
+    /// The smallest NetworkPolicy change that admits the denied connections `select` picks
+    /// (those that `query` counts as denials) and, as far as selectors allow, nothing else
+    /// recorded: every recorded request is replayed against the change to say what it admits.
+    /// The session's own filter bounds what is recorded; `select` picks among it. With several
+    /// snapshots, the change is made against the newest (the cluster it will be applied to)
+    /// and every connection is evaluated against it.
+    pub fn suggest(&self, select: &FlowFilter, query: &DeniedQuery) -> Result<Suggest> {
+        let set = self.snapshots()?.clone();
+        if set.is_empty() {
+            return Err(Error::Invalid {
+                what: "suggest",
+                value: self.inputs.join(" "),
+                detail: "a change is suggested from a snapshot's policies, and none was given"
+                    .into(),
+            });
+        }
+        let mut selected = DeniedAggregator::default();
+        // One record per reporter of each distinct connection, counts summed: what the replay
+        // after the suggestion needs, in the memory of the connections.
+        let mut recorded: HashMap<(String, &'static str, &'static str, Option<String>), Flow> =
+            HashMap::new();
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            if query.counts(&flow) {
+                if select.matches(&flow) {
+                    selected.add(&flow);
+                }
+            } else {
+                selected.observe(&flow);
+            }
+            if ReplayAggregator::replays(&flow) {
+                let key = (
+                    crate::query::flow_pair_key(&flow),
+                    flow.action.as_str(),
+                    flow.direction.as_str(),
+                    flow.node.clone(),
+                );
+                match recorded.get_mut(&key) {
+                    Some(kept) => {
+                        kept.count = kept.count.saturating_add(flow.count);
+                        kept.time = kept.time.max(flow.time);
+                    }
+                    None => {
+                        recorded.insert(key, flow);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        // A change is applied to the cluster as it is now: the newest snapshot is what it is
+        // made against and checked on, for every recorded connection whatever its time.
+        let current = set.newest_only();
+        let before = Explainer::new(&current);
+        let mut selected = selected.finish();
+        let mut suggester = Suggester::new(&current.snapshots()[0]);
+        let mut unfixable = Vec::new();
+        let mut selected_texts = Vec::new();
+        for c in &mut selected {
+            c.explain(&before);
+            let text = connection_text(c);
+            selected_texts.push(text.clone());
+            match c.why.as_ref().map(|w| (w.evaluation.as_ref(), &w.summary)) {
+                Some((Some(evaluation), _)) => {
+                    if let Err(reason) = suggester.admit(evaluation, &text) {
+                        unfixable.push((text, reason));
+                    }
+                }
+                Some((None, summary)) => unfixable.push((text, summary.clone())),
+                None => unfixable.push((text, "not evaluated".to_string())),
+            }
+        }
+        let mut suggestions = suggester.finish();
+        suggestions.sort_by_key(Suggestion::id);
+        let edit = PolicyEdit {
+            replace: None,
+            add: suggestions.iter().map(|s| s.policy.clone()).collect(),
+        };
+        let after = Explainer::new(&edit.apply(&current));
+        let mut replay = ReplayAggregator::new(&before, &after, false);
+        let mut kept: Vec<Flow> = recorded.into_values().collect();
+        kept.sort_by_key(|f| f.time);
+        for flow in &kept {
+            replay.add(flow);
+        }
+        drop(kept);
+        let (flips, _) = replay.finish();
+        let mut policies: Vec<SuggestedPolicy> = suggestions
+            .into_iter()
+            .map(|suggestion| SuggestedPolicy {
+                suggestion,
+                admits: Vec::new(),
+            })
+            .collect();
+        let mut also_admitted = Vec::new();
+        for flip in flips.iter().filter(|f| f.change() == Change::ToAllow) {
+            let text = connection_text(&flip.connection);
+            let picked = selected_texts.contains(&text);
+            if !picked && !also_admitted.contains(&text) {
+                also_admitted.push(text.clone());
+            }
+            let attempts = flip.connection.count;
+            let line = format!(
+                "{text} ({attempts} attempt{}){}",
+                if attempts == 1 { "" } else { "s" },
+                if picked { "" } else { " (not selected)" }
+            );
+            let Some(evaluation) = flip
+                .connection
+                .why
+                .as_ref()
+                .and_then(|w| w.evaluation.as_ref())
+            else {
+                continue;
+            };
+            let mut sides = vec![&evaluation.egress, &evaluation.ingress];
+            sides.extend(
+                evaluation
+                    .backends
+                    .iter()
+                    .flat_map(|b| [&b.egress, &b.ingress]),
+            );
+            for side in sides {
+                let Some(rule) = &side.matched_rule else {
+                    continue;
+                };
+                for p in &mut policies {
+                    let added = p
+                        .suggestion
+                        .added_rules
+                        .contains(&(side.direction, rule.rule));
+                    if added && p.suggestion.id() == rule.policy && !p.admits.contains(&line) {
+                        p.admits.push(line.clone());
+                    }
+                }
+            }
+        }
+        Ok(Suggest {
+            policies,
+            selected,
+            unfixable,
+            flips,
+            also_admitted,
+            summary,
+        })
     }
 
     /// The groups of a `top` query over the flows.
@@ -631,6 +1225,75 @@ impl Session {
             .map(|r| InputRow::of(r, mix.get(r.input.as_str()).copied().unwrap_or_default()))
             .collect();
         Ok((rows, summary))
+    }
+
+    /// What each snapshot holds ([`SnapshotRow`]), oldest first; waits for them to load.
+    pub fn describe_snapshots(&self) -> Result<Vec<SnapshotRow>> {
+        Ok(self
+            .snapshots()?
+            .snapshots()
+            .iter()
+            .map(|s| SnapshotRow::of(s))
+            .collect())
+    }
+
+    /// Checks every pair of the ends two [`Target`]s stand for (pods, a workload's pods or
+    /// its pod template, a selector's pods, a Service, an address, a node) against the
+    /// snapshot in force at `at` (the latest without it). Without `port`, a protocol with
+    /// ports asks whether any port is allowed; ICMP and other protocols need none.
+    pub fn check_targets(
+        &self,
+        from: &Target,
+        to: &Target,
+        port: Option<u16>,
+        protocol: Protocol,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Checked> {
+        self.snapshots()?;
+        let Some(engine) = self.explainer().and_then(|e| e.engine_at(at)) else {
+            return Err(Error::Invalid {
+                what: "check",
+                value: format!("{from} -> {to}"),
+                detail: "a connection is checked against a snapshot, and none was given".into(),
+            });
+        };
+        Ok(engine.check(from, to, port, protocol)?)
+    }
+
+    /// The pitfalls of the snapshots' NetworkPolicies, most severe first; a finding of
+    /// several snapshots is given once, naming them. Reads no flow.
+    pub fn lint_snapshots(&self) -> Result<Vec<Finding>> {
+        let set = self.snapshots()?;
+        if set.is_empty() {
+            return Err(Error::Invalid {
+                what: "lint",
+                value: String::new(),
+                detail: "pitfalls are found in a cluster snapshot, and none was given".into(),
+            });
+        }
+        Ok(lint::merge(
+            set.snapshots().iter().flat_map(|s| lint::lint(s)).collect(),
+        ))
+    }
+
+    /// [`Session::lint_snapshots`], and what the flows of the inputs saw: denied DNS, denied
+    /// connections to the API server, denied kubelet probes from the pod's node. The flows
+    /// stream through; memory holds one group per rule and workload.
+    pub fn lint(&self) -> Result<Lint> {
+        let mut findings = self.lint_snapshots()?;
+        let set = self.snapshots()?;
+        let sources: Vec<&str> = set.snapshots().iter().map(|s| s.source.as_str()).collect();
+        let mut observer = LintObserver::new(set);
+        let summary = self.for_each_flow(|flow| -> Result<()> {
+            observer.observe(&flow);
+            Ok(())
+        })?;
+        for mut f in observer.finish() {
+            f.snapshot = sources.join(", ");
+            findings.push(f);
+        }
+        lint::sort(&mut findings);
+        Ok(Lint { findings, summary })
     }
 
     /// Evaluates one connection, `from` → `to` on `port` over `protocol`, against the

@@ -122,7 +122,10 @@ fn constructed_enterprise_deny_flowlogs() {
         egress.policies[0].to_string(),
         "security.block-egress (GlobalNetworkPolicy, tier security)"
     );
-    assert_eq!(egress.drop_reason.as_deref(), Some("deny rule 0"));
+    assert_eq!(
+        egress.drop_reason.as_deref(),
+        Some("deny rule 0 (0-based: the 1st rule)")
+    );
 }
 
 #[test]

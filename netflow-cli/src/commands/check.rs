@@ -5,13 +5,14 @@ use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
-use netflow_core::policy::{PolicyVerdict, Subject};
+use netflow_core::policy::{PolicyVerdict, Target};
 use netflow_core::query::filter::parse_protocol;
 use netflow_core::query::CheckRow;
 use netflow_core::{DeclaredRow, Protocol, Session, Snapshots};
 use serde::Deserialize;
 
 use crate::args::{CheckArgs, OutputFormat};
+use crate::diagnostics;
 use crate::output::{Destination, RowSink};
 use crate::settings::{self, flag_error};
 
@@ -20,7 +21,8 @@ use crate::settings::{self, flag_error};
 struct BatchLine {
     src: String,
     dst: String,
-    port: u16,
+    #[serde(default)]
+    port: Option<u16>,
     #[serde(default)]
     protocol: Option<String>,
 }
@@ -46,41 +48,68 @@ fn evaluate(args: &CheckArgs, out: &mut dyn Write) -> Result<()> {
     let at = settings::time("at", args.at.as_deref(), chrono::Utc::now())?;
     // No flows are read: the session only evaluates connections against the snapshots.
     let session = Session::new(Vec::<String>::new()).with_snapshots(Snapshots::loaded(snapshots));
+    if args.verbose {
+        diagnostics::describe_snapshots(&session);
+    }
+    // As every command: a summary of the snapshot warnings, every one with -v.
+    diagnostics::warn_snapshots(&session, args.verbose);
     let expect = args.expect.as_deref().map(parse_expect).transpose()?;
 
     if let Some(batch) = &args.batch {
         return run_batch(&session, at, batch, args.output.output, expect, out);
     }
-    let (Some(from), Some(to), Some(port)) = (&args.from, &args.to, args.port) else {
-        bail!("check needs --from, --to and --port (or --batch FILE)");
+    let (Some(from), Some(to)) = (&args.from, &args.to) else {
+        bail!("check needs --from and --to (or --batch FILE)");
     };
     let protocol = match &args.protocol {
         Some(p) => parse_protocol(p).map_err(|e| flag_error("protocol", e))?,
         None => Protocol::Tcp,
     };
-    let evaluation = session.check(
-        &Subject::parse(from)?,
-        &Subject::parse(to)?,
-        port,
+    let checked = session.check_targets(
+        &Target::parse(from)?,
+        &Target::parse(to)?,
+        args.port,
         protocol,
         at,
     )?;
-    match args.output.output {
-        OutputFormat::Table => write!(out, "{evaluation}")?,
-        // The evaluation object itself: the documented `check -o json` contract.
-        OutputFormat::Ndjson => writeln!(out, "{}", serde_json::to_string(&evaluation)?)?,
-        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&evaluation)?)?,
-        format @ (OutputFormat::Csv | OutputFormat::Parquet) => {
+    let single = checked
+        .pairs
+        .first()
+        .filter(|_| checked.one_to_one)
+        .map(|p| &p.evaluation);
+    match (args.output.output, single) {
+        (OutputFormat::Table, _) => write!(out, "{checked}")?,
+        // One end each: the evaluation object itself, the documented `check -o json` contract.
+        (OutputFormat::Ndjson, Some(evaluation)) => {
+            writeln!(out, "{}", serde_json::to_string(evaluation)?)?
+        }
+        (OutputFormat::Json, Some(evaluation)) => {
+            writeln!(out, "{}", serde_json::to_string_pretty(evaluation)?)?
+        }
+        (OutputFormat::Ndjson, None) => {
+            for pair in &checked.pairs {
+                writeln!(out, "{}", serde_json::to_string(pair)?)?;
+            }
+        }
+        (OutputFormat::Json, None) => writeln!(out, "{}", serde_json::to_string_pretty(&checked)?)?,
+        (format @ (OutputFormat::Csv | OutputFormat::Parquet), _) => {
             let mut sink = RowSink::open(format, CheckRow::COLUMNS, &mut *out)?;
-            sink.write(&CheckRow::of(&evaluation))?;
+            for pair in &checked.pairs {
+                sink.write(&CheckRow::of(&pair.evaluation))?;
+            }
             sink.finish()?;
         }
     }
     out.flush()?;
-    match expect {
-        Some(want) if want != evaluation.verdict => Err(ExpectationFailed(1).into()),
-        _ => Ok(()),
+    let unexpected = checked
+        .pairs
+        .iter()
+        .filter(|p| expect.is_some_and(|want| want != p.evaluation.verdict))
+        .count();
+    if unexpected > 0 {
+        return Err(ExpectationFailed(unexpected).into());
     }
+    Ok(())
 }
 
 /// `allow` / `deny`.
@@ -146,20 +175,30 @@ fn run_batch(
                     Some(p) => parse_protocol(p).map_err(|e| format!("line {}: {e}", i + 1))?,
                     None => Protocol::Tcp,
                 };
-                let src = Subject::parse(&b.src).map_err(|e| format!("line {}: {e}", i + 1))?;
-                let dst = Subject::parse(&b.dst).map_err(|e| format!("line {}: {e}", i + 1))?;
+                let src = Target::parse(&b.src).map_err(|e| format!("line {}: {e}", i + 1))?;
+                let dst = Target::parse(&b.dst).map_err(|e| format!("line {}: {e}", i + 1))?;
                 session
-                    .check(&src, &dst, b.port, protocol, at)
+                    .check_targets(&src, &dst, b.port, protocol, at)
                     .map_err(|e| format!("line {}: {e}", i + 1))
             });
         match result {
-            Ok(evaluation) => {
-                if expect.is_some_and(|want| want != evaluation.verdict) {
-                    unexpected += 1;
-                }
-                match format {
-                    OutputFormat::Table => writeln!(out, "{evaluation}")?,
-                    _ => writeln!(out, "{}", serde_json::to_string(&*evaluation)?)?,
+            Ok(checked) => {
+                unexpected += checked
+                    .pairs
+                    .iter()
+                    .filter(|p| expect.is_some_and(|want| want != p.evaluation.verdict))
+                    .count();
+                let single = checked
+                    .pairs
+                    .first()
+                    .filter(|_| checked.one_to_one)
+                    .map(|p| &p.evaluation);
+                match (format, single) {
+                    (OutputFormat::Table, _) => writeln!(out, "{checked}")?,
+                    (_, Some(evaluation)) => {
+                        writeln!(out, "{}", serde_json::to_string(evaluation)?)?
+                    }
+                    (_, None) => writeln!(out, "{}", serde_json::to_string(&checked)?)?,
                 }
             }
             Err(message) => {

@@ -7,7 +7,7 @@ use netflow_core::{DeclaredRow, DeniedQuery, DeniedRow};
 
 use super::Run;
 use crate::args::{DeniedArgs, OutputFormat};
-use crate::diagnostics::footer;
+use crate::diagnostics::{empty_is_no_answer, footer};
 use crate::output::table::{thousands, write_denied, TimeStyle};
 use crate::output::terminal::Layout;
 use crate::output::{write_rows, Destination};
@@ -20,9 +20,9 @@ pub fn run(args: &DeniedArgs, stdout: &mut dyn Write) -> Result<()> {
     let mut out = Destination::open(&args.output, stdout)?;
     let query = DeniedQuery {
         include_drops: args.include_drops,
-        unanswered_within: args
-            .unanswered
+        unanswered_within: (!args.no_unanswered)
             .then(|| chrono::Duration::seconds(args.reply_window.into())),
+        policy_denials: true,
     };
     let what = if args.include_drops {
         "denied or dropped"
@@ -37,7 +37,24 @@ pub fn run(args: &DeniedArgs, stdout: &mut dyn Write) -> Result<()> {
     }
 
     let denied = run.read(|session| Ok(session.denied(&query)?))?;
+    if denied.verdictless > 0 && args.snapshot.snapshot.is_empty() {
+        eprintln!(
+            "flowq: note: {} flow record{} no verdict (VPC Flow Logs observe, they do not \
+             decide): only requests that got no reply are listed; pass --snapshot (kubectl get \
+             namespaces,pods,services,endpointslices,nodes,networkpolicies -A -o json) to list \
+             the connections the policies deny",
+            thousands(denied.verdictless),
+            if denied.verdictless == 1 {
+                " carries"
+            } else {
+                "s carry"
+            },
+        );
+    }
     let connections = &denied.connections;
+    if connections.is_empty() && empty_is_no_answer(&denied.summary) {
+        return out.settle(run.finish(&denied.summary));
+    }
     if args.output.output != OutputFormat::Table {
         let rows: Vec<DeniedRow> = connections.iter().map(DeniedRow::of).collect();
         write_rows(args.output.output, DeniedRow::COLUMNS, &rows, &mut out)?;

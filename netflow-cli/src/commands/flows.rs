@@ -8,7 +8,7 @@ use netflow_core::{DeclaredRow, Flow, FlowRow};
 
 use super::Run;
 use crate::args::{FlowsArgs, OutputFormat};
-use crate::diagnostics::footer;
+use crate::diagnostics::{empty_is_no_answer, footer};
 use crate::output::table::{thousands, write_flows};
 use crate::output::terminal::Layout;
 use crate::output::{Destination, RowSink};
@@ -57,7 +57,9 @@ pub fn list_records(
         })
     })?;
     if flows.is_empty() {
-        writeln!(out, "No {noun} records {}.", footer(&summary))?;
+        if !empty_is_no_answer(&summary) {
+            writeln!(out, "No {noun} records {}.", footer(&summary))?;
+        }
     } else {
         write_flows(&mut out, &flows, layout)?;
         writeln!(

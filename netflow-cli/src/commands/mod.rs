@@ -7,7 +7,11 @@ pub mod denied;
 pub mod flows;
 pub mod formats;
 pub mod inspect;
+pub mod lint;
+pub mod reconcile;
+pub mod replay;
 pub mod report;
+pub mod suggest;
 pub mod top;
 
 use anyhow::Result;

@@ -22,6 +22,7 @@ pub fn run(args: &ReportArgs, _stdout: &mut dyn Write) -> Result<()> {
     let query = DeniedQuery {
         include_drops: args.include_drops,
         unanswered_within: None,
+        policy_denials: false,
     };
     let mut per_second: BTreeMap<i64, u64> = BTreeMap::new();
     let denied = run.read(|session| {

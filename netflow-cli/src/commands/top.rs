@@ -9,7 +9,7 @@ use netflow_core::TopQuery;
 
 use super::Run;
 use crate::args::{OutputFormat, TopArgs};
-use crate::diagnostics::footer;
+use crate::diagnostics::{empty_is_no_answer, footer};
 use crate::output::table::{rows_table, thousands, write_table};
 use crate::output::{write_rows, Destination};
 use crate::settings::{self, flag_error};
@@ -35,6 +35,9 @@ pub fn run(args: &TopArgs, stdout: &mut dyn Write) -> Result<()> {
     let mut out = Destination::open(&args.output, stdout)?;
     let top = run.read(|session| Ok(session.top(&query)?))?;
     let groups = &top.groups;
+    if groups.rows.is_empty() && empty_is_no_answer(&top.summary) {
+        return out.settle(run.finish(&top.summary));
+    }
     if args.output.output != OutputFormat::Table {
         write_rows(args.output.output, &groups.columns, &groups.rows, &mut out)?;
         return out.settle(run.finish(&top.summary));

@@ -9,7 +9,7 @@ use comfy_table::{
     presets, Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width,
 };
 use netflow_core::flow::{Endpoint, Flow, Identity};
-use netflow_core::query::DeniedConnection;
+use netflow_core::query::{DenialBasis, DeniedConnection, ReplayConnection};
 use netflow_core::{Column, ColumnType, Row};
 
 use super::terminal::{Grid, GridRow, Layout, NodeNames};
@@ -230,6 +230,9 @@ fn why_with_snapshot(r: &DeniedConnection, log_says: String) -> String {
     if let Some(mismatch) = &why.mismatch {
         text.push_str(&format!("\n! mismatch: {mismatch}"));
     }
+    for also in why.evaluation.iter().flat_map(|e| &e.also_subject_to) {
+        text.push_str(&format!("\n! {}", also.note));
+    }
     text
 }
 
@@ -303,6 +306,11 @@ fn denied_cells(
         r.direction.as_str(),
         r.node.as_deref().map(|n| nodes.show(n)).as_deref(),
     );
+    match r.basis {
+        // An unanswered request's reason already says it.
+        DenialBasis::Log | DenialBasis::NoReply => {}
+        DenialBasis::Snapshot => place.push_str("\n  (computed: the log has no verdict)"),
+    }
     for other in &r.other_reports {
         let mut other = other.clone();
         other.node = other.node.map(|n| nodes.show(&n));
@@ -378,6 +386,52 @@ pub fn write_denied(
             Ok(())
         }
     }
+}
+
+/// The column titles of the replay table.
+const REPLAY_HEADER: [&str; 9] = [
+    "CHANGE",
+    "SOURCE",
+    "DESTINATION",
+    "PORT",
+    "WHERE",
+    "WHY",
+    "COUNT",
+    "FIRST (UTC)",
+    "LAST (UTC)",
+];
+
+/// The replay table: per connection, how its verdict changes, the denied columns, and the
+/// WHY before and after the change.
+pub fn replay_table(rows: &[ReplayConnection], style: TimeStyle) -> Table {
+    let mut table = new_table(&REPLAY_HEADER);
+    for r in rows {
+        let (mut cells, _) = denied_cells(&r.connection, style, &NodeNames::default());
+        let mut why = String::new();
+        if let Some(before) = &r.explanation_before {
+            why.push_str(&format!("before: {before}"));
+        }
+        if let Some(after) = r.connection.why.as_ref().map(|w| &w.summary) {
+            if !why.is_empty() {
+                why.push('\n');
+            }
+            why.push_str(&format!("after:  {after}"));
+        }
+        cells.insert(4, if why.is_empty() { "-".to_string() } else { why });
+        cells.insert(0, r.change().as_str().to_string());
+        table.add_row(cells);
+    }
+    align_right(&mut table, &[6]);
+    table
+}
+
+/// Writes the replay table (long tables a slice at a time).
+pub fn write_replay(
+    out: &mut dyn std::io::Write,
+    rows: &[ReplayConnection],
+    style: TimeStyle,
+) -> std::io::Result<()> {
+    write_long_table(out, rows, |rows| replay_table(rows, style))
 }
 
 /// A cell's lines on one line.

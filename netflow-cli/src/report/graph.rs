@@ -260,6 +260,7 @@ mod tests {
             dst_port: Some(port),
             protocol: "TCP".into(),
             verdict: "denied",
+            verdict_from: "log",
             where_: "egress",
             node: None,
             reason: None,
@@ -274,6 +275,7 @@ mod tests {
             explanation: None,
             evaluation: None,
             mismatch: None,
+            also_subject_to: Vec::new(),
         }
     }
 

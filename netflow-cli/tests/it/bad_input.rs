@@ -142,3 +142,44 @@ fn snapshot_secrets_never_reach_the_output() {
         }
     }
 }
+
+#[test]
+fn an_unreadable_input_gives_its_error_and_no_line_that_reads_like_an_answer() {
+    for args in [
+        &["denied", "no/such/flows.json"][..],
+        &["denied", "-o", "json", "no/such/flows.json"],
+        &["flows", "no/such/flows.json"],
+        &["top", "no/such/flows.json"],
+    ] {
+        let run = flowq(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(
+            run.stdout, "",
+            "{args:?}: nothing found is not what happened"
+        );
+        assert!(
+            run.stderr.contains("cannot read \"no/such/flows.json\""),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn rows_read_beside_an_unreadable_input_say_that_one_was_not_read() {
+    let run = flowq(&[
+        "denied",
+        "--dst-port",
+        "9200",
+        INCIDENT,
+        "no/such/flows.json",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let footer = run.stdout.lines().last().unwrap_or_default();
+    assert!(
+        footer.contains("2 denied connections")
+            && footer.contains("1 input could not be read in full"),
+        "{}",
+        run.stdout
+    );
+}

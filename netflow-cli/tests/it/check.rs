@@ -273,3 +273,504 @@ fn one_ends_allow_report_is_not_a_mismatch_when_the_other_end_denies() {
     );
     assert_eq!(rows[0]["mismatch"], serde_json::Value::Null);
 }
+
+const EXTRA: &str = "testdata/clusters/extra-kinds";
+
+#[test]
+fn verdicts_for_pods_under_policies_flowq_does_not_evaluate_say_so() {
+    let run = flowq(&[
+        "check",
+        "--snapshot",
+        EXTRA,
+        "--from",
+        "lab/probe",
+        "--to",
+        "shop/db-0",
+        "--port",
+        "5432",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("DENIED  lab/probe → shop/db-0 :5432/TCP"),
+        "{}",
+        run.stdout
+    );
+    for line in [
+        "! also subject to Calico GlobalNetworkPolicy default.lab-deny (egress of lab/probe), which flowq does not evaluate: the verdict may differ",
+        "! also subject to CiliumNetworkPolicy shop/db-l7 (ingress of shop/db-0), which flowq does not evaluate: the verdict may differ",
+    ] {
+        assert!(run.stdout.contains(line), "{line}\n{}", run.stdout);
+    }
+    let json = flowq(&[
+        "check",
+        "--snapshot",
+        EXTRA,
+        "--from",
+        "lab/probe",
+        "--to",
+        "shop/db-0",
+        "--port",
+        "5432",
+        "-o",
+        "json",
+    ])
+    .json();
+    let also = json["also_subject_to"].as_array().unwrap();
+    assert_eq!(also.len(), 5, "{also:?}");
+    assert_eq!(also[0]["kind"], "Calico GlobalNetworkPolicy");
+    assert_eq!(also[0]["direction"], "Egress");
+    assert_eq!(also[0]["selects"], true);
+    let csv = flowq(&[
+        "check",
+        "--snapshot",
+        EXTRA,
+        "--from",
+        "lab/probe",
+        "--to",
+        "shop/db-0",
+        "--port",
+        "5432",
+        "-o",
+        "csv",
+    ]);
+    assert!(
+        csv.stdout
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(",also_subject_to"),
+        "{}",
+        csv.stdout
+    );
+}
+
+#[test]
+fn check_verbose_counts_the_snapshot_and_lists_its_warnings() {
+    let run = flowq(&[
+        "check",
+        "--snapshot",
+        EXTRA,
+        "--from",
+        "shop/web-0",
+        "--to",
+        "shop/db-0",
+        "--port",
+        "5432",
+        "-v",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "2 namespaces, 3 pods, 0 services, 1 node, 1 NetworkPolicy; 7 policies flowq does not \
+             evaluate: ClusterNetworkPolicy prod-ingress-guard"
+        ),
+        "{}",
+        run.stderr
+    );
+    let quiet = flowq(&[
+        "check",
+        "--snapshot",
+        SNAPSHOT,
+        "--from",
+        AGENT,
+        "--to",
+        "vamp/elasticsearch-0",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(quiet.stderr, "", "no -v, nothing on stderr");
+}
+
+#[test]
+fn inspect_describes_snapshots_and_the_policies_flowq_does_not_evaluate() {
+    let run = flowq(&[
+        "inspect",
+        "--snapshot",
+        "testdata/clusters/extra-kinds.json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let header = run.stdout.lines().next().unwrap();
+    assert!(
+        header.starts_with("SNAPSHOT") && header.contains("NOT EVALUATED"),
+        "{header}"
+    );
+    assert!(
+        run.stdout.contains(
+            "7 policies flowq does not evaluate (verdicts for the pods they select say so): \
+             ClusterNetworkPolicy prod-ingress-guard, AdminNetworkPolicy lab-egress"
+        ),
+        "{}",
+        run.stdout
+    );
+    let rows = flowq(&["inspect", "--snapshot", EXTRA, "-o", "json"]).json();
+    assert_eq!(rows[0]["pods"], 3);
+    assert_eq!(rows[0]["network_policies"], 1);
+    assert_eq!(rows[0]["not_evaluated"], 7);
+    assert_eq!(
+        rows[0]["not_evaluated_policies"][6],
+        "CiliumClusterwideNetworkPolicy shop-no-world"
+    );
+    let both = flowq(&[
+        "inspect",
+        "--snapshot",
+        EXTRA,
+        "-o",
+        "json",
+        "testdata/flows/hubble/extra-kinds.ndjson",
+    ]);
+    assert_eq!(both.code, 2, "rows of two kinds cannot share one output");
+}
+
+#[test]
+fn a_denial_the_snapshot_allows_names_the_cilium_policy_as_the_likely_cause() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        EXTRA,
+        "-o",
+        "json",
+        "testdata/flows/hubble/extra-kinds.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let row = &run.json()[0];
+    assert_eq!(row["policy_verdict"], "allow");
+    let mismatch = row["mismatch"].as_str().unwrap();
+    assert!(
+        mismatch.starts_with(
+            "the log denies but the snapshot allows: also subject to CiliumNetworkPolicy \
+             shop/db-l7, ClusterNetworkPolicy prod-ingress-guard, BaselineAdminNetworkPolicy \
+             default, which flowq does not evaluate (the likely cause)"
+        ),
+        "{mismatch}"
+    );
+    assert_eq!(row["also_subject_to"].as_array().unwrap().len(), 5);
+    let table = flowq(&[
+        "denied",
+        "--snapshot",
+        EXTRA,
+        "testdata/flows/hubble/extra-kinds.ndjson",
+    ]);
+    assert!(
+        table
+            .stdout
+            .contains("! also subject to CiliumNetworkPolicy shop/db-l7 (ingress of shop/db-0)"),
+        "{}",
+        table.stdout
+    );
+}
+
+const PING: &str = "testdata/clusters/ping.yaml";
+
+#[test]
+fn icmp_is_checked_without_a_port_to_and_from_isolated_and_open_pods() {
+    let verdict = |from: &str, to: &str, protocol: &str| {
+        let run = flowq(&[
+            "check",
+            "--snapshot",
+            PING,
+            "--from",
+            from,
+            "--to",
+            to,
+            "--protocol",
+            protocol,
+            "-o",
+            "json",
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let v = run.json();
+        assert_eq!(v["port"], serde_json::Value::Null);
+        v
+    };
+    // Into target (ingress isolated, its only rule has ports) and out of pinger (egress
+    // isolated, no rules): denied; the other way round, nothing isolates them.
+    for (from, to, want) in [
+        ("apps/open", "apps/target", "deny"),
+        ("apps/target", "apps/open", "allow"),
+        ("apps/pinger", "8.8.8.8", "deny"),
+        ("8.8.8.8", "apps/pinger", "allow"),
+        ("apps/open", "apps/pinger", "allow"),
+        ("apps/pinger", "apps/open", "deny"),
+    ] {
+        for protocol in ["icmp", "icmpv6", "47"] {
+            let v = verdict(from, to, protocol);
+            assert_eq!(v["verdict"], want, "{from} → {to} {protocol}: {v}");
+        }
+    }
+    let v = verdict("apps/open", "apps/target", "icmp");
+    assert_eq!(
+        v["ingress"]["reasons"][0]["rules"][0]["ports"]["port"],
+        serde_json::Value::Null
+    );
+    assert!(
+        v["ingress"]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("may vary across network plugins"),
+        "{v}"
+    );
+    let tcp = flowq(&[
+        "check",
+        "--snapshot",
+        PING,
+        "--from",
+        "apps/open",
+        "--to",
+        "apps/target",
+    ]);
+    // Without a port, TCP asks whether any port is allowed: target admits only 8080.
+    assert_eq!(tcp.code, 0, "{}", tcp.stderr);
+    assert!(
+        tcp.stdout.starts_with(
+            "allowed on TCP 8080 (any port asked; explained for the first)\nALLOWED apps/open → \
+             apps/target :8080/TCP"
+        ),
+        "{}",
+        tcp.stdout
+    );
+}
+
+#[test]
+fn icmp_batch_lines_need_no_port() {
+    let run = flowq_with_stdin(
+        &["check", "--snapshot", PING, "--batch", "-", "-o", "ndjson"],
+        br#"{"src": "apps/pinger", "dst": "8.8.8.8", "protocol": "icmp"}
+{"src": "apps/open", "dst": "apps/target", "port": 8080}
+{"src": "apps/app in (open,pinger)", "dst": "apps/target"}
+"#,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["verdict"], "deny");
+    assert_eq!(lines[1]["verdict"], "allow");
+    // A selector and no port: the check object, one pair per source pod, on one line.
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["one_to_one"], false);
+    let pairs = lines[2]["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 2);
+    assert_eq!(pairs[0]["any_port"]["allowed"][0], "8080", "open → target");
+    assert!(
+        pairs[1]["any_port"]["allowed"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "pinger: no egress"
+    );
+}
+
+const MANIFESTS: &str = "testdata/clusters/manifests-only";
+
+fn check_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["check", "--snapshot"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "json"]);
+    let run = flowq(&all);
+    assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    run.json()
+}
+
+#[test]
+fn every_target_form_is_checked() {
+    // A workload by its name: one verdict per pod, grouped when they agree.
+    let v = check_json(&[
+        SNAPSHOT,
+        "--from",
+        "customer1/release-agent",
+        "--to",
+        "vamp/elasticsearch",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(v["pairs"].as_array().unwrap().len(), 2);
+    assert_eq!(v["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(v["groups"][0]["verdict"], "deny");
+    assert_eq!(v["one_to_one"], false);
+    // Explicit kinds, a label selector, a Service, an IP and a node.
+    let explicit = check_json(&[
+        SNAPSHOT,
+        "--from",
+        "deploy/customer1/release-agent",
+        "--to",
+        "sts/vamp/elasticsearch",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(explicit["pairs"], v["pairs"]);
+    let selector = check_json(&[
+        SNAPSHOT,
+        "--from",
+        "vamp/io.vamp=vamp-api",
+        "--to",
+        "vamp/app=elasticsearch",
+        "--port",
+        "9200",
+    ]);
+    let dsts: Vec<&str> = selector["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["evaluation"]["dst"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(dsts, ["elasticsearch-0", "elasticsearch-1"]);
+    assert!(selector["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["evaluation"]["verdict"] == "allow"));
+    let one = check_json(&[
+        SNAPSHOT,
+        "--from",
+        AGENT,
+        "--to",
+        "svc/vamp/elasticsearch",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(
+        one["verdict"], "deny",
+        "one end each: the evaluation object itself"
+    );
+    assert_eq!(one["dst"]["kind"], "service");
+    let ip = check_json(&[
+        SNAPSHOT,
+        "--from",
+        "10.0.0.11",
+        "--to",
+        "vamp/elasticsearch-0",
+        "--port",
+        "9200",
+    ]);
+    let node = check_json(&[
+        SNAPSHOT,
+        "--from",
+        "node/node-a",
+        "--to",
+        "vamp/elasticsearch-0",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(ip, node);
+    assert_eq!(node["src"]["kind"], "node");
+    let pod = check_json(&[
+        SNAPSHOT,
+        "--from",
+        "pod/customer1/release-agent-6c8f9b7d5-w4k2j",
+        "--to",
+        "vamp/elasticsearch-0",
+        "--port",
+        "9200",
+    ]);
+    assert_eq!(pod["verdict"], "deny");
+}
+
+#[test]
+fn manifests_without_pods_are_checked_from_pod_templates() {
+    let run = flowq(&[
+        "check",
+        "--snapshot",
+        MANIFESTS,
+        "--from",
+        "shop/web",
+        "--to",
+        "svc/shop/db",
+        "--port",
+        "5432",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("ALLOWED shop/web (pod template) → shop/db (service) :5432/TCP\n        service port 5432 → pod port 5432 (named port \"pg\") on db (pod template)"),
+        "{}",
+        run.stdout
+    );
+    let v = check_json(&[MANIFESTS, "--from", "shop/tier=back", "--to", "sts/shop/db"]);
+    let pairs = v["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 2, "db and migrate templates");
+    assert!(pairs
+        .iter()
+        .all(|p| p["any_port"]["allowed"].as_array().unwrap().is_empty()));
+    let cron = check_json(&[
+        MANIFESTS,
+        "--from",
+        "cj/shop/backup",
+        "--to",
+        "svc/shop/db",
+        "--port",
+        "5432",
+    ]);
+    let cron = &cron["pairs"][0]["evaluation"];
+    assert_eq!(cron["src"]["name"], "backup (pod template)");
+    assert_eq!(cron["verdict"], "deny", "the backup pods are not app=web");
+    let expect = flowq(&[
+        "check",
+        "--snapshot",
+        MANIFESTS,
+        "--from",
+        "shop/tier=back",
+        "--to",
+        "shop/db",
+        "--expect",
+        "allow",
+    ]);
+    assert_eq!(expect.code, 1, "{}", expect.stderr);
+    let missing = flowq(&[
+        "check",
+        "--snapshot",
+        MANIFESTS,
+        "--from",
+        "shop/nope",
+        "--to",
+        "shop/db",
+    ]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("no pod shop/nope and no workload"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn check_summarises_snapshot_warnings_and_lists_them_with_verbose() {
+    let args = [
+        "check",
+        "--snapshot",
+        PING,
+        "--from",
+        "apps/open",
+        "--to",
+        "apps/target",
+        "--port",
+        "8080",
+    ];
+    let run = flowq(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "1 warning (first: namespace legacy has pods or policies but no Namespace object"
+        ) && run.stderr.contains("-v to list all"),
+        "{}",
+        run.stderr
+    );
+    let mut verbose = args.to_vec();
+    verbose.push("-v");
+    let run = flowq(&verbose);
+    assert!(
+        run.stderr.contains(
+            "flowq: warning: snapshot \"testdata/clusters/ping.yaml\": namespace legacy has pods \
+             or policies but no Namespace object"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("3 pods, 0 services, 1 node, 3 NetworkPolicies"),
+        "{}",
+        run.stderr
+    );
+}

@@ -251,3 +251,204 @@ fn a_missing_snapshot_fails_before_anything_is_read() {
     );
     assert_eq!(run.stdout, "");
 }
+
+const VPC_COMPUTED: &str = "testdata/flows/gke-vpc/computed.ndjson";
+
+fn json_rows(run: &crate::Run) -> Vec<serde_json::Value> {
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json().as_array().expect("a JSON array").clone()
+}
+
+#[test]
+fn a_vpc_log_lists_the_connections_the_policies_deny_as_computed() {
+    let run = flowq(&["denied", "--snapshot", SNAPSHOT, "-o", "json", VPC_COMPUTED]);
+    let rows = json_rows(&run);
+    let pairs: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["src_workload"].as_str().unwrap(),
+                r["dst_pod"].as_str().unwrap(),
+                r["verdict_from"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("release-agent", "elasticsearch-1", "snapshot"),
+            ("vamp-api", "coredns-5d78c9869d-x7k2p", "no_reply"),
+        ],
+        "vamp-api -> pyserver measured a round trip and elasticsearch-0 replied: neither is denied"
+    );
+    let computed = &rows[0];
+    assert_eq!(
+        computed["verdict"], "unknown",
+        "the log itself says nothing"
+    );
+    assert_eq!(computed["where"], "ingress", "where the policies deny it");
+    assert_eq!(computed["node"], "node-b");
+    assert_eq!(computed["count"], 1, "reported by both VMs, one attempt");
+    assert_eq!(computed["records"], 2);
+    assert_eq!(computed["policy_verdict"], "deny");
+    assert!(computed["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("vamp/elasticsearch-ingress"));
+    assert_eq!(rows[1]["policy_verdict"], "allow");
+    let table = flowq(&["denied", "--snapshot", SNAPSHOT, VPC_COMPUTED]);
+    assert!(
+        table.stdout.contains("(computed: the log has no verdict)"),
+        "{}",
+        table.stdout
+    );
+    assert!(!table.stderr.contains("no verdict"), "{}", table.stderr);
+}
+
+#[test]
+fn without_a_snapshot_a_vpc_log_says_once_that_it_carries_no_verdict() {
+    let run = flowq(&["denied", "-o", "json", VPC_COMPUTED]);
+    let rows = json_rows(&run);
+    let notes: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("no verdict"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", run.stderr);
+    assert!(
+        notes[0].contains("6 flow records carry no verdict") && notes[0].contains("--snapshot"),
+        "{}",
+        notes[0]
+    );
+    let flagged: Vec<&str> = rows
+        .iter()
+        .map(|r| r["dst_workload"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        flagged,
+        ["elasticsearch", "coredns"],
+        "the request with a round trip is never flagged"
+    );
+    assert!(rows.iter().all(|r| r["verdict_from"] == "no_reply"));
+    let off = flowq(&["denied", "--no-unanswered", "-o", "json", VPC_COMPUTED]);
+    assert!(json_rows(&off).is_empty());
+}
+
+#[test]
+fn icmp_denials_are_explained_by_the_policy_that_isolates_the_pod() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        "testdata/clusters/ping.yaml",
+        "-o",
+        "json",
+        "testdata/flows/hubble/icmp.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.json();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["protocol"], "ICMPv4");
+    assert_eq!(rows[0]["policy_verdict"], "deny");
+    assert_eq!(rows[0]["mismatch"], serde_json::Value::Null);
+    assert!(
+        rows[0]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("apps/pinger-deny-egress"),
+        "{}",
+        rows[0]
+    );
+    assert_eq!(rows[1]["policy_verdict"], "deny");
+    assert!(
+        rows[1]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("ICMPv4 has no ports, and a rule with ports [TCP/8080] only matches"),
+        "{}",
+        rows[1]
+    );
+}
+
+#[test]
+fn kube_network_policies_denials_name_the_pods_their_nodes_and_the_policy() {
+    let log = "testdata/flows/kube-network-policies/klog.ndjson";
+    let run = flowq(&["denied", "--snapshot", SNAPSHOT, log]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("denied_kube_network_policies", run.stdout);
+    // The log's last evaluation has no verdict: said on stderr, never dropped.
+    assert!(
+        run.stderr
+            .contains("1 flow without a verdict record (verdict unknown)"),
+        "{}",
+        run.stderr
+    );
+    let run = flowq(&["denied", "--snapshot", SNAPSHOT, "-o", "json", log]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.json();
+    let rows = rows.as_array().expect("a JSON array");
+    assert_eq!(rows.len(), 3, "two logged denials and one computed");
+    let es = &rows[0];
+    for (field, want) in [
+        ("src_pod", "release-agent-6c8f9b7d5-w4k2j"),
+        ("src_node", "node-a"),
+        ("dst_pod", "elasticsearch-0"),
+        ("dst_node", "node-b"),
+        ("where", "ingress"),
+        ("policy_verdict", "deny"),
+        ("first_seen", "2026-11-20T19:05:02Z"),
+    ] {
+        assert_eq!(es[field], want, "field {field} of {es:#}");
+    }
+    // The log names no node and no policy: the snapshot says on which node the denying pod
+    // runs and which policy isolates it.
+    assert_eq!(es["node"], "node-b");
+    assert_eq!(es["verdict_from"], "log");
+    assert_eq!(es["count"], 2);
+    assert_eq!(es["mismatch"], serde_json::Value::Null);
+    let why = es["explanation"].as_str().unwrap();
+    assert!(why.contains("vamp/elasticsearch-ingress"), "{why}");
+    let world = &rows[1];
+    assert_eq!(
+        (world["where"].as_str(), world["dst_ip"].as_str()),
+        (Some("egress"), Some("203.0.113.50"))
+    );
+    assert!(
+        world["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("customer1/release-agent-egress"),
+        "{world:#}"
+    );
+    // The evaluation whose verdict never came is not dropped: the policies deny it, and the
+    // row says the verdict is computed, not logged.
+    let computed = &rows[2];
+    assert_eq!(
+        (
+            computed["src_pod"].as_str(),
+            computed["verdict_from"].as_str()
+        ),
+        (Some("pyserver-7d9c8b6f5-abcde"), Some("snapshot"))
+    );
+}
+
+#[test]
+fn kube_network_policies_klog_text_reads_as_its_json() {
+    let run = flowq(&[
+        "denied",
+        "--snapshot",
+        SNAPSHOT,
+        "-o",
+        "json",
+        "testdata/flows/kube-network-policies/klog-text.log",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    let rows = run.json();
+    let es = &rows[0];
+    assert_eq!(es["dst_pod"], "elasticsearch-0");
+    assert_eq!(es["where"], "ingress");
+    assert_eq!(es["first_seen"], "2026-11-20T19:05:02.100211Z");
+    assert_eq!(rows[1]["dst_ip"], "2001:db8::7");
+    assert_eq!(rows[1]["where"], "egress");
+}

@@ -220,3 +220,81 @@ fn wide_tables_put_each_row_on_one_line_with_full_names() {
         assert!(row.contains("@ prod/node-"), "full node name: {row}");
     }
 }
+
+#[test]
+fn icmp_records_get_a_policy_verdict_with_a_snapshot() {
+    let run = flowq(&[
+        "flows",
+        "--snapshot",
+        "testdata/clusters/ping.yaml",
+        "-o",
+        "json",
+        "testdata/flows/hubble/icmp.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let verdicts: Vec<(String, String)> = run
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["verdict"].as_str().unwrap().to_string(),
+                r["policy_verdict"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        verdicts,
+        [
+            pair("denied", "deny"),
+            pair("denied", "deny"),
+            pair("allowed", "allow"),
+            pair("allowed", "allow")
+        ]
+    );
+}
+
+#[test]
+fn flow_rows_name_the_policies_flowq_does_not_evaluate() {
+    let run = flowq(&[
+        "flows",
+        "--snapshot",
+        "testdata/clusters/extra-kinds",
+        "-o",
+        "json",
+        "testdata/flows/hubble/extra-kinds.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let row = &run.json()[0];
+    assert_eq!(row["policy_verdict"], "allow");
+    let also: Vec<&str> = row["also_subject_to"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(also.len(), 5, "{also:?}");
+    assert!(also.contains(
+        &"also subject to CiliumNetworkPolicy shop/db-l7 (ingress of shop/db-0), which flowq \
+          does not evaluate: the verdict may differ"
+    ));
+    let csv = flowq(&[
+        "flows",
+        "--snapshot",
+        "testdata/clusters/extra-kinds",
+        "-o",
+        "csv",
+        "testdata/flows/hubble/extra-kinds.ndjson",
+    ]);
+    assert!(
+        csv.stdout
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("also_subject_to"),
+        "{}",
+        csv.stdout
+    );
+}

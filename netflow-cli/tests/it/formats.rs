@@ -172,7 +172,18 @@ fn vpc_flows_are_observations_and_unanswered_requests_are_flagged() {
         "json",
         "testdata/flows/gke-vpc/gcloud-logging-read.json",
     ]);
-    assert!(denied.is_empty(), "no verdict, no denial");
+    assert!(
+        denied.iter().all(|d| d["verdict_from"] == "no_reply"),
+        "no verdict, no denial but unanswered requests: {denied:?}"
+    );
+    let off = rows(&[
+        "denied",
+        "--no-unanswered",
+        "-o",
+        "json",
+        "testdata/flows/gke-vpc/gcloud-logging-read.json",
+    ]);
+    assert!(off.is_empty(), "no verdict, no denial: {off:?}");
     let unanswered = rows(&[
         "denied",
         "--unanswered",
@@ -328,4 +339,52 @@ fn a_format_the_file_is_not_in_is_an_error_not_a_run_of_skips() {
         run.stderr
     );
     assert_eq!(run.stdout, "", "no row made of another format's fields");
+}
+
+#[test]
+fn inspect_names_the_hubble_emitter_and_kube_network_policies_joins() {
+    let run = flowq(&[
+        "inspect",
+        "testdata/flows/hubble/exporter-aggregate.ndjson",
+        "testdata/flows/kube-network-policies/klog.ndjson",
+        "testdata/flows/kube-network-policies/klog-text.log",
+        "testdata/flows/kube-network-policies/jq-pretty.json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for line in [
+        "exporter-aggregate.ndjson: written by Hubble 1.19.1+gd0d0c879 (4 flows)",
+        "klog.ndjson: 1 flow without a verdict record (verdict unknown)",
+        "klog-text.log: line 2: a klog line \"Evaluating packet\"",
+    ] {
+        assert!(run.stdout.contains(line), "{line}\n{}", run.stdout);
+    }
+    let rows = rows(&[
+        "inspect",
+        "-o",
+        "json",
+        "testdata/flows/kube-network-policies/klog.ndjson",
+        "testdata/flows/kube-network-policies/klog-text.log",
+        "testdata/flows/kube-network-policies/jq-pretty.json",
+    ]);
+    let got: Vec<(&str, &str, i64, i64)> = rows
+        .iter()
+        .map(|i| {
+            (
+                i["format"].as_str().unwrap(),
+                i["framing"].as_str().unwrap(),
+                i["records"].as_i64().unwrap(),
+                i["flows"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("kube-network-policies", "lines", 18, 6),
+            ("kube-network-policies", "lines", 6, 2),
+            ("kube-network-policies", "concatenated", 3, 1),
+        ]
+    );
+    assert_eq!(rows[0]["incomplete"], 1);
+    assert_eq!(rows[0]["skipped"], 0);
 }

@@ -693,7 +693,7 @@ fn policies_with_unknown_fields_are_read_and_evaluated() {
     let run = flowq(&["denied", "--snapshot", &snapshot, "-o", "json", &flows]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        !run.stderr.contains("skipped a NetworkPolicy"),
+        !run.stderr.contains("skipped NetworkPolicy"),
         "{}",
         run.stderr
     );

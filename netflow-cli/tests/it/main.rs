@@ -4,12 +4,17 @@
 mod bad_input;
 mod check;
 mod denied;
+mod enforcers;
 mod examples;
 mod export;
 mod flows;
 mod formats;
 mod hostile;
+mod lint;
+mod reconcile;
+mod replay;
 mod report;
+mod suggest;
 mod top;
 
 use std::io::Write;

@@ -140,3 +140,27 @@ fn the_report_needs_an_out_file_and_keeps_it_only_on_success() {
     assert_eq!(run.code, 2);
     assert!(!page.exists());
 }
+
+#[test]
+fn the_report_counts_the_flows_an_exporter_aggregate_stands_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("aggregates.html");
+    let run = flowq(&[
+        "report",
+        "--snapshot",
+        SNAPSHOT,
+        "--out",
+        page.to_str().unwrap(),
+        "testdata/flows/hubble/exporter-aggregate.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let html = std::fs::read_to_string(&page).unwrap();
+    // 121 + 37 denied attempts in three records, marked as folded by the source.
+    assert!(
+        html.contains("2 denied connections (158 attempts)"),
+        "{}",
+        &html[..html.len().min(2000)]
+    );
+    assert!(html.contains(r#"data-sort="121">~121</td>"#));
+    assert!(html.contains(r#"data-sort="37">~37</td>"#));
+}

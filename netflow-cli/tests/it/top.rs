@@ -166,3 +166,40 @@ fn replies_are_left_out_unless_asked_for() {
         table.stdout
     );
 }
+
+#[test]
+fn top_counts_the_flows_an_exporter_aggregate_stands_for() {
+    let run = flowq(&[
+        "top",
+        "--by",
+        "dst_pod,verdict",
+        "-o",
+        "json",
+        "testdata/flows/hubble/exporter-aggregate.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = run.json();
+    let got: Vec<(&str, &str, i64, i64)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["dst_pod"].as_str().unwrap(),
+                r["verdict"].as_str().unwrap(),
+                r["count"].as_i64().unwrap(),
+                r["records"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // 120 + 1 denied SYNs to elasticsearch-0 in two records, 37 in one to elasticsearch-1,
+    // and 12 + 3 allowed ones folded into one record: not one attempt per record.
+    assert_eq!(
+        got,
+        [
+            ("elasticsearch-0", "denied", 121, 2),
+            ("elasticsearch-1", "denied", 37, 1),
+            ("elasticsearch-0", "allowed", 15, 1),
+        ]
+    );
+}

@@ -21,7 +21,7 @@ pub enum Owner {
 }
 
 /// Address → owners, built once per snapshot.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct IpIndex {
     by_ip: HashMap<IpAddr, Vec<Owner>, foldhash::fast::FixedState>,
 }

@@ -15,9 +15,11 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::model::{
-    ContainerPort, EndpointSlice, Namespace, NetworkPolicy, NetworkPolicySpec, Node, ObjectMeta,
-    Pod, Service, ServicePort, SliceEndpoint,
+    ContainerPort, ContainerProbe, EndpointSlice, IntOrString, Namespace, NetworkPolicy,
+    NetworkPolicySpec, Node, ObjectMeta, Pod, ProbeKind, Service, ServicePort, SkippedObject,
+    SliceEndpoint, WorkloadObject,
 };
+use super::unevaluated::{UnevaluatedKind, UnevaluatedPolicy};
 use super::Snapshot;
 use crate::error::{Error, Result};
 use crate::input::InputReader;
@@ -148,7 +150,7 @@ impl Loader {
                         .for_each(|item| self.add_raw(item, path, depth + 1));
                     return;
                 }
-                self.add_object(&kind, text, path);
+                self.add_object(&kind, head.api_version.as_deref().unwrap_or(""), text, path);
             }
             Err(_) => self.snapshot.warnings.push(format!(
                 "{}: ignored a value that is not an object",
@@ -157,7 +159,7 @@ impl Loader {
         }
     }
 
-    fn add_object(&mut self, kind: &str, value: &str, path: &Path) {
+    fn add_object(&mut self, kind: &str, api_version: &str, value: &str, path: &Path) {
         if kind.is_empty() {
             self.snapshot.warnings.push(format!(
                 "{}: ignored an object without \"kind\"",
@@ -166,6 +168,24 @@ impl Loader {
             return;
         }
         self.objects_seen += 1;
+        if let Some(policy_kind) = UnevaluatedKind::recognise(api_version, kind) {
+            if let Err(e) = self.add_unevaluated(policy_kind, api_version, value) {
+                self.snapshot
+                    .warnings
+                    .push(format!("{}: skipped a {policy_kind}: {e}", path.display()));
+            }
+            return;
+        }
+        // A NetworkPolicy of another API group (Antrea's, say) is not a Kubernetes one.
+        let group = api_version.split_once('/').map_or("", |(g, _)| g);
+        if kind == "NetworkPolicy" && !matches!(group, "" | "networking.k8s.io") {
+            *self
+                .snapshot
+                .ignored
+                .entry(format!("{kind} ({group})"))
+                .or_default() += 1;
+            return;
+        }
         let result = match kind {
             "Namespace" => self.add_namespace(value),
             "Pod" => self.add_pod(value),
@@ -173,16 +193,29 @@ impl Loader {
             "EndpointSlice" => self.add_endpoint_slice(value),
             "Node" => self.add_node(value),
             "NetworkPolicy" => self.add_policy(value),
-            "ReplicaSet" | "Job" => self.add_controller(kind, value),
+            "ReplicaSet" | "Job" => self
+                .add_controller(kind, value)
+                .and_then(|()| self.add_workload(kind, value)),
+            "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob" => {
+                self.add_workload(kind, value)
+            }
             _ => {
                 *self.snapshot.ignored.entry(kind.to_string()).or_default() += 1;
                 Ok(())
             }
         };
         if let Err(e) = result {
+            let skipped = skipped_object(kind, value, path, &e);
+            let e = &skipped.detail;
+            let object = match (&skipped.namespace, &skipped.name) {
+                (Some(ns), Some(name)) => format!("{kind} {ns}/{name}"),
+                (None, Some(name)) => format!("{kind} {name}"),
+                _ => format!("a {kind}"),
+            };
             self.snapshot
                 .warnings
-                .push(format!("{}: skipped a {kind}: {e}", path.display()));
+                .push(format!("{}: skipped {object}: {e}", path.display()));
+            self.snapshot.skipped.push(skipped);
         }
     }
 
@@ -268,6 +301,13 @@ impl Loader {
             .chain(raw.spec.init_containers.iter().flatten())
             .flat_map(|c| c.ports.iter().flatten().cloned())
             .collect();
+        let probes = raw
+            .spec
+            .containers
+            .iter()
+            .flatten()
+            .flat_map(RawContainer::probes)
+            .collect();
         let owner = meta.controller().map(|o| (o.kind.clone(), o.name.clone()));
         self.snapshot.pods.push(Pod {
             namespace,
@@ -277,6 +317,7 @@ impl Loader {
             host_network: raw.spec.host_network.unwrap_or(false),
             ips,
             container_ports,
+            probes,
             phase: status.phase,
             created: meta.creation_timestamp,
             ended,
@@ -333,6 +374,7 @@ impl Loader {
                     .flatten()
                     .filter_map(|a| a.parse().ok())
                     .collect(),
+                ready: e.conditions.as_ref().and_then(|c| c.ready),
                 pod: e.target_ref.filter(|t| t.kind == "Pod").map(|t| {
                     (
                         t.namespace
@@ -390,8 +432,67 @@ impl Loader {
         self.note_time(raw.metadata.creation_timestamp);
         self.snapshot.policies.push(NetworkPolicy {
             namespace: raw.metadata.namespace_or_default().to_string(),
+            created: raw.metadata.creation_timestamp,
             name: raw.metadata.name,
             spec: raw.spec,
+        });
+        Ok(())
+    }
+
+    fn add_unevaluated(
+        &mut self,
+        kind: UnevaluatedKind,
+        api_version: &str,
+        value: &str,
+    ) -> serde_json::Result<()> {
+        let object: Value = serde_json::from_str(value)?;
+        let meta: ObjectMeta =
+            serde_json::from_value(object.get("metadata").cloned().unwrap_or(Value::Null))
+                .unwrap_or_default();
+        self.note_time(meta.creation_timestamp);
+        let namespace = meta.namespace_or_default().to_string();
+        self.snapshot
+            .unevaluated
+            .push(UnevaluatedPolicy::from_object(
+                kind,
+                api_version.to_string(),
+                Some(namespace),
+                meta.name,
+                &object,
+            ));
+        Ok(())
+    }
+
+    fn add_workload(&mut self, kind: &str, value: &str) -> serde_json::Result<()> {
+        let raw: RawWorkload = serde_json::from_str(value)?;
+        self.note_time(raw.metadata.creation_timestamp);
+        let namespace = raw.metadata.namespace_or_default().to_string();
+        // A CronJob's pod template is one level down, in its Job template.
+        let template = match raw.spec.job_template {
+            Some(job) if kind == "CronJob" => job.spec.template,
+            _ => raw.spec.template,
+        };
+        let container_ports = template
+            .spec
+            .containers
+            .iter()
+            .flatten()
+            .chain(template.spec.init_containers.iter().flatten())
+            .flat_map(|c| c.ports.iter().flatten().cloned())
+            .collect();
+        self.snapshot.workloads.push(WorkloadObject {
+            namespace: namespace.clone(),
+            kind: kind.to_string(),
+            name: raw.metadata.name.clone(),
+            template: Pod {
+                namespace,
+                name: format!("{} (pod template)", raw.metadata.name),
+                labels: Arc::new(template.metadata.labels.unwrap_or_default()),
+                host_network: template.spec.host_network.unwrap_or(false),
+                container_ports,
+                owner: Some((kind.to_string(), raw.metadata.name)),
+                ..Default::default()
+            },
         });
         Ok(())
     }
@@ -420,7 +521,7 @@ impl Loader {
     }
 }
 
-fn collect_manifest_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+pub(super) fn collect_manifest_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<std::io::Result<_>>()?;
@@ -446,6 +547,8 @@ const MAX_NESTING: usize = 32;
 struct Head<'a> {
     #[serde(default)]
     kind: Option<String>,
+    #[serde(default, rename = "apiVersion")]
+    api_version: Option<String>,
     #[serde(borrow, default)]
     items: Option<Vec<&'a RawValue>>,
 }
@@ -455,6 +558,41 @@ struct Head<'a> {
 struct RawObject {
     #[serde(default)]
     metadata: ObjectMeta,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawWorkload {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: RawWorkloadSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawWorkloadSpec {
+    template: RawTemplate,
+    job_template: Option<RawJobTemplate>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawJobTemplate {
+    spec: RawWorkloadSpecTemplateOnly,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawWorkloadSpecTemplateOnly {
+    template: RawTemplate,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawTemplate {
+    metadata: ObjectMeta,
+    spec: RawPodSpec,
 }
 
 #[derive(Deserialize)]
@@ -477,11 +615,105 @@ struct RawPodSpec {
     init_containers: Option<Vec<RawContainer>>,
 }
 
-/// Only `ports`: env, args and volumes are never read.
+/// Only the name, `ports` and the probes: env, args and volumes are never read.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct RawContainer {
+    name: String,
     ports: Option<Vec<ContainerPort>>,
+    liveness_probe: Option<RawProbe>,
+    readiness_probe: Option<RawProbe>,
+    startup_probe: Option<RawProbe>,
+}
+
+impl RawContainer {
+    /// The container's probes that connect to it over the network.
+    fn probes(&self) -> Vec<ContainerProbe> {
+        [
+            (ProbeKind::Liveness, &self.liveness_probe),
+            (ProbeKind::Readiness, &self.readiness_probe),
+            (ProbeKind::Startup, &self.startup_probe),
+        ]
+        .into_iter()
+        .filter_map(|(kind, probe)| {
+            let probe = probe.as_ref()?;
+            let (handler, port) = if let Some(port) = probe.http_get.as_ref() {
+                ("httpGet", port.port.clone()?)
+            } else if let Some(port) = probe.tcp_socket.as_ref() {
+                ("tcpSocket", port.port.clone()?)
+            } else {
+                ("grpc", IntOrString::Int(probe.grpc.as_ref()?.port?))
+            };
+            Some(ContainerProbe {
+                container: self.name.clone(),
+                kind,
+                handler,
+                port,
+            })
+        })
+        .collect()
+    }
+}
+
+/// A probe; `exec` probes are not read (they run inside the container).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawProbe {
+    http_get: Option<RawProbePort>,
+    tcp_socket: Option<RawProbePort>,
+    grpc: Option<RawGrpcProbe>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawProbePort {
+    port: Option<IntOrString>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawGrpcProbe {
+    port: Option<i64>,
+}
+
+/// What is known of an object that could not be read: its kind and, when its metadata reads,
+/// its namespace and name.
+fn skipped_object(
+    kind: &str,
+    value: &str,
+    path: &Path,
+    error: &serde_json::Error,
+) -> SkippedObject {
+    let value: Option<Value> = serde_json::from_str(value).ok();
+    let field = |key: &str| {
+        value
+            .as_ref()
+            .and_then(|v| v.get("metadata"))
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let name = field("name");
+    let namespace = field("namespace").or_else(|| {
+        (name.is_some() && !matches!(kind, "Namespace" | "Node")).then(|| "default".to_string())
+    });
+    SkippedObject {
+        source: path.display().to_string(),
+        kind: kind.to_string(),
+        namespace,
+        name,
+        // The position serde gives is within the object's own text, not the file: it would
+        // mislead, the object's name says where it is.
+        detail: error
+            .to_string()
+            .trim_end_matches(&format!(
+                " at line {} column {}",
+                error.line(),
+                error.column()
+            ))
+            .to_string(),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -564,6 +796,13 @@ struct RawEndpointSlice {
 struct RawSliceEndpoint {
     addresses: Option<Vec<String>>,
     target_ref: Option<RawTargetRef>,
+    conditions: Option<RawEndpointConditions>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawEndpointConditions {
+    ready: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -642,6 +881,59 @@ mod tests {
                 "pod n/p has no IP in the snapshot"
             ]
         );
+    }
+
+    #[test]
+    fn an_unreadable_object_is_named_and_the_others_are_kept() {
+        let s = load(
+            r#"{"kind":"List","items":[
+              {"kind":"NetworkPolicy","metadata":{"name":"bad","namespace":"shop"},"spec":{"podSelector":"app=web"}},
+              {"kind":"NetworkPolicy","metadata":{"name":"good","namespace":"shop"},"spec":{"podSelector":{}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.policies.len(), 1);
+        assert_eq!(s.policies[0].name, "good");
+        assert_eq!(s.skipped.len(), 1);
+        let skipped = &s.skipped[0];
+        assert_eq!(skipped.kind, "NetworkPolicy");
+        assert_eq!(skipped.namespace.as_deref(), Some("shop"));
+        assert_eq!(skipped.name.as_deref(), Some("bad"));
+        assert_eq!(skipped.source, "t.json");
+        assert!(
+            skipped.detail.contains("expected struct"),
+            "{}",
+            skipped.detail
+        );
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.starts_with("t.json: skipped NetworkPolicy shop/bad: ")),
+            "{:?}",
+            s.warnings
+        );
+    }
+
+    #[test]
+    fn network_probes_are_kept_and_exec_probes_are_not() {
+        let s = load(
+            r#"{"kind":"Pod","metadata":{"name":"p","namespace":"n"},"spec":{"containers":[
+              {"name":"web","ports":[{"containerPort":8080,"name":"http"}],
+               "livenessProbe":{"httpGet":{"path":"/healthz","port":"http"}},
+               "readinessProbe":{"tcpSocket":{"port":8080}},
+               "startupProbe":{"exec":{"command":["true"]}}},
+              {"name":"rpc","startupProbe":{"grpc":{"port":9090}}}]},
+              "status":{"phase":"Running","podIP":"10.0.0.1"}}"#,
+        )
+        .unwrap();
+        let probes = &s.pods[0].probes;
+        assert_eq!(probes.len(), 3);
+        assert_eq!(probes[0].kind, ProbeKind::Liveness);
+        assert_eq!(probes[0].handler, "httpGet");
+        assert_eq!(probes[0].port, IntOrString::String("http".into()));
+        assert_eq!(probes[1].port, IntOrString::Int(8080));
+        assert_eq!(probes[2].container, "rpc");
+        assert_eq!(probes[2].handler, "grpc");
+        assert_eq!(probes[2].kind, ProbeKind::Startup);
     }
 
     #[test]

@@ -6,10 +6,13 @@
 //! holds several taken at different times and resolves each flow against the one in force at
 //! the flow's time.
 
+pub mod calico_selector;
 mod index;
 mod load;
+mod manifests;
 pub mod model;
 pub mod selector;
+pub mod unevaluated;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -24,11 +27,13 @@ use crate::flow::{
     Endpoint, Flow, Identity, IdentitySource, NodeIdentity, PodIdentity, ServiceIdentity, Workload,
 };
 pub use index::{IpIndex, Owner};
-use model::{EndpointSlice, Namespace, NetworkPolicy, Node, Pod, Service};
+pub use manifests::{ManifestProblem, PolicyChange, PolicyEdit, PolicyManifests};
+use model::{EndpointSlice, Namespace, NetworkPolicy, Node, Pod, Service, WorkloadObject};
 pub use selector::LabelSelector;
+pub use unevaluated::{AppliesTo, NamespaceView, Reach, UnevaluatedKind, UnevaluatedPolicy};
 
 /// One cluster snapshot with its IP index.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Snapshot {
     /// Where it was loaded from.
     pub source: String,
@@ -49,10 +54,18 @@ pub struct Snapshot {
     pub(crate) policies: Vec<NetworkPolicy>,
     /// Pod CIDRs of the nodes (`spec.podCIDRs`).
     pub(crate) pod_cidrs: Vec<IpNet>,
+    /// Policies of kinds flowq recognises but does not evaluate (Cilium, Calico, the Network
+    /// Policy API's cluster-wide kinds).
+    pub(crate) unevaluated: Vec<UnevaluatedPolicy>,
+    /// Workload controllers with their pod templates.
+    pub(crate) workloads: Vec<WorkloadObject>,
     /// Problems met while loading (objects skipped, bad addresses, missing namespaces).
     pub warnings: Vec<String>,
     /// Objects of kinds flowq does not use, by kind (never deserialized).
     pub ignored: BTreeMap<String, u64>,
+    /// Objects of kinds flowq uses that could not be read, and are left out (each is also a
+    /// warning).
+    pub skipped: Vec<model::SkippedObject>,
     /// (namespace, kind, name) of a ReplicaSet or Job → its controller (kind, name).
     pub(crate) controllers: HashMap<(String, String, String), (String, String)>,
     declared_namespaces: Vec<String>,
@@ -98,6 +111,83 @@ impl Snapshot {
     /// The nodes' pod CIDRs (`spec.podCIDRs`).
     pub fn pod_cidrs(&self) -> &[IpNet] {
         &self.pod_cidrs
+    }
+
+    /// The workload controllers (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job) with
+    /// their pod templates.
+    pub fn workloads(&self) -> &[WorkloadObject] {
+        &self.workloads
+    }
+
+    /// The pods of a workload (`kind` as Kubernetes spells it) that are not finished, found
+    /// through their owners (a Deployment's through its ReplicaSets).
+    pub fn pods_of_workload(&self, namespace: &str, kind: &str, name: &str) -> Vec<&Pod> {
+        self.pods
+            .iter()
+            .filter(|p| p.namespace == namespace)
+            .filter(|p| {
+                p.ended.is_none() && !matches!(p.phase.as_deref(), Some("Succeeded" | "Failed"))
+            })
+            .filter(|p| {
+                self.workload_of(p)
+                    .is_some_and(|w| w.kind == kind && w.name == name)
+            })
+            .collect()
+    }
+
+    /// The workload object (with its pod template) of that kind and name.
+    pub fn workload(&self, namespace: &str, kind: &str, name: &str) -> Option<&WorkloadObject> {
+        self.workloads
+            .iter()
+            .find(|w| w.namespace == namespace && w.kind == kind && w.name == name)
+    }
+
+    /// The policies of kinds flowq recognises but does not evaluate (CiliumNetworkPolicy,
+    /// CiliumClusterwideNetworkPolicy, Calico NetworkPolicy and GlobalNetworkPolicy,
+    /// ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy), in load order.
+    pub fn unevaluated_policies(&self) -> &[UnevaluatedPolicy] {
+        &self.unevaluated
+    }
+
+    /// How many policies of each kind flowq does not evaluate the snapshot holds.
+    pub fn unevaluated_counts(&self) -> BTreeMap<UnevaluatedKind, usize> {
+        let mut counts = BTreeMap::new();
+        for p in &self.unevaluated {
+            *counts.entry(p.kind).or_default() += 1;
+        }
+        counts
+    }
+
+    /// The policies flowq does not evaluate that select `pod` or may select it (see
+    /// [`Reach`]), sorted by kind and name: a verdict for this pod may differ from what its
+    /// NetworkPolicies alone decide.
+    pub fn unevaluated_for(&self, pod: &Pod) -> Vec<UnevaluatedMatch<'_>> {
+        let fallback;
+        let labels = match self.namespaces.get(&pod.namespace) {
+            Some(ns) => &ns.labels,
+            None => {
+                fallback = BTreeMap::from([(
+                    "kubernetes.io/metadata.name".to_string(),
+                    pod.namespace.clone(),
+                )]);
+                &fallback
+            }
+        };
+        let view = NamespaceView {
+            labels,
+            known: self.namespace_known(&pod.namespace),
+        };
+        let mut found: Vec<UnevaluatedMatch<'_>> = self
+            .unevaluated
+            .iter()
+            .filter_map(|policy| {
+                policy
+                    .reach(pod, view)
+                    .map(|reach| UnevaluatedMatch { policy, reach })
+            })
+            .collect();
+        found.sort_by_key(|m| (m.policy.kind, m.policy.id()));
+        found
     }
 
     /// Loads a snapshot from a file (JSON `List`, single object, YAML manifests; gzip or not) or
@@ -346,6 +436,15 @@ impl Snapshot {
     }
 }
 
+/// A policy flowq does not evaluate that selects, or may select, a pod.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnevaluatedMatch<'a> {
+    /// The policy.
+    pub policy: &'a UnevaluatedPolicy,
+    /// How surely it applies to the pod.
+    pub reach: Reach,
+}
+
 /// Whether an address is globally routable (not private, loopback, link-local, shared CGNAT,
 /// unique-local, multicast or unspecified).
 fn is_global(ip: &IpAddr) -> bool {
@@ -381,6 +480,12 @@ impl SnapshotSet {
     /// Builds the set; snapshots are ordered by the time they were taken (unknown first).
     pub fn new(snapshots: Vec<Snapshot>) -> SnapshotSet {
         let mut snapshots: Vec<Arc<Snapshot>> = snapshots.into_iter().map(Arc::new).collect();
+        snapshots.sort_by_key(|s| s.taken_at);
+        SnapshotSet { snapshots }
+    }
+
+    /// Builds the set from snapshots already shared; ordered as [`SnapshotSet::new`] orders.
+    pub fn from_shared(mut snapshots: Vec<Arc<Snapshot>>) -> SnapshotSet {
         snapshots.sort_by_key(|s| s.taken_at);
         SnapshotSet { snapshots }
     }
@@ -579,6 +684,60 @@ mod tests {
         assert_eq!(set.at(t("2026-11-20T09:00:00Z")).unwrap().source, "early");
         assert_eq!(set.at(t("2026-11-20T12:00:00Z")).unwrap().source, "early");
         assert_eq!(set.at(t("2026-11-20T19:00:00Z")).unwrap().source, "late");
+    }
+
+    #[test]
+    fn policies_flowq_does_not_evaluate_are_kept_counted_and_matched_to_pods() {
+        let text = r#"{"kind":"List","items":[
+          {"kind":"Namespace","metadata":{"name":"shop","labels":{"env":"prod"}}},
+          {"kind":"Pod","metadata":{"name":"web-0","namespace":"shop","labels":{"app":"web"}},
+           "status":{"phase":"Running","podIP":"10.0.0.1"}},
+          {"apiVersion":"projectcalico.org/v3","kind":"NetworkPolicy",
+           "metadata":{"name":"web-egress","namespace":"shop"},
+           "spec":{"selector":"app == 'web'","types":["Egress"],"egress":[{"action":"Deny"}]}},
+          {"apiVersion":"crd.antrea.io/v1beta1","kind":"NetworkPolicy",
+           "metadata":{"name":"antrea","namespace":"shop"},"spec":{}},
+          {"apiVersion":"policy.networking.k8s.io/v1alpha1","kind":"AdminNetworkPolicy",
+           "metadata":{"name":"prod-guard"},
+           "spec":{"priority":1,"subject":{"namespaces":{"matchLabels":{"env":"prod"}}},
+                   "ingress":[{"action":"Deny","from":[{"namespaces":{}}]}]}},
+          {"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
+           "metadata":{"name":"k8s","namespace":"shop"},"spec":{"podSelector":{}}}]}"#;
+        let s = Snapshot::from_text(text, "extra.json", None).unwrap();
+        assert_eq!(
+            s.policies.len(),
+            1,
+            "only the Kubernetes NetworkPolicy is evaluated"
+        );
+        assert_eq!(s.ignored.get("NetworkPolicy (crd.antrea.io)"), Some(&1));
+        assert_eq!(
+            s.unevaluated_counts(),
+            BTreeMap::from([
+                (UnevaluatedKind::CalicoNetworkPolicy, 1),
+                (UnevaluatedKind::AdminNetworkPolicy, 1)
+            ])
+        );
+        let web = s.pod("shop", "web-0").unwrap();
+        let found: Vec<(String, String, Reach)> = s
+            .unevaluated_for(web)
+            .into_iter()
+            .map(|m| (m.policy.kind.to_string(), m.policy.id(), m.reach))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "Calico NetworkPolicy".to_string(),
+                    "shop/web-egress".to_string(),
+                    Reach::Selects
+                ),
+                (
+                    "AdminNetworkPolicy".to_string(),
+                    "prod-guard".to_string(),
+                    Reach::Selects
+                ),
+            ]
+        );
     }
 
     #[test]

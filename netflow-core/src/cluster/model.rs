@@ -89,6 +89,9 @@ pub struct Pod {
     pub ips: Vec<IpAddr>,
     /// Ports declared by its containers (for named ports).
     pub container_ports: Vec<ContainerPort>,
+    /// Kubelet probes that connect to the pod (`httpGet`, `tcpSocket`, `grpc`); `exec`
+    /// probes run inside the container and are not kept.
+    pub probes: Vec<ContainerProbe>,
     /// `status.phase`.
     pub phase: Option<String>,
     /// When the pod was created.
@@ -98,6 +101,21 @@ pub struct Pod {
     pub ended: Option<DateTime<Utc>>,
     /// Owning controller as recorded on the pod (kind, name).
     pub owner: Option<(String, String)>,
+}
+
+/// A workload controller (Deployment, StatefulSet, DaemonSet, ReplicaSet or Job) with its pod
+/// template: what its pods will look like, for manifests that hold no Pod objects.
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadObject {
+    /// Namespace.
+    pub namespace: String,
+    /// `Deployment`, `StatefulSet`, `DaemonSet`, `ReplicaSet`, `Job` or `CronJob`.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// A pod made from `spec.template` (a CronJob's `spec.jobTemplate.spec.template`): its labels, container ports and `hostNetwork`, no node
+    /// and no address; named `<name> (pod template)`.
+    pub template: Pod,
 }
 
 /// A container port.
@@ -110,6 +128,57 @@ pub struct ContainerPort {
     pub container_port: i64,
     /// `TCP` (default), `UDP` or `SCTP`.
     pub protocol: Option<String>,
+}
+
+/// Which of a container's probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeKind {
+    /// `livenessProbe`: failing it restarts the container.
+    Liveness,
+    /// `readinessProbe`: failing it takes the pod out of its Services.
+    Readiness,
+    /// `startupProbe`: failing it restarts the container before it ever runs.
+    Startup,
+}
+
+impl ProbeKind {
+    /// `liveness`, `readiness` or `startup`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeKind::Liveness => "liveness",
+            ProbeKind::Readiness => "readiness",
+            ProbeKind::Startup => "startup",
+        }
+    }
+}
+
+/// A kubelet probe that opens a connection to the pod: the kubelet connects from its node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerProbe {
+    /// Name of the container it belongs to.
+    pub container: String,
+    /// Liveness, readiness or startup.
+    pub kind: ProbeKind,
+    /// `httpGet`, `tcpSocket` or `grpc`.
+    pub handler: &'static str,
+    /// The port probed: a number or the name of a container port.
+    pub port: IntOrString,
+}
+
+/// An object of the snapshot that could not be read, and was left out of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SkippedObject {
+    /// The file it came from.
+    pub source: String,
+    /// Its `kind`.
+    pub kind: String,
+    /// Its namespace, when it could be read.
+    pub namespace: Option<String>,
+    /// Its name, when it could be read.
+    pub name: Option<String>,
+    /// Why it could not be read.
+    pub detail: String,
 }
 
 /// A Service.
@@ -171,6 +240,9 @@ pub struct SliceEndpoint {
     pub addresses: Vec<IpAddr>,
     /// `namespace/name` of the target Pod, when the slice names one.
     pub pod: Option<(String, String)>,
+    /// `conditions.ready`: whether the backend may receive traffic (absent: unknown, which
+    /// Kubernetes reads as ready).
+    pub ready: Option<bool>,
 }
 
 /// A Node and its addresses.
@@ -195,6 +267,9 @@ pub struct NetworkPolicy {
     pub name: String,
     /// The policy's spec as written.
     pub spec: NetworkPolicySpec,
+    /// When it was created (`metadata.creationTimestamp`), when the snapshot says.
+    #[serde(skip)]
+    pub created: Option<DateTime<Utc>>,
 }
 
 /// A NetworkPolicy spec. `None` is an absent field, `Some(vec![])` an empty list: they

@@ -43,7 +43,7 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
 
 /// Decodes one Calico Enterprise flow document.
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
-    let doc: Document = match serde_json::from_slice::<Document>(bytes) {
+    let doc: Document = match super::value::from_json::<Document>(bytes) {
         Ok(Document {
             source: Some(inner),
             ..
@@ -140,6 +140,7 @@ fn convert(doc: Document, origin: Origin) -> Result<Flow, String> {
         is_reply: None,
         bytes: U64Value::sum(doc.bytes_in, doc.bytes_out),
         packets: U64Value::sum(doc.packets_in, doc.packets_out),
+        reply_seen: U64Value::both_ways(doc.packets_in, doc.packets_out),
         count,
         duplicate: false,
         counting: Counting::Aggregated,
@@ -353,8 +354,7 @@ fn explain_hits(hits: &[String], action: Action) -> (Vec<PolicyRef>, Option<Stri
                         format!("end of tier {tier}: no rule matched (default deny)")
                     }
                     (Some(-1), None) => "end of tier: no rule matched (default deny)".to_string(),
-                    (Some(n), _) => format!("deny rule {n}"),
-                    (None, _) => "deny".to_string(),
+                    (rule, _) => super::calico_fields::deny_rule_reason(rule),
                 };
                 (hit.policy.iter().cloned().collect(), Some(reason))
             }

@@ -8,6 +8,25 @@ use serde_json::Value;
 
 use crate::flow::{Identity, NetworkIdentity, NetworkScope, Protocol, Workload};
 
+/// The reason of a deny hit at rule `index` of a policy. Calico counts a policy's rules from 0
+/// (in the direction that applied); the text says so, so that "rule 0" is not read as "no rule".
+pub(super) fn deny_rule_reason(index: Option<i64>) -> String {
+    match index {
+        Some(n) if n >= 0 => {
+            let ordinal = n + 1;
+            let suffix = match (ordinal % 10, ordinal % 100) {
+                (1, 11) | (2, 12) | (3, 13) => "th",
+                (1, _) => "st",
+                (2, _) => "nd",
+                (3, _) => "rd",
+                _ => "th",
+            };
+            format!("deny rule {n} (0-based: the {ordinal}{suffix} rule)")
+        }
+        _ => "deny rule (index not given)".to_string(),
+    }
+}
+
 /// `-` and empty mean "not given" in Calico records.
 pub(super) fn present(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty() && *s != "-")
@@ -139,4 +158,26 @@ pub(super) fn labels_of(value: Option<&Value>) -> BTreeMap<String, String> {
         _ => {}
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deny_rule_reason_says_the_index_counts_from_zero() {
+        assert_eq!(
+            deny_rule_reason(Some(0)),
+            "deny rule 0 (0-based: the 1st rule)"
+        );
+        assert_eq!(
+            deny_rule_reason(Some(11)),
+            "deny rule 11 (0-based: the 12th rule)"
+        );
+        assert_eq!(
+            deny_rule_reason(Some(21)),
+            "deny rule 21 (0-based: the 22nd rule)"
+        );
+        assert_eq!(deny_rule_reason(None), "deny rule (index not given)");
+    }
 }

@@ -34,7 +34,7 @@ pub(crate) struct ResourceLabels {
 impl<'a> LogEntry<'a> {
     /// Splits a record into its envelope and the payload bytes.
     pub fn split(bytes: &'a [u8]) -> Result<(LogEntry<'a>, &'a [u8]), serde_json::Error> {
-        let entry: LogEntry = serde_json::from_slice(bytes)?;
+        let entry: LogEntry = super::value::from_json(bytes)?;
         let payload = entry.json_payload.map_or(bytes, |raw| raw.get().as_bytes());
         Ok((entry, payload))
     }

@@ -9,11 +9,14 @@ use rayon::prelude::*;
 
 use super::detect::detect_format;
 use super::framing::Framing;
+use super::joining::{Joiner, Outcome};
 use super::lines::{line_payload, lines, split_lines, LineEnds};
 use super::pairing::PacketPairer;
-use super::record::Record;
+use super::record::{PacketReport, Part, Record};
 use super::report::{InputReport, Skip};
-use super::{decode_record, may_report_losses, FlowSink, ReadOptions};
+use super::{
+    decode_block, decode_record, may_report_losses, records_span_lines, FlowSink, ReadOptions,
+};
 use crate::error::{Error, Result};
 use crate::flow::Origin;
 use crate::format::Format;
@@ -34,16 +37,30 @@ pub(super) struct Reading<'o, 's> {
     pub(super) format: Option<Format>,
     options: &'o ReadOptions,
     pairer: PacketPairer,
+    joiner: Joiner,
     sink: &'s mut FlowSink<'s>,
     /// The sink asked to stop: nothing more is read or handed on.
     pub(super) stopped: bool,
     /// Whether the format is settled: detected, or chosen by the caller and checked against
     /// the first records.
     settled: bool,
+    /// The lines of a record that spans lines, joined so far, and the line it opens on.
+    block: Option<(u64, Vec<u8>)>,
 }
 
-/// How many records detection, and the check of a format the caller chose, look at.
-const RECORDS_TO_CHECK: usize = 16;
+/// How many records detection, and the check of a format the caller chose, look at (the
+/// readers give detection at least this many lines, however small their chunks: a log may
+/// open with records that decide nothing, a program's startup messages).
+pub(super) const RECORDS_TO_CHECK: usize = 16;
+
+/// The most bytes a record that spans lines may hold: past it, the record is a skip (a
+/// `calico-node -flows` record is a few hundred bytes).
+const MAX_BLOCK_BYTES: usize = 1 << 20;
+
+/// How many records detection may look at: it decides on the first record a format claims,
+/// passing over the lines a log holds besides its records (an agent's start-up and controller
+/// lines, which may be many before the first flow).
+pub(super) const RECORDS_TO_DETECT: usize = 4096;
 
 impl<'o, 's> Reading<'o, 's> {
     pub(super) fn new(
@@ -67,9 +84,53 @@ impl<'o, 's> Reading<'o, 's> {
             format: options.format,
             options,
             pairer: PacketPairer::default(),
+            joiner: Joiner::default(),
             sink,
             stopped: false,
             settled: false,
+            block: None,
+        }
+    }
+
+    /// Joins a line of a record that spans lines to the record it belongs to, accounting for
+    /// the record before when this line opens a new one.
+    fn join_line(&mut self, opens: bool, text: &[u8], line: u64) {
+        if opens {
+            self.flush_block();
+            self.block = Some((line, text.to_vec()));
+            return;
+        }
+        match &mut self.block {
+            Some((_, block)) if block.len() + text.len() < MAX_BLOCK_BYTES => {
+                block.push(b'\n');
+                block.extend_from_slice(text);
+            }
+            Some((start, _)) => {
+                let start = *start;
+                self.block = None;
+                self.account(
+                    Record::Skip(format!(
+                        "a record longer than {MAX_BLOCK_BYTES} bytes (from line {start} to line {line})"
+                    )),
+                    start,
+                );
+            }
+            None => self.account(
+                Record::Skip("a line of a record before any record opens".to_string()),
+                line,
+            ),
+        }
+    }
+
+    /// Decodes and accounts for the record joined so far, if any.
+    fn flush_block(&mut self) {
+        if let (Some((line, block)), Some(format)) = (self.block.take(), self.format) {
+            let origin = Origin {
+                input: self.input.clone(),
+                line,
+            };
+            let record = decode_block(format, &block, origin);
+            self.account(record, line);
         }
     }
 
@@ -113,12 +174,18 @@ impl<'o, 's> Reading<'o, 's> {
             .filter_map(|(i, l)| {
                 line_payload(l, framing).map(|p| (first_line + i as u64, Piece::Payload(p)))
             })
-            .take(RECORDS_TO_CHECK)
+            .take(RECORDS_TO_DETECT)
             .collect();
         if head.is_empty() {
             return Ok(());
         }
         self.detect(&head)
+    }
+
+    /// Detects the format from the first pieces of a document or of concatenated values while
+    /// it is still unknown (or checks the one the caller chose).
+    pub(super) fn detect_pieces(&mut self, pieces: &[(u64, Piece)]) -> Result<()> {
+        self.detect(pieces)
     }
 
     /// Accounts for decoded parts in order, the first starting at `first_line`. Returns the
@@ -130,8 +197,11 @@ impl<'o, 's> Reading<'o, 's> {
             self.report.prefiltered += part.prefiltered;
             for (offset, mut record) in part.records {
                 let line = base + offset;
-                if let Record::Flow(flow, _) = &mut record {
-                    flow.origin.line = line;
+                match &mut record {
+                    Record::Flow(flow, _)
+                    | Record::Emitted(flow, _, _)
+                    | Record::Part(Part::Evaluation { flow, .. }) => flow.origin.line = line,
+                    _ => {}
                 }
                 if !self.stopped {
                     self.account(record, line);
@@ -155,12 +225,12 @@ impl<'o, 's> Reading<'o, 's> {
                 Piece::Payload(bytes) => Some((*line, *bytes)),
                 _ => None,
             })
-            .take(RECORDS_TO_CHECK)
+            .take(RECORDS_TO_DETECT)
             .collect();
         if let Some(chosen) = self.format {
             if !payloads.is_empty() {
                 self.settled = true;
-                self.check_chosen(chosen, &payloads)?;
+                self.check_chosen(chosen, &payloads[..payloads.len().min(RECORDS_TO_CHECK)])?;
             }
             return Ok(());
         }
@@ -323,7 +393,7 @@ impl Decoder<'_> {
                     .push((index, Record::Skip("no format could be detected".into())));
                 continue;
             };
-            if let Some(h) = &mut hits {
+            if let Some(h) = hits.as_mut().filter(|_| !records_span_lines(fmt)) {
                 if !has_backslash && !h.within(start, end) && !may_report_losses(fmt, payload) {
                     out.prefiltered += 1;
                     continue;
@@ -355,20 +425,28 @@ impl Reading<'_, '_> {
     /// reported counts 0 attempts, and every flow is handed to the sink (which may ask to
     /// stop); anything else is counted.
     fn account(&mut self, record: Record, line: u64) {
+        if let Record::Line { opens, text } = record {
+            self.join_line(opens, &text, line);
+            return;
+        }
         let report = &mut self.report;
         match record {
-            Record::Blank => return,
-            Record::Flow(mut flow, packet_report) => {
-                if self.pairer.is_repeat(&flow, packet_report) {
-                    flow.duplicate = true;
-                    flow.count = 0;
-                    report.duplicates += 1;
+            Record::Blank | Record::Line { .. } => return,
+            Record::Flow(flow, packet_report) => self.account_flow(flow, packet_report),
+            Record::Emitted(flow, packet_report, emitter) => {
+                match report.emitters.get_mut(emitter.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        report.emitters.insert(emitter, 1);
+                    }
                 }
-                report.flows += 1;
-                report.note_time(flow.time);
-                if (self.sink)(*flow).is_break() {
-                    self.stopped = true;
-                }
+                self.account_flow(flow, packet_report);
+            }
+            Record::Part(part) => {
+                let mut joined = Vec::new();
+                self.joiner.join(part, line, &mut joined);
+                self.account_joined(joined);
+                return;
             }
             Record::Event { kind } => *report.events.entry(kind).or_default() += 1,
             Record::Lost { count, source } => {
@@ -377,13 +455,73 @@ impl Reading<'_, '_> {
                 let lost = report.lost_by_source.entry(source).or_default();
                 *lost = lost.saturating_add(count);
             }
-            Record::Skip(cause) => {
-                report.skipped += 1;
-                if report.skips.len() < self.options.max_skip_examples {
-                    report.skips.push(Skip { line, cause });
-                }
-            }
+            Record::Skip(cause) => self.account_skip(line, cause),
         }
-        report.records += 1;
+        self.report.records += 1;
+    }
+
+    /// Accounts for a flow (not its record): a flow that repeats a packet an earlier flow
+    /// reported counts 0 attempts; every flow is handed to the sink, which may ask to stop.
+    fn account_flow(&mut self, mut flow: Box<crate::flow::Flow>, packet_report: PacketReport) {
+        let report = &mut self.report;
+        if self.pairer.is_repeat(&flow, packet_report) {
+            flow.duplicate = true;
+            flow.count = 0;
+            report.duplicates += 1;
+        }
+        report.flows += 1;
+        report.note_time(flow.time);
+        if (self.sink)(*flow).is_break() {
+            self.stopped = true;
+        }
+    }
+
+    fn account_skip(&mut self, line: u64, cause: String) {
+        let report = &mut self.report;
+        report.skipped += 1;
+        if report.skips.len() < self.options.max_skip_examples {
+            report.skips.push(Skip { line, cause });
+        }
+    }
+
+    /// Accounts for what joining the parts of packets gave: each is one record.
+    fn account_joined(&mut self, joined: Vec<Outcome>) {
+        for j in joined {
+            if self.stopped {
+                return;
+            }
+            match j {
+                Outcome::Flow { flow, incomplete } => {
+                    if incomplete {
+                        self.report.incomplete += 1;
+                    }
+                    self.account_flow(flow, PacketReport::Single);
+                }
+                Outcome::Folded(kind) => *self.report.events.entry(kind).or_default() += 1,
+                Outcome::Orphan => {
+                    self.report.orphans += 1;
+                    *self
+                        .report
+                        .events
+                        .entry("verdict_without_evaluation")
+                        .or_default() += 1;
+                }
+                Outcome::Skip { line, cause } => self.account_skip(line, cause),
+            }
+            self.report.records += 1;
+        }
+    }
+
+    /// Ends the input: the last record of a format whose records span lines and the parts
+    /// still waiting for the rest of their packet are accounted for (unless the sink asked to
+    /// stop), and the report is complete.
+    pub(super) fn finish(mut self) -> InputReport {
+        if !self.stopped {
+            self.flush_block();
+            let mut joined = Vec::new();
+            self.joiner.finish(&mut joined);
+            self.account_joined(joined);
+        }
+        self.report
     }
 }

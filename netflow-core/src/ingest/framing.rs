@@ -1,7 +1,8 @@
 //! How records are laid out in an input, independently of their format: one JSON value per
 //! line (NDJSON), Server-Sent Events (`data: {…}` lines), one JSON document — an array of
 //! records (`gcloud logging read --format=json`), a list envelope (`{"items": […]}`, a search
-//! response's `hits.hits[]._source`), or a single pretty-printed record — or several JSON values
+//! response's `hits.hits[]._source`, the `{"events": […]}` of `aws logs filter-log-events` and
+//! `get-log-events`), or a single pretty-printed record — or several JSON values
 //! one after another in any layout (`jq .` output: pretty-printed records back to back, `}{` on
 //! one line, pretty records mixed with NDJSON lines).
 //!
@@ -337,12 +338,17 @@ fn array_items(doc: &[u8], start: usize) -> Vec<DocumentItem> {
     }
 }
 
-/// Whether `record` is a list envelope (`{"items": […]}`) or a search response with hits.
+/// Whether `record` is a list envelope (`{"items": […]}`, `{"events": […]}`) or a search
+/// response with hits.
 fn is_envelope(record: &[u8]) -> bool {
     match serde_json::from_slice::<Envelope>(record) {
         Ok(Envelope {
             items: Some(items), ..
         }) => items.get().starts_with('['),
+        Ok(Envelope {
+            events: Some(events),
+            ..
+        }) => events.get().starts_with('['),
         Ok(Envelope {
             hits: Some(hits), ..
         }) => !hits.hits.is_empty(),
@@ -356,6 +362,9 @@ struct Envelope<'a> {
     items: Option<&'a RawValue>,
     #[serde(borrow, default)]
     hits: Option<Hits<'a>>,
+    /// CloudWatch Logs events (`aws logs filter-log-events`, `get-log-events`).
+    #[serde(borrow, default)]
+    events: Option<&'a RawValue>,
 }
 
 #[derive(serde::Deserialize)]
@@ -377,6 +386,10 @@ fn object_items(doc: &[u8], start: usize) -> Vec<DocumentItem> {
         Ok(Envelope {
             items: Some(items), ..
         }) if items.get().starts_with('[') => array_items(doc, offset_of(items)),
+        Ok(Envelope {
+            events: Some(events),
+            ..
+        }) if events.get().starts_with('[') => array_items(doc, offset_of(events)),
         Ok(Envelope {
             hits: Some(hits), ..
         }) if !hits.hits.is_empty() => hits
@@ -541,6 +554,7 @@ impl DocumentItem {
 fn may_be_envelope(value: &[u8]) -> bool {
     memchr::memmem::find(value, b"\"items\"").is_some()
         || memchr::memmem::find(value, b"\"hits\"").is_some()
+        || memchr::memmem::find(value, b"\"events\"").is_some()
 }
 
 /// The byte offset in `value` of the position a parse error reports.
@@ -677,6 +691,10 @@ mod tests {
         assert_eq!(
             records("{\"hits\":{\"hits\":[{\"_source\":{\"y\":2}}]}}").0,
             ["{\"y\":2}"]
+        );
+        assert_eq!(
+            records("{\"events\":[{\"message\":\"m\"}],\"searchedLogStreams\":[]}").0,
+            ["{\"message\":\"m\"}"]
         );
         assert_eq!(records("{\n \"z\": 3\n}\n").0, ["{\n \"z\": 3\n}"]);
     }

@@ -38,7 +38,7 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
     let result = LogEntry::split(bytes)
         .and_then(|(entry, payload)| {
-            serde_json::from_slice::<Payload>(payload)
+            super::value::from_json::<Payload>(payload)
                 .map(|p| (entry.node_name().map(str::to_string), p))
         })
         .map_err(|e| format!("invalid GKE policy-action record: {e}"))
@@ -106,6 +106,7 @@ fn convert(p: Payload, entry_node: Option<String>, origin: Origin) -> Result<Flo
         is_reply: None,
         bytes: None,
         packets: None,
+        reply_seen: false,
         count,
         duplicate: false,
         counting: if count > 1 {

@@ -40,7 +40,7 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
 /// Decodes one VPC flow log entry or payload.
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
     let result = LogEntry::split(bytes)
-        .and_then(|(_, payload)| serde_json::from_slice::<Payload>(payload))
+        .and_then(|(_, payload)| super::value::from_json::<Payload>(payload))
         .map_err(|e| format!("invalid VPC flow log: {e}"))
         .and_then(|p| convert(p, origin));
     match result {
@@ -117,6 +117,13 @@ fn convert(p: Payload, origin: Origin) -> Result<Flow, String> {
         is_reply: None,
         bytes: p.bytes_sent.map(|b| b.0),
         packets: p.packets_sent.map(|b| b.0),
+        // A round trip is measured only when the reply came back (and never for a drop).
+        reply_seen: action != Action::Dropped
+            && (p.rtt_msec.as_ref().is_some_and(|v| !v.is_null())
+                || p.round_trip_time
+                    .as_ref()
+                    .and_then(|r| r.get("median_msec"))
+                    .is_some_and(|v| !v.is_null())),
         count: 1,
         duplicate: false,
         counting: Counting::Sampled,
@@ -193,6 +200,10 @@ struct Payload {
     disposition: Option<String>,
     bytes_sent: Option<U64Value>,
     packets_sent: Option<U64Value>,
+    // Kept as values: only whether the source measured a round trip matters, and a value of
+    // an unexpected shape must not cost the record.
+    rtt_msec: Option<Value>,
+    round_trip_time: Option<Value>,
     start_time: Option<TimeValue>,
     end_time: Option<TimeValue>,
     src_instance: Option<Instance>,
@@ -548,5 +559,21 @@ mod tests {
         let pod = f.dst.identity.pod().unwrap();
         assert_eq!(pod.workload.as_ref().unwrap().kind, "StatefulSet");
         assert_eq!(f.dst.service.as_ref().unwrap().name, "ledger");
+    }
+
+    #[test]
+    fn a_measured_round_trip_proves_a_reply() {
+        let base = r#"{"connection":{"src_ip":"10.52.1.9","dest_ip":"10.52.3.17","src_port":41872,"dest_port":8080,"protocol":6},"reporter":"SRC""#;
+        let with = |extra: &str| flow_of(&format!("{base}{extra}}}")).reply_seen;
+        assert!(!with(""), "no round trip, no proof");
+        assert!(with(r#","rtt_msec":"3""#));
+        assert!(with(r#","rtt_msec":0"#), "measured, however short");
+        assert!(with(r#","round_trip_time":{"median_msec":0.4}"#));
+        assert!(!with(r#","round_trip_time":{}"#));
+        assert!(!with(r#","rtt_msec":null"#));
+        assert!(
+            !with(r#","rtt_msec":"3","disposition":"DROPPED""#),
+            "a drop has no round trip whatever the record claims"
+        );
     }
 }

@@ -40,7 +40,7 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
 
 /// Decodes one Goldmane or Whisker flow.
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
-    let mut fields: Fields = match serde_json::from_slice(bytes) {
+    let mut fields: Fields = match super::value::from_json(bytes) {
         Ok(f) => f,
         Err(e) => return Record::Skip(describe_json_error(&e, bytes, "Goldmane/Whisker flow")),
     };
@@ -152,6 +152,7 @@ fn convert(f: Fields, origin: Origin) -> Result<Flow, String> {
         is_reply: None,
         bytes: U64Value::sum(f.bytes_in, f.bytes_out),
         packets: U64Value::sum(f.packets_in, f.packets_out),
+        reply_seen: U64Value::both_ways(f.packets_in, f.packets_out),
         count: f.num_connections_started.map_or(1, |n| n.0.max(1)),
         duplicate: false,
         counting: Counting::Aggregated,
@@ -232,7 +233,7 @@ fn explain(hits: &[Hit], action: Action) -> (Vec<PolicyRef>, Option<String>) {
             }
             Some(hit) => (
                 vec![hit.to_ref()],
-                Some(format!("deny rule {}", hit.rule_index.unwrap_or(0))),
+                Some(super::calico_fields::deny_rule_reason(hit.rule_index)),
             ),
             None => (Vec::new(), None),
         },
@@ -440,7 +441,10 @@ mod tests {
         );
         assert_eq!(f.dst.identity, Identity::External);
         assert_eq!(f.src.identity.labels().unwrap()["tier"], "t");
-        assert_eq!(f.drop_reason.as_deref(), Some("deny rule 2"));
+        assert_eq!(
+            f.drop_reason.as_deref(),
+            Some("deny rule 2 (0-based: the 3rd rule)")
+        );
         assert_eq!(
             f.policies[0].to_string(),
             "block (GlobalNetworkPolicy, tier security)"

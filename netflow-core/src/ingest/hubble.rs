@@ -67,7 +67,7 @@ pub fn decode_line(line: &[u8], origin: Origin) -> Record {
     if trimmed.is_empty() {
         return Record::Blank;
     }
-    let envelope: Envelope = match serde_json::from_slice(trimmed) {
+    let envelope: Envelope = match super::value::from_json(trimmed) {
         Ok(e) => e,
         Err(e) => return Record::Skip(describe_json_error(&e, trimmed)),
     };
@@ -84,10 +84,7 @@ pub fn decode_line(line: &[u8], origin: Origin) -> Record {
         l4,
     } = envelope;
     if let Some(flow) = flow {
-        return match convert(flow, node_name, time, origin) {
-            Ok((f, report)) => Record::Flow(Box::new(f), report),
-            Err(cause) => Record::Skip(cause),
-        };
+        return flow_record(convert(flow, node_name, time, origin));
     }
     if let Some(lost) = lost_events {
         return Record::Lost {
@@ -114,11 +111,8 @@ pub fn decode_line(line: &[u8], origin: Origin) -> Record {
         };
     }
     if verdict.is_some() || ip.is_some() || l4.is_some() {
-        return match serde_json::from_slice::<RawFlow>(trimmed) {
-            Ok(flow) => match convert(flow, None, None, origin) {
-                Ok((f, report)) => Record::Flow(Box::new(f), report),
-                Err(cause) => Record::Skip(cause),
-            },
+        return match super::value::from_json::<RawFlow>(trimmed) {
+            Ok(flow) => flow_record(convert(flow, None, None, origin)),
             Err(e) => Record::Skip(describe_json_error(&e, trimmed)),
         };
     }
@@ -140,13 +134,33 @@ fn describe_json_error(e: &serde_json::Error, line: &[u8]) -> String {
     }
 }
 
+/// The record of a converted flow: with its emitter when the record names one.
+fn flow_record(converted: Result<Converted, String>) -> Record {
+    match converted {
+        Ok((flow, report, Some(emitter))) => Record::Emitted(Box::new(flow), report, emitter),
+        Ok((flow, report, None)) => Record::Flow(Box::new(flow), report),
+        Err(cause) => Record::Skip(cause),
+    }
+}
+
+/// A flow, which report of its packet it is, and the program that wrote it when the record
+/// says (`emitter`, as `name version`).
+type Converted = (Flow, PacketReport, Option<String>);
+
 fn convert(
     raw: RawFlow<'_>,
     wrapper_node: Option<Text<'_>>,
     wrapper_time: Option<Text<'_>>,
     origin: Origin,
-) -> Result<(Flow, PacketReport), String> {
+) -> Result<Converted, String> {
     let report = packet_report(&raw);
+    let emitter = raw.emitter.0.as_ref().and_then(RawEmitter::label);
+    // An exporter that aggregates writes one record for the flows of a window, with their
+    // counts per direction; the record's other fields are those of one of them.
+    let (count, counting) = match &raw.aggregate {
+        Some(a) => (a.flows(), crate::flow::Counting::Aggregated),
+        None => (1, crate::flow::Counting::Exact),
+    };
     let time_text = raw.time.or(wrapper_time);
     let time = match time_text.as_deref() {
         Some(t) => Some(parse_time(t)?),
@@ -241,14 +255,15 @@ fn convert(
         is_reply: raw.is_reply.or(raw.reply),
         bytes: None,
         packets: None,
-        count: 1,
+        reply_seen: false,
+        count,
         duplicate: false,
-        counting: crate::flow::Counting::Exact,
+        counting,
         granularity: crate::flow::Granularity::Packet,
         format: Format::Hubble,
         origin,
     };
-    Ok((flow, report))
+    Ok((flow, report, emitter))
 }
 
 /// Which report of its packet a flow is: where the node saw it (the monitor event type, and
@@ -475,6 +490,57 @@ struct RawFlow<'a> {
     egress_denied_by: Option<Vec<RawPolicy<'a>>>,
     #[serde(alias = "ingressDeniedBy", borrow)]
     ingress_denied_by: Option<Vec<RawPolicy<'a>>>,
+    aggregate: Option<RawAggregate>,
+    emitter: Lenient<RawEmitter>,
+}
+
+/// The counts of a Cilium 1.19+ exporter's aggregated record (zero counts are omitted).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawAggregate {
+    #[serde(alias = "ingressFlowCount")]
+    ingress_flow_count: Option<U64Value>,
+    #[serde(alias = "egressFlowCount")]
+    egress_flow_count: Option<U64Value>,
+    #[serde(alias = "unknownDirectionFlowCount")]
+    unknown_direction_flow_count: Option<U64Value>,
+}
+
+impl RawAggregate {
+    /// The flows the record stands for: the sum of its counts, at least the one it shows.
+    fn flows(&self) -> u64 {
+        [
+            &self.ingress_flow_count,
+            &self.egress_flow_count,
+            &self.unknown_direction_flow_count,
+        ]
+        .into_iter()
+        .flatten()
+        .fold(0u64, |total, n| total.saturating_add(n.0))
+        .max(1)
+    }
+}
+
+/// The program that wrote a flow (`emitter`, Cilium 1.19+: `{"name":"Hubble","version":…}`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawEmitter {
+    name: String,
+    version: String,
+}
+
+impl RawEmitter {
+    /// `name version`, or the name alone; `None` when the record names nothing.
+    fn label(&self) -> Option<String> {
+        let name = self.name.trim();
+        let version = self.version.trim();
+        match (name.is_empty(), version.is_empty()) {
+            (true, true) => None,
+            (false, true) => Some(name.to_string()),
+            (true, false) => Some(format!("unnamed {version}")),
+            (false, false) => Some(format!("{name} {version}")),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -911,12 +977,86 @@ mod tests {
         }
     }
 
+    #[test]
+    fn an_aggregated_record_counts_the_flows_its_counters_say() {
+        let line = trace(
+            r#","aggregate":{"ingress_flow_count":40,"egress_flow_count":"2","unknown_direction_flow_count":1}"#,
+        );
+        let (flow, _) = decode(&line);
+        assert_eq!(flow.count, 43);
+        assert_eq!(flow.counting, crate::flow::Counting::Aggregated);
+        // Zero counters are omitted: an empty aggregate still stands for the flow it shows.
+        let (flow, _) = decode(&trace(r#","aggregate":{}"#));
+        assert_eq!(
+            (flow.count, flow.counting),
+            (1, crate::flow::Counting::Aggregated)
+        );
+        let (flow, _) = decode(&trace(""));
+        assert_eq!(
+            (flow.count, flow.counting),
+            (1, crate::flow::Counting::Exact)
+        );
+        let huge = trace(
+            r#","aggregate":{"ingressFlowCount":"18446744073709551615","egressFlowCount":9}"#,
+        );
+        assert_eq!(decode(&huge).0.count, u64::MAX);
+        let bad = trace(r#","aggregate":{"ingress_flow_count":-3}"#);
+        assert!(matches!(
+            decode_line(bad.as_bytes(), origin()),
+            Record::Skip(_)
+        ));
+    }
+
+    #[test]
+    fn the_emitter_is_kept_and_a_malformed_one_never_costs_the_flow() {
+        let line = trace(r#","emitter":{"name":"Hubble","version":"1.19.1+gd0d0c879"}"#);
+        match decode_line(line.as_bytes(), origin()) {
+            Record::Emitted(flow, _, emitter) => {
+                assert_eq!(emitter, "Hubble 1.19.1+gd0d0c879");
+                assert_eq!(flow.dst.port, Some(8080));
+            }
+            other => panic!("expected an emitted flow, found {other:?}"),
+        }
+        let retina = trace(r#","emitter":{"name":"Retina"}"#);
+        assert!(matches!(
+            decode_line(retina.as_bytes(), origin()),
+            Record::Emitted(_, _, e) if e == "Retina"
+        ));
+        for odd in [r#","emitter":"Hubble""#, r#","emitter":{}"#] {
+            assert!(matches!(
+                decode_line(trace(odd).as_bytes(), origin()),
+                Record::Flow(..)
+            ));
+        }
+    }
+
     /// A forwarded TCP trace from 10.8.0.5:41000 to 10.8.1.9:8080 on `node-a`, with `extra`
     /// fields added to the flow.
     fn trace(extra: &str) -> String {
         format!(
             r#"{{"flow":{{"time":"2024-05-02T08:00:00.000001Z","verdict":"FORWARDED","IP":{{"source":"10.8.0.5","destination":"10.8.1.9"}},"l4":{{"TCP":{{"source_port":41000,"destination_port":8080,"flags":{{"SYN":true}}}}}},"traffic_direction":"EGRESS","node_name":"node-a"{extra}}}}}"#
         )
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_decode_as_they_did_before_the_whole_line_check() {
+        // A byte that is not UTF-8 in a field the reader ignores: the line is not a string, so
+        // it is parsed from bytes, and the ignored field does not stop the flow.
+        let mut line = trace(r#","Summary":"TCP Flags: SYN XX""#).into_bytes();
+        let at = line.windows(2).position(|w| w == b"XX").unwrap();
+        line[at] = 0xff;
+        match decode_line(&line, origin()) {
+            Record::Flow(flow, _) => assert_eq!(flow.dst.port, Some(8080)),
+            other => panic!("expected a flow, found {other:?}"),
+        }
+        // The same byte in a field it reads is an error naming the line's problem.
+        let mut line = trace("").into_bytes();
+        let at = line.windows(6).position(|w| w == b"node-a").unwrap();
+        line[at] = 0xff;
+        match decode_line(&line, origin()) {
+            Record::Skip(cause) => assert!(cause.contains("invalid"), "{cause}"),
+            other => panic!("expected a skip, found {other:?}"),
+        }
     }
 
     #[test]

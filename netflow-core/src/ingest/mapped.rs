@@ -77,7 +77,8 @@ pub(super) fn read_mapped(
             {
                 let end = whole_lines_end(data, start.saturating_add(chunk_bytes));
                 let chunk = &data[start..end];
-                reading.detect_lines(chunk, next_line, framing)?;
+                // Detection may look past the chunk, at the lines after it.
+                reading.detect_lines(&data[start..], next_line, framing)?;
                 let decoder = Decoder {
                     format: reading.format,
                     needles: options.needles.as_deref(),
@@ -111,7 +112,7 @@ pub(super) fn read_mapped(
             }
         }
     })?;
-    Ok(Some(reading.report))
+    Ok(Some(reading.finish()))
 }
 
 /// The decoded parts of a chunk once its task is done; `None` when the task panicked. A

@@ -11,10 +11,14 @@
 //! `stream.rs` (stdin, gzip, documents, concatenated values) and `mapped.rs` (line-based
 //! regular files) feed it, `lines.rs` cuts lines, `pairing.rs` finds the repeated reports of
 //! one packet, `detect.rs` and `framing.rs` recognise an input (and a format the caller chose
-//! is checked against its first records), and each format has its decoder file.
+//! is checked against its first records), `text.rs` holds what the text-line formats share,
+//! and each format has its decoder file.
 
+mod antrea;
+mod aws_npa;
 mod calico;
 mod calico_fields;
+mod calico_node;
 mod cloud_logging;
 mod decode;
 mod detect;
@@ -23,12 +27,16 @@ mod gke_policy;
 mod gke_vpc;
 mod goldmane;
 mod hubble;
+mod joining;
+mod kube_network_policies;
 mod lines;
 mod mapped;
+mod ovn_acl;
 mod pairing;
 mod record;
 mod report;
 mod stream;
+mod text;
 mod value;
 
 use std::fmt;
@@ -42,7 +50,7 @@ use crate::input::InputReader;
 use crate::needles::Needles;
 
 pub use detect::{detect_format, Detection};
-pub use record::{Observation, PacketReport, Record, ReportPoint};
+pub use record::{Observation, PacketReport, Part, Record, ReportPoint};
 pub use report::{InputReport, Skip};
 pub use stream::read_from;
 
@@ -57,14 +65,37 @@ pub fn decode_record(format: Format, record: &[u8], origin: Origin) -> Record {
         Format::Goldmane => goldmane::decode(record, origin),
         Format::GkeVpc => gke_vpc::decode(record, origin),
         Format::GkePolicyAction => gke_policy::decode(record, origin),
+        Format::KubeNetworkPolicies => kube_network_policies::decode(record, origin),
+        Format::AwsNetworkPolicyAgent => aws_npa::decode(record, origin),
+        Format::OvnKubernetesAcl => ovn_acl::decode(record, origin),
+        Format::AntreaNpLog => antrea::decode(record, origin),
+        Format::CalicoNodeFlows => calico_node::line(record),
     }
 }
 
+/// Decodes a whole record of `format` (for a format whose records span lines, the lines the
+/// reader joined; for the others, as [`decode_record`]).
+pub fn decode_block(format: Format, block: &[u8], origin: Origin) -> Record {
+    match format {
+        Format::CalicoNodeFlows => calico_node::decode(block, origin),
+        other => decode_record(other, block, origin),
+    }
+}
+
+/// Whether the records of `format` span several lines, so that a line alone says nothing of
+/// whether its record matches (the pre-filter does not rule such lines out).
+fn records_span_lines(format: Format) -> bool {
+    matches!(format, Format::CalicoNodeFlows)
+}
+
 /// Whether a line the pre-filter rules out must be decoded all the same, because it may say
-/// the source lost events (the reader must see those to say the log is incomplete).
+/// the source lost events (the reader must see those to say the log is incomplete), or holds
+/// a part of a record whose other parts may match (a kube-network-policies verdict names only
+/// its packet id).
 fn may_report_losses(format: Format, line: &[u8]) -> bool {
     match format {
         Format::Hubble => hubble::may_report_losses(line),
+        Format::KubeNetworkPolicies => true,
         _ => false,
     }
 }
@@ -244,6 +275,21 @@ mod tests {
         assert!(!hubble::may_report_losses(
             flow(80, "lost_events").as_bytes()
         ));
+    }
+
+    #[test]
+    fn detection_looks_past_the_first_chunk_for_a_logs_first_record() {
+        // Found by tests/hostile.rs: with small chunks, detection saw only the agent's first
+        // lines (no flow yet) and gave up on the input.
+        let agent =
+            r#"{"level":"info","ts":"2026-01-01T00:00:00Z","caller":"main.go:1","msg":"starting"}"#;
+        let flow = r#"{"level":"info","ts":"2026-01-01T00:00:01Z","msg":"Flow Info: Src IP: 10.0.0.1 Src Port: 1 Dest IP: 10.0.0.2 Dest Port: 80 Proto TCP Verdict DENY Direction ingress"}"#;
+        let text = format!("{}{flow}\n", format!("{agent}\n").repeat(40));
+        let (report, flows) = read_bytes(text.as_bytes());
+        assert_eq!(report.format, Some(Format::AwsNetworkPolicyAgent));
+        assert_eq!((report.records, report.flows, report.skipped), (41, 1, 0));
+        assert_eq!(report.events["agent_log"], 40);
+        assert_eq!(flows[0].origin.line, 41);
     }
 
     #[test]

@@ -254,6 +254,7 @@ mod tests {
             is_reply: Some(false),
             bytes: None,
             packets: None,
+            reply_seen: false,
             count: 1,
             duplicate: false,
             counting: crate::flow::Counting::Exact,

@@ -1,7 +1,12 @@
 //! What decoding one input record gives: a flow (and which report of its packet it is), a
-//! non-flow event, a loss the source reports, a blank, or a skip with its cause.
+//! non-flow event, a loss the source reports, a part of a flow written over several records,
+//! a line of a record that spans lines, a blank, or a skip with its cause.
 
-use crate::flow::Flow;
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+use crate::flow::{Action, Direction, Flow, Protocol};
 
 /// What one input record turned out to be.
 #[derive(Debug)]
@@ -9,6 +14,12 @@ use crate::flow::Flow;
 pub enum Record {
     /// A flow, and which report of its packet it is.
     Flow(Box<Flow>, PacketReport),
+    /// A flow whose record names the program that wrote it (Hubble `emitter`: Cilium's Hubble,
+    /// Retina, …), as `name version`; the input's report counts the flows of each.
+    Emitted(Box<Flow>, PacketReport, String),
+    /// A part of a flow its source writes over several records (kube-network-policies logs a
+    /// packet's evaluation and its verdict apart), joined in input order.
+    Part(Part),
     /// A record of the format that is not a flow (Hubble `node_status`, `agent_event`, …).
     Event {
         /// The kind of event, as the format names it.
@@ -20,6 +31,15 @@ pub enum Record {
         count: u64,
         /// Where it lost them (e.g. `PERF_EVENT_RING_BUFFER`).
         source: String,
+    },
+    /// One line of a record that spans several lines (`calico-node -flows`): the reader joins
+    /// it, in input order, with the lines after it up to the next line that opens a record, and
+    /// decodes them together ([`super::decode_block`]).
+    Line {
+        /// Whether this line opens a record.
+        opens: bool,
+        /// The line as read.
+        text: Box<[u8]>,
     },
     /// A blank line: not a record.
     Blank,
@@ -64,4 +84,54 @@ pub enum ReportPoint {
     DropNotice,
     /// An L7 proxy's record of the message (event type 129).
     Proxy,
+}
+
+/// A part of one packet's record, from a source that writes a decision over several records
+/// linked by a packet id (kube-network-policies: one evaluation per direction, then a verdict;
+/// in klog text, the evaluation's packet on the lines after it). The reader joins the parts of
+/// one id into one flow.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Part {
+    /// A packet's evaluation: the flow as far as it is known, without a verdict yet.
+    Evaluation {
+        /// The packet id linking the parts.
+        id: u64,
+        /// Which pipeline evaluated it (egress of the source, ingress of the destination).
+        pipeline: Direction,
+        /// The flow so far (its action is unknown until the verdict).
+        flow: Box<Flow>,
+    },
+    /// The addresses, ports and protocol of a packet whose evaluation came before (klog text
+    /// writes them on the line after the evaluation).
+    Packet {
+        /// The packet id.
+        id: u64,
+        /// Source address and port.
+        src: (IpAddr, u16),
+        /// Destination address and port.
+        dst: (IpAddr, u16),
+        /// Transport protocol.
+        protocol: Protocol,
+    },
+    /// The verdict on a packet.
+    Verdict {
+        /// The packet id.
+        id: u64,
+        /// What happened to the packet.
+        action: Action,
+        /// The side whose policy denied it (unknown for an accepted packet: both sides let it
+        /// through).
+        direction: Direction,
+        /// The log's own words for it.
+        raw: String,
+        /// When the verdict was written.
+        time: Option<DateTime<Utc>>,
+        /// A verdict that stands only when no other came for the packet (the controller's
+        /// `Finished syncing packet`, written after the engine's own verdict, if any).
+        fallback: bool,
+    },
+    /// A line that continues the record before it (a payload dump, the closing `>`): part of
+    /// that record, not a record of its own.
+    Continuation,
 }

@@ -50,6 +50,15 @@ pub struct InputReport {
     pub lost_by_source: BTreeMap<String, u64>,
     /// Flows that repeat a packet already reported by an earlier flow (counted once).
     pub duplicates: u64,
+    /// Flows read without all their parts (a kube-network-policies evaluation whose verdict
+    /// is not in the input): their verdict is unknown.
+    pub incomplete: u64,
+    /// Records that are a part of a flow whose other parts are not in the input before them
+    /// (a kube-network-policies verdict without its evaluation): counted as events, no flow.
+    pub orphans: u64,
+    /// The programs that wrote the flows, when the records name them (Hubble `emitter`, as
+    /// `name version`), with how many flows each wrote.
+    pub emitters: BTreeMap<String, u64>,
     /// Records the pre-filter ruled out without decoding them (they cannot match the query).
     pub prefiltered: u64,
     /// Earliest flow time seen.

@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use super::decode::{Piece, Reading};
+use super::decode::{Piece, Reading, RECORDS_TO_CHECK, RECORDS_TO_DETECT};
 use super::framing::{self, DocumentItem, Framing, JsonLayout, ValueStep};
 use super::lines::{has_whole_lines, line_index};
 use super::{FlowSink, InputReport, ProgressTracker, ReadOptions};
@@ -31,8 +31,17 @@ pub fn read_from(
     let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes + 64 * 1024);
     let (mut eof, mut failure) = fill(&mut reader, &mut buf, chunk_bytes);
     // The framing is decided on whole lines: the first two are read to their end even when
-    // longer than a chunk (a minified document), as they would be for decoding anyway.
+    // longer than a chunk (a minified document), as they would be for decoding anyway; and
+    // the first chunk holds the records detection looks at.
     while !eof && failure.is_none() && !has_whole_lines(&buf, 2) {
+        let target = buf.len().saturating_mul(2);
+        (eof, failure) = fill(&mut reader, &mut buf, target);
+    }
+    while !eof
+        && failure.is_none()
+        && framing::line_framing(&buf).is_some()
+        && !has_whole_lines(&buf, RECORDS_TO_CHECK)
+    {
         let target = buf.len().saturating_mul(2);
         (eof, failure) = fill(&mut reader, &mut buf, target);
     }
@@ -58,6 +67,28 @@ pub fn read_from(
         },
     };
     reading.report.framing = Some(framing);
+    if matches!(framing, Framing::Lines | Framing::Sse) {
+        // The format is detected from the lines at hand before the input is cut into chunks,
+        // so that it may look past the first chunk: a log may hold many lines before its first
+        // record, and more are read while detection finds none.
+        let mut want_lines = LINES_BEFORE_CHUNKING;
+        loop {
+            while !eof && failure.is_none() && !has_whole_lines(&buf, want_lines) {
+                let target = buf.len().saturating_mul(2).max(64);
+                (eof, failure) = fill(&mut reader, &mut buf, target);
+            }
+            let ended = eof || failure.is_some();
+            let whole = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
+            let head = if ended { &buf[..] } else { &buf[..whole] };
+            match reading.detect_lines(head, 1, framing) {
+                Ok(()) => break,
+                Err(_) if !ended && want_lines < RECORDS_TO_DETECT => {
+                    want_lines = want_lines.saturating_mul(4).min(RECORDS_TO_DETECT);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
     match framing {
         Framing::Concatenated => {
             let values = Values {
@@ -88,6 +119,7 @@ pub fn read_from(
                 })
                 .collect();
             progress.update();
+            reading.detect_pieces(&pieces[..pieces.len().min(RECORDS_TO_DETECT)])?;
             for chunk in pieces.chunks(batch_lines) {
                 reading.process(chunk)?;
                 if reading.stopped {
@@ -137,7 +169,7 @@ pub fn read_from(
         }
     }
     progress.update();
-    let mut report = reading.report;
+    let mut report = reading.finish();
     if let Some(source) = failure {
         report.failure = Some(if reader.gzip {
             Error::Decompress {
@@ -154,6 +186,10 @@ pub fn read_from(
     }
     Ok(report)
 }
+
+/// How many whole lines the reader holds before it detects the format of a line-based input
+/// (more when a chunk holds more).
+const LINES_BEFORE_CHUNKING: usize = 16;
 
 /// Reads until `buf` holds at least `target` bytes or the input ends. Returns whether it ended
 /// and the I/O error that ended it early, if any.
@@ -196,14 +232,22 @@ impl Values {
     ) -> Result<Option<std::io::Error>> {
         let mut lines = LineCounter { at: 0, line: 1 };
         let mut pos = 0;
+        let mut first = true;
         loop {
             let whole = self.eof || self.failure.is_some();
+            // The first batch is large enough for detection to pass over a log's other lines.
+            let batch = if first {
+                self.batch.max(RECORDS_TO_DETECT)
+            } else {
+                self.batch
+            };
+            first = false;
             let buf = &self.buf;
             let mut pieces: Vec<(u64, Piece)> = Vec::new();
             let batch_start = pos;
             let mut wants_more = false;
             let mut ended = false;
-            while pieces.len() < self.batch && pos - batch_start < self.chunk_bytes {
+            while pieces.len() < batch && pos - batch_start < self.chunk_bytes {
                 let (step, next) = framing::next_value(buf, pos, whole);
                 match step {
                     ValueStep::Record(range) => {

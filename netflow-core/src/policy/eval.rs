@@ -124,7 +124,10 @@ pub(crate) fn effective_types(spec: &NetworkPolicySpec) -> (Vec<PolicyType>, boo
     }
 }
 
-fn rules_of(spec: &NetworkPolicySpec, direction: PolicyType) -> Option<&Vec<PolicyRule>> {
+pub(crate) fn rules_of(
+    spec: &NetworkPolicySpec,
+    direction: PolicyType,
+) -> Option<&Vec<PolicyRule>> {
     match direction {
         PolicyType::Ingress => spec.ingress.as_ref(),
         PolicyType::Egress => spec.egress.as_ref(),
@@ -257,6 +260,9 @@ impl PolicySet {
                                     peer: matched_peer,
                                 });
                                 result.notes.extend(notes);
+                                if !probe.protocol.has_ports() {
+                                    result.notes.push(plugin_note(probe.protocol));
+                                }
                                 result.reasons.clear();
                                 return result;
                             }
@@ -269,9 +275,25 @@ impl PolicySet {
         }
         if result.isolated {
             result.verdict = SideVerdict::Deny;
+            result.notes.push(plugin_note(probe.protocol));
         }
+        result.notes.retain(|n| !n.is_empty());
         result
     }
+}
+
+/// What the Kubernetes API leaves to the network plugin for a protocol without ports, said
+/// on an isolated side (empty for TCP, UDP and SCTP, which NetworkPolicy defines).
+fn plugin_note(protocol: Protocol) -> String {
+    if protocol.has_ports() {
+        return String::new();
+    }
+    format!(
+        "NetworkPolicy is defined for TCP, UDP and SCTP; for {protocol} the behaviour may vary \
+         across network plugins: this verdict applies isolation to all traffic and lets only \
+         rules without ports admit it, as Calico and Cilium do (they drop {protocol} of an \
+         isolated pod that no such rule allows)"
+    )
 }
 
 /// One rule being checked, with where it comes from.
@@ -491,7 +513,7 @@ fn ip_block_matches(block: &Block, peer: &Peer<'_>) -> Result<Vec<String>, Vec<P
 }
 
 /// The protocol a port entry names (TCP when absent); `None` for an unknown protocol.
-fn entry_protocol(entry: &PolicyPort) -> (String, Option<Protocol>) {
+pub(crate) fn entry_protocol(entry: &PolicyPort) -> (String, Option<Protocol>) {
     let text = entry
         .protocol
         .as_deref()
@@ -509,7 +531,7 @@ fn entry_protocol(entry: &PolicyPort) -> (String, Option<Protocol>) {
 }
 
 /// A port number written as a number or as a string of digits.
-fn port_number(port: &IntOrString) -> Option<i64> {
+pub(crate) fn port_number(port: &IntOrString) -> Option<i64> {
     match port {
         IntOrString::Int(n) => Some(*n),
         IntOrString::String(s) => s.trim().parse().ok(),
@@ -545,8 +567,18 @@ pub(crate) fn named_port(pod: &Pod, name: &str, protocol: &str) -> Option<u16> {
         .and_then(|c| u16::try_from(c.container_port).ok())
 }
 
-/// `None` when an entry allows the probe's port and protocol, else why none does.
+/// `None` when an entry allows the probe's port and protocol, else why none does. A protocol
+/// without ports (ICMP, …) never matches a rule with ports: their `protocol` field only takes
+/// TCP, UDP and SCTP.
 fn ports_miss(ports: &[PolicyPort], probe: Probe<'_>) -> Option<PortMiss> {
+    if !probe.protocol.has_ports() {
+        return Some(PortMiss {
+            port: None,
+            protocol: probe.protocol,
+            allowed: ports.iter().map(render_entry).collect(),
+            named: Vec::new(),
+        });
+    }
     let wanted = i64::from(probe.port);
     let mut named = Vec::new();
     for entry in ports {
@@ -585,7 +617,7 @@ fn ports_miss(ports: &[PolicyPort], probe: Probe<'_>) -> Option<PortMiss> {
         }
     }
     Some(PortMiss {
-        port: probe.port,
+        port: Some(probe.port),
         protocol: probe.protocol,
         allowed: ports.iter().map(render_entry).collect(),
         named,
@@ -1175,5 +1207,124 @@ mod tests {
                 host_network: false
             }
         );
+    }
+
+    /// Whether any note of the side says what is left to the network plugin.
+    fn plugin_noted(side: &crate::policy::SideResult) -> bool {
+        side.notes
+            .iter()
+            .any(|n| n.contains("may vary across network plugins"))
+    }
+
+    #[test]
+    fn icmp_between_pods_no_policy_selects_is_allowed_both_ways() {
+        let s = snapshot(vec![]);
+        for (src, dst) in [("b/client", "a/web"), ("a/web", "b/client")] {
+            for protocol in ["ICMP", "ICMPv6", "47"] {
+                let e = eval(&s, src, dst, 0, protocol);
+                assert_eq!(e.verdict, PolicyVerdict::Allow, "{src} → {dst} {protocol}");
+                assert_eq!(e.port, None);
+                assert!(!plugin_noted(&e.egress) && !plugin_noted(&e.ingress));
+            }
+        }
+    }
+
+    #[test]
+    fn icmp_to_an_ingress_isolated_pod_is_denied_by_a_rule_with_ports() {
+        let s = deny_ingress_to_web(json!({"ports": [{"port": 80}]}));
+        let tcp = eval(&s, "b/client", "a/web", 80, "TCP");
+        assert_eq!(tcp.verdict, PolicyVerdict::Allow);
+        for protocol in ["ICMP", "ICMPv6", "132-not-a-number", "47"] {
+            let Some(proto) = Protocol::parse(protocol) else {
+                continue;
+            };
+            let e = Engine::new(&s)
+                .evaluate(
+                    &Subject::parse("b/client").unwrap(),
+                    &Subject::parse("a/web").unwrap(),
+                    0,
+                    proto,
+                )
+                .unwrap();
+            assert_eq!(e.verdict, PolicyVerdict::Deny, "{protocol}");
+            assert_eq!(e.ingress.verdict, SideVerdict::Deny);
+            let ports = e.ingress.reasons[0].rules[0].ports.as_ref().unwrap();
+            assert_eq!(ports.port, None);
+            assert_eq!(ports.allowed, ["TCP/80"]);
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!(
+                    "rule 1 ports: {proto} has no ports, and a rule with ports [TCP/80] only \
+                     matches TCP, UDP or SCTP"
+                )),
+                "{text}"
+            );
+            assert!(plugin_noted(&e.ingress), "{text}");
+            assert!(
+                text.starts_with(&format!("DENIED  b/client → a/web {proto}\n")),
+                "{text}"
+            );
+        }
+        // The other way, out of the isolated pod, nothing isolates web's egress.
+        let back = eval(&s, "a/web", "b/client", 0, "ICMP");
+        assert_eq!(back.verdict, PolicyVerdict::Allow);
+    }
+
+    #[test]
+    fn a_rule_without_ports_admits_icmp_and_every_protocol() {
+        let s = deny_ingress_to_web(json!({"from": [{"namespaceSelector":
+            {"matchLabels": {"team": "b"}}}]}));
+        for protocol in ["ICMP", "ICMPv6", "47", "UDP"] {
+            let e = eval(&s, "b/client", "a/web", 53, protocol);
+            assert_eq!(e.verdict, PolicyVerdict::Allow, "{protocol}");
+            assert!(e.ingress.matched_rule.is_some());
+        }
+        let e = eval(&s, "b/client", "a/web", 0, "ICMP");
+        assert!(plugin_noted(&e.ingress), "{e}");
+        let from_a = eval(&s, "a/db", "a/web", 0, "ICMP");
+        assert_eq!(from_a.verdict, PolicyVerdict::Deny, "a is not team=b");
+    }
+
+    #[test]
+    fn default_deny_egress_denies_a_ping_to_the_internet() {
+        let s = snapshot(vec![policy(
+            "a",
+            "deny-egress",
+            json!({"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Egress"]}),
+        )]);
+        let e = eval(&s, "a/web", "8.8.8.8", 0, "ICMP");
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
+        assert_eq!(e.egress.reasons[0].no_rules, Some(NoRules::Absent));
+        assert_eq!(e.ingress.verdict, SideVerdict::NotApplicable);
+        assert!(plugin_noted(&e.egress));
+        assert!(
+            e.summary().contains("a/deny-egress has no egress rules"),
+            "{}",
+            e.summary()
+        );
+        let unselected = eval(&s, "a/db", "8.8.8.8", 0, "ICMP");
+        assert_eq!(unselected.verdict, PolicyVerdict::Allow);
+        // A ping from outside to the isolated-for-egress pod: its ingress is not isolated.
+        let inbound = eval(&s, "8.8.8.8", "a/web", 0, "ICMPv6");
+        assert_eq!(inbound.verdict, PolicyVerdict::Allow);
+    }
+
+    #[test]
+    fn icmp_to_a_service_never_reaches_a_backend() {
+        let mut items = vec![
+            json!({"kind": "Service", "metadata": {"name": "web", "namespace": "a"},
+            "spec": {"clusterIP": "10.96.0.10", "selector": {"app": "web"},
+                     "ports": [{"port": 80}]}}),
+        ];
+        items.push(policy(
+            "a",
+            "none",
+            json!({"podSelector": {"matchLabels": {"app": "x"}}}),
+        ));
+        let s = snapshot(items);
+        let e = eval(&s, "b/client", "svc/a/web", 0, "ICMP");
+        assert_eq!(e.verdict, PolicyVerdict::Deny);
+        let problem = e.service.as_ref().unwrap().problem.as_deref().unwrap();
+        assert!(problem.contains("forwards only its ports"), "{problem}");
     }
 }

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::target::Checked;
 use super::verdict::{
     Evaluation, Exemption, NoRules, Party, PeerReason, PolicyMiss, PolicyVerdict, PortMiss,
     SelectingPolicy, SideResult, SideVerdict,
@@ -52,11 +53,18 @@ impl fmt::Display for Party {
 
 impl fmt::Display for Evaluation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{:<8}{} → {} :{}/{}",
-            self.verdict, self.src, self.dst, self.port, self.protocol
-        )?;
+        match self.port {
+            Some(port) => writeln!(
+                f,
+                "{:<8}{} → {} :{port}/{}",
+                self.verdict, self.src, self.dst, self.protocol
+            )?,
+            None => writeln!(
+                f,
+                "{:<8}{} → {} {}",
+                self.verdict, self.src, self.dst, self.protocol
+            )?,
+        }
         if let Some(service) = &self.service {
             let namespace = match &self.dst {
                 Party::Service { namespace, .. } => namespace.as_str(),
@@ -112,7 +120,71 @@ impl fmt::Display for Evaluation {
             )?;
         }
         write!(f, "{}", self.egress)?;
-        write!(f, "{}", self.ingress)
+        write!(f, "{}", self.ingress)?;
+        for also in &self.also_subject_to {
+            writeln!(f, "{INDENT}! {}", also.note)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Checked {
+    /// One block per group of pairs that agree: which pairs, then the explanation of the first
+    /// (pod names of the others differ, the reasons do not).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let several = self.pairs.len() > 1;
+        for (g, group) in self.groups.iter().enumerate() {
+            if g > 0 {
+                writeln!(f)?;
+            }
+            let Some(first) = group.pairs.first().and_then(|i| self.pairs.get(*i)) else {
+                continue;
+            };
+            if several {
+                let names: Vec<String> = group
+                    .pairs
+                    .iter()
+                    .filter_map(|i| self.pairs.get(*i))
+                    .map(|p| format!("{} → {}", p.evaluation.src, p.evaluation.dst))
+                    .collect();
+                writeln!(
+                    f,
+                    "{} of {} pairs {}: {}",
+                    group.pairs.len(),
+                    self.pairs.len(),
+                    group.verdict,
+                    names.join(", ")
+                )?;
+            }
+            if let Some(any) = &first.any_port {
+                let protocol = first.evaluation.protocol;
+                match any.allowed.as_slice() {
+                    [] => writeln!(
+                        f,
+                        "no {protocol} port is allowed (any port asked; {} evaluated)",
+                        plural(any.evaluated, "port")
+                    )?,
+                    [all] if all == "1-65535" => {
+                        writeln!(f, "every {protocol} port is allowed (any port asked)")?
+                    }
+                    allowed => writeln!(
+                        f,
+                        "allowed on {protocol} {} (any port asked; explained for the first)",
+                        allowed.join(", ")
+                    )?,
+                }
+            }
+            write!(f, "{}", first.evaluation)?;
+        }
+        Ok(())
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 
@@ -296,13 +368,20 @@ impl fmt::Display for PeerReason {
 
 impl fmt::Display for PortMiss {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "port {}/{} not in [{}]",
-            self.protocol,
-            self.port,
-            self.allowed.join(", ")
-        )?;
+        match self.port {
+            Some(port) => write!(
+                f,
+                "port {}/{port} not in [{}]",
+                self.protocol,
+                self.allowed.join(", ")
+            )?,
+            None => write!(
+                f,
+                "{} has no ports, and a rule with ports [{}] only matches TCP, UDP or SCTP",
+                self.protocol,
+                self.allowed.join(", ")
+            )?,
+        }
         for named in &self.named {
             match (&named.pod, named.resolved) {
                 (Some(pod), Some(n)) => write!(

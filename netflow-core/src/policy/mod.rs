@@ -33,9 +33,12 @@
 
 mod eval;
 mod explain;
+pub mod lint;
 mod resolve;
 mod service;
 mod subject;
+pub mod suggest;
+mod target;
 #[cfg(test)]
 mod test_support;
 pub mod verdict;
@@ -43,15 +46,17 @@ pub mod verdict;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::cluster::Snapshot;
+use crate::cluster::model::Pod;
+use crate::cluster::{Reach, Snapshot};
 use crate::flow::Protocol;
 use eval::{PolicySet, Probe};
 use resolve::{describe, exempt, exemption_of, host_traffic_node, party, peer_of, End};
 pub use subject::Subject;
+pub use target::{AnyPort, CheckGroup, Checked, PairCheck, Target};
 pub use verdict::{
-    BackendEvaluation, Evaluation, ExcludedBackend, Exemption, HostTraffic, NamedPortMiss, NoRules,
-    Party, PeerMiss, PeerReason, PolicyMiss, PolicyType, PolicyVerdict, PortMiss, RuleMiss,
-    RuleRef, SelectingPolicy, ServiceTranslation, SideResult, SideVerdict,
+    AlsoSubjectTo, BackendEvaluation, Evaluation, ExcludedBackend, Exemption, HostTraffic,
+    NamedPortMiss, NoRules, Party, PeerMiss, PeerReason, PolicyMiss, PolicyType, PolicyVerdict,
+    PortMiss, RuleMiss, RuleRef, SelectingPolicy, ServiceTranslation, SideResult, SideVerdict,
 };
 
 pub use crate::error::PolicyError;
@@ -86,6 +91,7 @@ struct PairResult {
     egress: SideResult,
     ingress: SideResult,
     host_traffic: Option<HostTraffic>,
+    also_subject_to: Vec<AlsoSubjectTo>,
 }
 
 impl Engine<'static> {
@@ -131,6 +137,11 @@ impl<'s> Engine<'s> {
 
     /// Evaluates a new connection `src → dst:port/protocol`.
     ///
+    /// Every protocol is evaluated: isolation applies to all traffic of an isolated pod, a
+    /// rule without `ports` admits every protocol, and a rule with `ports` only matches TCP,
+    /// UDP or SCTP. For a protocol without ports (ICMP, ICMPv6, any other number) `port` is
+    /// ignored and the evaluation's `port` is `None`.
+    ///
     /// An address that belongs to a pod is that pod, a node's address is that node (host
     /// traffic when the destination pod runs there), a ClusterIP is its service; any other
     /// address is outside the pod network and its own direction is not evaluated. A service
@@ -152,26 +163,34 @@ impl<'s> Engine<'s> {
         let dst_end = self.resolve(dst)?;
         let src_party = party(src_end);
         let dst_party = party(dst_end);
+        let shown_port = protocol.has_ports().then_some(port);
         let End::Service { service, .. } = dst_end else {
             let pair = self.pair(src_end, dst_end, port, protocol);
             return Ok(Evaluation {
                 verdict: pair.verdict,
                 src: src_party,
                 dst: dst_party,
-                port,
+                port: shown_port,
                 protocol,
                 egress: pair.egress,
                 ingress: pair.ingress,
                 service: None,
                 host_traffic: pair.host_traffic,
                 backends: Vec::new(),
+                also_subject_to: pair.also_subject_to,
             });
         };
         let (translation, backends) = self.translate(service, port, protocol);
+        let mut also_subject_to: Vec<AlsoSubjectTo> = Vec::new();
         let results: Vec<BackendEvaluation> = backends
             .into_iter()
             .map(|b| {
                 let pair = self.pair(src_end, b.end, b.port, protocol);
+                for also in pair.also_subject_to {
+                    if !also_subject_to.contains(&also) {
+                        also_subject_to.push(also);
+                    }
+                }
                 BackendEvaluation {
                     backend: party(b.end),
                     port: b.port,
@@ -217,13 +236,14 @@ impl<'s> Engine<'s> {
             verdict,
             src: src_party,
             dst: dst_party,
-            port,
+            port: shown_port,
             protocol,
             egress,
             ingress,
             service: Some(translation),
             host_traffic,
             backends: results,
+            also_subject_to,
         })
     }
 
@@ -238,6 +258,8 @@ impl<'s> Engine<'s> {
         port: u16,
         protocol: Protocol,
     ) -> Result<Arc<Evaluation>, PolicyError> {
+        // The port of a protocol without ports is ignored: one entry for all of them.
+        let port = if protocol.has_ports() { port } else { 0 };
         let key = (src.clone(), dst.clone(), port, protocol);
         if let Some(hit) = self
             .memo
@@ -278,6 +300,7 @@ impl<'s> Engine<'s> {
                     node: node.to_string(),
                     reason: "host traffic, not subject to NetworkPolicy".to_string(),
                 }),
+                also_subject_to: Vec::new(),
             };
         }
         let dst_pod = match dst {
@@ -317,13 +340,59 @@ impl<'s> Engine<'s> {
         } else {
             PolicyVerdict::Allow
         };
+        let mut also_subject_to = Vec::new();
+        if let End::Pod { pod, .. } = src {
+            also_subject_to.extend(also_subject_to_of(snapshot, pod, PolicyType::Egress));
+        }
+        if let End::Pod { pod, .. } = dst {
+            also_subject_to.extend(also_subject_to_of(snapshot, pod, PolicyType::Ingress));
+        }
         PairResult {
             verdict,
             egress,
             ingress,
             host_traffic: None,
+            also_subject_to,
         }
     }
+}
+
+/// The policies flowq does not evaluate that govern `direction` of `pod`, as notes.
+fn also_subject_to_of(snapshot: &Snapshot, pod: &Pod, direction: PolicyType) -> Vec<AlsoSubjectTo> {
+    snapshot
+        .unevaluated_for(pod)
+        .into_iter()
+        .filter(|m| match direction {
+            PolicyType::Ingress => m.policy.ingress,
+            PolicyType::Egress => m.policy.egress,
+        })
+        .map(|m| {
+            let pod_id = format!("{}/{}", pod.namespace, pod.name);
+            let kind = m.policy.kind.as_str();
+            let id = m.policy.id();
+            let field = direction.field();
+            let because = match m.reach {
+                Reach::Selects => None,
+                Reach::MaySelect { because } => Some(because),
+            };
+            let whom = match &because {
+                None => format!("{field} of {pod_id}"),
+                Some(why) => format!("{field} of {pod_id}, if it selects the pod: {why}"),
+            };
+            AlsoSubjectTo {
+                kind: kind.to_string(),
+                policy: id.clone(),
+                pod: pod_id,
+                direction,
+                selects: because.is_none(),
+                note: format!(
+                    "also subject to {kind} {id} ({whom}), which flowq does not evaluate: the \
+                     verdict may differ"
+                ),
+                because,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -55,6 +55,21 @@ impl<'s> Engine<'s> {
                     name: name.clone(),
                 }),
             Subject::Ip(ip) => self.resolve_ip(*ip),
+            Subject::Template {
+                namespace,
+                kind,
+                name,
+            } => snapshot
+                .workload(namespace, kind, name)
+                .map(|w| End::Pod {
+                    pod: &w.template,
+                    ip: None,
+                })
+                .ok_or_else(|| PolicyError::UnknownWorkload {
+                    kind: kind.clone(),
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                }),
         }
     }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use super::eval::named_port;
 use super::resolve::{describe, holds_ip, End};
+use super::target::owned_by_another_workload;
 use super::verdict::{ExcludedBackend, ServiceTranslation};
 use super::Engine;
 use crate::cluster::model::{IntOrString, Service};
@@ -48,6 +49,13 @@ impl<'s> Engine<'s> {
             excluded: Vec::new(),
             problem: None,
         };
+        if !protocol.has_ports() {
+            translation.problem = Some(format!(
+                "service {id} forwards only its ports (TCP, UDP or SCTP): {protocol} sent to it \
+                 never reaches a backend"
+            ));
+            return (translation, Vec::new());
+        }
         let Some(service_port) = service_port else {
             let declared: Vec<String> = service
                 .ports
@@ -60,14 +68,17 @@ impl<'s> Engine<'s> {
                     )
                 })
                 .collect();
-            translation.problem = Some(format!(
-                "service {id} has no port {port}/{protocol} (its ports: {})",
-                if declared.is_empty() {
-                    "none".to_string()
-                } else {
-                    declared.join(", ")
-                }
-            ));
+            let declared = if declared.is_empty() {
+                "none".to_string()
+            } else {
+                declared.join(", ")
+            };
+            // Port 0 is what "any port" asks of a service without a port of the protocol.
+            translation.problem = Some(if port == 0 {
+                format!("service {id} has no {protocol} port (its ports: {declared})")
+            } else {
+                format!("service {id} has no port {port}/{protocol} (its ports: {declared})")
+            });
             return (translation, Vec::new());
         };
         let protocol_text = protocol.to_string();
@@ -80,6 +91,23 @@ impl<'s> Engine<'s> {
                         && selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
                     {
                         ends.push(End::Pod { pod, ip: None });
+                    }
+                }
+                if ends.is_empty() {
+                    // Manifests without Pod objects: the pod templates of the workloads the
+                    // selector matches stand in for their pods.
+                    for w in snapshot.workloads() {
+                        if w.namespace == service.namespace
+                            && !owned_by_another_workload(snapshot, w)
+                            && selector
+                                .iter()
+                                .all(|(k, v)| w.template.labels.get(k) == Some(v))
+                        {
+                            ends.push(End::Pod {
+                                pod: &w.template,
+                                ip: None,
+                            });
+                        }
                     }
                 }
             }

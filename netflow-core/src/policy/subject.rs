@@ -27,6 +27,16 @@ pub enum Subject {
         /// Service name.
         name: String,
     },
+    /// The pod template of a workload (for manifests without Pod objects): a pod with the
+    /// template's labels and ports, and no address.
+    Template {
+        /// Namespace.
+        namespace: String,
+        /// `Deployment`, `StatefulSet`, `DaemonSet`, `ReplicaSet` or `Job`.
+        kind: String,
+        /// Workload name.
+        name: String,
+    },
 }
 
 impl Subject {
@@ -83,6 +93,15 @@ impl fmt::Display for Subject {
             Subject::Pod { namespace, name } => write!(f, "{namespace}/{name}"),
             Subject::Ip(ip) => write!(f, "{ip}"),
             Subject::Service { namespace, name } => write!(f, "svc/{namespace}/{name}"),
+            Subject::Template {
+                namespace,
+                kind,
+                name,
+            } => write!(
+                f,
+                "{}/{namespace}/{name} (pod template)",
+                kind.to_ascii_lowercase()
+            ),
         }
     }
 }

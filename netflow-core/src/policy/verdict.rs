@@ -134,8 +134,9 @@ pub struct Evaluation {
     pub src: Party,
     /// The destination as given (a pod, service, node or address).
     pub dst: Party,
-    /// Destination port as given (the service port for a service).
-    pub port: u16,
+    /// Destination port as given (the service port for a service); `None` for a protocol
+    /// without ports (ICMP, ICMPv6, any other protocol number).
+    pub port: Option<u16>,
     /// Protocol.
     pub protocol: Protocol,
     /// The source's egress.
@@ -148,6 +149,30 @@ pub struct Evaluation {
     pub host_traffic: Option<HostTraffic>,
     /// Every backend's result when the destination is a Service (empty otherwise).
     pub backends: Vec<BackendEvaluation>,
+    /// Policies of kinds flowq does not evaluate (Cilium, Calico, AdminNetworkPolicy, …) that
+    /// select or may select an end in the direction they govern: the verdict may differ.
+    pub also_subject_to: Vec<AlsoSubjectTo>,
+}
+
+/// A policy flowq does not evaluate that applies, or may apply, to one end of a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlsoSubjectTo {
+    /// Its kind, as messages name it (`CiliumNetworkPolicy`, `Calico GlobalNetworkPolicy`).
+    pub kind: String,
+    /// `namespace/name`, or the name of a cluster-wide policy.
+    pub policy: String,
+    /// `namespace/name` of the pod it applies to.
+    pub pod: String,
+    /// The direction of that pod it governs (egress of the source, ingress of the
+    /// destination).
+    pub direction: PolicyType,
+    /// `true` when its subject selects the pod; `false` when it may (see `because`).
+    pub selects: bool,
+    /// Why it may select the pod, when that cannot be decided from the snapshot.
+    pub because: Option<String>,
+    /// The sentence shown to users: "also subject to <kind> <policy> (…), which flowq does
+    /// not evaluate: the verdict may differ".
+    pub note: String,
 }
 
 /// Host traffic: from the node a destination pod runs on (kubelet probes, hostNetwork pods).
@@ -338,8 +363,9 @@ pub enum PeerReason {
 /// Why the ports of a rule missed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortMiss {
-    /// Destination port of the connection (the pod port).
-    pub port: u16,
+    /// Destination port of the connection (the pod port); `None` for a protocol without ports,
+    /// which a rule with ports never matches.
+    pub port: Option<u16>,
     /// Protocol of the connection.
     pub protocol: Protocol,
     /// The rule's port entries, as text (`TCP/80`, `TCP/8000-8080`, `UDP/any`, `TCP/http`).

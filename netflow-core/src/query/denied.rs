@@ -6,6 +6,11 @@
 //! allowed packet. The other end's reports are kept beside the row (`other_reports`), never
 //! added to its count, so the row says where it was denied and the count is not doubled.
 //!
+//! Logs without verdicts (VPC Flow Logs) have no denial records; their rows are what the
+//! snapshot's policies deny ([`DenialBasis::Snapshot`]) or requests nobody answered
+//! ([`DenialBasis::NoReply`]), and say so. The aggregator groups whatever records it is given:
+//! `reconcile` feeds it allowed records too.
+//!
 //! Memory stays small however many connections there are: endpoints are shared between the
 //! rows that name them, a row's key is a few numbers, and what every other record reported is
 //! kept as a digest and a count.
@@ -36,7 +41,8 @@ pub struct DeniedConnection {
     pub action: Action,
     /// Enforcing side.
     pub direction: Direction,
-    /// Enforcing node.
+    /// Enforcing node: the one the log names, else (when the log names none) the node of the
+    /// enforcing end's pod in the snapshot.
     pub node: Option<String>,
     /// Drop reasons seen, sorted, each once.
     pub drop_reasons: Vec<String>,
@@ -56,6 +62,36 @@ pub struct DeniedConnection {
     pub other_reports: Vec<SideReport>,
     /// What the snapshot's NetworkPolicies say about it, when explained.
     pub why: Option<super::Why>,
+    /// Where the denial comes from: the log, the snapshot's policies, or a missing reply.
+    pub basis: DenialBasis,
+    /// Attempts per reporting side (egress, ingress, unknown): the two ends' reports of one
+    /// connection folded into one row (a computed denial) count once, not twice.
+    by_reporter: [u64; 3],
+}
+
+/// Where a row's denial comes from.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+pub enum DenialBasis {
+    /// The log says so.
+    #[default]
+    Log,
+    /// The log gives no verdict; the snapshot's NetworkPolicies deny the connection.
+    Snapshot,
+    /// The log gives no verdict; no reply was seen within the window.
+    NoReply,
+}
+
+impl DenialBasis {
+    /// The JSON spelling: `log`, `snapshot` or `no_reply`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DenialBasis::Log => "log",
+            DenialBasis::Snapshot => "snapshot",
+            DenialBasis::NoReply => "no_reply",
+        }
+    }
 }
 
 impl DeniedConnection {
@@ -102,7 +138,7 @@ impl std::fmt::Display for SideReport {
 /// Writes who an endpoint is, as a grouping key, into the cleared `out`: the pod, node or
 /// service when known, else the address (`pod ns/name`, `node NAME`, `svc ns/name`,
 /// `ip ADDRESS`).
-fn write_endpoint_key(ep: &Endpoint, out: &mut String) {
+pub(super) fn write_endpoint_key(ep: &Endpoint, out: &mut String) {
     use std::fmt::Write as _;
     out.clear();
     let _ = match &ep.identity {
@@ -182,6 +218,7 @@ struct ConnectionKey {
     action: Action,
     direction: Direction,
     node: Option<u32>,
+    basis: DenialBasis,
 }
 
 /// Distinct texts (endpoint keys, node names), each stored once and known by its number.
@@ -292,6 +329,19 @@ impl DeniedAggregator {
 
     /// Adds one record (callers pass only the records they want counted as denials).
     pub fn add(&mut self, flow: &Flow) {
+        self.add_as(flow, DenialBasis::Log, None);
+    }
+
+    /// Adds one record on `basis`, as enforced at `place` (side and node) when given instead
+    /// of where the record was reported: a computed denial is placed where the policies deny
+    /// it, whichever end's VM reported the packet.
+    pub fn add_as(
+        &mut self,
+        flow: &Flow,
+        basis: DenialBasis,
+        place: Option<(Direction, Option<&str>)>,
+    ) {
+        let (direction, node) = place.unwrap_or((flow.direction, flow.node.as_deref()));
         let [src, dst] = &mut self.keys;
         write_endpoint_key(&flow.src, src);
         write_endpoint_key(&flow.dst, dst);
@@ -301,8 +351,9 @@ impl DeniedAggregator {
             port: flow.dst.port,
             protocol: flow.protocol,
             action: flow.action,
-            direction: flow.direction,
-            node: flow.node.as_deref().map(|n| self.names.id(n)),
+            direction,
+            node: node.map(|n| self.names.id(n)),
+            basis,
         };
         let hash = hash_of(&key);
         let rows = &self.rows;
@@ -326,8 +377,8 @@ impl DeniedAggregator {
                     dst,
                     protocol: flow.protocol,
                     action: flow.action,
-                    direction: flow.direction,
-                    node: flow.node.clone(),
+                    direction,
+                    node: node.map(str::to_string),
                     drop_reasons: Vec::new(),
                     policies: Vec::new(),
                     count: 0,
@@ -337,6 +388,8 @@ impl DeniedAggregator {
                     inexact: false,
                     other_reports: Vec::new(),
                     why: None,
+                    basis,
+                    by_reporter: [0; 3],
                 };
                 let index = self.rows.len();
                 self.rows.push((key, row));
@@ -348,7 +401,13 @@ impl DeniedAggregator {
         };
         let entry = &mut self.rows[index].1;
         // Aggregating sources (Calico, GKE) may claim any 64-bit count: saturate, never wrap.
-        entry.count = entry.count.saturating_add(flow.count);
+        let slot = &mut entry.by_reporter[match flow.direction {
+            Direction::Egress => 0,
+            Direction::Ingress => 1,
+            Direction::Unknown => 2,
+        }];
+        *slot = slot.saturating_add(flow.count);
+        entry.count = entry.by_reporter.iter().copied().max().unwrap_or(0);
         entry.inexact |= flow.counting != crate::flow::Counting::Exact;
         entry.records += 1;
         if let Some(r) = &flow.drop_reason {
@@ -404,6 +463,9 @@ impl DeniedAggregator {
         drop((rows_of_pair, others));
         for (_, row) in &mut rows {
             row.other_reports.sort();
+            if row.node.is_none() {
+                row.node = enforcing_pod_node(row);
+            }
         }
         let node = |id: Option<u32>| id.map(|id| names.text(id));
         rows.sort_by(|(ka, a), (kb, b)| {
@@ -417,6 +479,7 @@ impl DeniedAggregator {
                 .then(ka.action.cmp(&kb.action))
                 .then(ka.direction.cmp(&kb.direction))
                 .then_with(|| node(ka.node).cmp(&node(kb.node)))
+                .then(ka.basis.cmp(&kb.basis))
         });
         rows.into_iter().map(|(_, c)| c).collect()
     }
@@ -461,6 +524,10 @@ pub struct PartialGroup {
     pub last_seen: Option<DateTime<Utc>>,
     /// Whether any record's count was folded or sampled by the source.
     pub inexact: bool,
+    /// Where the denial comes from.
+    pub basis: DenialBasis,
+    /// Attempts per reporting side (egress, ingress, unknown); `count` is the largest.
+    pub by_reporter: [u64; 3],
 }
 
 impl PartialGroup {
@@ -522,6 +589,8 @@ impl DeniedAggregator {
                 first_seen: c.first_seen,
                 last_seen: c.last_seen,
                 inexact: c.inexact,
+                basis: c.basis,
+                by_reporter: c.by_reporter,
             })
             .collect();
         let mut reports = Vec::new();
@@ -563,6 +632,7 @@ pub fn merge_partials(parts: impl IntoIterator<Item = PartialDenied>) -> Vec<Den
                 action: g.action,
                 direction: g.direction,
                 node: g.node.as_deref().map(|n| agg.names.id(n)),
+                basis: g.basis,
             };
             let hash = hash_of(&key);
             let rows = &agg.rows;
@@ -593,6 +663,8 @@ pub fn merge_partials(parts: impl IntoIterator<Item = PartialDenied>) -> Vec<Den
                             inexact: g.inexact,
                             other_reports: Vec::new(),
                             why: None,
+                            basis: g.basis,
+                            by_reporter: g.by_reporter,
                         },
                     ));
                     orders.push(g.order);
@@ -611,7 +683,10 @@ pub fn merge_partials(parts: impl IntoIterator<Item = PartialDenied>) -> Vec<Den
                         row.dst = dst;
                     }
                     let row = &mut agg.rows[i].1;
-                    row.count = row.count.saturating_add(g.count);
+                    for (slot, n) in row.by_reporter.iter_mut().zip(g.by_reporter) {
+                        *slot = slot.saturating_add(n);
+                    }
+                    row.count = row.by_reporter.iter().copied().max().unwrap_or(0);
                     row.records = row.records.saturating_add(g.records);
                     row.inexact |= g.inexact;
                     for r in &g.drop_reasons {
@@ -656,6 +731,18 @@ pub fn merge_partials(parts: impl IntoIterator<Item = PartialDenied>) -> Vec<Den
     agg.finish()
 }
 
+/// The node of the pod at the enforcing end, for logs that do not name the node they were
+/// written on (a node file of the EKS network policy agent, OVN, Antrea): these enforcers act
+/// on the pod's own node, so the snapshot's pod says where.
+fn enforcing_pod_node(row: &DeniedConnection) -> Option<String> {
+    let end = match row.direction {
+        Direction::Ingress => &row.dst,
+        Direction::Egress => &row.src,
+        Direction::Unknown => return None,
+    };
+    end.identity.pod().and_then(|p| p.node.clone())
+}
+
 /// Inserts a clone of `value` into the sorted `list` unless it is there already.
 fn insert_sorted<T: Ord + Clone>(list: &mut Vec<T>, value: &T) {
     if let Err(at) = list.binary_search(value) {
@@ -698,6 +785,7 @@ mod tests {
             is_reply: None,
             bytes: None,
             packets: None,
+            reply_seen: false,
             count,
             duplicate: count == 0,
             counting: crate::flow::Counting::Exact,
@@ -708,6 +796,47 @@ mod tests {
                 line: 1,
             },
         }
+    }
+
+    #[test]
+    fn a_log_that_names_no_node_is_placed_on_the_enforcing_pods_node() {
+        let on_node = |ep: &Endpoint, node: &str| {
+            let mut pod = ep.identity.pod().unwrap().clone();
+            pod.node = Some(node.into());
+            Endpoint {
+                identity: Identity::Pod(Arc::new(pod)),
+                ..ep.clone()
+            }
+        };
+        let mut flow = denied("web-1", 9200, "2026-01-01T00:00:00Z", 1);
+        flow.node = None;
+        flow.src = on_node(&flow.src, "node-a");
+        flow.dst = on_node(&flow.dst, "node-b");
+        let mut egress = flow.clone();
+        egress.direction = Direction::Egress;
+        let mut unknown = flow.clone();
+        unknown.direction = Direction::Unknown;
+        let mut named = flow.clone();
+        named.node = Some("from-the-log".into());
+        let mut aggregator = DeniedAggregator::default();
+        for f in [&flow, &egress, &unknown, &named] {
+            aggregator.add(f);
+        }
+        let mut nodes: Vec<(Direction, Option<String>)> = aggregator
+            .finish()
+            .into_iter()
+            .map(|c| (c.direction, c.node))
+            .collect();
+        nodes.sort();
+        assert_eq!(
+            nodes,
+            [
+                (Direction::Egress, Some("node-a".into())),
+                (Direction::Ingress, Some("from-the-log".into())),
+                (Direction::Ingress, Some("node-b".into())),
+                (Direction::Unknown, None),
+            ]
+        );
     }
 
     #[test]
@@ -989,5 +1118,35 @@ mod tests {
         assert_eq!(rows[0].first_seen, "2026-11-20T10:00:01Z".parse().ok());
         assert_eq!(rows[0].last_seen, "2026-11-20T10:00:02Z".parse().ok());
         assert_eq!(rows[0].src.port, None);
+    }
+
+    #[test]
+    fn a_computed_denial_reported_by_both_ends_counts_once() {
+        // A VPC connection is reported by the source's VM and by the destination's: placed
+        // where the policies deny it, both reports fold into one row of one attempt each.
+        let mut agg = DeniedAggregator::default();
+        let mut src_report = denied("a", 9200, "2026-11-20T10:00:02Z", 1);
+        src_report.action = Action::Unknown;
+        src_report.direction = Direction::Egress;
+        src_report.node = Some("n0".into());
+        let mut dst_report = src_report.clone();
+        dst_report.direction = Direction::Ingress;
+        dst_report.node = Some("n1".into());
+        let place = Some((Direction::Ingress, Some("n1")));
+        for _ in 0..2 {
+            agg.add_as(&src_report, DenialBasis::Snapshot, place);
+            agg.add_as(&dst_report, DenialBasis::Snapshot, place);
+        }
+        // Not the same row as a request nobody answered, even at the same place.
+        agg.add_as(&dst_report, DenialBasis::NoReply, None);
+        let rows = agg.finish();
+        assert_eq!(rows.len(), 2);
+        let computed = rows
+            .iter()
+            .find(|r| r.basis == DenialBasis::Snapshot)
+            .unwrap();
+        assert_eq!((computed.count, computed.records), (2, 4));
+        assert_eq!(computed.direction, Direction::Ingress);
+        assert_eq!(computed.node.as_deref(), Some("n1"));
     }
 }

@@ -10,8 +10,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::denied::DeniedConnection;
+use super::replay::ReplayConnection;
 use super::why::Why;
 use crate::flow::{Endpoint, Flow, Identity};
+use crate::policy::lint::Finding;
 use crate::policy::{Evaluation, SideVerdict};
 
 /// How a column's values are typed in every output.
@@ -387,6 +389,7 @@ declare_row! {
         line: u64 => Int64, "Line in the input.";
         policy_verdict: Option<&'static str> => Text, "With a snapshot: what the NetworkPolicies decide for this connection (allow or deny); null without one, for replies, and when it could not be evaluated.";
         mismatch: Option<String> => Text, "With a snapshot: how the log and the snapshot disagree, with the likely cause.";
+        also_subject_to: Vec<String> => TextList, "With a snapshot: policies flowq does not evaluate (Cilium, Calico, AdminNetworkPolicy, …) that select or may select an end: the verdict may differ.";
     }
 }
 
@@ -436,6 +439,7 @@ impl FlowRow {
             line: flow.origin.line,
             policy_verdict: None,
             mismatch: None,
+            also_subject_to: Vec::new(),
         }
     }
 
@@ -444,6 +448,11 @@ impl FlowRow {
         if let Some(why) = why {
             self.policy_verdict = why.verdict.map(|v| v.as_str());
             self.mismatch = why.mismatch.clone();
+            self.also_subject_to = why
+                .evaluation
+                .iter()
+                .flat_map(|e| e.also_subject_to.iter().map(|a| a.note.clone()))
+                .collect();
         }
         self
     }
@@ -474,8 +483,9 @@ declare_row! {
         dst_identity_source: &'static str => Text, "Where the destination identity came from.";
         dst_port: Option<u16> => Int32, "Destination port.";
         protocol: String => Text, "Protocol.";
-        verdict: &'static str => Text, "What the log says: denied (or dropped, when drops are counted as denials).";
-        where_ as "where": &'static str => Text, "Enforcing side: egress, ingress or unknown.";
+        verdict: &'static str => Text, "What the log says: denied (or dropped, when drops are counted as denials); unknown for a log without verdicts.";
+        verdict_from: &'static str => Text, "Where the denial comes from: log (the log says so), snapshot (the log gives no verdict; the snapshot's policies deny it) or no_reply (the log gives no verdict; no reply was seen).";
+        where_ as "where": &'static str => Text, "Enforcing side: egress, ingress or unknown (for verdict_from snapshot, the side whose policies deny it).";
         node: Option<String> => Text, "Node that enforced it.";
         reason: Option<String> => Text, "Drop reasons the log gives, joined with \", \".";
         policies: Vec<String> => TextList, "Policies the log names.";
@@ -489,6 +499,7 @@ declare_row! {
         explanation: Option<String> => Text, "Why, from the snapshot: the denying rule and what it missed (or why not evaluated).";
         evaluation: Option<Arc<Evaluation>> => Json, "The explanation as data: the computed verdict, per side the selecting policies and, for each, the rule and the clause that failed (the object of flowq check -o json).";
         mismatch: Option<String> => Text, "How the log and the snapshot disagree, with the likely cause.";
+        also_subject_to: Vec<String> => TextList, "Policies flowq does not evaluate (Cilium, Calico, AdminNetworkPolicy, …) that select or may select an end: \"also subject to <kind> <policy> (…), which flowq does not evaluate: the verdict may differ\".";
     }
 }
 
@@ -520,6 +531,7 @@ impl DeniedRow {
             dst_port: c.dst.port,
             protocol: c.protocol.to_string(),
             verdict: c.action.as_str(),
+            verdict_from: c.basis.as_str(),
             where_: c.direction.as_str(),
             node: c.node.clone(),
             reason: Some(c.drop_reasons.join(", ")).filter(|r| !r.is_empty()),
@@ -534,6 +546,109 @@ impl DeniedRow {
             explanation: c.why.as_ref().map(|w| w.summary.clone()),
             evaluation: c.why.as_ref().and_then(|w| w.evaluation.clone()),
             mismatch: c.why.as_ref().and_then(|w| w.mismatch.clone()),
+            also_subject_to: c
+                .why
+                .as_ref()
+                .and_then(|w| w.evaluation.as_ref())
+                .map(|e| e.also_subject_to.iter().map(|a| a.note.clone()).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+declare_row! {
+    /// One replayed connection (`flowq replay`): how its computed verdict changes when the
+    /// NetworkPolicies change, with the columns of a denied connection, explained under the
+    /// changed policies.
+    pub struct ReplayRow {
+        before: Option<&'static str> => Text, "Computed verdict under the snapshot's own policies: allow or deny; null when not evaluated.";
+        after: Option<&'static str> => Text, "Computed verdict under the changed policies: allow or deny; null when not evaluated.";
+        change: &'static str => Text, "denied → allowed, allowed → denied, unchanged or not evaluated.";
+        src_ip: Option<String> => Text, "Source address (the first seen).";
+        src_kind: &'static str => Text, "Source identity kind.";
+        src_namespace: Option<String> => Text, "Source namespace.";
+        src_pod: Option<String> => Text, "Source pod.";
+        src_workload: Option<String> => Text, "Source workload name.";
+        src_workload_kind: Option<String> => Text, "Source workload kind.";
+        src_node: Option<String> => Text, "Source node.";
+        src_name: Option<String> => Text, "Other source identity.";
+        src_identity_source: &'static str => Text, "Where the source identity came from.";
+        dst_ip: Option<String> => Text, "Destination address.";
+        dst_kind: &'static str => Text, "Destination identity kind.";
+        dst_namespace: Option<String> => Text, "Destination namespace.";
+        dst_pod: Option<String> => Text, "Destination pod.";
+        dst_workload: Option<String> => Text, "Destination workload name.";
+        dst_workload_kind: Option<String> => Text, "Destination workload kind.";
+        dst_node: Option<String> => Text, "Destination node.";
+        dst_service: Option<String> => Text, "Service the destination is or was reached through.";
+        dst_name: Option<String> => Text, "Other destination identity.";
+        dst_identity_source: &'static str => Text, "Where the destination identity came from.";
+        dst_port: Option<u16> => Int32, "Destination port.";
+        protocol: String => Text, "Protocol.";
+        verdict: &'static str => Text, "What the log says at that end: allowed, denied, dropped or unknown.";
+        where_ as "where": &'static str => Text, "The reporting side (the enforcing one when the log denies): egress, ingress or unknown.";
+        node: Option<String> => Text, "Node that reported it.";
+        reason: Option<String> => Text, "Drop reasons the log gives, joined with \", \".";
+        policies: Vec<String> => TextList, "Policies the log names.";
+        count: u64 => Int64, "Attempts that end reported (a packet reported twice counts once).";
+        records: u64 => Int64, "Log records behind the row.";
+        first_seen: Option<DateTime<Utc>> => Time, "First attempt (RFC 3339 UTC).";
+        last_seen: Option<DateTime<Utc>> => Time, "Last attempt (RFC 3339 UTC).";
+        counting: &'static str => Text, "exact, or inexact when a record's count was folded or sampled by the source.";
+        other_reports: Vec<String> => TextList, "What the other end reported for this connection (egress allowed @ node-a).";
+        policy_verdict: Option<&'static str> => Text, "What the changed NetworkPolicies decide (allow or deny), as after.";
+        explanation: Option<String> => Text, "Why, under the changed policies: the denying rule and what it missed, or what allows it.";
+        evaluation: Option<Arc<Evaluation>> => Json, "The explanation as data: the computed verdict, per side the selecting policies and, for each, the rule and the clause that failed (the object of flowq check -o json).";
+        mismatch: Option<String> => Text, "How the log and the changed policies disagree.";
+            explanation_before: Option<String> => Text, "Why, under the snapshot's own policies, in one line.";
+    }
+}
+
+impl ReplayRow {
+    /// The row of a replayed connection.
+    pub fn of(r: &ReplayConnection) -> ReplayRow {
+        let d = DeniedRow::of(&r.connection);
+        ReplayRow {
+            before: r.before.map(|v| v.as_str()),
+            after: r.after.map(|v| v.as_str()),
+            change: r.change().as_str(),
+            src_ip: d.src_ip,
+            src_kind: d.src_kind,
+            src_namespace: d.src_namespace,
+            src_pod: d.src_pod,
+            src_workload: d.src_workload,
+            src_workload_kind: d.src_workload_kind,
+            src_node: d.src_node,
+            src_name: d.src_name,
+            src_identity_source: d.src_identity_source,
+            dst_ip: d.dst_ip,
+            dst_kind: d.dst_kind,
+            dst_namespace: d.dst_namespace,
+            dst_pod: d.dst_pod,
+            dst_workload: d.dst_workload,
+            dst_workload_kind: d.dst_workload_kind,
+            dst_node: d.dst_node,
+            dst_service: d.dst_service,
+            dst_name: d.dst_name,
+            dst_identity_source: d.dst_identity_source,
+            dst_port: d.dst_port,
+            protocol: d.protocol,
+            verdict: d.verdict,
+            where_: d.where_,
+            node: d.node,
+            reason: d.reason,
+            policies: d.policies,
+            count: d.count,
+            records: d.records,
+            first_seen: d.first_seen,
+            last_seen: d.last_seen,
+            counting: d.counting,
+            other_reports: d.other_reports,
+            policy_verdict: d.policy_verdict,
+            explanation: d.explanation,
+            evaluation: d.evaluation,
+            mismatch: d.mismatch,
+            explanation_before: r.explanation_before.clone(),
         }
     }
 }
@@ -543,13 +658,14 @@ declare_row! {
     pub struct CheckRow {
         src: String => Text, "The source as evaluated (pod, address, node).";
         dst: String => Text, "The destination as given (pod, service, node, address).";
-        port: u16 => Int32, "Destination port as given (the service port for a service).";
+        port: Option<u16> => Int32, "Destination port as given (the service port for a service); null for a protocol without ports (ICMP).";
         protocol: String => Text, "Protocol.";
         policy_verdict: &'static str => Text, "What the NetworkPolicies decide: allow or deny.";
         egress: &'static str => Text, "The source's egress: allow, deny or not_applicable.";
         ingress: &'static str => Text, "The destination's ingress: allow, deny or not_applicable.";
         explanation: String => Text, "Why, in one line: the denying rule and what it missed, or what allowed it.";
         evaluation: Arc<Evaluation> => Json, "The evaluation as data (the object of flowq check -o json).";
+        also_subject_to: Vec<String> => TextList, "Policies flowq does not evaluate that select or may select an end: the verdict may differ.";
     }
 }
 
@@ -571,6 +687,45 @@ impl CheckRow {
             ingress: side(evaluation.ingress.verdict),
             explanation: evaluation.summary(),
             evaluation: evaluation.clone(),
+            also_subject_to: evaluation
+                .also_subject_to
+                .iter()
+                .map(|a| a.note.clone())
+                .collect(),
+        }
+    }
+}
+
+declare_row! {
+    /// One pitfall `lint` found in a snapshot's NetworkPolicies, or in the flows.
+    pub struct LintRow {
+        severity: &'static str => Text, "error, warning or info.";
+        rule: &'static str => Text, "The rule that found it (docs/lint.md lists them).";
+        namespace: Option<String> => Text, "The namespace it is in.";
+        objects: Vec<String> => TextList, "The objects involved (`Kind namespace/name`), the one to change first.";
+        message: String => Text, "What is wrong, in one sentence.";
+        fix: String => Text, "How to fix it, in one line.";
+        attempts: Option<u64> => Int64, "For the rules that read flows: the denied attempts seen; null for the others.";
+        first_seen: Option<DateTime<Utc>> => Time, "For the rules that read flows: the first one (RFC 3339 UTC).";
+        last_seen: Option<DateTime<Utc>> => Time, "For the rules that read flows: the last one (RFC 3339 UTC).";
+        snapshot: String => Text, "The snapshot (or snapshots, comma-separated) it was found in.";
+    }
+}
+
+impl LintRow {
+    /// The row of a finding.
+    pub fn of(f: &Finding) -> LintRow {
+        LintRow {
+            severity: f.severity.as_str(),
+            rule: f.rule.name(),
+            namespace: f.namespace.clone(),
+            objects: f.objects.iter().map(|o| o.to_string()).collect(),
+            message: f.message.clone(),
+            fix: f.fix.clone(),
+            attempts: f.seen.as_ref().map(|s| s.attempts),
+            first_seen: f.seen.as_ref().and_then(|s| s.first),
+            last_seen: f.seen.as_ref().and_then(|s| s.last),
+            snapshot: f.snapshot.clone(),
         }
     }
 }

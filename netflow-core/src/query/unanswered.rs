@@ -1,22 +1,59 @@
 //! Unanswered connections in logs without verdicts (VPC Flow Logs): a request seen with no
 //! reply flow within a time window is "possibly denied". Each direction of a connection is its
 //! own flow there, so a request's reply is the flow with the reversed 5-tuple; the two reports
-//! of one flow (`SRC` and `DEST`) count once.
+//! of one flow (`SRC` and `DEST`) count once. A request whose own record proves a reply (a
+//! measured round trip, packets both ways: [`Flow::reply_seen`]) is never flagged.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
-use crate::flow::{Action, Flow, Protocol};
+use crate::flow::{Action, Direction, Flow, Protocol};
 
 type Tuple = (IpAddr, u16, IpAddr, u16, Protocol);
+
+/// Whether a record the log gives no verdict for opens a connection rather than answers one:
+/// not marked as a reply and, when the log does not say (VPC Flow Logs report each direction
+/// as its own flow), addressed to the lower port (the client's port is the ephemeral one).
+pub fn looks_like_request(flow: &Flow) -> bool {
+    match (flow.is_reply, flow.src.port, flow.dst.port) {
+        (Some(reply), _, _) => !reply,
+        (None, Some(sp), Some(dp)) => dp < sp,
+        (None, _, _) => true,
+    }
+}
+
+/// Every report of one 5-tuple: the earliest kept whole (what a flagged request is shown
+/// as), the others as a few numbers each, so that memory grows by a few dozen bytes per
+/// record rather than by a record's names and strings.
+#[derive(Debug)]
+struct Reports {
+    /// The earliest report (by time, then input order).
+    first: Flow,
+    /// Which of `reports` is `first`.
+    first_at: usize,
+    /// Every report, in input order.
+    reports: Vec<Report>,
+    /// Whether some report proves a reply ([`Flow::reply_seen`]).
+    proven: bool,
+    /// Whether some report is a reply itself (see [`looks_like_request`]).
+    replies: bool,
+}
+
+/// One report of a 5-tuple.
+#[derive(Debug, Clone, Copy)]
+struct Report {
+    time: Option<DateTime<Utc>>,
+    count: u64,
+    direction: Direction,
+}
 
 /// Collects observed flows and finds the requests nobody answered.
 #[derive(Debug)]
 pub struct UnansweredDetector {
     window: Duration,
-    seen: HashMap<Tuple, Vec<Flow>>,
+    seen: HashMap<Tuple, Reports>,
 }
 
 impl UnansweredDetector {
@@ -39,33 +76,90 @@ impl UnansweredDetector {
         else {
             return;
         };
-        self.seen
+        let report = Report {
+            time: flow.time,
+            count: flow.count,
+            direction: flow.direction,
+        };
+        let seen = self
+            .seen
             .entry((sip, sp, dip, dp, flow.protocol))
-            .or_default()
-            .push(flow.clone());
+            .or_insert_with(|| Reports {
+                first: flow.clone(),
+                first_at: 0,
+                reports: Vec::new(),
+                proven: false,
+                replies: false,
+            });
+        if flow.time < seen.first.time {
+            seen.first = flow.clone();
+            seen.first_at = seen.reports.len();
+        }
+        seen.reports.push(report);
+        seen.proven |= flow.reply_seen;
+        seen.replies |= !looks_like_request(flow);
+    }
+
+    /// Whether a report at `time` of the request whose reply would be `reverse` got one
+    /// within the window.
+    fn answered(&self, time: Option<DateTime<Utc>>, reverse: &Tuple) -> bool {
+        self.seen.get(reverse).is_some_and(|rs| {
+            rs.reports.iter().any(|r| match (r.time, time) {
+                (Some(a), Some(b)) => (a - b).abs() <= self.window,
+                _ => true,
+            })
+        })
+    }
+
+    /// Hands every request record to `each` with whether it was answered: a reply flow
+    /// within the window, or a report of its 5-tuple that proves a reply. Records that are
+    /// replies themselves (see [`looks_like_request`]) are not handed on. In 5-tuple order,
+    /// each tuple's records in input order, so that what is built from them is the same on
+    /// every run. A record is handed on as its tuple's earliest record with its own time,
+    /// count and reporting side.
+    pub fn finish_each(self, mut each: impl FnMut(&Flow, bool)) {
+        let mut tuples: Vec<&Tuple> = self.seen.keys().collect();
+        tuples.sort_unstable();
+        for &(sip, sp, dip, dp, proto) in tuples {
+            let seen = &self.seen[&(sip, sp, dip, dp, proto)];
+            if seen.replies {
+                continue;
+            }
+            let reverse = (dip, dp, sip, sp, proto);
+            let mut flow = seen.first.clone();
+            for r in &seen.reports {
+                flow.time = r.time;
+                flow.count = r.count;
+                flow.direction = r.direction;
+                each(&flow, seen.proven || self.answered(r.time, &reverse));
+            }
+        }
     }
 
     /// The requests with no reply in the window, one flow per 5-tuple (its first report),
     /// marked with the reason. A flow counts as a request when its destination port is below
-    /// its source port (the client's port is the ephemeral one); a lone flow the other way is a
-    /// reply whose request was not sampled, and is not flagged.
+    /// its source port (the client's port is the ephemeral one, see [`looks_like_request`]); a
+    /// lone flow the other way is a reply whose request was not sampled, and is not flagged;
+    /// nor is a request any of whose reports proves a reply.
     pub fn finish(self) -> Vec<Flow> {
         let mut out = Vec::new();
-        for (&(sip, sp, dip, dp, proto), flows) in &self.seen {
-            if dp >= sp {
+        for (&(sip, sp, dip, dp, proto), seen) in &self.seen {
+            if seen.proven || seen.replies {
                 continue;
             }
-            let replies = self.seen.get(&(dip, dp, sip, sp, proto));
-            let answered = |f: &Flow| {
-                replies.is_some_and(|rs| {
-                    rs.iter().any(|r| match (r.time, f.time) {
-                        (Some(a), Some(b)) => (a - b).abs() <= self.window,
-                        _ => true,
-                    })
-                })
-            };
-            if let Some(first) = flows.iter().filter(|f| !answered(f)).min_by_key(|f| f.time) {
-                let mut flagged = first.clone();
+            let reverse = (dip, dp, sip, sp, proto);
+            let unanswered = seen
+                .reports
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| !self.answered(r.time, &reverse))
+                .min_by_key(|(i, r)| (r.time, *i != seen.first_at));
+            if let Some((i, r)) = unanswered {
+                let mut flagged = seen.first.clone();
+                if i != seen.first_at {
+                    // A later report went unanswered while the first got its reply.
+                    flagged.time = r.time;
+                }
                 flagged.drop_reason = Some(format!(
                     "no reply seen within {}s: possibly denied",
                     self.window.num_seconds()
@@ -82,7 +176,7 @@ impl UnansweredDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::{Counting, Direction, Endpoint, Origin};
+    use crate::flow::{Counting, Endpoint, Origin};
     use std::sync::Arc;
 
     fn observed(src: (&str, u16), dst: (&str, u16), secs: i64) -> Flow {
@@ -108,6 +202,7 @@ mod tests {
             is_reply: None,
             bytes: None,
             packets: None,
+            reply_seen: false,
             count: 1,
             duplicate: false,
             counting: Counting::Sampled,
@@ -130,11 +225,73 @@ mod tests {
         d.observe(&observed(("10.0.0.9", 443), ("10.0.0.3", 50000), 2));
         let flagged = d.finish();
         assert_eq!(flagged.len(), 1);
+        assert!(looks_like_request(&observed(
+            ("10.0.0.1", 40000),
+            ("10.0.0.2", 9200),
+            0
+        )));
+        assert!(!looks_like_request(&observed(
+            ("10.0.0.2", 9200),
+            ("10.0.0.1", 40000),
+            0
+        )));
         assert_eq!(flagged[0].src.ip, "10.0.0.1".parse().ok());
         assert!(flagged[0]
             .drop_reason
             .as_deref()
             .unwrap()
             .contains("possibly denied"));
+    }
+
+    #[test]
+    fn a_request_whose_own_record_proves_a_reply_is_never_flagged() {
+        let mut d = UnansweredDetector::new(Duration::seconds(60));
+        // The reply's flow was not sampled, but the request's DEST report measured a round
+        // trip; and a second connection's report counted packets both ways.
+        d.observe(&observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 0));
+        let mut measured = observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 1);
+        measured.reply_seen = true;
+        d.observe(&measured);
+        let mut both_ways = observed(("10.0.0.3", 40001), ("10.0.0.2", 9200), 0);
+        both_ways.reply_seen = true;
+        d.observe(&both_ways);
+        d.observe(&observed(("10.0.0.4", 40002), ("10.0.0.2", 9200), 0));
+        // A record the log marks as a reply is one, whatever its ports.
+        let mut reply = observed(("10.0.0.5", 50000), ("10.0.0.6", 40000), 0);
+        reply.is_reply = Some(true);
+        d.observe(&reply);
+        let flagged: Vec<_> = d.finish().into_iter().map(|f| f.src.ip).collect();
+        assert_eq!(flagged, ["10.0.0.4".parse().ok()]);
+    }
+
+    #[test]
+    fn every_request_report_is_handed_on_with_whether_it_was_answered() {
+        let mut d = UnansweredDetector::new(Duration::seconds(60));
+        let mut src = observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 5);
+        src.count = 3;
+        let mut dst = observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 6);
+        dst.direction = Direction::Ingress;
+        d.observe(&src);
+        d.observe(&dst);
+        d.observe(&observed(("10.0.0.3", 40001), ("10.0.0.2", 9200), 0));
+        d.observe(&observed(("10.0.0.2", 9200), ("10.0.0.3", 40001), 1));
+        let mut seen = Vec::new();
+        d.finish_each(|f, answered| {
+            seen.push((
+                f.src.ip.unwrap().to_string(),
+                f.direction,
+                f.count,
+                answered,
+            ))
+        });
+        assert_eq!(
+            seen,
+            [
+                ("10.0.0.1".to_string(), Direction::Egress, 3, false),
+                ("10.0.0.1".to_string(), Direction::Ingress, 1, false),
+                ("10.0.0.3".to_string(), Direction::Egress, 1, true),
+            ],
+            "the reply itself is not handed on"
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::cluster::{Snapshot, SnapshotSet};
 use crate::flow::{
     Action, Direction, Endpoint, Flow, Identity, IdentitySource, PolicyRef, Protocol,
 };
-use crate::policy::verdict::SideVerdict;
+use crate::policy::verdict::{PolicyType, SideVerdict};
 use crate::policy::{Engine, Evaluation, PolicyVerdict, Subject};
 
 /// What the snapshot says about one connection.
@@ -86,13 +86,15 @@ impl Explainer {
                 mismatch: None,
             })
         };
-        if !matches!(protocol, Protocol::Tcp | Protocol::Udp | Protocol::Sctp) {
-            return not_evaluated(format!(
-                "not evaluated: NetworkPolicy ports apply to TCP, UDP and SCTP, not {protocol}"
-            ));
+        if protocol == Protocol::Unknown {
+            return not_evaluated("not evaluated: the log gives no protocol".to_string());
         }
-        let Some(port) = dst.port else {
-            return not_evaluated("not evaluated: no destination port".to_string());
+        // ICMP and other protocols without ports are evaluated too (isolation covers all
+        // traffic); their port is ignored.
+        let port = match dst.port {
+            Some(port) => port,
+            None if !protocol.has_ports() => 0,
+            None => return not_evaluated("not evaluated: no destination port".to_string()),
         };
         let (from, to) = match (subject(src), subject(dst)) {
             (Ok(a), Ok(b)) => (a, b),
@@ -107,8 +109,35 @@ impl Explainer {
             Direction::Ingress => evaluation.ingress.verdict != SideVerdict::Deny,
             Direction::Unknown => evaluation.verdict == PolicyVerdict::Allow,
         };
+        // The policies flowq does not evaluate that govern the side the log speaks for: when
+        // the log and the snapshot disagree, they are the first suspects.
+        let unevaluated: Vec<String> = evaluation
+            .also_subject_to
+            .iter()
+            .filter(|a| match direction {
+                Direction::Egress => a.direction == PolicyType::Egress,
+                Direction::Ingress => a.direction == PolicyType::Ingress,
+                Direction::Unknown => true,
+            })
+            .map(|a| format!("{} {}", a.kind, a.policy))
+            .fold(Vec::new(), |mut list, p| {
+                if !list.contains(&p) {
+                    list.push(p);
+                }
+                list
+            });
         let mut mismatch = match (action, side_allows) {
+            (Action::Denied, true) if !unevaluated.is_empty() => Some(format!(
+                "the log denies but the snapshot allows: also subject to {}, which flowq does \
+                 not evaluate (the likely cause); or policy changed since, or snapshot stale",
+                unevaluated.join(", ")
+            )),
             (Action::Denied, true) => Some(LOG_DENIES_SNAPSHOT_ALLOWS.to_string()),
+            (Action::Allowed, false) if !unevaluated.is_empty() => Some(format!(
+                "{LOG_ALLOWS_SNAPSHOT_DENIES}; or also subject to {}, which flowq does not \
+                 evaluate and may allow it",
+                unevaluated.join(", ")
+            )),
             (Action::Allowed, false) => Some(LOG_ALLOWS_SNAPSHOT_DENIES.to_string()),
             _ => None,
         };
@@ -161,6 +190,47 @@ impl Explainer {
             &flow.policies,
         )
     }
+}
+
+impl Explainer {
+    /// Where the snapshot's policies deny a connection whose log gives no verdict: the side
+    /// (the source's egress when it denies, else the destination's ingress) and the node of
+    /// that end when known. `None` when they allow it, cannot evaluate it, or it has nowhere
+    /// to go (a Service without backends is no policy's doing).
+    pub fn policy_denial(&self, flow: &Flow) -> Option<(Direction, Option<String>)> {
+        let why = self.explain(
+            &flow.src,
+            &flow.dst,
+            flow.protocol,
+            flow.time,
+            Action::Unknown,
+            Direction::Unknown,
+            &[],
+        )?;
+        let evaluation = why.evaluation.as_ref()?;
+        if why.verdict != Some(PolicyVerdict::Deny) || has_no_destination(evaluation) {
+            return None;
+        }
+        let (side, end) = if evaluation.egress.verdict == SideVerdict::Deny {
+            (Direction::Egress, &flow.src)
+        } else {
+            (Direction::Ingress, &flow.dst)
+        };
+        let node = match &end.identity {
+            Identity::Pod(p) => p.node.clone(),
+            _ => None,
+        };
+        Some((side, node))
+    }
+}
+
+/// Whether an evaluation denies only because there was nothing to evaluate: a Service with
+/// no backend that can take the port.
+pub fn has_no_destination(evaluation: &Evaluation) -> bool {
+    matches!(
+        evaluation.ingress.exemption,
+        Some(crate::policy::Exemption::NoDestination)
+    )
 }
 
 /// The policy engine's view of an endpoint: a pod or service the snapshot knows, or an address.
@@ -269,5 +339,66 @@ mod tests {
             mismatch.as_deref(),
             Some("the log names shop/gone that the snapshot does not have")
         );
+    }
+
+    #[test]
+    fn a_policy_denial_is_placed_at_the_denying_side_and_a_missing_backend_is_none() {
+        let cluster = CLUSTER.replace(
+            r#""status":{"phase":"Running","podIP":"10.1.0.6"}},"#,
+            r#""spec":{"nodeName":"node-2"},"status":{"phase":"Running","podIP":"10.1.0.6"}},
+              {"kind":"Service","metadata":{"name":"empty","namespace":"shop"},
+               "spec":{"clusterIP":"10.96.0.9","selector":{"app":"nobody"},"ports":[{"port":80}]}},"#,
+        );
+        let set = SnapshotSet::new(vec![Snapshot::from_text(&cluster, "c.json", None).unwrap()]);
+        let explainer = Explainer::new(&set);
+        let mut flow = Flow::test_flow("10.1.0.5", "10.1.0.6", 8080);
+        flow.action = Action::Unknown;
+        set.enrich(&mut flow);
+        assert_eq!(
+            explainer.policy_denial(&flow),
+            Some((Direction::Ingress, Some("node-2".to_string())))
+        );
+        let mut to_service = Flow::test_flow("10.1.0.5", "10.96.0.9", 80);
+        to_service.action = Action::Unknown;
+        set.enrich(&mut to_service);
+        assert_eq!(
+            explainer.policy_denial(&to_service),
+            None,
+            "no policy's doing"
+        );
+        let mut allowed = Flow::test_flow("10.1.0.6", "10.1.0.5", 8080);
+        allowed.action = Action::Unknown;
+        set.enrich(&mut allowed);
+        assert_eq!(explainer.policy_denial(&allowed), None);
+    }
+
+    #[test]
+    fn icmp_is_evaluated_and_an_unknown_protocol_is_not() {
+        let snapshot = Snapshot::from_text(CLUSTER, "cluster.json", None).unwrap();
+        let explainer = Explainer::new(&SnapshotSet::new(vec![snapshot]));
+        let at = |ip: &str| Endpoint {
+            ip: ip.parse().ok(),
+            ..Default::default()
+        };
+        let why = |protocol| {
+            explainer
+                .explain(
+                    &at("10.1.0.5"),
+                    &at("10.1.0.6"),
+                    protocol,
+                    None,
+                    Action::Denied,
+                    Direction::Ingress,
+                    &[],
+                )
+                .unwrap()
+        };
+        let icmp = why(Protocol::Icmpv4);
+        assert_eq!(icmp.verdict, Some(PolicyVerdict::Deny), "{}", icmp.summary);
+        assert_eq!(icmp.mismatch, None);
+        assert_eq!(icmp.evaluation.unwrap().port, None);
+        let unknown = why(Protocol::Unknown);
+        assert_eq!(unknown.verdict, None);
+        assert_eq!(unknown.summary, "not evaluated: the log gives no protocol");
     }
 }

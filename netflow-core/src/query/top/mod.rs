@@ -28,7 +28,7 @@ pub const TOP_METRICS: &[&str] = &[
 const METRIC_COLUMNS: [Column; 6] = [
     metric(
         "count",
-        "Attempts: the records' counts for denials and drops, 1 per other record.",
+        "Attempts: the records' counts for denials, drops and records the source folded, 1 per other record.",
     ),
     metric("records", "Log records in the group."),
     metric("bytes", "Bytes, when the log counts them."),
@@ -263,10 +263,12 @@ impl TopAggregator {
         }
         let group = self.groups.group(&self.numbers);
         // A repeated report of one packet (Hubble reports a packet at every observation point)
-        // is no attempt, whatever its verdict.
+        // is no attempt, whatever its verdict; a record the source folded many flows into
+        // (an exporter's aggregate) stands for as many as it says.
         let attempts = match row.verdict {
             _ if row.duplicate => 0,
             "denied" | "dropped" => i64::try_from(row.count).unwrap_or(i64::MAX),
+            _ if row.counting == "aggregated" => i64::try_from(row.count).unwrap_or(i64::MAX),
             _ => 1,
         };
         let sums = &mut self.groups.sums;
@@ -377,7 +379,7 @@ pub enum KeyValue {
 pub struct TopGroup {
     /// The group's key values, in the order of the result's key columns.
     pub keys: Vec<KeyValue>,
-    /// Attempts: the records' counts for denials and drops, 1 per other record (0 for a
+    /// Attempts: the records' counts for denials, drops and folded records, 1 per other record (0 for a
     /// repeated report of one packet).
     pub count: i64,
     /// Records.
@@ -544,6 +546,22 @@ mod tests {
             &[query, seen_again],
         );
         assert_eq!(ints(&df, "count"), [Some(1)]);
+        assert_eq!(ints(&df, "records"), [Some(2)]);
+    }
+
+    #[test]
+    fn a_record_standing_for_many_flows_counts_them_whatever_its_verdict() {
+        let t = "2026-11-20T19:05:02Z";
+        let mut folded = pod_flow("x", "web", 80, t, Action::Allowed);
+        folded.count = 250;
+        folded.counting = crate::flow::Counting::Aggregated;
+        let mut exact = pod_flow("x", "web", 80, t, Action::Allowed);
+        exact.count = 9;
+        let df = top(
+            TopQuery::new(vec!["dst_pod".into()], None, 0).unwrap(),
+            &[folded, exact],
+        );
+        assert_eq!(ints(&df, "count"), [Some(251)]);
         assert_eq!(ints(&df, "records"), [Some(2)]);
     }
 
