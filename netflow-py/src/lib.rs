@@ -185,7 +185,7 @@ fn flows(
 /// Denied connections, as `flowq denied -o json` rows.
 #[pyfunction]
 #[pyo3(signature = (paths, snapshot = None, filters = None, format = None, strict = false,
-    include_drops = false, unanswered = false, reply_window = 60))]
+    include_drops = false, unanswered = true, reply_window = 60))]
 #[allow(clippy::too_many_arguments)]
 fn denied(
     py: Python<'_>,
@@ -210,6 +210,9 @@ fn denied(
     let query = DeniedQuery {
         include_drops,
         unanswered_within: unanswered.then(|| chrono::Duration::seconds(reply_window.into())),
+        // As `flowq denied`: requests of logs without verdicts that the policies deny are
+        // listed, marked as computed (`verdict_from`).
+        policy_denials: true,
     };
     let denied = py
         .detach(|| reading.session.denied(&query))

@@ -69,6 +69,9 @@ pub fn denied_shares(
     let query = DeniedQuery {
         include_drops,
         unanswered_within: None,
+        // Shares are read without the snapshot (it joins and explains once, after the merge),
+        // so verdict-less records are not turned into computed denials here.
+        policy_denials: false,
     };
     let (mut pair, mut kind, mut part) = (
         StringBuilder::new(),

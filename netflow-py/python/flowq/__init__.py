@@ -222,7 +222,7 @@ def denied(
     snapshot: SnapshotArg = None,
     *,
     include_drops: bool = False,
-    unanswered: bool = False,
+    unanswered: bool = True,
     reply_window: int = 60,
     format: Optional[str] = None,
     strict: bool = False,
@@ -233,8 +233,9 @@ def denied(
     the other end's reports and, with a snapshot, the WHY — ``explanation`` as text and
     ``evaluation`` as a struct column (the ``flowq check -o json`` object).
 
-    ``include_drops`` counts datapath drops as denials; ``unanswered`` flags requests with no
-    reply within ``reply_window`` seconds in logs without verdicts (VPC Flow Logs). Filters
+    ``include_drops`` counts datapath drops as denials; ``unanswered`` (on, as in the CLI)
+    flags requests with no reply within ``reply_window`` seconds in logs without verdicts (VPC
+    Flow Logs), and with a snapshot those the policies deny are listed as computed. Filters
     as for :func:`flows`, without ``verdict``.
     """
     table, report = _native.denied(

@@ -40,7 +40,7 @@ def denied(
     format: Optional[str] = None,
     strict: bool = False,
     include_drops: bool = False,
-    unanswered: bool = False,
+    unanswered: bool = True,
     reply_window: int = 60,
 ) -> Tuple[ArrowTable, str]: ...
 def top(
