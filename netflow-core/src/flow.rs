@@ -63,6 +63,263 @@ pub struct Flow {
     pub format: crate::format::Format,
     /// Where the record was read.
     pub origin: Origin,
+    /// What the record says beyond the fields above (the L7 message, the log's record id, the
+    /// observation point, geography, the Cloud Logging resource, …); `None` when it says
+    /// nothing more, so that a record without any costs one pointer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Box<FlowDetails>>,
+}
+
+/// What a record says beyond the fields every format shares: kept so that a user comparing
+/// flowq's output with the raw log finds every fact the log gives. Each decoder fills what
+/// its format has; everything is optional.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct FlowDetails {
+    /// The log's own id of the record (Hubble `uuid`, Cloud Logging `insertId`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+    /// Where on the node the packet was seen (Hubble `trace_observation_point` of a trace:
+    /// `FROM_ENDPOINT`, `TO_STACK`, `TO_ENDPOINT`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observation_point: Option<String>,
+    /// Why the datapath traced the packet (Hubble `trace_reason`: `NEW`, `ESTABLISHED`,
+    /// `REPLY`, `RELATED`, `REOPENED`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_reason: Option<String>,
+    /// The network interface the packet was seen on (Hubble `interface`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<Interface>,
+    /// The cluster of the source (Hubble `source.cluster_name`, Cluster Mesh).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_cluster: Option<String>,
+    /// The cluster of the destination (Hubble `destination.cluster_name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dst_cluster: Option<String>,
+    /// The application-layer message a proxy read (Hubble `l7`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l7: Option<L7>,
+    /// The DSCP value of the packets (VPC `network_service.dscp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dscp: Option<u8>,
+    /// Where the source is, for an address outside Google Cloud (VPC `src_location`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_location: Option<GeoLocation>,
+    /// Where the destination is (VPC `dest_location`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dst_location: Option<GeoLocation>,
+    /// The VPC subnetwork of the source (VPC `src_vpc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_vpc: Option<VpcNetwork>,
+    /// The VPC subnetwork of the destination (VPC `dest_vpc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dst_vpc: Option<VpcNetwork>,
+    /// The AS paths of internet traffic leaving Google Cloud, each as its AS numbers in order
+    /// (VPC `internet_routing_details.egress_as_path[].as_details[].asn`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub egress_as_paths: Vec<Vec<u32>>,
+    /// The Cloud Logging entry around the record (`logName`, `resource`, `labels`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_entry: Option<LogEntryInfo>,
+}
+
+/// A network interface a packet was seen on.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Interface {
+    /// Interface index on the node, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    /// Interface name (`lxc…`, `eth0`), empty when not given.
+    pub name: String,
+}
+
+/// An application-layer message as a proxy recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct L7 {
+    /// `REQUEST`, `RESPONSE` or `SAMPLE` (Hubble `l7.type`), when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// How long the request took to answer, in nanoseconds (responses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ns: Option<u64>,
+    /// A DNS message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<Dns>,
+    /// An HTTP message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<Http>,
+    /// A Kafka message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kafka: Option<Kafka>,
+}
+
+/// A DNS query or answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Dns {
+    /// The name asked for, as the message spells it (with its trailing dot).
+    pub query: String,
+    /// Query types (`A`, `AAAA`, …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub qtypes: Vec<String>,
+    /// Types of the answer's records.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rrtypes: Vec<String>,
+    /// Addresses the answer gives.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ips: Vec<String>,
+    /// CNAMEs the answer gives.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cnames: Vec<String>,
+    /// Time to live of the answer, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u32>,
+    /// Response code (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED, …), when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rcode: Option<u32>,
+}
+
+impl Dns {
+    /// The response code's name (`NOERROR`, `NXDOMAIN`, …), or its number.
+    pub fn rcode_name(&self) -> Option<String> {
+        let code = self.rcode?;
+        Some(match code {
+            0 => "NOERROR".to_string(),
+            1 => "FORMERR".to_string(),
+            2 => "SERVFAIL".to_string(),
+            3 => "NXDOMAIN".to_string(),
+            4 => "NOTIMP".to_string(),
+            5 => "REFUSED".to_string(),
+            n => format!("RCODE{n}"),
+        })
+    }
+}
+
+/// An HTTP request or response.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Http {
+    /// Method (`GET`, …), when given.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub method: String,
+    /// URL, when given.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// Protocol (`HTTP/1.1`, …), when given.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub protocol: String,
+    /// Status code of a response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<u32>,
+}
+
+/// A Kafka request or response.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Kafka {
+    /// The API key (`produce`, `fetch`, …).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub api_key: String,
+    /// The topic.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub topic: String,
+    /// The error code of a response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i32>,
+}
+
+impl fmt::Display for L7 {
+    /// One line: `dns request A zipkin.istio-system.svc.cluster.local.`, `dns response
+    /// NXDOMAIN …`, `http request GET http://…`, `http response 503 …`, `kafka request fetch
+    /// orders`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut words: Vec<String> = Vec::new();
+        let kind = self.kind.as_deref().map(str::to_ascii_lowercase);
+        if let Some(dns) = &self.dns {
+            words.push("dns".into());
+            words.extend(kind);
+            words.extend(dns.rcode_name());
+            words.extend(dns.qtypes.iter().cloned());
+            words.push(dns.query.clone());
+            if !dns.ips.is_empty() {
+                words.push(format!("-> {}", dns.ips.join(",")));
+            }
+        } else if let Some(http) = &self.http {
+            words.push("http".into());
+            words.extend(kind);
+            words.extend(http.code.map(|c| c.to_string()));
+            words.extend([http.method.clone(), http.url.clone()]);
+        } else if let Some(kafka) = &self.kafka {
+            words.push("kafka".into());
+            words.extend(kind);
+            words.extend(
+                kafka
+                    .error_code
+                    .filter(|c| *c != 0)
+                    .map(|c| format!("error {c}")),
+            );
+            words.extend([kafka.api_key.clone(), kafka.topic.clone()]);
+        } else {
+            words.push("l7".into());
+            words.extend(kind);
+        }
+        words.retain(|w| !w.is_empty());
+        f.write_str(&words.join(" "))
+    }
+}
+
+/// Where an address outside Google Cloud is, as VPC Flow Logs geolocate it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct GeoLocation {
+    /// Continent (`Asia`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continent: Option<String>,
+    /// ISO 3166-1 alpha-3 country code (`sgp`, `usa`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Region (`Virginia`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// City.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// Autonomous system number of the address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+}
+
+/// A VPC subnetwork an end belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct VpcNetwork {
+    /// Project of the VPC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// VPC network name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<String>,
+    /// Subnetwork name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnetwork: Option<String>,
+    /// Region of the subnetwork.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+/// The Cloud Logging entry a record came in.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct LogEntryInfo {
+    /// The decoded log id (`compute.googleapis.com/vpc_flows`), when the entry names its log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_id: Option<String>,
+    /// The project of `logName` (`projects/P/logs/…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// The monitored resource type (`gce_subnetwork`, `vpc_flow_logs_config`, `k8s_node`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    /// The monitored resource's labels (`project_id`, `location`, `cluster_name`,
+    /// `subnetwork_id`, …).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub resource_labels: BTreeMap<String, String>,
+    /// The entry's own labels (`target_resource_name`, …).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// What one record of a log stands for, which decides whether a record that does not say it
@@ -748,6 +1005,7 @@ impl Flow {
             duplicate: false,
             counting: Counting::Exact,
             granularity: Granularity::Packet,
+            details: None,
             format: crate::format::Format::Hubble,
             origin: Origin {
                 input: Arc::from("test"),

@@ -305,6 +305,7 @@ impl Line<'_> {
                 Counting::Exact
             },
             granularity: Granularity::Connection,
+            details: None,
             format: Format::AntreaNpLog,
             origin,
         })

@@ -311,6 +311,7 @@ impl Tuple<'_> {
             duplicate: false,
             counting: Counting::Exact,
             granularity: Granularity::Connection,
+            details: None,
             format: Format::AwsNetworkPolicyAgent,
             origin,
         };

@@ -145,6 +145,7 @@ fn convert(doc: Document, origin: Origin) -> Result<Flow, String> {
         duplicate: false,
         counting: Counting::Aggregated,
         granularity: crate::flow::Granularity::Connection,
+        details: None,
         format: Format::Calico,
         origin,
     })

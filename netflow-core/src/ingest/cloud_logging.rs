@@ -3,8 +3,13 @@
 //! BigQuery/Log Analytics exports), the log name, the resource labels and the entry time. A
 //! record without an envelope (a node file line) is its own payload.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::flow::LogEntryInfo;
 
 /// The envelope fields flowq reads.
 #[derive(Deserialize, Default)]
@@ -14,21 +19,19 @@ pub(crate) struct LogEntry<'a> {
     pub json_payload: Option<&'a RawValue>,
     #[serde(rename = "logName", alias = "log_name")]
     pub log_name: Option<String>,
+    #[serde(rename = "insertId", alias = "insert_id")]
+    pub insert_id: Option<String>,
     pub resource: Option<Resource>,
+    pub labels: Option<BTreeMap<String, Value>>,
 }
 
 /// The monitored resource of an entry.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub(crate) struct Resource {
-    pub labels: Option<ResourceLabels>,
-}
-
-/// Resource labels flowq uses.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(crate) struct ResourceLabels {
-    pub node_name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub labels: Option<BTreeMap<String, Value>>,
 }
 
 impl<'a> LogEntry<'a> {
@@ -45,9 +48,52 @@ impl<'a> LogEntry<'a> {
             .as_ref()?
             .labels
             .as_ref()?
-            .node_name
-            .as_deref()
+            .get("node_name")?
+            .as_str()
             .filter(|n| !n.is_empty())
+    }
+
+    /// What the envelope says of the record (log, project, resource and labels), or `None`
+    /// for a record without an envelope.
+    pub fn info(&self) -> Option<LogEntryInfo> {
+        if self.json_payload.is_none() && self.log_name.is_none() && self.resource.is_none() {
+            return None;
+        }
+        let texts = |labels: &Option<BTreeMap<String, Value>>| -> BTreeMap<String, String> {
+            labels
+                .iter()
+                .flatten()
+                .map(|(k, v)| {
+                    let text = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), text)
+                })
+                .collect()
+        };
+        Some(LogEntryInfo {
+            log_id: self.log_name.as_deref().map(log_id),
+            project: self
+                .log_name
+                .as_deref()
+                .and_then(|n| n.strip_prefix("projects/"))
+                .and_then(|n| n.split_once('/'))
+                .map(|(project, _)| project.to_string())
+                .filter(|p| !p.is_empty()),
+            resource_type: self
+                .resource
+                .as_ref()
+                .and_then(|r| r.kind.clone())
+                .filter(|k| !k.is_empty()),
+            resource_labels: texts(&self.resource.as_ref().and_then(|r| r.labels.clone())),
+            labels: texts(&self.labels),
+        })
+    }
+
+    /// The entry's own id (`insertId`), unless empty.
+    pub fn insert_id(&self) -> Option<String> {
+        self.insert_id.clone().filter(|i| !i.is_empty())
     }
 }
 

@@ -12,8 +12,8 @@ use super::cloud_logging::{log_id, sniff_parts, LogEntry};
 use super::record::{PacketReport, Record};
 use super::value::{parse_ip, port, TimeValue, U64Value};
 use crate::flow::{
-    Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
-    PolicyRef, Protocol, Workload,
+    Action, Counting, Direction, Endpoint, Flow, FlowDetails, Identity, NodeIdentity, Origin,
+    PodIdentity, PolicyRef, Protocol, Workload,
 };
 use crate::format::Format;
 
@@ -38,18 +38,26 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
     let result = LogEntry::split(bytes)
         .and_then(|(entry, payload)| {
-            super::value::from_json::<Payload>(payload)
-                .map(|p| (entry.node_name().map(str::to_string), p))
+            super::value::from_json::<Payload>(payload).map(|p| (entry, p))
         })
         .map_err(|e| format!("invalid GKE policy-action record: {e}"))
-        .and_then(|(node, p)| convert(p, node, origin));
+        .and_then(|(entry, p)| convert(p, &entry, origin));
     match result {
         Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
         Err(cause) => Record::Skip(cause),
     }
 }
 
-fn convert(p: Payload, entry_node: Option<String>, origin: Origin) -> Result<Flow, String> {
+fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, String> {
+    let entry_node = entry.node_name().map(str::to_string);
+    let log_entry = entry.info();
+    let details = (log_entry.is_some()).then(|| {
+        Box::new(FlowDetails {
+            record_id: entry.insert_id(),
+            log_entry,
+            ..FlowDetails::default()
+        })
+    });
     let c = p.connection.unwrap_or_default();
     let action_raw = p.disposition.unwrap_or_default();
     let action = match action_raw.to_ascii_lowercase().as_str() {
@@ -115,6 +123,7 @@ fn convert(p: Payload, entry_node: Option<String>, origin: Origin) -> Result<Flo
             Counting::Exact
         },
         granularity: crate::flow::Granularity::Connection,
+        details,
         format: Format::GkePolicyAction,
         origin,
     })

@@ -16,10 +16,11 @@ use serde_json::{Map, Value};
 
 use super::cloud_logging::{log_id, sniff_parts, LogEntry};
 use super::record::{PacketReport, Record};
-use super::value::{parse_ip, port, TimeValue, U64Value};
+use super::value::{parse_ip, port, Lenient, TimeValue, U64Value};
 use crate::flow::{
-    Action, CloudIdentity, CloudResource, Counting, Direction, Endpoint, Flow, Identity,
-    NodeIdentity, Origin, PodIdentity, Protocol, ServiceIdentity, Workload,
+    Action, CloudIdentity, CloudResource, Counting, Direction, Endpoint, Flow, FlowDetails,
+    GeoLocation, Identity, NodeIdentity, Origin, PodIdentity, Protocol, ServiceIdentity,
+    VpcNetwork, Workload,
 };
 use crate::format::Format;
 
@@ -40,16 +41,19 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
 /// Decodes one VPC flow log entry or payload.
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
     let result = LogEntry::split(bytes)
-        .and_then(|(_, payload)| super::value::from_json::<Payload>(payload))
+        .and_then(|(entry, payload)| {
+            super::value::from_json::<Payload>(payload).map(|p| (entry, p))
+        })
         .map_err(|e| format!("invalid VPC flow log: {e}"))
-        .and_then(|p| convert(p, origin));
+        .and_then(|(entry, p)| convert(p, &entry, origin));
     match result {
         Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
         Err(cause) => Record::Skip(cause),
     }
 }
 
-fn convert(p: Payload, origin: Origin) -> Result<Flow, String> {
+fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, String> {
+    let details = details(&p, entry);
     let c = p.connection.unwrap_or_default();
     let protocol = match &c.protocol {
         Some(Value::Number(n)) => n
@@ -128,9 +132,48 @@ fn convert(p: Payload, origin: Origin) -> Result<Flow, String> {
         duplicate: false,
         counting: Counting::Sampled,
         granularity: crate::flow::Granularity::Connection,
+        details,
         format: Format::GkeVpc,
         origin,
     })
+}
+
+/// What the record says beyond its identities and counts: the entry's id and envelope, DSCP,
+/// where each end is, each end's subnetwork and cluster, and the AS paths to the internet.
+fn details(p: &Payload, entry: &LogEntry<'_>) -> Option<Box<FlowDetails>> {
+    let cluster = |g: &Option<GkeDetails>| {
+        g.as_ref()
+            .and_then(|g| g.cluster.as_ref())
+            .and_then(|c| present(&c.cluster_name))
+            .map(str::to_string)
+    };
+    let details = FlowDetails {
+        record_id: entry.insert_id(),
+        src_cluster: cluster(&p.src_gke_details),
+        dst_cluster: cluster(&p.dest_gke_details),
+        dscp: p
+            .network_service
+            .as_ref()
+            .and_then(|n| n.dscp.0)
+            .and_then(|d| u8::try_from(d).ok()),
+        src_location: p.src_location.as_ref().and_then(Location::to_geo),
+        dst_location: p.dest_location.as_ref().and_then(Location::to_geo),
+        src_vpc: p.src_vpc.as_ref().and_then(Vpc::network),
+        dst_vpc: p.dest_vpc.as_ref().and_then(Vpc::network),
+        egress_as_paths: p
+            .internet_routing_details
+            .as_ref()
+            .map(|r| {
+                r.egress_as_path
+                    .iter()
+                    .map(|path| path.as_details.iter().filter_map(|a| a.asn.0).collect())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        log_entry: entry.info(),
+        ..FlowDetails::default()
+    };
+    (details != FlowDetails::default()).then(|| Box::new(details))
 }
 
 /// What the record says about one side: `src_*` or `dest_*` metadata.
@@ -214,8 +257,60 @@ struct Payload {
     dest_vpc: Option<Vpc>,
     src_google_service: Option<GoogleService>,
     dest_google_service: Option<GoogleService>,
-    src_location: Option<serde::de::IgnoredAny>,
-    dest_location: Option<serde::de::IgnoredAny>,
+    src_location: Option<Location>,
+    dest_location: Option<Location>,
+    network_service: Option<NetworkService>,
+    internet_routing_details: Option<RoutingDetails>,
+}
+
+/// `network_service`: the DSCP value (read leniently: it only describes the packets).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NetworkService {
+    dscp: Lenient<u32>,
+}
+
+/// `*_location`: where an address outside Google Cloud is.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Location {
+    continent: Option<String>,
+    country: Option<String>,
+    region: Option<String>,
+    city: Option<String>,
+    asn: Lenient<u32>,
+}
+
+impl Location {
+    fn to_geo(&self) -> Option<GeoLocation> {
+        let geo = GeoLocation {
+            continent: present(&self.continent).map(str::to_string),
+            country: present(&self.country).map(str::to_string),
+            region: present(&self.region).map(str::to_string),
+            city: present(&self.city).map(str::to_string),
+            asn: self.asn.0,
+        };
+        (geo != GeoLocation::default()).then_some(geo)
+    }
+}
+
+/// `internet_routing_details`: the AS paths of traffic leaving Google Cloud.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RoutingDetails {
+    egress_as_path: Vec<AsPath>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AsPath {
+    as_details: Vec<AsDetail>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AsDetail {
+    asn: Lenient<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -273,6 +368,17 @@ struct Vpc {
 }
 
 impl Vpc {
+    /// The subnetwork as the log names it, or `None` when it names nothing.
+    fn network(&self) -> Option<VpcNetwork> {
+        let network = VpcNetwork {
+            project: present(&self.project_id).map(str::to_string),
+            vpc: present(&self.vpc_name).map(str::to_string),
+            subnetwork: present(&self.subnetwork_name).map(str::to_string),
+            region: present(&self.subnetwork_region).map(str::to_string),
+        };
+        (network != VpcNetwork::default()).then_some(network)
+    }
+
     /// `network/subnetwork` (or whichever the log names), or `None` when it names neither.
     fn identity(&self) -> Option<CloudIdentity> {
         let name = match (present(&self.vpc_name), present(&self.subnetwork_name)) {
@@ -319,9 +425,15 @@ impl GoogleService {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct GkeDetails {
-    cluster: Option<serde::de::IgnoredAny>,
+    cluster: Option<GkeCluster>,
     pod: Option<GkePod>,
     service: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct GkeCluster {
+    cluster_name: Option<String>,
 }
 
 impl GkeDetails {
@@ -410,6 +522,60 @@ mod tests {
             Identity::Cloud(c) => c,
             other => panic!("not a cloud resource: {other:?}"),
         }
+    }
+
+    #[test]
+    fn dscp_geography_subnetworks_paths_and_the_log_entry_are_kept() {
+        let f = flow_of(
+            r#"{"insertId":"4qnf","jsonPayload":{"connection":{"src_ip":"10.0.0.2","dest_ip":"203.0.113.2","src_port":22,"dest_port":52388,"protocol":6},"reporter":"SRC","network_service":{"dscp":32},"src_vpc":{"project_id":"p1","vpc_name":"default","subnetwork_name":"sub","subnetwork_region":"asia-south1"},"dest_location":{"continent":"Asia","asn":137718,"country":"chn"},"internet_routing_details":{"egress_as_path":[{"as_details":[{"asn":58453},{"asn":137718}]}]},"src_gke_details":{"cluster":{"cluster_name":"c3","cluster_location":"asia-south1"}}},"resource":{"type":"vpc_flow_logs_config","labels":{"name":"cfg","location":"global"}},"labels":{"target_resource_name":"projects/1/global/networks/default"},"logName":"projects/p1/logs/networkmanagement.googleapis.com%2Fvpc_flows"}"#,
+        );
+        let d = f.details.expect("details");
+        assert_eq!(d.record_id.as_deref(), Some("4qnf"));
+        assert_eq!(d.dscp, Some(32));
+        assert_eq!(d.src_cluster.as_deref(), Some("c3"));
+        let geo = d.dst_location.as_ref().unwrap();
+        assert_eq!(
+            (geo.continent.as_deref(), geo.country.as_deref(), geo.asn),
+            (Some("Asia"), Some("chn"), Some(137718))
+        );
+        assert_eq!(d.src_location, None);
+        let vpc = d.src_vpc.as_ref().unwrap();
+        assert_eq!(
+            (vpc.vpc.as_deref(), vpc.subnetwork.as_deref()),
+            (Some("default"), Some("sub"))
+        );
+        assert_eq!(d.egress_as_paths, vec![vec![58453, 137718]]);
+        let entry = d.log_entry.as_ref().unwrap();
+        assert_eq!(
+            entry.log_id.as_deref(),
+            Some("networkmanagement.googleapis.com/vpc_flows")
+        );
+        assert_eq!(entry.project.as_deref(), Some("p1"));
+        assert_eq!(entry.resource_type.as_deref(), Some("vpc_flow_logs_config"));
+        assert_eq!(entry.resource_labels["name"], "cfg");
+        assert_eq!(
+            entry.labels["target_resource_name"],
+            "projects/1/global/networks/default"
+        );
+    }
+
+    #[test]
+    fn a_bare_payload_without_more_to_say_has_no_details_and_odd_values_cost_nothing() {
+        let f = flow_of(
+            r#"{"connection":{"src_ip":"10.0.0.2","dest_ip":"10.0.0.3","src_port":1,"dest_port":2,"protocol":6},"reporter":"SRC"}"#,
+        );
+        assert_eq!(f.details, None);
+        let f = flow_of(
+            r#"{"connection":{"src_ip":"10.0.0.2","dest_ip":"10.0.0.3","src_port":1,"dest_port":2,"protocol":6},"reporter":"SRC","network_service":{"dscp":"high"},"src_location":{"asn":"x","country":"usa"}}"#,
+        );
+        let d = f.details.expect("details");
+        assert_eq!(d.dscp, None);
+        assert_eq!(
+            d.src_location
+                .as_ref()
+                .map(|l| (l.country.as_deref(), l.asn)),
+            Some((Some("usa"), None))
+        );
     }
 
     #[test]

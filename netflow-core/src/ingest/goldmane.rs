@@ -157,6 +157,7 @@ fn convert(f: Fields, origin: Origin) -> Result<Flow, String> {
         duplicate: false,
         counting: Counting::Aggregated,
         granularity: crate::flow::Granularity::Connection,
+        details: None,
         format: Format::Goldmane,
         origin,
     })

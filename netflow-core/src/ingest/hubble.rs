@@ -19,10 +19,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::record::{Observation, PacketReport, Record, ReportPoint};
-use super::value::{parse_ip, port, EnumValue, U64Value};
+use super::value::{parse_ip, port, EnumValue, Lenient, U64Value};
 use crate::flow::{
-    Action, Direction, Endpoint, Flow, Identity, IdentitySource, NodeIdentity, Origin, PodIdentity,
-    PolicyRef, Protocol, ServiceIdentity, Workload,
+    Action, Direction, Dns, Endpoint, Flow, FlowDetails, Http, Identity, IdentitySource, Interface,
+    Kafka, NodeIdentity, Origin, PodIdentity, PolicyRef, Protocol, ServiceIdentity, Workload, L7,
 };
 use crate::format::Format;
 
@@ -154,6 +154,7 @@ fn convert(
     origin: Origin,
 ) -> Result<Converted, String> {
     let report = packet_report(&raw);
+    let details = details(&raw, &report);
     let emitter = raw.emitter.0.as_ref().and_then(RawEmitter::label);
     // An exporter that aggregates writes one record for the flows of a window, with their
     // counts per direction; the record's other fields are those of one of them.
@@ -260,10 +261,74 @@ fn convert(
         duplicate: false,
         counting,
         granularity: crate::flow::Granularity::Packet,
+        details,
         format: Format::Hubble,
         origin,
     };
     Ok((flow, report, emitter))
+}
+
+/// What the record says beyond the common fields, boxed only when it says something: the
+/// record id, where and why the packet was traced, the interface, the ends' clusters and the
+/// L7 message.
+fn details(raw: &RawFlow<'_>, report: &PacketReport) -> Option<Box<FlowDetails>> {
+    let observation_point = match report {
+        PacketReport::Observed(Observation {
+            point: ReportPoint::Trace(n),
+            ..
+        }) => point_name(*n).map(str::to_string).or_else(|| {
+            raw.trace_observation_point
+                .0
+                .as_ref()
+                .map(|p| p.name(OBSERVATION_POINTS))
+        }),
+        _ => None,
+    };
+    let trace_reason = raw
+        .trace_reason
+        .0
+        .as_ref()
+        .map(|r| r.name(TRACE_REASONS))
+        .filter(|r| r != "TRACE_REASON_UNKNOWN");
+    let interface = raw
+        .interface
+        .0
+        .as_ref()
+        .filter(|i| i.index.is_some() || !i.name.is_empty())
+        .map(|i| Interface {
+            index: i.index,
+            name: i.name.clone(),
+        });
+    let cluster = |ep: &Option<RawEndpoint<'_>>| {
+        ep.as_ref()
+            .map(|e| e.cluster_name.trim())
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+    };
+    let details = FlowDetails {
+        record_id: raw
+            .uuid
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .map(str::to_string),
+        observation_point,
+        trace_reason,
+        interface,
+        src_cluster: cluster(&raw.source),
+        dst_cluster: cluster(&raw.destination),
+        l7: raw.l7.0.as_ref().map(RawL7::to_l7),
+        ..FlowDetails::default()
+    };
+    (details != FlowDetails::default()).then(|| Box::new(details))
+}
+
+/// The flow.proto name of a trace observation point as the datapath numbers it.
+fn point_name(n: u8) -> Option<&'static str> {
+    let number = if n == 0 { 101 } else { i64::from(n) };
+    OBSERVATION_POINTS
+        .iter()
+        .find(|(known, _)| *known == number)
+        .map(|(_, name)| *name)
 }
 
 /// Which report of its packet a flow is: where the node saw it (the monitor event type, and
@@ -271,7 +336,7 @@ fn convert(
 fn packet_report(raw: &RawFlow<'_>) -> PacketReport {
     let event = raw.event_type.as_ref();
     let kind = event.and_then(|e| e.kind);
-    let point = if raw.l7.is_some() || kind == Some(EVENT_L7) {
+    let point = if raw.l7.0.is_some() || kind == Some(EVENT_L7) {
         ReportPoint::Proxy
     } else {
         match (kind, &raw.trace_observation_point.0) {
@@ -389,32 +454,6 @@ impl std::ops::Deref for Text<'_> {
     }
 }
 
-/// A value of a field that only tells reports of one packet apart: read when it has the
-/// expected type and taken as absent otherwise, so that it never makes a record unusable.
-#[derive(Debug)]
-struct Lenient<T>(Option<T>);
-
-impl<T> Default for Lenient<T> {
-    fn default() -> Self {
-        Lenient(None)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum ValueOr<T> {
-            Value(T),
-            Other(IgnoredAny),
-        }
-        Ok(Lenient(match ValueOr::<T>::deserialize(d)? {
-            ValueOr::Value(v) => Some(v),
-            ValueOr::Other(_) => None,
-        }))
-    }
-}
-
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(default)]
@@ -472,7 +511,12 @@ struct RawFlow<'a> {
     event_type: Option<RawEventType>,
     #[serde(alias = "traceObservationPoint")]
     trace_observation_point: Lenient<EnumValue>,
-    l7: Option<IgnoredAny>,
+    l7: Lenient<RawL7>,
+    #[serde(borrow)]
+    uuid: Option<Text<'a>>,
+    #[serde(alias = "traceReason")]
+    trace_reason: Lenient<EnumValue>,
+    interface: Lenient<RawInterface>,
     #[serde(alias = "trafficDirection")]
     traffic_direction: Option<EnumValue>,
     #[serde(alias = "isReply")]
@@ -710,6 +754,92 @@ impl RawPolicy<'_> {
     }
 }
 
+/// The network interface of a trace (`interface`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawInterface {
+    index: Option<u32>,
+    name: String,
+}
+
+/// The L7 message of a proxy record (`l7`); read leniently, since a field of an unexpected
+/// type must not cost the flow.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawL7 {
+    #[serde(rename = "type")]
+    kind: Option<EnumValue>,
+    #[serde(alias = "latencyNs")]
+    latency_ns: Option<U64Value>,
+    dns: Option<RawDns>,
+    http: Option<RawHttp>,
+    kafka: Option<RawKafka>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawDns {
+    query: String,
+    ips: Vec<String>,
+    ttl: Option<u32>,
+    cnames: Vec<String>,
+    rcode: Option<u32>,
+    qtypes: Vec<String>,
+    rrtypes: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawHttp {
+    code: Option<u32>,
+    method: String,
+    url: String,
+    protocol: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawKafka {
+    #[serde(alias = "errorCode")]
+    error_code: Option<i32>,
+    #[serde(alias = "apiKey")]
+    api_key: String,
+    topic: String,
+}
+
+impl RawL7 {
+    fn to_l7(&self) -> L7 {
+        L7 {
+            kind: self
+                .kind
+                .as_ref()
+                .map(|k| k.name(L7_TYPES))
+                .filter(|k| k != "UNKNOWN_L7_TYPE"),
+            latency_ns: self.latency_ns.as_ref().map(|n| n.0).filter(|n| *n != 0),
+            dns: self.dns.as_ref().map(|d| Dns {
+                query: d.query.clone(),
+                qtypes: d.qtypes.clone(),
+                rrtypes: d.rrtypes.clone(),
+                ips: d.ips.clone(),
+                cnames: d.cnames.clone(),
+                ttl: d.ttl,
+                rcode: d.rcode,
+            }),
+            http: self.http.as_ref().map(|h| Http {
+                method: h.method.clone(),
+                url: h.url.clone(),
+                protocol: h.protocol.clone(),
+                code: h.code.filter(|c| *c != 0),
+            }),
+            kafka: self.kafka.as_ref().map(|k| Kafka {
+                api_key: k.api_key.clone(),
+                topic: k.topic.clone(),
+                error_code: k.error_code,
+            }),
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RawEndpoint<'a> {
@@ -724,6 +854,8 @@ struct RawEndpoint<'a> {
     pod_name: Cow<'a, str>,
     #[serde(borrow)]
     workloads: Option<Vec<RawWorkload<'a>>>,
+    #[serde(alias = "clusterName", borrow)]
+    cluster_name: Cow<'a, str>,
 }
 
 #[derive(Deserialize, Default)]
@@ -870,6 +1002,25 @@ const OBSERVATION_POINTS: &[(i64, &str)] = &[
     (11, "TO_NETWORK"),
     (12, "FROM_CRYPTO"),
     (13, "TO_CRYPTO"),
+];
+
+const TRACE_REASONS: &[(i64, &str)] = &[
+    (0, "TRACE_REASON_UNKNOWN"),
+    (1, "NEW"),
+    (2, "ESTABLISHED"),
+    (3, "REPLY"),
+    (4, "RELATED"),
+    (5, "REOPENED"),
+    (6, "SRV6_ENCAP"),
+    (7, "SRV6_DECAP"),
+    (8, "ENCRYPT_OVERLAY"),
+];
+
+const L7_TYPES: &[(i64, &str)] = &[
+    (0, "UNKNOWN_L7_TYPE"),
+    (1, "REQUEST"),
+    (2, "RESPONSE"),
+    (3, "SAMPLE"),
 ];
 
 const LOST_EVENT_SOURCES: &[(i64, &str)] = &[
@@ -1036,6 +1187,113 @@ mod tests {
         format!(
             r#"{{"flow":{{"time":"2024-05-02T08:00:00.000001Z","verdict":"FORWARDED","IP":{{"source":"10.8.0.5","destination":"10.8.1.9"}},"l4":{{"TCP":{{"source_port":41000,"destination_port":8080,"flags":{{"SYN":true}}}}}},"traffic_direction":"EGRESS","node_name":"node-a"{extra}}}}}"#
         )
+    }
+
+    #[test]
+    fn a_record_without_more_to_say_has_no_details() {
+        let (flow, _) = decode(&trace(""));
+        assert_eq!(flow.details, None);
+    }
+
+    #[test]
+    fn the_trace_id_point_reason_interface_and_clusters_are_kept() {
+        let (flow, _) = decode(&trace(
+            r#","uuid":"60e8fedd-6d98-49d8-b7f6-cb84455757ab","event_type":{"type":4},"trace_observation_point":"TO_ENDPOINT","trace_reason":"REPLY","interface":{"index":98,"name":"lxc8308dc5301b3"},"source":{"cluster_name":"east","namespace":"a","pod_name":"p"},"destination":{"clusterName":"west"}"#,
+        ));
+        let d = flow.details.expect("details");
+        assert_eq!(
+            d.record_id.as_deref(),
+            Some("60e8fedd-6d98-49d8-b7f6-cb84455757ab")
+        );
+        assert_eq!(d.observation_point.as_deref(), Some("TO_ENDPOINT"));
+        assert_eq!(d.trace_reason.as_deref(), Some("REPLY"));
+        assert_eq!(
+            d.interface,
+            Some(Interface {
+                index: Some(98),
+                name: "lxc8308dc5301b3".into()
+            })
+        );
+        assert_eq!(
+            (d.src_cluster.as_deref(), d.dst_cluster.as_deref()),
+            (Some("east"), Some("west"))
+        );
+        // A point and reason given as numbers, the point only by the event's sub-type.
+        let (flow, _) = decode(&trace(
+            r#","event_type":{"type":4,"sub_type":5},"trace_reason":1"#,
+        ));
+        let d = flow.details.expect("details");
+        assert_eq!(d.observation_point.as_deref(), Some("FROM_ENDPOINT"));
+        assert_eq!(d.trace_reason.as_deref(), Some("NEW"));
+        // A policy-verdict event has no observation point; an unknown reason is none.
+        let (flow, _) = decode(&trace(
+            r#","event_type":{"type":5},"trace_reason":"TRACE_REASON_UNKNOWN""#,
+        ));
+        assert_eq!(flow.details, None);
+    }
+
+    #[test]
+    fn a_dns_message_is_kept_whole_and_reads_as_one_line() {
+        let (flow, _) = decode(&trace(
+            r#","event_type":{"type":129},"l7":{"type":"RESPONSE","latency_ns":"2500000","dns":{"query":"zipkin.istio-system.svc.cluster.local.","ttl":4294967295,"rcode":3,"qtypes":["A"],"observation_source":"proxy"}}"#,
+        ));
+        let l7 = flow.details.unwrap().l7.expect("l7");
+        assert_eq!(l7.kind.as_deref(), Some("RESPONSE"));
+        assert_eq!(l7.latency_ns, Some(2_500_000));
+        let dns = l7.dns.as_ref().unwrap();
+        assert_eq!(
+            (dns.rcode, dns.ttl, dns.ips.len()),
+            (Some(3), Some(u32::MAX), 0)
+        );
+        assert_eq!(dns.rcode_name().as_deref(), Some("NXDOMAIN"));
+        assert_eq!(
+            l7.to_string(),
+            "dns response NXDOMAIN A zipkin.istio-system.svc.cluster.local."
+        );
+        let (flow, _) = decode(&trace(
+            r#","l7":{"type":2,"dns":{"query":"istiod.istio-system.svc.cluster.local.","ips":["10.160.0.203"],"ttl":30,"qtypes":["A"],"rrtypes":["A"]}}"#,
+        ));
+        assert_eq!(
+            flow.details.unwrap().l7.unwrap().to_string(),
+            "dns response A istiod.istio-system.svc.cluster.local. -> 10.160.0.203"
+        );
+    }
+
+    #[test]
+    fn http_and_kafka_messages_read_as_one_line() {
+        let (flow, _) = decode(&trace(
+            r#","l7":{"type":"RESPONSE","http":{"code":503,"method":"GET","url":"http://cart.shop:8080/items","protocol":"HTTP/1.1"}}"#,
+        ));
+        let l7 = flow.details.unwrap().l7.unwrap();
+        assert_eq!(l7.http.as_ref().unwrap().protocol, "HTTP/1.1");
+        assert_eq!(
+            l7.to_string(),
+            "http response 503 GET http://cart.shop:8080/items"
+        );
+        let (flow, _) = decode(&trace(
+            r#","l7":{"type":"REQUEST","kafka":{"api_key":"fetch","topic":"orders","error_code":0}}"#,
+        ));
+        assert_eq!(
+            flow.details.unwrap().l7.unwrap().to_string(),
+            "kafka request fetch orders"
+        );
+    }
+
+    #[test]
+    fn an_l7_message_of_an_unexpected_shape_never_costs_the_flow() {
+        for odd in [
+            r#","l7":"REQUEST""#,
+            r#","l7":{"dns":{"query":7}}"#,
+            r#","l7":{"type":"REQUEST","dns":{"query":"x.","ttl":-1}}"#,
+            r#","interface":{"index":"lxc0"}"#,
+            r#","trace_reason":{"odd":true}"#,
+        ] {
+            let line = trace(odd);
+            assert!(
+                matches!(decode_line(line.as_bytes(), origin()), Record::Flow(..)),
+                "{odd}"
+            );
+        }
     }
 
     #[test]

@@ -300,6 +300,7 @@ mod tests {
                 duplicate: false,
                 counting: Counting::Exact,
                 granularity: Granularity::Connection,
+                details: None,
                 format: crate::format::Format::KubeNetworkPolicies,
                 origin: Origin {
                     input: Arc::from("test"),

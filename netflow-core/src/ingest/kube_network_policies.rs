@@ -350,6 +350,7 @@ fn evaluated_flow(
         duplicate: false,
         counting: Counting::Exact,
         granularity: Granularity::Connection,
+        details: None,
         format: Format::KubeNetworkPolicies,
         origin,
     }

@@ -144,6 +144,7 @@ fn decode_text(text: &str, origin: Origin) -> Result<Record, String> {
         duplicate: false,
         counting: Counting::Exact,
         granularity: Granularity::Packet,
+        details: None,
         format: Format::OvnKubernetesAcl,
         origin,
     };

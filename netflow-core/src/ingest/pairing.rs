@@ -259,6 +259,7 @@ mod tests {
             duplicate: false,
             counting: crate::flow::Counting::Exact,
             granularity: crate::flow::Granularity::Packet,
+            details: None,
             format: crate::format::Format::Hubble,
             origin: Origin {
                 input: Arc::from("test"),

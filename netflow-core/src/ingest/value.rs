@@ -18,6 +18,33 @@ pub(crate) fn from_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::
     }
 }
 
+/// A value of a field that only describes a record (which report of a packet it is, its L7
+/// message, DSCP, geography): read when it has the expected type and taken as absent
+/// otherwise, so that it never makes a record unusable.
+#[derive(Debug)]
+pub(crate) struct Lenient<T>(pub(crate) Option<T>);
+
+impl<T> Default for Lenient<T> {
+    fn default() -> Self {
+        Lenient(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum ValueOr<T> {
+            Value(T),
+            Other(de::IgnoredAny),
+        }
+        Ok(Lenient(match ValueOr::<T>::deserialize(d)? {
+            ValueOr::Value(v) => Some(v),
+            ValueOr::Other(_) => None,
+        }))
+    }
+}
+
 /// An enum value as protojson writes it (a name) or as some tools write it (a number).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum EnumValue {

@@ -790,6 +790,7 @@ mod tests {
             duplicate: count == 0,
             counting: crate::flow::Counting::Exact,
             granularity: crate::flow::Granularity::Packet,
+            details: None,
             format: crate::format::Format::Hubble,
             origin: Origin {
                 input: Arc::from("t"),

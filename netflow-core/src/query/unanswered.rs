@@ -207,6 +207,7 @@ mod tests {
             duplicate: false,
             counting: Counting::Sampled,
             granularity: crate::flow::Granularity::Connection,
+            details: None,
             format: crate::format::Format::GkeVpc,
             origin: Origin {
                 input: Arc::from("t"),
