@@ -337,6 +337,18 @@ pub enum Granularity {
 }
 
 impl Flow {
+    /// Whether the record is a trace of the packet arriving somewhere (Hubble `FROM_ENDPOINT`
+    /// as it leaves the source pod, `FROM_NETWORK`, `FROM_OVERLAY`, `FROM_STACK`, `FROM_HOST`,
+    /// `FROM_CRYPTO`) before the policies enforced there ran: it says the packet was seen,
+    /// not that any end's policy let it through (`FROM_PROXY` comes after the proxy's own
+    /// check and is not one).
+    pub fn is_arrival_trace(&self) -> bool {
+        self.details
+            .as_ref()
+            .and_then(|d| d.observation_point.as_deref())
+            .is_some_and(|point| point.starts_with("FROM_") && point != "FROM_PROXY")
+    }
+
     /// Whether the record opens a connection, so that policies decide it: replies (and packets
     /// not known to be requests) pass whatever the policies say, since conntrack lets them
     /// through.

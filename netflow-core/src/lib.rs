@@ -57,8 +57,8 @@ pub use cluster::{
 };
 pub use error::{Error, PolicyError, Result};
 pub use flow::{
-    Action, Counting, Direction, Endpoint, Flow, Granularity, Identity, IdentitySource, Origin,
-    PolicyRef, Protocol,
+    Action, Counting, Direction, Endpoint, Flow, FlowDetails, Granularity, Identity,
+    IdentitySource, Origin, PolicyRef, Protocol,
 };
 pub use format::Format;
 pub use ingest::{read_input, InputReport, Progress, ReadOptions};

@@ -3,15 +3,16 @@
 //! API, and the names every VPC sample gives its endpoints kept as identities. Each test is
 //! skipped (with a note) when `../shared` is not beside the project.
 //!
-//! Facts about the LogEntry envelope that a flow does not carry (`resource.type`, subnetwork
-//! ids, `network_service.dscp`, `internet_routing_details`, `*_location` country and ASN) are
-//! not asserted here; what a flow does carry of them is.
+//! The LogEntry envelope (`logName`, `resource.type` and labels, `labels`), `network_service.dscp`,
+//! `internet_routing_details` and `*_location` are asserted through [`Flow::details`].
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use netflow_core::flow::{CloudIdentity, CloudResource, NodeIdentity, Workload};
+use netflow_core::flow::{
+    CloudIdentity, CloudResource, FlowDetails, LogEntryInfo, NodeIdentity, Workload,
+};
 use netflow_core::ingest::framing::Framing;
 use netflow_core::{
     Action, Counting, Direction, Endpoint, Flow, Format, Identity, IdentitySource, InputReport,
@@ -79,6 +80,29 @@ fn assert_vm(ep: &Endpoint, name: &str, zone: &str, group: Option<&str>) {
     assert_eq!(ep.identity_source, IdentitySource::Log);
 }
 
+fn details(f: &Flow) -> &FlowDetails {
+    f.details.as_deref().expect("details")
+}
+
+fn entry(f: &Flow) -> &LogEntryInfo {
+    details(f).log_entry.as_ref().expect("a log entry")
+}
+
+/// The entry's log id and resource type, and one resource label.
+fn assert_entry(f: &Flow, log_id: &str, resource_type: &str, label: (&str, &str)) {
+    let e = entry(f);
+    assert_eq!(e.log_id.as_deref(), Some(log_id));
+    assert_eq!(e.resource_type.as_deref(), Some(resource_type));
+    assert_eq!(
+        e.resource_labels.get(label.0).map(String::as_str),
+        Some(label.1),
+        "{e:?}"
+    );
+}
+
+const COMPUTE: &str = "compute.googleapis.com/vpc_flows";
+const NETWORK_MANAGEMENT: &str = "networkmanagement.googleapis.com/vpc_flows";
+
 /// What every VPC flow record is: an observation, sampled, one connection.
 fn assert_observed(f: &Flow, reporter: &str) {
     assert_eq!(f.format, Format::GkeVpc);
@@ -121,6 +145,21 @@ fn vpc_extended_first6_facts() {
         assert_eq!(f.protocol, Protocol::Tcp);
         assert!(f.packets.is_some_and(|p| p > 0));
     }
+    // All from project elastic-logstash, resource gce_subnetwork, subnetwork
+    // andrewvc-flowfixtures-subnet (id 3489268495624148348).
+    for f in &flows {
+        assert_entry(
+            f,
+            COMPUTE,
+            "gce_subnetwork",
+            ("subnetwork_id", "3489268495624148348"),
+        );
+        assert_eq!(
+            entry(f).resource_labels["subnetwork_name"],
+            "andrewvc-flowfixtures-subnet"
+        );
+        assert_eq!(entry(f).project.as_deref(), Some("elastic-logstash"));
+    }
     // Records 1 and 6 have bytes_sent "0"; the others send some.
     let bytes: Vec<bool> = flows.iter().map(|f| f.bytes == Some(0)).collect();
     assert_eq!(bytes, [true, false, false, false, false, true]);
@@ -141,6 +180,15 @@ fn vpc_extended_first6_facts() {
     assert_eq!(cloud(&r1.dst).project.as_deref(), Some("elastic-logstash"));
     assert_eq!(r1.node.as_deref(), Some(zh8x));
     assert_eq!(r1.time, time("2025-11-07T21:18:58.489621532Z"));
+    // Its id, and src_location.country sgp.
+    assert_eq!(details(r1).record_id.as_deref(), Some("abriadf35gp7q"));
+    assert_eq!(
+        details(r1)
+            .src_location
+            .as_ref()
+            .and_then(|l| l.country.as_deref()),
+        Some("sgp")
+    );
 
     // Record 6: the reverse of record 1, reported by SRC.
     let r6 = &flows[5];
@@ -150,6 +198,9 @@ fn vpc_extended_first6_facts() {
     );
     assert_vm(&r6.src, zh8x, "us-central1-c", mig);
     assert_eq!(r6.dst.identity, Identity::External);
+    // With internet_routing_details: AS path 3491, 150436.
+    assert_eq!(details(r6).record_id.as_deref(), Some("1kxee92fj2sjtg"));
+    assert_eq!(details(r6).egress_as_paths, [vec![3491, 150436]]);
 
     // Record 2: to a Google API over a public address; record 5 is its reverse.
     let r2 = &flows[1];
@@ -180,6 +231,13 @@ fn vpc_extended_first6_facts() {
     );
     assert_eq!(r5.src.identity, r2.dst.identity);
     assert_vm(&r5.dst, zh8x, "us-central1-c", mig);
+    assert_eq!(
+        (
+            details(r2).record_id.as_deref(),
+            details(r5).record_id.as_deref()
+        ),
+        (Some("qyqi95f436wzq"), Some("lyrtuof5pcsxz"))
+    );
 
     // Record 4's source VM is -2qhb in us-central1-f; every other record's VM is -zh8x.
     assert_vm(
@@ -249,6 +307,29 @@ fn vpc_0_bytes_sent_facts() {
     // No GKE details; the destination has no metadata at all.
     assert_eq!(f.dst.identity, Identity::Unknown);
     assert_eq!(f.dst.identity_source, IdentitySource::None);
+    assert_eq!(
+        (
+            details(f).src_cluster.as_ref(),
+            details(f).dst_cluster.as_ref()
+        ),
+        (None, None)
+    );
+    // resource vpc_flow_logs_config (name, location global, resource_container), the entry's
+    // target_resource_name label, network_service.dscp 32.
+    assert_entry(
+        f,
+        NETWORK_MANAGEMENT,
+        "vpc_flow_logs_config",
+        ("name", "joe-test-flow-logs-default"),
+    );
+    assert_eq!(entry(f).resource_labels["location"], "global");
+    assert_eq!(
+        entry(f).resource_labels["resource_container"],
+        "projects/123456789012"
+    );
+    assert_eq!(entry(f).project.as_deref(), Some("test-project-id"));
+    assert!(entry(f).labels.contains_key("target_resource_name"));
+    assert_eq!(details(f).dscp, Some(32));
 }
 
 #[test]
@@ -281,9 +362,18 @@ fn vpc_19kb_sent_facts() {
         "asia-south1-c",
         None,
     );
-    // dest_location: outside the VPC.
+    // dest_location: outside the VPC, asn 137718, country chn; the AS path to it.
     assert_eq!(f.dst.identity, Identity::External);
     assert_eq!(f.dst.identity_source, IdentitySource::Log);
+    let d = details(f);
+    let to = d.dst_location.as_ref().unwrap();
+    assert_eq!((to.asn, to.country.as_deref()), (Some(137718), Some("chn")));
+    assert_eq!(d.egress_as_paths, [vec![58453, 9808, 38019, 137718]]);
+    assert_eq!(
+        entry(f).resource_type.as_deref(),
+        Some("vpc_flow_logs_config")
+    );
+    assert_eq!(entry(f).log_id.as_deref(), Some(NETWORK_MANAGEMENT));
 }
 
 #[test]
@@ -310,6 +400,23 @@ fn vpc_800_bytes_sent_facts() {
     assert_vm(&f.dst, "test-vm-3", "asia-south1-c", None);
     assert_eq!(f.node.as_deref(), Some("test-vm-3"));
     assert_eq!(f.src.identity, Identity::External);
+    // src_location {city Ashburn, region Virginia, asn 14618, country usa}.
+    let from = details(f).src_location.as_ref().unwrap();
+    assert_eq!(
+        (
+            from.city.as_deref(),
+            from.region.as_deref(),
+            from.asn,
+            from.country.as_deref()
+        ),
+        (Some("Ashburn"), Some("Virginia"), Some(14618), Some("usa"))
+    );
+    assert_entry(
+        f,
+        NETWORK_MANAGEMENT,
+        "vpc_flow_logs_config",
+        ("name", "test-flow-logs-config"),
+    );
 }
 
 #[test]
@@ -344,6 +451,21 @@ fn vpc_from_computeengine_facts() {
     // No src_* metadata: nobody knows the source.
     assert_eq!(f.src.identity, Identity::Unknown);
     assert_eq!(f.src.identity_source, IdentitySource::None);
+    assert_eq!(
+        (
+            details(f).src_location.as_ref(),
+            details(f).src_vpc.as_ref()
+        ),
+        (None, None)
+    );
+    // resource gce_subnetwork (subnetwork_id 1234548292813243874); network_service.dscp 32.
+    assert_entry(
+        f,
+        COMPUTE,
+        "gce_subnetwork",
+        ("subnetwork_id", "1234548292813243874"),
+    );
+    assert_eq!(details(f).dscp, Some(32));
 }
 
 fn pod(ep: &Endpoint, namespace: &str, name: &str, workload: (&str, &str)) {

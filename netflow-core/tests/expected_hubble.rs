@@ -3,19 +3,21 @@
 //! report of its packet each record is). Skipped with a note when `../shared` is not beside
 //! the project.
 //!
-//! Facts flowq's model does not carry are not asserted, and say so where they are listed: the
-//! L7 payload (`l7.type`, DNS query, `qtypes`, `ips`, `ttl`, `rcode`), `interface`, `uuid`,
-//! `cluster_name`, `trace_reason`, and whether `reply` or `is_reply` gave `is_reply`.
+//! Every fact is asserted on what flowq gives: the L7 payload, `interface`, `uuid`,
+//! `cluster_name` and `trace_reason` through [`Flow::details`] and the flows row. The one fact
+//! not asserted is whether `reply` or `is_reply` gave `is_reply`, which flowq reads as one
+//! (docs/formats.md).
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use netflow_core::flow::{Dns, FlowDetails, Interface, L7};
 use netflow_core::ingest::{decode_record, Observation, PacketReport, Record, ReportPoint};
 use netflow_core::query::KeyValue;
 use netflow_core::{
-    read_input, Action, DeniedQuery, Direction, Flow, Format, Identity, InputReport, Origin,
-    Protocol, ReadOptions, Result, Session, TopQuery,
+    read_input, Action, DeniedQuery, Direction, Flow, FlowRow, Format, Identity, InputReport,
+    Origin, Protocol, ReadOptions, Result, Session, TopQuery,
 };
 
 /// The path of a Hubble sample, or `None` (with a note) when the shared samples are absent.
@@ -62,6 +64,23 @@ fn packet_reports(path: &str) -> Vec<PacketReport> {
 /// `namespace/pod` of a pod end, or what else it is.
 fn who(identity: &Identity) -> String {
     identity.to_string()
+}
+
+fn details(flow: &Flow) -> &FlowDetails {
+    flow.details
+        .as_deref()
+        .unwrap_or_else(|| panic!("line {}: no details", flow.origin.line))
+}
+
+fn l7(flow: &Flow) -> &L7 {
+    details(flow)
+        .l7
+        .as_ref()
+        .unwrap_or_else(|| panic!("line {}: no l7", flow.origin.line))
+}
+
+fn dns(flow: &Flow) -> &Dns {
+    l7(flow).dns.as_ref().expect("a DNS message")
 }
 
 fn address(flow: &Flow) -> (String, String) {
@@ -119,8 +138,26 @@ fn dns_flows_records_6_to_45() -> Result<()> {
     assert_eq!(report.duplicates, 0);
     assert!(flows.iter().all(|f| f.count == 1 && !f.duplicate));
 
-    // `l7.type` REQUEST 20, RESPONSE 20 (not carried; the requests are the 20 non-replies
-    // below). `traffic_direction`: EGRESS 40.
+    // `l7.type` REQUEST 20, RESPONSE 20: the requests are the 20 non-replies below.
+    // `traffic_direction`: EGRESS 40.
+    let kinds: Vec<(&str, Option<bool>)> = flows
+        .iter()
+        .map(|f| (l7(f).kind.as_deref().unwrap(), f.is_reply))
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == ("REQUEST", Some(false)))
+            .count(),
+        20
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == ("RESPONSE", Some(true)))
+            .count(),
+        20
+    );
     assert!(flows.iter().all(|f| f.direction == Direction::Egress));
     // L4: all TCP; IPv4 only.
     assert!(flows.iter().all(|f| f.protocol == Protocol::Tcp
@@ -130,8 +167,21 @@ fn dns_flows_records_6_to_45() -> Result<()> {
     let replies = flows.iter().filter(|f| f.is_reply == Some(true)).count();
     let requests = flows.iter().filter(|f| f.is_reply == Some(false)).count();
     assert_eq!((replies, requests), (20, 20));
-    // DNS `rcode` 3 on records 3, 11, 13, 17, 25, 27, 31, 35, 39 with `ttl` 4294967295 and no
-    // `ips`: not carried.
+    // DNS `rcode` 3 (NXDOMAIN) on records 3, 11, 13, 17, 25, 27, 31, 35, 39, with `ttl`
+    // 4294967295 and no `ips`.
+    let nxdomain: Vec<u64> = flows
+        .iter()
+        .filter(|f| dns(f).rcode == Some(3))
+        .map(|f| f.origin.line)
+        .collect();
+    assert_eq!(nxdomain, [3, 11, 13, 17, 25, 27, 31, 35, 39]);
+    for f in flows.iter().filter(|f| dns(f).rcode == Some(3)) {
+        assert_eq!(dns(f).ttl, Some(u32::MAX));
+        assert!(dns(f).ips.is_empty());
+        assert_eq!(l7(f).kind.as_deref(), Some("RESPONSE"));
+    }
+    // No other record has a response code: protojson omits NOERROR.
+    assert_eq!(flows.iter().filter(|f| dns(f).rcode.is_some()).count(), 9);
 
     // Nodes: …-hr0z 25, …-snzw 11, …-5236 4.
     let on = |node: &str| {
@@ -145,9 +195,18 @@ fn dns_flows_records_6_to_45() -> Result<()> {
     assert!(flows.iter().all(|f| f.policies.is_empty()));
 
     // Record 1: kube-dns 10.156.2.3:53 → node-local-dns-88zrp 10.156.2.2:59102, TCP,
-    // EGRESS, is_reply true, node …-hr0z, its time (a RESPONSE for istiod…, `ips`
-    // [10.160.0.203], ttl 30: not carried).
+    // EGRESS, is_reply true, node …-hr0z, its time; a RESPONSE for istiod…, `ips`
+    // [10.160.0.203], ttl 30.
     let r1 = &flows[0];
+    assert_eq!(l7(r1).kind.as_deref(), Some("RESPONSE"));
+    assert_eq!(
+        dns(r1).query,
+        "istiod-istio-1611.istio-system.svc.cluster.local."
+    );
+    assert_eq!(
+        (dns(r1).ips.as_slice(), dns(r1).ttl),
+        (&["10.160.0.203".to_string()][..], Some(30))
+    );
     assert_eq!(
         who(&r1.src.identity),
         "kube-system/kube-dns-b4f5c58c7-vnx5s"
@@ -169,8 +228,14 @@ fn dns_flows_records_6_to_45() -> Result<()> {
         "2021-10-04T11:22:26.599010651Z"
     );
     // Record 2: node-local-dns-88zrp 10.156.2.2:59102 → kube-dns 10.156.2.3:53, TCP, EGRESS,
-    // is_reply false (a REQUEST for zipkin…, qtypes [A]: not carried).
+    // is_reply false; a REQUEST for zipkin.istio-system.istio-system…, qtypes [A].
     let r2 = &flows[1];
+    assert_eq!(l7(r2).kind.as_deref(), Some("REQUEST"));
+    assert_eq!(
+        dns(r2).query,
+        "zipkin.istio-system.istio-system.svc.cluster.local."
+    );
+    assert_eq!(dns(r2).qtypes, ["A"]);
     assert_eq!(who(&r2.src.identity), "kube-system/node-local-dns-88zrp");
     assert_eq!(
         who(&r2.dst.identity),
@@ -184,13 +249,24 @@ fn dns_flows_records_6_to_45() -> Result<()> {
         (r2.protocol, r2.direction, r2.is_reply),
         (Protocol::Tcp, Direction::Egress, Some(false))
     );
-    // Record 3: the reply of record 2 (rcode 3: not carried).
+    // Record 3: the reply of record 2, a RESPONSE with rcode 3; in the flows row, one line.
     let r3 = &flows[2];
     assert_eq!(address(r3), (address(r2).1, address(r2).0));
     assert_eq!(r3.is_reply, Some(true));
+    assert_eq!(
+        (l7(r3).kind.as_deref(), dns(r3).rcode),
+        (Some("RESPONSE"), Some(3))
+    );
+    assert_eq!(dns(r3).query, dns(r2).query);
+    assert_eq!(
+        FlowRow::of(r3).l7.as_deref(),
+        Some("dns response NXDOMAIN A zipkin.istio-system.istio-system.svc.cluster.local.")
+    );
     // Record 40: node-local-dns-cw6pv 10.156.3.7:41922 → kube-dns 10.156.2.3:53, node
-    // …-snzw (a REQUEST for zipkin.istio-system.svc.cluster.local.: not carried).
+    // …-snzw, a REQUEST for zipkin.istio-system.svc.cluster.local.
     let r40 = &flows[39];
+    assert_eq!(l7(r40).kind.as_deref(), Some("REQUEST"));
+    assert_eq!(dns(r40).query, "zipkin.istio-system.svc.cluster.local.");
     assert_eq!(who(&r40.src.identity), "kube-system/node-local-dns-cw6pv");
     assert_eq!(
         who(&r40.dst.identity),
@@ -299,8 +375,7 @@ fn aks_flows() {
     assert_eq!(report.duplicates, 0);
     assert!(flows.iter().all(|f| f.count == 1));
 
-    // `node_name` cluster/node; both ends carry `workloads` (Deployment) and `cluster_name`
-    // (not carried).
+    // `node_name` cluster/node; both ends carry `workloads` (Deployment) and `cluster_name`.
     assert!(flows
         .iter()
         .all(|f| f.node.as_deref()
@@ -310,18 +385,43 @@ fn aks_flows() {
             let workload = ep.identity.pod().unwrap().workload.as_ref().unwrap();
             assert_eq!(workload.kind, "Deployment");
         }
+        let d = details(f);
+        assert_eq!(d.src_cluster.as_deref(), Some("longtestnetworkflowcni"));
+        assert_eq!(d.dst_cluster.as_deref(), Some("longtestnetworkflowcni"));
+        // `trace_observation_point` TO_ENDPOINT on all three.
+        assert_eq!(d.observation_point.as_deref(), Some("TO_ENDPOINT"));
     }
 
-    // Replies: records 1 and 2 `is_reply` true (with `reply` true), record 3 false
-    // (`trace_reason` REPLY / ESTABLISHED: not carried).
+    // Replies: records 1 and 2 `is_reply` true (with `reply` true) and `trace_reason` REPLY,
+    // record 3 false and ESTABLISHED.
     let replies: Vec<Option<bool>> = flows.iter().map(|f| f.is_reply).collect();
     assert_eq!(replies, [Some(true), Some(true), Some(false)]);
+    let reasons: Vec<&str> = flows
+        .iter()
+        .map(|f| details(f).trace_reason.as_deref().unwrap())
+        .collect();
+    assert_eq!(reasons, ["REPLY", "REPLY", "ESTABLISHED"]);
 
     let good = "default/kapinger-good-64cbf459c4-q4tr9";
     let bad = "default/kapinger-bad-6b5b787dc9-ds4j4";
-    // Record 1: good 10.0.1.13:8080 → bad 10.0.1.178:60778 (interface lxc8308dc5301b3 index
-    // 98, uuid 60e8fedd-…: not carried).
+    // Record 1: good 10.0.1.13:8080 → bad 10.0.1.178:60778, interface lxc8308dc5301b3 index
+    // 98, uuid 60e8fedd-…, as the flows row gives them.
     let r1 = &flows[0];
+    assert_eq!(
+        details(r1).interface,
+        Some(Interface {
+            index: Some(98),
+            name: "lxc8308dc5301b3".into()
+        })
+    );
+    assert_eq!(
+        details(r1).record_id.as_deref(),
+        Some("60e8fedd-6d98-49d8-b7f6-cb84455757ab")
+    );
+    let row = FlowRow::of(r1).details.unwrap();
+    assert_eq!(row["record_id"], "60e8fedd-6d98-49d8-b7f6-cb84455757ab");
+    assert_eq!(row["interface"]["name"], "lxc8308dc5301b3");
+    assert_eq!(row["trace_reason"], "REPLY");
     assert_eq!(
         (who(&r1.src.identity), who(&r1.dst.identity)),
         (good.into(), bad.into())
@@ -349,8 +449,12 @@ fn aks_flows() {
     );
     assert_eq!((address(r2), r2.protocol), (address(r1), r1.protocol));
     // Record 3: bad 10.0.1.178:60778 → good 10.0.1.13:8080, the client side of the same
-    // connection (interface lxcef45ee129456: not carried).
+    // connection, on interface lxcef45ee129456.
     let r3 = &flows[2];
+    assert_eq!(
+        details(r3).interface.as_ref().map(|i| i.name.as_str()),
+        Some("lxcef45ee129456")
+    );
     assert_eq!(
         (who(&r3.src.identity), who(&r3.dst.identity)),
         (bad.into(), good.into())

@@ -154,6 +154,12 @@ fn the_pretty_printed_legacy_bare_flow_keeps_every_fact() {
     assert_eq!(record["Type"], "L3_L4");
     assert_eq!(record["event_type"]["type"], 4);
     assert_eq!(record["trace_observation_point"], "TO_ENDPOINT");
+    assert_eq!(
+        flow.details
+            .as_ref()
+            .and_then(|d| d.observation_point.as_deref()),
+        Some("TO_ENDPOINT")
+    );
     assert_eq!(record["traffic_direction"], "INGRESS");
     assert_eq!(flow.direction, Direction::Ingress);
     assert_eq!(record["Summary"], "TCP Flags: SYN");

@@ -134,3 +134,21 @@ fn endpoints_labelled_world_are_found_by_the_names_the_log_gives() -> Result<()>
     );
     Ok(())
 }
+
+/// Regression: a trace of the packet leaving the source pod (`FROM_ENDPOINT`, before its
+/// egress policy) was shown beside a drop of the same packet as the other end's report
+/// ("egress allowed @ gke-pool-a").
+#[test]
+fn the_source_pods_own_trace_is_not_the_other_ends_report() -> Result<()> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/flows/hubble/from-endpoint-then-drop.ndjson")
+        .display()
+        .to_string();
+    let denied = Session::new([path]).denied(&DeniedQuery::default())?;
+    assert_eq!(denied.connections.len(), 1);
+    let row = &denied.connections[0];
+    assert_eq!(row.node.as_deref(), Some("gke-pool-a"));
+    assert_eq!(row.count, 1);
+    assert!(row.other_reports.is_empty(), "{:?}", row.other_reports);
+    Ok(())
+}

@@ -285,9 +285,15 @@ fn hash_of(value: &impl Hash) -> u64 {
 
 impl DeniedAggregator {
     /// Notes a record that is not a denial: if its connection is denied elsewhere, the row says
-    /// what this end reported. Replies are ignored (they answer another connection).
+    /// what this end reported. Replies are ignored (they answer another connection), and so
+    /// are traces of the packet arriving somewhere before the policies there ran: the source
+    /// pod's own `FROM_ENDPOINT` trace of a packet its egress then drops is no report of the
+    /// other end, and says nothing of either end's policies ([`Flow::is_arrival_trace`]).
     pub fn observe(&mut self, flow: &Flow) {
-        if flow.is_reply == Some(true) || flow.action == Action::Unknown || flow.dst.port.is_none()
+        if flow.is_reply == Some(true)
+            || flow.action == Action::Unknown
+            || flow.dst.port.is_none()
+            || flow.is_arrival_trace()
         {
             return;
         }
@@ -854,6 +860,38 @@ mod tests {
         assert_eq!(rows[0].count, 1);
         assert_eq!(rows[0].other_reports.len(), 1);
         assert_eq!(rows[0].other_reports[0].to_string(), "egress allowed @ n0");
+    }
+
+    #[test]
+    fn a_trace_of_the_packet_leaving_the_source_pod_is_no_other_ends_report() {
+        let trace_at = |point: &str| {
+            let mut trace = denied("a", 9200, "2026-11-20T10:00:02Z", 1);
+            trace.action = Action::Allowed;
+            trace.direction = Direction::Egress;
+            trace.node = Some("n1".into());
+            trace.details = Some(Box::new(crate::flow::FlowDetails {
+                observation_point: Some(point.into()),
+                ..Default::default()
+            }));
+            trace
+        };
+        let mut agg = DeniedAggregator::default();
+        let mut drop = denied("a", 9200, "2026-11-20T10:00:02Z", 1);
+        drop.direction = Direction::Unknown;
+        agg.observe(&trace_at("FROM_ENDPOINT"));
+        agg.add(&drop);
+        let rows = agg.finish();
+        assert!(
+            rows[0].other_reports.is_empty(),
+            "{:?}",
+            rows[0].other_reports
+        );
+        // A trace after the source's egress policy (leaving the node) is its report.
+        let mut agg = DeniedAggregator::default();
+        agg.observe(&trace_at("TO_OVERLAY"));
+        agg.add(&denied("a", 9200, "2026-11-20T10:00:02Z", 1));
+        let rows = agg.finish();
+        assert_eq!(rows[0].other_reports[0].to_string(), "egress allowed @ n1");
     }
 
     #[test]

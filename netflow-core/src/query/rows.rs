@@ -387,11 +387,11 @@ declare_row! {
         format: &'static str => Text, "Input format.";
         input: String => Text, "Input name.";
         line: u64 => Int64, "Line in the input.";
+        l7: Option<String> => Text, "The application-layer message a proxy recorded, in one line: dns request A NAME, dns response NXDOMAIN A NAME, http response 503 GET URL.";
+        details: Option<serde_json::Value> => Json, "What else the record says, when it says more: record_id, observation_point, trace_reason, interface, src_cluster, dst_cluster, l7, dscp, src_location, dst_location, src_vpc, dst_vpc, egress_as_paths, log_entry.";
         policy_verdict: Option<&'static str> => Text, "With a snapshot: what the NetworkPolicies decide for this connection (allow or deny); null without one, for replies, and when it could not be evaluated.";
         mismatch: Option<String> => Text, "With a snapshot: how the log and the snapshot disagree, with the likely cause.";
         also_subject_to: Vec<String> => TextList, "With a snapshot: policies flowq does not evaluate (Cilium, Calico, AdminNetworkPolicy, …) that select or may select an end: the verdict may differ.";
-        l7: Option<String> => Text, "The application-layer message a proxy recorded, in one line: dns request A NAME, dns response NXDOMAIN A NAME, http response 503 GET URL.";
-        details: Option<serde_json::Value> => Json, "What else the record says, when it says more: record_id, observation_point, trace_reason, interface, src_cluster, dst_cluster, l7, dscp, src_location, dst_location, src_vpc, dst_vpc, egress_as_paths, log_entry.";
     }
 }
 
