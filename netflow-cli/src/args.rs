@@ -19,6 +19,12 @@ pub enum Command {
     /// Denied connections: one row per connection with count, first and last seen.
     Denied(DeniedArgs),
     /// Every flow record of the input, one row per record, any verdict.
+    ///
+    /// `-o json|ndjson|csv|parquet` rows also carry `l7` (the DNS, HTTP or Kafka message a
+    /// proxy recorded, on one line: `dns response NXDOMAIN A zipkin.istio-system.svc.cluster.local.`)
+    /// and `details` (what else the record says: its id, observation point, trace reason,
+    /// interface, clusters, the L7 message whole, DSCP, locations, subnetworks, AS paths, the
+    /// Cloud Logging resource). docs/output.md lists every column.
     Flows(FlowsArgs),
     /// Who is hitting what the most: flows grouped by columns (and time buckets), ranked.
     Top(TopArgs),
@@ -320,8 +326,8 @@ pub struct TopArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Columns to group by, comma-separated (any column of `flowq flows -o json` but lists
-    /// and time) [default: src_namespace,src_workload,dst_namespace,dst_workload,dst_port]
+    /// Columns to group by, comma-separated (any column of `flowq flows -o json` but lists,
+    /// time and details; `l7` groups by DNS query or HTTP request) [default: src_namespace,src_workload,dst_namespace,dst_workload,dst_port]
     #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
     pub by: Vec<String>,
     /// Keep the K largest groups by count; 0 keeps all.

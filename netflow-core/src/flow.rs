@@ -6,6 +6,7 @@
 //! Nothing here knows about a cluster snapshot; identities filled in from a snapshot replace
 //! the log's own with [`IdentitySource::Snapshot`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -65,9 +66,10 @@ pub struct Flow {
     pub origin: Origin,
     /// What the record says beyond the fields above (the L7 message, the log's record id, the
     /// observation point, geography, the Cloud Logging resource, …); `None` when it says
-    /// nothing more, so that a record without any costs one pointer.
+    /// nothing more, so that a record without any costs one pointer. Shared: rows and copies
+    /// of the flow point at the one value.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<Box<FlowDetails>>,
+    pub details: Option<Arc<FlowDetails>>,
 }
 
 /// What a record says beyond the fields every format shares: kept so that a user comparing
@@ -81,11 +83,11 @@ pub struct FlowDetails {
     /// Where on the node the packet was seen (Hubble `trace_observation_point` of a trace:
     /// `FROM_ENDPOINT`, `TO_STACK`, `TO_ENDPOINT`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub observation_point: Option<String>,
+    pub observation_point: Option<Cow<'static, str>>,
     /// Why the datapath traced the packet (Hubble `trace_reason`: `NEW`, `ESTABLISHED`,
     /// `REPLY`, `RELATED`, `REOPENED`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace_reason: Option<String>,
+    pub trace_reason: Option<Cow<'static, str>>,
     /// The network interface the packet was seen on (Hubble `interface`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interface: Option<Interface>,

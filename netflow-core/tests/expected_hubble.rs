@@ -418,7 +418,8 @@ fn aks_flows() {
         details(r1).record_id.as_deref(),
         Some("60e8fedd-6d98-49d8-b7f6-cb84455757ab")
     );
-    let row = FlowRow::of(r1).details.unwrap();
+    let json = serde_json::to_value(FlowRow::of(r1)).unwrap();
+    let row = &json["details"];
     assert_eq!(row["record_id"], "60e8fedd-6d98-49d8-b7f6-cb84455757ab");
     assert_eq!(row["interface"]["name"], "lxc8308dc5301b3");
     assert_eq!(row["trace_reason"], "REPLY");

@@ -536,7 +536,14 @@ pub fn write_flows(
                     .iter()
                     .map(|f| GridRow {
                         cells: flow_cells(f, style, &nodes),
-                        under: Vec::new(),
+                        // The message a proxy recorded (a DNS query and its answer, an HTTP
+                        // request) on its own line: what an SRE reads a DNS log for.
+                        under: f
+                            .details
+                            .as_ref()
+                            .and_then(|d| d.l7.as_ref())
+                            .map(|l7| vec![l7.to_string()])
+                            .unwrap_or_default(),
                     })
                     .collect(),
                 right: Vec::new(),
@@ -617,6 +624,40 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(48211), "48,211");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn a_proxys_dns_message_sits_under_its_row_on_a_terminal_only() {
+        let line = r#"{"flow":{"time":"2021-10-04T11:22:27.312725353Z","verdict":"FORWARDED","IP":{"source":"10.156.2.3","destination":"10.156.2.2"},"l4":{"TCP":{"source_port":53,"destination_port":59102}},"source":{"namespace":"kube-system","pod_name":"kube-dns-b4f5c58c7-vnx5s"},"destination":{"namespace":"kube-system","pod_name":"node-local-dns-88zrp"},"node_name":"n1","l7":{"type":"RESPONSE","dns":{"query":"zipkin.istio-system.svc.cluster.local.","rcode":3,"qtypes":["A"]}},"event_type":{"type":129},"traffic_direction":"EGRESS","is_reply":true}}"#;
+        let origin = netflow_core::Origin {
+            input: std::sync::Arc::from("t"),
+            line: 1,
+        };
+        let flow = match netflow_core::ingest::decode_record(
+            netflow_core::Format::Hubble,
+            line.as_bytes(),
+            origin,
+        ) {
+            netflow_core::ingest::Record::Flow(flow, _) => *flow,
+            other => panic!("expected a flow, found {other:?}"),
+        };
+        let render = |layout: Layout| {
+            let mut out = Vec::new();
+            write_flows(&mut out, std::slice::from_ref(&flow), layout).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let message = "dns response NXDOMAIN A zipkin.istio-system.svc.cluster.local.";
+        for width in [80, 120, 200] {
+            let text = render(Layout::Terminal(width));
+            let under = text
+                .lines()
+                .find(|l| l.contains("NXDOMAIN"))
+                .unwrap_or_else(|| panic!("{width}: no DNS line in\n{text}"));
+            assert_eq!(under.trim_start(), message, "{width}");
+            assert!(under.starts_with("    "), "{width}: {under:?}");
+        }
+        // Scripts reading the stable layout see the columns they always did.
+        assert!(!render(Layout::Stable).contains("NXDOMAIN"));
     }
 
     #[test]

@@ -52,7 +52,7 @@ fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, Str
     let entry_node = entry.node_name().map(str::to_string);
     let log_entry = entry.info();
     let details = (log_entry.is_some()).then(|| {
-        Box::new(FlowDetails {
+        Arc::new(FlowDetails {
             record_id: entry.insert_id(),
             log_entry,
             ..FlowDetails::default()

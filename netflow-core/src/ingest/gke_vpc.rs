@@ -140,7 +140,7 @@ fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, Str
 
 /// What the record says beyond its identities and counts: the entry's id and envelope, DSCP,
 /// where each end is, each end's subnetwork and cluster, and the AS paths to the internet.
-fn details(p: &Payload, entry: &LogEntry<'_>) -> Option<Box<FlowDetails>> {
+fn details(p: &Payload, entry: &LogEntry<'_>) -> Option<Arc<FlowDetails>> {
     let cluster = |g: &Option<GkeDetails>| {
         g.as_ref()
             .and_then(|g| g.cluster.as_ref())
@@ -173,7 +173,7 @@ fn details(p: &Payload, entry: &LogEntry<'_>) -> Option<Box<FlowDetails>> {
         log_entry: entry.info(),
         ..FlowDetails::default()
     };
-    (details != FlowDetails::default()).then(|| Box::new(details))
+    (details != FlowDetails::default()).then(|| Arc::new(details))
 }
 
 /// What the record says about one side: `src_*` or `dest_*` metadata.

@@ -268,19 +268,19 @@ fn convert(
     Ok((flow, report, emitter))
 }
 
-/// What the record says beyond the common fields, boxed only when it says something: the
+/// What the record says beyond the common fields, allocated only when it says something: the
 /// record id, where and why the packet was traced, the interface, the ends' clusters and the
 /// L7 message.
-fn details(raw: &RawFlow<'_>, report: &PacketReport) -> Option<Box<FlowDetails>> {
+fn details(raw: &RawFlow<'_>, report: &PacketReport) -> Option<Arc<FlowDetails>> {
     let observation_point = match report {
         PacketReport::Observed(Observation {
             point: ReportPoint::Trace(n),
             ..
-        }) => point_name(*n).map(str::to_string).or_else(|| {
+        }) => point_name(*n).map(Cow::Borrowed).or_else(|| {
             raw.trace_observation_point
                 .0
                 .as_ref()
-                .map(|p| p.name(OBSERVATION_POINTS))
+                .map(|p| p.static_name(OBSERVATION_POINTS))
         }),
         _ => None,
     };
@@ -288,7 +288,7 @@ fn details(raw: &RawFlow<'_>, report: &PacketReport) -> Option<Box<FlowDetails>>
         .trace_reason
         .0
         .as_ref()
-        .map(|r| r.name(TRACE_REASONS))
+        .map(|r| r.static_name(TRACE_REASONS))
         .filter(|r| r != "TRACE_REASON_UNKNOWN");
     let interface = raw
         .interface
@@ -319,7 +319,7 @@ fn details(raw: &RawFlow<'_>, report: &PacketReport) -> Option<Box<FlowDetails>>
         l7: raw.l7.0.as_ref().map(RawL7::to_l7),
         ..FlowDetails::default()
     };
-    (details != FlowDetails::default()).then(|| Box::new(details))
+    (details != FlowDetails::default()).then(|| Arc::new(details))
 }
 
 /// The flow.proto name of a trace observation point as the datapath numbers it.
@@ -1237,7 +1237,7 @@ mod tests {
         let (flow, _) = decode(&trace(
             r#","event_type":{"type":129},"l7":{"type":"RESPONSE","latency_ns":"2500000","dns":{"query":"zipkin.istio-system.svc.cluster.local.","ttl":4294967295,"rcode":3,"qtypes":["A"],"observation_source":"proxy"}}"#,
         ));
-        let l7 = flow.details.unwrap().l7.expect("l7");
+        let l7 = flow.details.unwrap().l7.clone().expect("l7");
         assert_eq!(l7.kind.as_deref(), Some("RESPONSE"));
         assert_eq!(l7.latency_ns, Some(2_500_000));
         let dns = l7.dns.as_ref().unwrap();
@@ -1254,7 +1254,7 @@ mod tests {
             r#","l7":{"type":2,"dns":{"query":"istiod.istio-system.svc.cluster.local.","ips":["10.160.0.203"],"ttl":30,"qtypes":["A"],"rrtypes":["A"]}}"#,
         ));
         assert_eq!(
-            flow.details.unwrap().l7.unwrap().to_string(),
+            flow.details.unwrap().l7.clone().unwrap().to_string(),
             "dns response A istiod.istio-system.svc.cluster.local. -> 10.160.0.203"
         );
     }
@@ -1264,7 +1264,7 @@ mod tests {
         let (flow, _) = decode(&trace(
             r#","l7":{"type":"RESPONSE","http":{"code":503,"method":"GET","url":"http://cart.shop:8080/items","protocol":"HTTP/1.1"}}"#,
         ));
-        let l7 = flow.details.unwrap().l7.unwrap();
+        let l7 = flow.details.unwrap().l7.clone().unwrap();
         assert_eq!(l7.http.as_ref().unwrap().protocol, "HTTP/1.1");
         assert_eq!(
             l7.to_string(),
@@ -1274,7 +1274,7 @@ mod tests {
             r#","l7":{"type":"REQUEST","kafka":{"api_key":"fetch","topic":"orders","error_code":0}}"#,
         ));
         assert_eq!(
-            flow.details.unwrap().l7.unwrap().to_string(),
+            flow.details.unwrap().l7.clone().unwrap().to_string(),
             "kafka request fetch orders"
         );
     }

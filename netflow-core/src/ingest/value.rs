@@ -2,6 +2,7 @@
 //! integers as numbers or strings (protojson), times as RFC 3339 or epoch seconds, ports as
 //! numbers or strings. Shared by every format decoder.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -54,6 +55,19 @@ pub(crate) enum EnumValue {
 
 impl EnumValue {
     /// The canonical name, mapping numbers through `table`; unknown numbers keep their digits.
+    /// The canonical name as [`EnumValue::name`] gives it, borrowed from `table` when the
+    /// table knows it (no allocation for the names a log repeats on every record).
+    pub(crate) fn static_name(&self, table: &'static [(i64, &'static str)]) -> Cow<'static, str> {
+        let known = match self {
+            EnumValue::Name(n) => table.iter().find(|(_, name)| name == n),
+            EnumValue::Number(n) => table.iter().find(|(number, _)| number == n),
+        };
+        match known {
+            Some((_, name)) => Cow::Borrowed(name),
+            None => Cow::Owned(self.name(table)),
+        }
+    }
+
     pub(crate) fn name(&self, table: &[(i64, &str)]) -> String {
         match self {
             EnumValue::Name(n) => n.clone(),

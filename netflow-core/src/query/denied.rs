@@ -869,8 +869,8 @@ mod tests {
             trace.action = Action::Allowed;
             trace.direction = Direction::Egress;
             trace.node = Some("n1".into());
-            trace.details = Some(Box::new(crate::flow::FlowDetails {
-                observation_point: Some(point.into()),
+            trace.details = Some(Arc::new(crate::flow::FlowDetails {
+                observation_point: Some(point.to_string().into()),
                 ..Default::default()
             }));
             trace

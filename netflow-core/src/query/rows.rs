@@ -12,7 +12,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use super::denied::DeniedConnection;
 use super::replay::ReplayConnection;
 use super::why::Why;
-use crate::flow::{Endpoint, Flow, Identity};
+use crate::flow::{Endpoint, Flow, FlowDetails, Identity};
 use crate::policy::lint::Finding;
 use crate::policy::{Evaluation, SideVerdict};
 
@@ -77,6 +77,8 @@ pub enum Cell<'a> {
     Json(&'a serde_json::Value),
     /// A policy evaluation (structured data, written in its own field order).
     Evaluation(&'a Evaluation),
+    /// What a flow record says beyond the common columns (structured data).
+    Details(&'a FlowDetails),
 }
 
 impl Cell<'_> {
@@ -93,6 +95,7 @@ impl Cell<'_> {
             Cell::TextList(items) => items.join(";"),
             Cell::Json(v) => v.to_string(),
             Cell::Evaluation(e) => serde_json::to_string(e).unwrap_or_default(),
+            Cell::Details(d) => serde_json::to_string(d).unwrap_or_default(),
         }
     }
 
@@ -121,6 +124,7 @@ impl Serialize for Cell<'_> {
             Cell::TextList(items) => items.serialize(serializer),
             Cell::Json(v) => v.serialize(serializer),
             Cell::Evaluation(e) => e.serialize(serializer),
+            Cell::Details(d) => d.serialize(serializer),
         }
     }
 }
@@ -213,6 +217,12 @@ impl IntoCell for Vec<String> {
 impl IntoCell for serde_json::Value {
     fn cell(&self) -> Cell<'_> {
         Cell::Json(self)
+    }
+}
+
+impl IntoCell for Arc<FlowDetails> {
+    fn cell(&self) -> Cell<'_> {
+        Cell::Details(self)
     }
 }
 
@@ -388,7 +398,7 @@ declare_row! {
         input: String => Text, "Input name.";
         line: u64 => Int64, "Line in the input.";
         l7: Option<String> => Text, "The application-layer message a proxy recorded, in one line: dns request A NAME, dns response NXDOMAIN A NAME, http response 503 GET URL.";
-        details: Option<serde_json::Value> => Json, "What else the record says, when it says more: record_id, observation_point, trace_reason, interface, src_cluster, dst_cluster, l7, dscp, src_location, dst_location, src_vpc, dst_vpc, egress_as_paths, log_entry.";
+        details: Option<Arc<FlowDetails>> => Json, "What else the record says, when it says more: record_id, observation_point, trace_reason, interface, src_cluster, dst_cluster, l7, dscp, src_location, dst_location, src_vpc, dst_vpc, egress_as_paths, log_entry.";
         policy_verdict: Option<&'static str> => Text, "With a snapshot: what the NetworkPolicies decide for this connection (allow or deny); null without one, for replies, and when it could not be evaluated.";
         mismatch: Option<String> => Text, "With a snapshot: how the log and the snapshot disagree, with the likely cause.";
         also_subject_to: Vec<String> => TextList, "With a snapshot: policies flowq does not evaluate (Cilium, Calico, AdminNetworkPolicy, …) that select or may select an end: the verdict may differ.";
@@ -447,10 +457,7 @@ impl FlowRow {
                 .as_ref()
                 .and_then(|d| d.l7.as_ref())
                 .map(|l7| l7.to_string()),
-            details: flow
-                .details
-                .as_ref()
-                .and_then(|d| serde_json::to_value(d).ok()),
+            details: flow.details.clone(),
         }
     }
 
@@ -783,7 +790,10 @@ mod tests {
                     | (Cell::Bool(_), ColumnType::Bool)
                     | (Cell::Time(_), ColumnType::Time)
                     | (Cell::TextList(_), ColumnType::TextList)
-                    | (Cell::Json(_) | Cell::Evaluation(_), ColumnType::Json)
+                    | (
+                        Cell::Json(_) | Cell::Evaluation(_) | Cell::Details(_),
+                        ColumnType::Json
+                    )
             );
             assert!(fits, "{} holds {:?}", column.name, row.cell(i));
         }
