@@ -122,6 +122,50 @@ pub struct FlowDetails {
     /// The Cloud Logging entry around the record (`logName`, `resource`, `labels`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_entry: Option<LogEntryInfo>,
+    /// Packets and bytes each way, when the source counts them apart (Calico Goldmane
+    /// `packets_in`/`packets_out`, `calico-node -flows` `Counts=`); the flow's `bytes` and
+    /// `packets` are their sums.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<DirectionalCounts>,
+    /// The connections a folded record stands for, by state (Goldmane
+    /// `num_connections_started`/`_completed`/`_live`, `calico-node -flows` `Connections=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<ConnectionCounts>,
+    /// The policies that would decide the flow once staged changes apply (Calico
+    /// `pending_policies`, `calico-node -flows` `Pending:`), as the enforced ones are named.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pending_policies: Vec<PolicyRef>,
+}
+
+/// Packets and bytes each way, from the reporting end's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct DirectionalCounts {
+    /// Packets received by the reporting end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packets_in: Option<u64>,
+    /// Packets sent by the reporting end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packets_out: Option<u64>,
+    /// Bytes received by the reporting end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_in: Option<u64>,
+    /// Bytes sent by the reporting end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_out: Option<u64>,
+}
+
+/// The connections a folded record stands for, by state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct ConnectionCounts {
+    /// Connections started in the record's window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<u64>,
+    /// Connections completed in the window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed: Option<u64>,
+    /// Connections still open at its end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<u64>,
 }
 
 /// A network interface a packet was seen on.

@@ -1,10 +1,12 @@
 //! The hand-verified facts of `../shared/formats/samples/EXPECTED.md` for the
 //! `calico-node-flows/*` sample (the text `calico-node -flows` prints), asserted through the
-//! public API. Skipped (with a note) when `../shared` is not beside the project.
+//! public API. Skipped (with a note) when `../shared` is not beside the project. The Service's
+//! port name (`Svc:dns/53`) is the one fact not asserted: flowq keeps the Service, not the
+//! name of its port (docs/formats.md).
 
 use std::path::PathBuf;
 
-use netflow_core::flow::{Counting, Direction};
+use netflow_core::flow::{ConnectionCounts, Counting, Direction, DirectionalCounts};
 use netflow_core::{Action, Flow, Format, Protocol, Session};
 
 #[test]
@@ -50,12 +52,33 @@ fn calico_pr10144_sample_first_record() {
         ("kube-system", "kube-dns")
     );
     assert_eq!((f.protocol, f.dst.port), (Protocol::Udp, Some(53)));
-    // Ingress 12 pkts / 1818 bytes, Egress 12 pkts / 960 bytes; 6 connections started.
+    // Ingress 12 pkts / 1818 bytes, Egress 12 pkts / 960 bytes; connections started 6,
+    // completed 0, live 6.
     assert_eq!((f.packets, f.bytes), (Some(24), Some(2778)));
     assert_eq!((f.count, f.counting), (6, Counting::Aggregated));
+    let details = f.details.as_deref().expect("details");
+    assert_eq!(
+        details.counts,
+        Some(DirectionalCounts {
+            packets_in: Some(12),
+            bytes_in: Some(1818),
+            packets_out: Some(12),
+            bytes_out: Some(960),
+        })
+    );
+    assert_eq!(
+        details.connections,
+        Some(ConnectionCounts {
+            started: Some(6),
+            completed: Some(0),
+            live: Some(6),
+        })
+    );
     let policies: Vec<String> = f.policies.iter().map(|p| p.to_string()).collect();
     assert_eq!(
         policies,
         ["default/allow-dns-egress (CalicoNetworkPolicy, tier default)"]
     );
+    // Pending: the same single hit.
+    assert_eq!(details.pending_policies, f.policies);
 }

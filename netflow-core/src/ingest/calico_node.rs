@@ -86,6 +86,7 @@ fn to_goldmane(text: &str) -> Result<Value, String> {
     item.insert("action".into(), json!(action.trim()));
     let mut section = "";
     let mut enforced: Vec<Value> = Vec::new();
+    let mut pending: Vec<Value> = Vec::new();
     for line in lines {
         if line.starts_with("Src=") {
             endpoints(line, &mut item)?;
@@ -94,11 +95,14 @@ fn to_goldmane(text: &str) -> Result<Value, String> {
         } else if line == "Enforced:" || line == "Pending:" {
             section = line;
         } else if let Some(hits) = line.strip_prefix("- ") {
-            if section == "Enforced:" {
-                // Several hits of one heading are printed on one line, each after `- `.
-                for hit in hits.split("  - ") {
-                    enforced.push(policy_hit(hit.trim().trim_start_matches("- "))?);
-                }
+            let list = match section {
+                "Enforced:" => &mut enforced,
+                "Pending:" => &mut pending,
+                _ => continue,
+            };
+            // Several hits of one heading are printed on one line, each after `- `.
+            for hit in hits.split("  - ") {
+                list.push(policy_hit(hit.trim().trim_start_matches("- "))?);
             }
         } else {
             return Err(format!(
@@ -107,7 +111,10 @@ fn to_goldmane(text: &str) -> Result<Value, String> {
             ));
         }
     }
-    item.insert("policies".into(), json!({ "enforced_policies": enforced }));
+    item.insert(
+        "policies".into(),
+        json!({ "enforced_policies": enforced, "pending_policies": pending }),
+    );
     Ok(Value::Object(item))
 }
 
@@ -246,14 +253,20 @@ fn counts(line: &str, item: &mut Map<String, Value>) -> Result<(), String> {
         }
     }
     if let Some(connections) = braced("Connections") {
-        let started = connections
-            .split_whitespace()
-            .find_map(|field| field.strip_prefix("Started:"));
-        if let Some(started) = started {
-            let n: u64 = started
-                .parse()
-                .map_err(|_| format!("Connections Started {started:?} is not a number"))?;
-            item.insert("num_connections_started".into(), json!(n));
+        for (label, key) in [
+            ("Started", "num_connections_started"),
+            ("Completed", "num_connections_completed"),
+            ("Live", "num_connections_live"),
+        ] {
+            let value = connections
+                .split_whitespace()
+                .find_map(|field| field.strip_prefix(label)?.strip_prefix(':'));
+            if let Some(value) = value {
+                let n: u64 = value
+                    .parse()
+                    .map_err(|_| format!("Connections {label} {value:?} is not a number"))?;
+                item.insert(key.into(), json!(n));
+            }
         }
     }
     Ok(())

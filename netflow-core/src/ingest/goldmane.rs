@@ -20,8 +20,8 @@ use super::calico_fields::{
 use super::record::{PacketReport, Record};
 use super::value::{port, EnumValue, TimeValue, U64Value};
 use crate::flow::{
-    Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
-    PolicyRef, Protocol, ServiceIdentity,
+    Action, ConnectionCounts, Counting, Direction, DirectionalCounts, Endpoint, Flow, FlowDetails,
+    Identity, NodeIdentity, Origin, PodIdentity, PolicyRef, Protocol, ServiceIdentity,
 };
 use crate::format::Format;
 
@@ -115,6 +115,7 @@ fn convert(f: Fields, origin: Origin) -> Result<Flow, String> {
         .map(|p| p.enforced())
         .unwrap_or_default();
     let (policies, drop_reason) = explain(enforced, action);
+    let details = details(&f);
     let src = endpoint(
         f.source_type.as_ref(),
         f.source_name.as_deref(),
@@ -157,10 +158,42 @@ fn convert(f: Fields, origin: Origin) -> Result<Flow, String> {
         duplicate: false,
         counting: Counting::Aggregated,
         granularity: crate::flow::Granularity::Connection,
-        details: None,
+        details,
         format: Format::Goldmane,
         origin,
     })
+}
+
+/// What the record says beyond the common fields: the counts each way, the connections by
+/// state, the pending policies.
+fn details(f: &Fields) -> Option<Arc<FlowDetails>> {
+    let n = |v: &Option<U64Value>| v.as_ref().map(|v| v.0);
+    let counts = DirectionalCounts {
+        packets_in: n(&f.packets_in),
+        packets_out: n(&f.packets_out),
+        bytes_in: n(&f.bytes_in),
+        bytes_out: n(&f.bytes_out),
+    };
+    let connections = ConnectionCounts {
+        started: n(&f.num_connections_started),
+        completed: n(&f.num_connections_completed),
+        live: n(&f.num_connections_live),
+    };
+    let details = FlowDetails {
+        counts: (counts != DirectionalCounts::default()).then_some(counts),
+        connections: (connections != ConnectionCounts::default()).then_some(connections),
+        pending_policies: f
+            .policies
+            .as_ref()
+            .and_then(|p| p.pending_policies.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .map(Hit::to_ref)
+            .filter(|r| !r.name.is_empty())
+            .collect(),
+        ..FlowDetails::default()
+    };
+    (details != FlowDetails::default()).then(|| Arc::new(details))
 }
 
 fn endpoint(
@@ -296,6 +329,10 @@ struct Fields {
     bytes_out: Option<U64Value>,
     #[serde(alias = "numConnectionsStarted")]
     num_connections_started: Option<U64Value>,
+    #[serde(alias = "numConnectionsCompleted")]
+    num_connections_completed: Option<U64Value>,
+    #[serde(alias = "numConnectionsLive")]
+    num_connections_live: Option<U64Value>,
 }
 
 impl Fields {
@@ -327,7 +364,9 @@ impl Fields {
             packets_out,
             bytes_in,
             bytes_out,
-            num_connections_started
+            num_connections_started,
+            num_connections_completed,
+            num_connections_live
         );
     }
 }
@@ -337,6 +376,8 @@ impl Fields {
 struct PolicyTrace {
     #[serde(alias = "enforcedPolicies", alias = "enforced")]
     enforced_policies: Option<Vec<Hit>>,
+    #[serde(alias = "pendingPolicies", alias = "pending")]
+    pending_policies: Option<Vec<Hit>>,
 }
 
 impl PolicyTrace {
@@ -413,6 +454,37 @@ mod tests {
             Record::Flow(f, _) => *f,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn counts_each_way_connections_by_state_and_pending_policies_are_kept() {
+        let f = decode_str(
+            r#"{"Key":{"source_name":"web-*","source_namespace":"shop","source_type":1,"dest_name":"db-*","dest_namespace":"shop","dest_type":1,"dest_port":5432,"proto":"tcp","reporter":1,"action":1,"policies":{"enforced_policies":[{"kind":6,"namespace":"shop","name":"db","tier":"default","action":1,"rule_index":0}],"pending_policies":[{"kind":3,"namespace":"shop","name":"lockdown","tier":"default","action":2,"rule_index":-1}]}},"start_time":1748772000,"end_time":1748772015,"packets_in":4,"packets_out":5,"bytes_in":400,"bytes_out":500,"num_connections_started":2,"num_connections_completed":1,"num_connections_live":1}"#,
+        );
+        assert_eq!((f.packets, f.bytes), (Some(9), Some(900)));
+        let d = f.details.as_deref().expect("details");
+        assert_eq!(
+            d.counts,
+            Some(DirectionalCounts {
+                packets_in: Some(4),
+                packets_out: Some(5),
+                bytes_in: Some(400),
+                bytes_out: Some(500),
+            })
+        );
+        assert_eq!(
+            d.connections,
+            Some(ConnectionCounts {
+                started: Some(2),
+                completed: Some(1),
+                live: Some(1),
+            })
+        );
+        let pending: Vec<String> = d.pending_policies.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            pending,
+            ["shop/lockdown (StagedNetworkPolicy, tier default)"]
+        );
     }
 
     #[test]

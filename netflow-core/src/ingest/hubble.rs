@@ -148,13 +148,13 @@ fn flow_record(converted: Result<Converted, String>) -> Record {
 type Converted = (Flow, PacketReport, Option<String>);
 
 fn convert(
-    raw: RawFlow<'_>,
+    mut raw: RawFlow<'_>,
     wrapper_node: Option<Text<'_>>,
     wrapper_time: Option<Text<'_>>,
     origin: Origin,
 ) -> Result<Converted, String> {
     let report = packet_report(&raw);
-    let details = details(&raw, &report);
+    let details = details(&mut raw, &report);
     let emitter = raw.emitter.0.as_ref().and_then(RawEmitter::label);
     // An exporter that aggregates writes one record for the flows of a window, with their
     // counts per direction; the record's other fields are those of one of them.
@@ -271,7 +271,7 @@ fn convert(
 /// What the record says beyond the common fields, allocated only when it says something: the
 /// record id, where and why the packet was traced, the interface, the ends' clusters and the
 /// L7 message.
-fn details(raw: &RawFlow<'_>, report: &PacketReport) -> Option<Arc<FlowDetails>> {
+fn details(raw: &mut RawFlow<'_>, report: &PacketReport) -> Option<Arc<FlowDetails>> {
     let observation_point = match report {
         PacketReport::Observed(Observation {
             point: ReportPoint::Trace(n),
@@ -293,11 +293,11 @@ fn details(raw: &RawFlow<'_>, report: &PacketReport) -> Option<Arc<FlowDetails>>
     let interface = raw
         .interface
         .0
-        .as_ref()
+        .take()
         .filter(|i| i.index.is_some() || !i.name.is_empty())
         .map(|i| Interface {
             index: i.index,
-            name: i.name.clone(),
+            name: i.name,
         });
     let cluster = |ep: &Option<RawEndpoint<'_>>| {
         ep.as_ref()
@@ -316,7 +316,7 @@ fn details(raw: &RawFlow<'_>, report: &PacketReport) -> Option<Arc<FlowDetails>>
         interface,
         src_cluster: cluster(&raw.source),
         dst_cluster: cluster(&raw.destination),
-        l7: raw.l7.0.as_ref().map(RawL7::to_l7),
+        l7: raw.l7.0.take().map(RawL7::into_l7),
         ..FlowDetails::default()
     };
     (details != FlowDetails::default()).then(|| Arc::new(details))
@@ -808,7 +808,7 @@ struct RawKafka {
 }
 
 impl RawL7 {
-    fn to_l7(&self) -> L7 {
+    fn into_l7(self) -> L7 {
         L7 {
             kind: self
                 .kind
@@ -816,24 +816,24 @@ impl RawL7 {
                 .map(|k| k.name(L7_TYPES))
                 .filter(|k| k != "UNKNOWN_L7_TYPE"),
             latency_ns: self.latency_ns.as_ref().map(|n| n.0).filter(|n| *n != 0),
-            dns: self.dns.as_ref().map(|d| Dns {
-                query: d.query.clone(),
-                qtypes: d.qtypes.clone(),
-                rrtypes: d.rrtypes.clone(),
-                ips: d.ips.clone(),
-                cnames: d.cnames.clone(),
+            dns: self.dns.map(|d| Dns {
+                query: d.query,
+                qtypes: d.qtypes,
+                rrtypes: d.rrtypes,
+                ips: d.ips,
+                cnames: d.cnames,
                 ttl: d.ttl,
                 rcode: d.rcode,
             }),
-            http: self.http.as_ref().map(|h| Http {
-                method: h.method.clone(),
-                url: h.url.clone(),
-                protocol: h.protocol.clone(),
+            http: self.http.map(|h| Http {
+                method: h.method,
+                url: h.url,
+                protocol: h.protocol,
                 code: h.code.filter(|c| *c != 0),
             }),
-            kafka: self.kafka.as_ref().map(|k| Kafka {
-                api_key: k.api_key.clone(),
-                topic: k.topic.clone(),
+            kafka: self.kafka.map(|k| Kafka {
+                api_key: k.api_key,
+                topic: k.topic,
                 error_code: k.error_code,
             }),
         }
