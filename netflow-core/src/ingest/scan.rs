@@ -42,6 +42,10 @@ impl<'a> Scanner<'a> {
     /// Passes over JSON whitespace.
     fn ws(&mut self) {
         let bytes = self.bytes();
+        // Compact records have none: one comparison decides.
+        if bytes.get(self.pos).is_none_or(|b| *b > b' ') {
+            return;
+        }
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = bytes.get(self.pos) {
             self.pos += 1;
         }
