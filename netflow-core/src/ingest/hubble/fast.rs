@@ -15,11 +15,14 @@
 //! such records to serde.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::hash::BuildHasher;
 
 use super::{
     Lenient, RawAggregate, RawEmitter, RawEndpoint, RawEventType, RawFlow, RawIcmp, RawIp, RawL4,
     RawPolicy, RawPorts, RawService, RawTcpFlags, RawWorkload, Text,
 };
+use crate::flow::Identity;
 use crate::ingest::scan::{once, Scan, Scanner, Unusual};
 use crate::ingest::value::{EnumValue, U64Value};
 
@@ -406,6 +409,7 @@ fn raw_icmp(s: &mut Scanner<'_>) -> Scan<RawIcmp> {
 }
 
 fn raw_endpoint<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
+    let start = s.mark();
     let (mut id, mut identity) = (None, None);
     let (mut namespace, mut pod_name) = (Cow::Borrowed(""), Cow::Borrowed(""));
     let (mut labels, mut workloads) = (None, None);
@@ -457,6 +461,58 @@ fn raw_endpoint<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
         labels,
         pod_name,
         workloads,
+        text: Some(s.since(start)),
+    })
+}
+
+/// How many endpoint identities a thread keeps before it starts over (a few MB: the key is the
+/// endpoint's JSON text, a few hundred bytes).
+const CACHED_IDENTITIES: usize = 8192;
+
+/// Identities built from endpoint texts on this thread.
+#[derive(Default)]
+struct IdentityCache {
+    table: hashbrown::HashTable<(Box<str>, Option<Box<str>>, Identity)>,
+    hasher: foldhash::fast::FixedState,
+}
+
+thread_local! {
+    static IDENTITIES: RefCell<IdentityCache> = RefCell::default();
+}
+
+/// The identity of the endpoint written as `text` and seen from `observing_node`: built by
+/// `build` the first time, then shared (a log names the same pods over and over, and a pod's
+/// identity is a dozen allocations). The identity is a function of exactly these two — the
+/// endpoint object's bytes and the node — so sharing it never changes a flow.
+pub(super) fn cached_identity(
+    text: &str,
+    observing_node: Option<&str>,
+    build: impl FnOnce() -> Identity,
+) -> Identity {
+    IDENTITIES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let hash = cache.hasher.hash_one((text, observing_node));
+        let same = |(t, n, _): &(Box<str>, Option<Box<str>>, Identity)| {
+            **t == *text && n.as_deref() == observing_node
+        };
+        if let Some((_, _, identity)) = cache.table.find(hash, same) {
+            return identity.clone();
+        }
+        let identity = build();
+        if cache.table.len() >= CACHED_IDENTITIES {
+            cache.table.clear();
+        }
+        let hasher = cache.hasher.clone();
+        cache.table.insert_unique(
+            hash,
+            (
+                text.into(),
+                observing_node.map(Into::into),
+                identity.clone(),
+            ),
+            |(t, n, _)| hasher.hash_one((&**t, n.as_deref())),
+        );
+        identity
     })
 }
 
@@ -597,4 +653,132 @@ fn raw_emitter(s: &mut Scanner<'_>) -> Scan<RawEmitter> {
         }
     }
     Ok(RawEmitter { name, version })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::NodeIdentity;
+
+    fn origin() -> crate::flow::Origin {
+        crate::flow::Origin {
+            input: std::sync::Arc::from("test"),
+            line: 3,
+        }
+    }
+
+    /// A `hubble observe` line whose flow holds `fields` after its time.
+    fn line(fields: &str) -> String {
+        format!(
+            r#"{{"flow":{{"time":"2024-05-02T08:00:00Z"{fields}}},"node_name":"prod/node-a","time":"2024-05-02T08:00:00Z"}}"#
+        )
+    }
+
+    /// Whether the fast path reads `text`; when it does, its record must be serde's.
+    fn read_fast(text: &str) -> bool {
+        match super::super::decode_line_fast(text.as_bytes(), origin()) {
+            Ok(fast) => {
+                let general = super::super::decode_line_general(text.as_bytes(), origin());
+                assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{text}");
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    #[test]
+    fn usual_records_are_read_fast_in_every_spelling() {
+        for fields in [
+            "",
+            r#","verdict":"DROPPED","drop_reason_desc":"POLICY_DENIED","IP":{"source":"10.0.0.1","destination":"10.0.0.2"}"#,
+            // Enums as numbers, 64-bit numbers as strings, camelCase keys.
+            r#","verdict":2,"dropReason":133,"l4":{"TCP":{"sourcePort":"41000","destinationPort":"8080"}},"trafficDirection":1"#,
+            // Unicode kept as it is, escapes and nesting in values the flow does not keep.
+            r#","source":{"namespace":"ünï","pod_name":"caf€-0","labels":["k8s:app=ünï"]},"Summary":"a \"b\" \\ \u00e9""#,
+            r#","extensions":{"a":[[1,[2,{"b":[]}]],-1.5e-3,true,null]},"uuid":"x""#,
+            // Missing fields are absent, as serde leaves them.
+            r#","source":{},"destination":{"labels":[]},"l4":{}"#,
+            // Values that make the flow a skip are still the same skip.
+            r#","IP":{"source":"10.0.0.300"}"#,
+        ] {
+            assert!(read_fast(&line(fields)), "{fields}");
+        }
+        // Whitespace anywhere JSON allows it.
+        assert!(read_fast(
+            " {\n \"flow\" : { \"verdict\" : \"FORWARDED\" , \"l4\" : { } } \t}\r"
+        ));
+    }
+
+    #[test]
+    fn unusual_records_are_left_to_serde() {
+        for fields in [
+            // An escape in a string the flow keeps, or in a key.
+            r#","node_name":"node\u002da""#,
+            r#","verd\u0069ct":"DROPPED""#,
+            // A repeated key, also through an alias (serde rejects both).
+            r#","verdict":"DROPPED","verdict":"FORWARDED""#,
+            r#","is_reply":true,"isReply":false"#,
+            // null, numbers that are not plain integers, unexpected types.
+            r#","verdict":null"#,
+            r#","drop_reason":133.0"#,
+            r#","drop_reason":"133""#,
+            r#","event_type":{"type":4,"sub_type":-3}"#,
+            r#","l4":{"ICMPv6":{"type":"128"}}"#,
+            r#","source":{"identity":"2"}"#,
+            r#","source":{"labels":["k8s:a=b",3]}"#,
+            // An L7 record.
+            r#","l7":{"type":"REQUEST"}"#,
+        ] {
+            assert!(!read_fast(&line(fields)), "{fields}");
+        }
+        // Not a flow record, not JSON, cut short, or something after the record.
+        let whole = line(r#","verdict":"FORWARDED""#);
+        for text in [
+            r#"{"lost_events":{"source":1,"num_events_lost":"3"}}"#,
+            r#"{"node_status":{}}"#,
+            r#"{"verdict":"FORWARDED","IP":{"source":"10.0.0.1"}}"#,
+            &whole[..whole.len() - 1],
+            &whole[..40],
+            &format!("{whole} x"),
+            &format!("{whole}{whole}"),
+            "[]",
+        ] {
+            assert!(!read_fast(text), "{text}");
+        }
+        // Bytes that are not UTF-8.
+        let mut bytes = whole.into_bytes();
+        bytes[20] = 0xff;
+        assert!(super::super::decode_line_fast(&bytes, origin()).is_err());
+    }
+
+    #[test]
+    fn a_cached_identity_is_the_one_built_for_the_same_text_and_node() {
+        let host = r#"{"identity":1,"labels":["reserved:host"]}"#;
+        let built = |name: &str| {
+            Identity::Node(NodeIdentity {
+                name: Some(name.to_string()),
+                host_network_pods: Vec::new(),
+            })
+        };
+        let first = cached_identity(host, Some("node-a"), || built("node-a"));
+        // The same text seen from the same node is not built again …
+        let again = cached_identity(host, Some("node-a"), || unreachable!("cached"));
+        assert_eq!(again, first);
+        // … but from another node (or none) it is its own identity.
+        let other = cached_identity(host, Some("node-b"), || built("node-b"));
+        assert_ne!(other, first);
+        let none = cached_identity(host, None, || Identity::Unknown);
+        assert_eq!(none, Identity::Unknown);
+    }
+
+    #[test]
+    fn the_cache_starts_over_when_full_and_keeps_answering() {
+        for i in 0..CACHED_IDENTITIES + 10 {
+            let text = format!(r#"{{"identity":{i}}}"#);
+            let name = format!("r{i}");
+            let made = cached_identity(&text, None, || Identity::Reserved { name: name.clone() });
+            assert_eq!(made, Identity::Reserved { name });
+        }
+        IDENTITIES.with(|c| assert!(c.borrow().table.len() <= CACHED_IDENTITIES));
+    }
 }
