@@ -748,9 +748,6 @@ struct RawEndpoint<'a> {
     pod_name: Cow<'a, str>,
     #[serde(borrow)]
     workloads: Option<Vec<RawWorkload<'a>>>,
-    /// The endpoint's JSON text when the fast path read it: the key of its identity cache.
-    #[serde(skip)]
-    text: Option<&'a str>,
 }
 
 #[derive(Deserialize, Default)]
@@ -764,15 +761,6 @@ struct RawWorkload<'a> {
 
 impl RawEndpoint<'_> {
     fn identity(&self, observing_node: Option<&str>) -> Identity {
-        match self.text {
-            Some(text) => {
-                fast::cached_identity(text, observing_node, || self.build_identity(observing_node))
-            }
-            None => self.build_identity(observing_node),
-        }
-    }
-
-    fn build_identity(&self, observing_node: Option<&str>) -> Identity {
         let labels = self.labels.as_deref().unwrap_or_default();
         // The names the log gives win over a reserved label: with L7 visibility (GKE) Hubble
         // labels many in-cluster endpoints `reserved:world` while the same endpoint object

@@ -67,17 +67,6 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Where the next value starts (after whitespace), to take its text with [`Scanner::since`].
-    pub(crate) fn mark(&mut self) -> usize {
-        self.ws();
-        self.pos
-    }
-
-    /// The text from `mark` to here: the whole of the values read since.
-    pub(crate) fn since(&self, mark: usize) -> &'a str {
-        &self.text[mark..self.pos]
-    }
-
     /// Whether only whitespace is left.
     pub(crate) fn end(&mut self) -> Scan<()> {
         match self.peek() {

@@ -15,14 +15,11 @@
 //! such records to serde.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::hash::BuildHasher;
 
 use super::{
     Lenient, RawAggregate, RawEmitter, RawEndpoint, RawEventType, RawFlow, RawIcmp, RawIp, RawL4,
     RawPolicy, RawPorts, RawService, RawTcpFlags, RawWorkload, Text,
 };
-use crate::flow::Identity;
 use crate::ingest::scan::{once, Scan, Scanner, Unusual};
 use crate::ingest::value::{EnumValue, U64Value};
 
@@ -409,7 +406,6 @@ fn raw_icmp(s: &mut Scanner<'_>) -> Scan<RawIcmp> {
 }
 
 fn raw_endpoint<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
-    let start = s.mark();
     let (mut id, mut identity) = (None, None);
     let (mut namespace, mut pod_name) = (Cow::Borrowed(""), Cow::Borrowed(""));
     let (mut labels, mut workloads) = (None, None);
@@ -461,58 +457,6 @@ fn raw_endpoint<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
         labels,
         pod_name,
         workloads,
-        text: Some(s.since(start)),
-    })
-}
-
-/// How many endpoint identities a thread keeps before it starts over (a few MB: the key is the
-/// endpoint's JSON text, a few hundred bytes).
-const CACHED_IDENTITIES: usize = 8192;
-
-/// Identities built from endpoint texts on this thread.
-#[derive(Default)]
-struct IdentityCache {
-    table: hashbrown::HashTable<(Box<str>, Option<Box<str>>, Identity)>,
-    hasher: foldhash::fast::FixedState,
-}
-
-thread_local! {
-    static IDENTITIES: RefCell<IdentityCache> = RefCell::default();
-}
-
-/// The identity of the endpoint written as `text` and seen from `observing_node`: built by
-/// `build` the first time, then shared (a log names the same pods over and over, and a pod's
-/// identity is a dozen allocations). The identity is a function of exactly these two — the
-/// endpoint object's bytes and the node — so sharing it never changes a flow.
-pub(super) fn cached_identity(
-    text: &str,
-    observing_node: Option<&str>,
-    build: impl FnOnce() -> Identity,
-) -> Identity {
-    IDENTITIES.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        let hash = cache.hasher.hash_one((text, observing_node));
-        let same = |(t, n, _): &(Box<str>, Option<Box<str>>, Identity)| {
-            **t == *text && n.as_deref() == observing_node
-        };
-        if let Some((_, _, identity)) = cache.table.find(hash, same) {
-            return identity.clone();
-        }
-        let identity = build();
-        if cache.table.len() >= CACHED_IDENTITIES {
-            cache.table.clear();
-        }
-        let hasher = cache.hasher.clone();
-        cache.table.insert_unique(
-            hash,
-            (
-                text.into(),
-                observing_node.map(Into::into),
-                identity.clone(),
-            ),
-            |(t, n, _)| hasher.hash_one((&**t, n.as_deref())),
-        );
-        identity
     })
 }
 
@@ -657,8 +601,6 @@ fn raw_emitter(s: &mut Scanner<'_>) -> Scan<RawEmitter> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::flow::NodeIdentity;
 
     fn origin() -> crate::flow::Origin {
         crate::flow::Origin {
@@ -749,36 +691,5 @@ mod tests {
         let mut bytes = whole.into_bytes();
         bytes[20] = 0xff;
         assert!(super::super::decode_line_fast(&bytes, origin()).is_err());
-    }
-
-    #[test]
-    fn a_cached_identity_is_the_one_built_for_the_same_text_and_node() {
-        let host = r#"{"identity":1,"labels":["reserved:host"]}"#;
-        let built = |name: &str| {
-            Identity::Node(NodeIdentity {
-                name: Some(name.to_string()),
-                host_network_pods: Vec::new(),
-            })
-        };
-        let first = cached_identity(host, Some("node-a"), || built("node-a"));
-        // The same text seen from the same node is not built again …
-        let again = cached_identity(host, Some("node-a"), || unreachable!("cached"));
-        assert_eq!(again, first);
-        // … but from another node (or none) it is its own identity.
-        let other = cached_identity(host, Some("node-b"), || built("node-b"));
-        assert_ne!(other, first);
-        let none = cached_identity(host, None, || Identity::Unknown);
-        assert_eq!(none, Identity::Unknown);
-    }
-
-    #[test]
-    fn the_cache_starts_over_when_full_and_keeps_answering() {
-        for i in 0..CACHED_IDENTITIES + 10 {
-            let text = format!(r#"{{"identity":{i}}}"#);
-            let name = format!("r{i}");
-            let made = cached_identity(&text, None, || Identity::Reserved { name: name.clone() });
-            assert_eq!(made, Identity::Reserved { name });
-        }
-        IDENTITIES.with(|c| assert!(c.borrow().table.len() <= CACHED_IDENTITIES));
     }
 }
