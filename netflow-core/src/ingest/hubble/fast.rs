@@ -601,7 +601,6 @@ fn raw_emitter(s: &mut Scanner<'_>) -> Scan<RawEmitter> {
 
 #[cfg(test)]
 mod tests {
-
     fn origin() -> crate::flow::Origin {
         crate::flow::Origin {
             input: std::sync::Arc::from("test"),
