@@ -26,6 +26,8 @@ use crate::flow::{
 };
 use crate::format::Format;
 
+mod fast;
+
 /// Says why a parsed first record looks like Hubble, or `None`.
 pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
     const WRAPPER_KEYS: [&str; 10] = [
@@ -61,8 +63,30 @@ pub(super) fn may_report_losses(line: &[u8]) -> bool {
     !line.starts_with(br#"{"flow":{"#) && memchr::memmem::find(line, br#""lost"#).is_some()
 }
 
-/// Decodes one line of Hubble JSON.
+/// Decodes one line of Hubble JSON: with the fast path ([`fast`]) when it reads the line, else
+/// with the serde decoder. Both give the same record.
 pub fn decode_line(line: &[u8], origin: Origin) -> Record {
+    match decode_line_fast(line, origin) {
+        Ok(record) => record,
+        Err(origin) => decode_line_general(line, origin),
+    }
+}
+
+/// Decodes one line with the fast path alone; gives `origin` back when the line is left to the
+/// serde decoder.
+pub fn decode_line_fast(line: &[u8], origin: Origin) -> Result<Record, Origin> {
+    let trimmed = line.trim_ascii();
+    if trimmed.is_empty() {
+        return Ok(Record::Blank);
+    }
+    match fast::scan(trimmed) {
+        Some((flow, node, time)) => Ok(flow_record(convert(flow, node, time, origin))),
+        None => Err(origin),
+    }
+}
+
+/// Decodes one line with the serde decoder alone (the reference the fast path is held to).
+pub fn decode_line_general(line: &[u8], origin: Origin) -> Record {
     let trimmed = line.trim_ascii();
     if trimmed.is_empty() {
         return Record::Blank;

@@ -1,0 +1,469 @@
+//! The fast decoders give what the general (serde) decoders give, record for record: over every
+//! line of every fixture under `testdata/flows`, every shared sample of `../shared/formats/samples`
+//! (skipped with a note when absent), every JSON value of those files written compact and
+//! pretty, and generated Hubble records in every spelling a producer may use — odd ones, broken
+//! ones and cut-off ones included. The whole decoded record is compared (its `Debug` text: every
+//! field of the flow, the packet report, the emitter, a skip's cause), so a field added to
+//! `Flow` that a fast path does not fill fails here.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use netflow_core::flow::Origin;
+use netflow_core::ingest::{decode_record_fast, decode_record_general};
+use netflow_core::Format;
+
+fn origin() -> Origin {
+    Origin {
+        input: Arc::from("test"),
+        line: 7,
+    }
+}
+
+/// How many records each format's fast path decoded, and how many it left to serde.
+#[derive(Default, Debug)]
+struct Tally {
+    fast: usize,
+    general: usize,
+}
+
+/// Decodes `record` both ways as every format; fails when a fast path gives another record
+/// than the general decoder. Counts per format what the fast path decoded.
+fn compare(record: &[u8], what: &str, tally: &mut [Tally]) {
+    for (format, tally) in Format::ALL.iter().zip(tally.iter_mut()) {
+        match decode_record_fast(*format, record, origin()) {
+            Ok(fast) => {
+                let general = decode_record_general(*format, record, origin());
+                let (fast, general) = (format!("{fast:?}"), format!("{general:?}"));
+                assert_eq!(
+                    fast,
+                    general,
+                    "{format} fast path differs on {what}: {}",
+                    String::from_utf8_lossy(record)
+                );
+                tally.fast += 1;
+            }
+            Err(_) => tally.general += 1,
+        }
+    }
+}
+
+fn tallies() -> Vec<Tally> {
+    Format::ALL.iter().map(|_| Tally::default()).collect()
+}
+
+fn hubble(tally: &[Tally]) -> &Tally {
+    let at = Format::ALL
+        .iter()
+        .position(|f| *f == Format::Hubble)
+        .unwrap();
+    &tally[at]
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// Every line, and every JSON value (compact and pretty), of every file under `dir`.
+fn compare_files(dir: &Path, tally: &mut [Tally]) -> usize {
+    let mut paths = Vec::new();
+    files(dir, &mut paths);
+    paths.sort();
+    for path in &paths {
+        let bytes = std::fs::read(path).unwrap();
+        let name = path.display().to_string();
+        for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+            compare(line, &format!("{name}:{}", i + 1), tally);
+        }
+        let mut values = Vec::new();
+        for value in serde_json::Deserializer::from_slice(&bytes).into_iter::<serde_json::Value>() {
+            match value {
+                Ok(serde_json::Value::Array(items)) => values.extend(items),
+                Ok(value) => values.push(value),
+                Err(_) => break,
+            }
+        }
+        for value in values {
+            for text in [
+                serde_json::to_string(&value).unwrap(),
+                serde_json::to_string_pretty(&value).unwrap(),
+            ] {
+                compare(text.as_bytes(), &format!("a value of {name}"), tally);
+            }
+        }
+    }
+    paths.len()
+}
+
+#[test]
+fn fast_paths_decode_every_fixture_as_serde_does() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/flows");
+    let mut tally = tallies();
+    let files = compare_files(&root, &mut tally);
+    assert!(files > 20, "only {files} fixture files under {root:?}");
+    // The fixtures are mostly `hubble observe` lines: the fast path must be what reads them.
+    let h = hubble(&tally);
+    assert!(h.fast > 200, "the Hubble fast path decoded only {h:?}");
+}
+
+#[test]
+fn fast_paths_decode_every_shared_sample_as_serde_does() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/formats/samples");
+    if !root.is_dir() {
+        eprintln!("note: {} not found; samples not compared", root.display());
+        return;
+    }
+    let mut tally = tallies();
+    compare_files(&root, &mut tally);
+    let h = hubble(&tally);
+    assert!(h.fast > 0, "the Hubble fast path decoded no sample: {h:?}");
+}
+
+/// A small deterministic generator (xorshift), so that a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    /// One of `items`, which list the usual values first: nine times in ten one of the first
+    /// half.
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        let usual = items.len().div_ceil(2);
+        if self.chance(90) {
+            items[self.below(usual)]
+        } else {
+            items[self.below(items.len())]
+        }
+    }
+}
+
+/// One field of a flow in one of the spellings producers use (snake or camel case, enums by
+/// name or number, 64-bit numbers as strings), or an odd value now and then.
+fn field(rng: &mut Rng, snake: &str, camel: &str, values: &[&str]) -> String {
+    let key = if rng.chance(20) { camel } else { snake };
+    format!("\"{key}\":{}", rng.pick(values))
+}
+
+fn endpoint(rng: &mut Rng) -> String {
+    let ns = rng.pick(&["shop", "vamp", "kube-system", "ns-025", "caf\\u00e9", "ünï"]);
+    let pod = rng.pick(&[
+        "cart-7d9f-x2k4q",
+        "redis-0",
+        "worker-296c55870-f6a3f",
+        "",
+        "a\\\"b",
+    ]);
+    let mut parts = Vec::new();
+    if rng.chance(70) {
+        parts.push(format!(
+            "\"ID\":{}",
+            rng.pick(&["0", "814", "4294967295", "4294967296", "\"12\""])
+        ));
+    }
+    parts.push(format!(
+        "\"identity\":{}",
+        rng.pick(&["1", "2", "4", "6", "60445", "-1", "1.5"])
+    ));
+    if rng.chance(90) {
+        parts.push(format!("\"namespace\":\"{ns}\""));
+    }
+    if rng.chance(95) {
+        let labels: Vec<String> = (0..rng.below(6))
+            .map(|_| {
+                format!(
+                    "\"{}\"",
+                    rng.pick(&[
+                        "k8s:app=worker",
+                        "k8s:io.cilium.k8s.policy.cluster=prod",
+                        "k8s:io.kubernetes.pod.namespace=shop",
+                        "k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=shop",
+                        "reserved:world",
+                        "reserved:host",
+                        "reserved:health",
+                        "cidr:10.0.0.0/8",
+                        "fqdn:example.com",
+                        "k8s:flag",
+                        "k8s:tier=a\\u0062c",
+                    ])
+                )
+            })
+            .collect();
+        parts.push(format!("\"labels\":[{}]", labels.join(",")));
+    }
+    if rng.chance(85) {
+        let key = if rng.chance(20) {
+            "podName"
+        } else {
+            "pod_name"
+        };
+        parts.push(format!("\"{key}\":\"{pod}\""));
+    }
+    if rng.chance(60) {
+        parts.push(format!(
+            "\"workloads\":[{}]",
+            rng.pick(&[
+                r#"{"name":"worker","kind":"Deployment"}"#,
+                r#"{"name":"","kind":"Deployment"},{"name":"redis","kind":"StatefulSet"}"#,
+                r#"{"kind":"DaemonSet"}"#,
+                r#"{"name":"x","extra":[1,{"y":null}]}"#,
+                "",
+            ])
+        ));
+    }
+    if rng.chance(20) {
+        parts.push(r#""cluster_name":"prod""#.to_string());
+    }
+    shuffle(rng, &mut parts);
+    format!("{{{}}}", parts.join(","))
+}
+
+fn shuffle(rng: &mut Rng, parts: &mut [String]) {
+    for i in (1..parts.len()).rev() {
+        parts.swap(i, rng.below(i + 1));
+    }
+}
+
+/// A Hubble record as `hubble observe -o json` or an exporter writes it, with fields in any
+/// order, any of them missing, in either case, and now and then an odd or wrong value.
+fn hubble_record(rng: &mut Rng) -> String {
+    let mut parts = vec![
+        field(
+            rng,
+            "time",
+            "time",
+            &[
+                "\"2026-11-20T19:05:00.000400066Z\"",
+                "\"2024-05-02T08:00:00+02:00\"",
+                "\"noon\"",
+                "12",
+            ],
+        ),
+        field(
+            rng,
+            "verdict",
+            "verdict",
+            &["\"FORWARDED\"", "\"DROPPED\"", "\"AUDIT\"", "2", "1", "-1", "null"],
+        ),
+        format!(
+            "\"IP\":{{\"source\":\"{}\",\"destination\":\"{}\",\"ipVersion\":\"IPv4\"}}",
+            rng.pick(&["10.100.16.129", "fd00::1", "", "10.0.0.300"]),
+            rng.pick(&["10.100.4.0", "192.168.1.1", "-"])
+        ),
+        format!(
+            "\"l4\":{}",
+            rng.pick(&[
+                r#"{"TCP":{"source_port":35979,"destination_port":10074,"flags":{"SYN":true}}}"#,
+                r#"{"TCP":{"sourcePort":"443","destinationPort":"8080","flags":{"PSH":true,"ACK":true,"XYZ":1}}}"#,
+                r#"{"TCP":{"source_port":1,"destination_port":70000}}"#,
+                r#"{"TCP":{"source_port":1,"destination_port":2,"flags":{"SYN":"yes"}}}"#,
+                r#"{"UDP":{"source_port":53,"destination_port":40000}}"#,
+                r#"{"SCTP":{"source_port":1,"destination_port":2}}"#,
+                r#"{"ICMPv4":{"type":8,"code":0}}"#,
+                r#"{"ICMPv6":{"type":"128","code":-1}}"#,
+                r#"{"VRRP":{}}"#,
+                r#"{"IGMP":null}"#,
+                r#"{}"#,
+            ])
+        ),
+        format!("\"source\":{}", endpoint(rng)),
+        format!("\"destination\":{}", endpoint(rng)),
+    ];
+    let optional: [(u64, &str, &str, &[&str]); 14] = [
+        (
+            30,
+            "drop_reason_desc",
+            "dropReasonDesc",
+            &[
+                "\"POLICY_DENIED\"",
+                "\"CT_MAP_INSERTION_FAILED\"",
+                "133",
+                "155",
+            ],
+        ),
+        (20, "drop_reason", "dropReason", &["133", "0", "\"133\""]),
+        (
+            70,
+            "node_name",
+            "nodeName",
+            &["\"prod/node-24\"", "\"node-a\"", "\"\""],
+        ),
+        (
+            70,
+            "event_type",
+            "eventType",
+            &[
+                r#"{"type":4}"#,
+                r#"{"type":4,"sub_type":3}"#,
+                r#"{"type":1,"subType":133}"#,
+                r#"{"type":5}"#,
+                r#"{"type":129}"#,
+                r#"{"type":4,"sub_type":-3}"#,
+            ],
+        ),
+        (
+            60,
+            "trace_observation_point",
+            "traceObservationPoint",
+            &[
+                "\"TO_ENDPOINT\"",
+                "\"FROM_ENDPOINT\"",
+                "3",
+                "\"TO_WORMHOLE\"",
+                "{\"deep\":[1]}",
+            ],
+        ),
+        (
+            70,
+            "traffic_direction",
+            "trafficDirection",
+            &[
+                "\"INGRESS\"",
+                "\"EGRESS\"",
+                "1",
+                "\"TRAFFIC_DIRECTION_UNKNOWN\"",
+            ],
+        ),
+        (50, "is_reply", "isReply", &["false", "true", "null"]),
+        (10, "reply", "reply", &["true"]),
+        (
+            20,
+            "destination_service",
+            "destinationService",
+            &[r#"{"name":"redis","namespace":"shop"}"#, r#"{"name":""}"#],
+        ),
+        (
+            20,
+            "ingress_denied_by",
+            "ingressDeniedBy",
+            &[
+                r#"[{"name":"deny-all","namespace":"shop","kind":"CiliumNetworkPolicy","labels":["k8s:a=b"],"revision":"3"}]"#,
+                r#"[{"name":""},{"name":"x"},{"name":"x"}]"#,
+            ],
+        ),
+        (
+            20,
+            "egress_allowed_by",
+            "egressAllowedBy",
+            &[r#"[{"name":"allow","namespace":"shop"}]"#, "[]"],
+        ),
+        (
+            10,
+            "aggregate",
+            "aggregate",
+            &[
+                r#"{"ingress_flow_count":40,"egress_flow_count":"2"}"#,
+                r#"{"ingressFlowCount":"18446744073709551615","egressFlowCount":9}"#,
+                r#"{"ingress_flow_count":-3}"#,
+                "{}",
+            ],
+        ),
+        (
+            10,
+            "emitter",
+            "emitter",
+            &[
+                r#"{"name":"Hubble","version":"1.19.1"}"#,
+                r#"{"name":"Retina"}"#,
+                r#""Hubble""#,
+                "{}",
+            ],
+        ),
+        (
+            5,
+            "l7",
+            "l7",
+            &[r#"{"type":"REQUEST","dns":{"query":"example.com."}}"#],
+        ),
+    ];
+    for (percent, snake, camel, values) in optional {
+        if rng.chance(percent) {
+            parts.push(field(rng, snake, camel, values));
+        }
+    }
+    for extra in [
+        r#""uuid":"72315e3f-bf0e-49b4-a471-4ad879495729""#,
+        r#""ethernet":{"source":"5e:12:9a:33:0c:41","destination":"a6:4f:10:be:72:09"}"#,
+        r#""Type":"L3_L4""#,
+        r#""interface":{"index":12,"name":"lxc6e4e02ca"}"#,
+        r#""Summary":"TCP Flags: SYN \"quoted\" \\ done""#,
+        r#""trace_context":{"parent":{"trace_id":"a"}},"policy_match_type":3"#,
+        r#""extensions":{"@type":"x","v":[1.5e3,-0,true,null,[]]}"#,
+    ] {
+        if rng.chance(40) {
+            parts.push(extra.to_string());
+        }
+    }
+    if rng.chance(3) {
+        // A repeated field: serde rejects it.
+        parts.push(r#""verdict":"DROPPED""#.to_string());
+    }
+    shuffle(rng, &mut parts);
+    let flow = format!("{{{}}}", parts.join(","));
+    match rng.below(20) {
+        0 => flow,
+        1 => format!(r#"{{"flow":{flow}}}"#),
+        2 => format!(r#"{{"flow":{flow},"nodeName":"prod/node-3"}}"#),
+        3 => {
+            format!(r#"{{"time":"2026-11-20T19:05:00Z","flow":{flow},"node_name":"prod/node-3"}}"#)
+        }
+        4 => format!(r#"{{"flow":{flow},"node_name":"prod/node-3","extra":1}}"#),
+        5 => r#"{"lost_events":{"source":1,"num_events_lost":"12"}}"#.to_string(),
+        6 => format!(" {{ \"flow\" : {flow} ,\n \"node_name\" : \"n\" }} \t"),
+        _ => {
+            format!(r#"{{"flow":{flow},"node_name":"prod/node-24","time":"2026-11-20T19:05:00Z"}}"#)
+        }
+    }
+}
+
+#[test]
+fn fast_paths_decode_generated_hubble_records_as_serde_does() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut tally, mut broken) = (tallies(), tallies());
+    for i in 0..20_000 {
+        let record = hubble_record(&mut rng);
+        compare(
+            record.as_bytes(),
+            &format!("generated record {i}"),
+            &mut tally,
+        );
+        // The same record cut short, and with a byte changed: never a different answer.
+        let cut = rng.below(record.len() + 1);
+        compare(&record.as_bytes()[..cut], "a cut-off record", &mut broken);
+        let mut changed = record.into_bytes();
+        let at = rng.below(changed.len());
+        const BYTES: &[u8] = b"{}[]\",:\\0 nt-";
+        changed[at] = BYTES[rng.below(BYTES.len())];
+        compare(&changed, "a changed record", &mut broken);
+    }
+    // Both paths are exercised: most generated records are read by the fast path, many are
+    // left to serde, and a changed byte is sometimes still read fast (inside a string).
+    let h = hubble(&tally);
+    assert!(h.fast > 8_000 && h.general > 2_000, "{h:?}");
+    let b = hubble(&broken);
+    assert!(b.fast > 1_000 && b.general > 20_000, "{b:?}");
+}
