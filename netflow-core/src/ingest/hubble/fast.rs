@@ -17,8 +17,8 @@
 use std::borrow::Cow;
 
 use super::{
-    Lenient, RawAggregate, RawEmitter, RawEndpoint, RawEventType, RawFlow, RawIcmp, RawIp, RawL4,
-    RawPolicy, RawPorts, RawService, RawTcpFlags, RawWorkload, Text,
+    Lenient, RawAggregate, RawEmitter, RawEndpoint, RawEventType, RawFlow, RawIcmp, RawInterface,
+    RawIp, RawL4, RawPolicy, RawPorts, RawService, RawTcpFlags, RawWorkload, Text,
 };
 use crate::ingest::scan::{once, Scan, Scanner, Unusual};
 use crate::ingest::value::{EnumValue, U64Value};
@@ -81,6 +81,9 @@ fn raw_flow<'a>(s: &mut Scanner<'a>) -> Scan<RawFlow<'a>> {
     let mut ingress_denied_by = None;
     let mut aggregate = None;
     let mut emitter = Lenient(None);
+    let mut uuid = None;
+    let mut trace_reason = Lenient(None);
+    let mut interface = Lenient(None);
     let mut seen = 0;
     let mut members = s.object()?;
     while let Some(key) = s.key(&mut members)? {
@@ -173,6 +176,18 @@ fn raw_flow<'a>(s: &mut Scanner<'a>) -> Scan<RawFlow<'a>> {
                 once(&mut seen, 21)?;
                 emitter = Lenient(Some(raw_emitter(s)?));
             }
+            "uuid" => {
+                once(&mut seen, 22)?;
+                uuid = Some(text(s)?);
+            }
+            "trace_reason" | "traceReason" => {
+                once(&mut seen, 23)?;
+                trace_reason = Lenient(Some(enum_value(s)?));
+            }
+            "interface" => {
+                once(&mut seen, 24)?;
+                interface = Lenient(Some(raw_interface(s)?));
+            }
             // An L7 record is rare, and its payload is where new fields are most likely to be
             // read from: serde decodes it.
             "l7" => return Err(Unusual),
@@ -191,7 +206,10 @@ fn raw_flow<'a>(s: &mut Scanner<'a>) -> Scan<RawFlow<'a>> {
         node_name,
         event_type,
         trace_observation_point,
-        l7: None,
+        l7: Lenient(None),
+        uuid,
+        trace_reason,
+        interface,
         traffic_direction,
         is_reply,
         reply,
@@ -409,6 +427,7 @@ fn raw_endpoint<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
     let (mut id, mut identity) = (None, None);
     let (mut namespace, mut pod_name) = (Cow::Borrowed(""), Cow::Borrowed(""));
     let (mut labels, mut workloads) = (None, None);
+    let mut cluster_name = Cow::Borrowed("");
     let mut seen = 0;
     let mut members = s.object()?;
     while let Some(key) = s.key(&mut members)? {
@@ -447,6 +466,10 @@ fn raw_endpoint<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
                 }
                 workloads = Some(list);
             }
+            "cluster_name" | "clusterName" => {
+                once(&mut seen, 6)?;
+                cluster_name = cow(s)?;
+            }
             _ => s.skip()?,
         }
     }
@@ -457,7 +480,30 @@ fn raw_endpoint<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
         labels,
         pod_name,
         workloads,
+        cluster_name,
     })
+}
+
+/// The interface of a trace (`{"index":98,"name":"lxc…"}`); anything else about it (a null,
+/// a name that is not a string) is left to serde, which reads it leniently.
+fn raw_interface(s: &mut Scanner<'_>) -> Scan<RawInterface> {
+    let (mut index, mut name) = (None, String::new());
+    let mut seen = 0;
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        match key {
+            "index" => {
+                once(&mut seen, 0)?;
+                index = Some(s.u32()?);
+            }
+            "name" => {
+                once(&mut seen, 1)?;
+                name = s.string()?.to_string();
+            }
+            _ => s.skip()?,
+        }
+    }
+    Ok(RawInterface { index, name })
 }
 
 fn raw_workload<'a>(s: &mut Scanner<'a>) -> Scan<RawWorkload<'a>> {
