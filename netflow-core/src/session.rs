@@ -1188,12 +1188,12 @@ impl Session {
                 return Ok(());
             }
             flows += 1;
-            let row = if with_why {
-                self.row_of(&flow)
+            let why = if with_why {
+                self.explainer().and_then(|e| e.explain_flow(&flow))
             } else {
-                FlowRow::of(&flow)
+                None
             };
-            aggregator.push(&row);
+            aggregator.push_flow(&flow, why.as_ref());
             Ok(())
         })?;
         Ok(Top {
