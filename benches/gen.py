@@ -8,8 +8,8 @@
 Writes DIR/cluster.json (a `kubectl get … -o json` List) and DIR/flows.<format>.<size>.ndjson of
 about the requested size (for aws-network-policy-agent: an EKS agent's node file at log level
 debug, v1.3 message lines with Direction and Tier, ACCEPT and DENY, among controller lines; for
-gke-vpc: Cloud Logging entries of VPC Flow Logs with GKE pod details, one SRC and one DEST
-record per connection, no verdict). Traffic: pods of many namespaces calling services of
+gke-vpc: Cloud Logging entries of VPC Flow Logs with GKE pod details, a SRC and a DEST record
+for each direction of a connection, no verdict, 4% of the connections unanswered). Traffic: pods of many namespaces calling services of
 others; most flows are forwarded, a few percent are denied by policy (each denied Hubble SYN as
 a policy-verdict event plus a drop notification, as Cilium writes them), some go to port 9200
 (Elasticsearch: about one connection in 40).
@@ -233,44 +233,50 @@ def gke_policy_lines(cluster, rng, t0, dests):
 
 
 def gke_vpc_lines(cluster, rng, t0, dests):
-    """VPC Flow Logs with GKE metadata: one connection seen by both nodes (a SRC and a DEST
-    record), counters as strings as the proto3 JSON mapping writes them, no verdict; one
-    connection in five carries an RTT (a reply was seen)."""
+    """VPC Flow Logs with GKE metadata: each direction of a connection is its own flow, seen
+    by both nodes (a SRC and a DEST record), counters as strings as the proto3 JSON mapping
+    writes them, no verdict. The reply's flow is missing for 4% of the connections (what a
+    NetworkPolicy denial looks like in these logs: `flowq denied` flags them as unanswered);
+    one request in five carries an RTT (a reply was seen)."""
     seq = 0
+
+    def side(p):
+        return ({"cluster": {"cluster_name": "prod", "cluster_location": "europe-west1"},
+                 "pod": {"pod_name": p["name"], "pod_namespace": p["ns"],
+                         "pod_workload": {"workload_name": p["app"], "workload_type": "DEPLOYMENT"}}},
+                {"project_id": "flowq-bench", "vm_name": "gke-prod-pool-a-%s" % p["node"], "zone": "europe-west1-b",
+                 "region": "europe-west1"})
+
+    vpc = {"project_id": "flowq-bench", "vpc_name": "prod", "subnetwork_name": "gke"}
     while True:
         seq += 1
         src = rng.choice(cluster.pods)
         dst, port = dests.pick(rng)
-        start = t0 + seq * 0.002
+        start = t0 + seq * 0.004
         packets = rng.randint(1, 40)
-        connection = {"src_ip": src["ip"], "src_port": rng.randint(32768, 60999), "dest_ip": dst["ip"],
-                      "dest_port": port, "protocol": 6}
-        rtt = rng.random() < 0.2
-
-        def side(p):
-            return ({"cluster": {"cluster_name": "prod", "cluster_location": "europe-west1"},
-                     "pod": {"pod_name": p["name"], "pod_namespace": p["ns"],
-                             "pod_workload": {"workload_name": p["app"], "workload_type": "DEPLOYMENT"}}},
-                    {"project_id": "flowq-bench", "vm_name": "gke-prod-pool-a-%s" % p["node"], "zone": "europe-west1-b",
-                     "region": "europe-west1"})
-
-        src_gke, src_vm = side(src)
-        dst_gke, dst_vm = side(dst)
-        for reporter in ("SRC", "DEST"):
-            payload = {"connection": connection, "reporter": reporter, "bytes_sent": str(packets * 120),
-                       "packets_sent": str(packets), "start_time": ts(start), "end_time": ts(start + 5),
-                       "src_gke_details": src_gke, "src_instance": src_vm,
-                       "src_vpc": {"project_id": "flowq-bench", "vpc_name": "prod", "subnetwork_name": "gke"},
-                       "dest_gke_details": dst_gke, "dest_instance": dst_vm,
-                       "dest_vpc": {"project_id": "flowq-bench", "vpc_name": "prod", "subnetwork_name": "gke"}}
-            if rtt:
-                payload["rtt_msec"] = str(rng.randint(1, 9))
-            entry = {"insertId": "%014x" % rng.getrandbits(56), "jsonPayload": payload,
-                     "logName": "projects/flowq-bench/logs/compute.googleapis.com%2Fvpc_flows",
-                     "resource": {"type": "gce_subnetwork", "labels": {"project_id": "flowq-bench", "location": "europe-west1-b",
-                                                                       "subnetwork_id": "4242", "subnetwork_name": "gke"}},
-                     "timestamp": ts(start + 20), "receiveTimestamp": ts(start + 21)}
-            yield json.dumps(entry, separators=(",", ":"))
+        sport = rng.randint(32768, 60999)
+        answered = rng.random() >= 0.04
+        rtt = answered and rng.random() < 0.2
+        flows = [(src, sport, dst, port, False)]
+        if answered:
+            flows.append((dst, port, src, sport, True))
+        for a, a_port, b, b_port, reply in flows:
+            connection = {"src_ip": a["ip"], "src_port": a_port, "dest_ip": b["ip"], "dest_port": b_port, "protocol": 6}
+            a_gke, a_vm = side(a)
+            b_gke, b_vm = side(b)
+            for reporter in ("SRC", "DEST"):
+                payload = {"connection": connection, "reporter": reporter, "bytes_sent": str(packets * (900 if reply else 120)),
+                           "packets_sent": str(packets), "start_time": ts(start), "end_time": ts(start + 5),
+                           "src_gke_details": a_gke, "src_instance": a_vm, "src_vpc": vpc,
+                           "dest_gke_details": b_gke, "dest_instance": b_vm, "dest_vpc": vpc}
+                if rtt and not reply:
+                    payload["rtt_msec"] = str(rng.randint(1, 9))
+                entry = {"insertId": "%014x" % rng.getrandbits(56), "jsonPayload": payload,
+                         "logName": "projects/flowq-bench/logs/compute.googleapis.com%2Fvpc_flows",
+                         "resource": {"type": "gce_subnetwork", "labels": {"project_id": "flowq-bench", "location": "europe-west1-b",
+                                                                           "subnetwork_id": "4242", "subnetwork_name": "gke"}},
+                         "timestamp": ts(start + 20), "receiveTimestamp": ts(start + 21)}
+                yield json.dumps(entry, separators=(",", ":"))
 
 
 def eks_lines(cluster, rng, t0, dests):
