@@ -7,16 +7,15 @@
 //! [`TopGroups`], has its own columns (the group keys, then [`TOP_METRICS`]) and writes like
 //! any other rows.
 
-mod flow_keys;
 mod groups;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::flow_cells::{End, EndColumn, FlowKey};
 use super::rows::{Cell, Column, ColumnType, DeclaredRow, FlowRow, Row};
 use super::why::Why;
 use crate::error::{Error, Result};
 use crate::flow::{Counting, Flow, Identity};
-use flow_keys::{End, FlowKey};
 use groups::{Groups, KeyKind, KeyValues, BYTES_KNOWN, PACKETS_KNOWN};
 
 /// The metric columns of a `top` result, after the group keys.
@@ -360,9 +359,9 @@ impl TopRecord for FlowRecord<'_> {
         // The row's address, else its name for other identities (a pod without a name has
         // neither name nor namespace-less text).
         let key = if ep.ip.is_some() {
-            flow_keys::EndColumn::Ip
+            EndColumn::Ip
         } else {
-            flow_keys::EndColumn::Name
+            EndColumn::Name
         };
         match FlowKey::End(end, key).cell(self.flow, self.why, buf) {
             Cell::Text(s) => Some(s),
@@ -869,14 +868,14 @@ mod tests {
 
     #[test]
     fn pushing_a_flow_groups_as_pushing_its_row() {
-        let mut flows = flow_keys::tests::varied_flows();
+        let mut flows = super::super::flow_cells::tests::varied_flows();
         // Repeats, so that groups and peers are met again.
-        flows.extend(flow_keys::tests::varied_flows());
+        flows.extend(super::super::flow_cells::tests::varied_flows());
         for (i, f) in flows.iter_mut().enumerate() {
             f.time =
                 Some(DateTime::from_timestamp(1_795_201_500 + 37 * i as i64, 0).expect("a time"));
         }
-        let whys = flow_keys::tests::whys();
+        let whys = super::super::flow_cells::tests::whys();
         let mut queries = vec![
             TopQuery::new(vec![], None, 0).unwrap(),
             TopQuery::new(vec![], Some(TimeDelta::minutes(1)), 2).unwrap(),

@@ -1,16 +1,17 @@
-//! The group columns of `top` read straight from a [`Flow`], without building its
-//! [`FlowRow`] first: a row owns a dozen strings (names, addresses, the protocol, the input),
-//! allocated and freed for every flow although `top` reads two or three of them and interns
-//! those. Each [`FlowKey`] gives the cell its [`FlowRow`] column would hold — the same value
-//! and the same [`Cell`] variant — borrowing from the flow, or formatting into a buffer the
-//! caller reuses (addresses, the protocol, a Service's `namespace/name`, a non-pod identity's
-//! name). A unit test compares every key with the row's cell over varied flows, so the two
-//! cannot drift apart.
+//! The columns of [`FlowRow`] read straight from a [`Flow`], without building the row: a row
+//! owns a dozen strings (names, addresses, the protocol, the input), allocated and freed for
+//! every flow, although most are already in the flow. Each [`FlowKey`] gives the cell its
+//! [`FlowRow`] column would hold — the same value and the same [`Cell`] variant — borrowing
+//! from the flow, or formatting into a buffer that is reused (addresses, the protocol, a
+//! Service's `namespace/name`, a non-pod identity's name, the policies). `top` reads its group
+//! columns this way; [`FlowCells`] presents a whole flow as a [`Row`] for the writers. Unit
+//! tests compare every column with the row's cell over varied flows, so the two cannot drift
+//! apart.
 
 use std::fmt::Write;
 
 use crate::flow::{Endpoint, Flow, Identity};
-use crate::query::rows::Cell;
+use crate::query::rows::{Cell, DeclaredRow, FlowRow, Row};
 use crate::query::why::Why;
 
 /// One end of a flow.
@@ -36,9 +37,10 @@ pub(crate) enum EndColumn {
     IdentitySource,
 }
 
-/// A groupable column of [`FlowRow`], read from a flow.
+/// A column of [`FlowRow`], read from a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FlowKey {
+    Time,
     End(End, EndColumn),
     Protocol,
     Verdict,
@@ -57,11 +59,13 @@ pub(crate) enum FlowKey {
     Line,
     PolicyVerdict,
     Mismatch,
+    /// Lists: formatted by [`FlowCells`] only.
+    Policies,
+    AlsoSubjectTo,
 }
 
 impl FlowKey {
-    /// The key for a [`FlowRow`] column name; `None` for the columns that are not read
-    /// this way (time, lists).
+    /// The key for a [`FlowRow`] column name.
     pub(crate) fn of(name: &str) -> Option<FlowKey> {
         if let Some((end, column)) = name
             .strip_prefix("src_")
@@ -86,6 +90,9 @@ impl FlowKey {
             return Some(FlowKey::End(end, column));
         }
         Some(match name {
+            "time" => FlowKey::Time,
+            "policies" => FlowKey::Policies,
+            "also_subject_to" => FlowKey::AlsoSubjectTo,
             "protocol" => FlowKey::Protocol,
             "verdict" => FlowKey::Verdict,
             "verdict_raw" => FlowKey::VerdictRaw,
@@ -107,23 +114,59 @@ impl FlowKey {
         })
     }
 
+    /// Whether the value is formatted (not in the flow as is).
+    fn formatted(self) -> bool {
+        matches!(
+            self,
+            FlowKey::Protocol
+                | FlowKey::End(_, EndColumn::Ip | EndColumn::Service | EndColumn::Name)
+        )
+    }
+
     /// The cell [`FlowRow::of`]`(flow).with_why(why)` holds in this key's column. `buf` is
-    /// cleared and written when the value has to be formatted.
+    /// cleared and written when the value has to be formatted. Lists are null here.
     pub(crate) fn cell<'a>(
         self,
         flow: &'a Flow,
         why: Option<&'a Why>,
         buf: &'a mut String,
     ) -> Cell<'a> {
+        if self.formatted() {
+            return if self.format(flow, buf) {
+                Cell::Text(buf)
+            } else {
+                Cell::Null
+            };
+        }
+        self.borrowed(flow, why)
+    }
+
+    /// Writes a formatted value into `buf` (cleared first); false for a null.
+    fn format(self, flow: &Flow, buf: &mut String) -> bool {
+        buf.clear();
+        match self {
+            FlowKey::Protocol => {
+                let _ = write!(buf, "{}", flow.protocol);
+                true
+            }
+            FlowKey::End(end, column) => {
+                let ep = match end {
+                    End::Src => &flow.src,
+                    End::Dst => &flow.dst,
+                };
+                format_end(ep, column, buf)
+            }
+            _ => false,
+        }
+    }
+
+    /// A value the flow holds as is (lists and formatted values are null here).
+    fn borrowed<'a>(self, flow: &'a Flow, why: Option<&'a Why>) -> Cell<'a> {
         let text = |s: Option<&'a str>| s.map_or(Cell::Null, Cell::Text);
         match self {
-            FlowKey::End(End::Src, column) => end_cell(&flow.src, column, buf),
-            FlowKey::End(End::Dst, column) => end_cell(&flow.dst, column, buf),
-            FlowKey::Protocol => {
-                buf.clear();
-                let _ = write!(buf, "{}", flow.protocol);
-                Cell::Text(buf)
-            }
+            FlowKey::Time => flow.time.map_or(Cell::Null, Cell::Time),
+            FlowKey::End(End::Src, column) => end_cell(&flow.src, column),
+            FlowKey::End(End::Dst, column) => end_cell(&flow.dst, column),
             FlowKey::Verdict => Cell::Text(flow.action.as_str()),
             FlowKey::VerdictRaw => Cell::Text(&flow.action_raw),
             FlowKey::Where => Cell::Text(flow.direction.as_str()),
@@ -140,26 +183,19 @@ impl FlowKey {
             FlowKey::Line => Cell::UInt(flow.origin.line),
             FlowKey::PolicyVerdict => text(why.and_then(|w| w.verdict).map(|v| v.as_str())),
             FlowKey::Mismatch => text(why.and_then(|w| w.mismatch.as_deref())),
+            FlowKey::Protocol | FlowKey::Policies | FlowKey::AlsoSubjectTo => Cell::Null,
         }
     }
 }
 
-/// An end's column, as [`crate::query::rows::EndpointColumns::of`] fills it.
-fn end_cell<'a>(ep: &'a Endpoint, column: EndColumn, buf: &'a mut String) -> Cell<'a> {
+/// An end's column held as is, as [`crate::query::rows::EndpointColumns::of`] fills it.
+fn end_cell<'a>(ep: &'a Endpoint, column: EndColumn) -> Cell<'a> {
     let text = |s: Option<&'a str>| s.map_or(Cell::Null, Cell::Text);
     let pod = match &ep.identity {
         Identity::Pod(p) => Some(&**p),
         _ => None,
     };
     match column {
-        EndColumn::Ip => match ep.ip {
-            Some(ip) => {
-                buf.clear();
-                let _ = write!(buf, "{ip}");
-                Cell::Text(buf)
-            }
-            None => Cell::Null,
-        },
         EndColumn::Port => ep.port.map_or(Cell::Null, |p| Cell::UInt(p.into())),
         EndColumn::Kind => Cell::Text(ep.identity.kind_name()),
         EndColumn::IdentitySource => Cell::Text(ep.identity_source.as_str()),
@@ -182,25 +218,113 @@ fn end_cell<'a>(ep: &'a Endpoint, column: EndColumn, buf: &'a mut String) -> Cel
             Identity::Node(n) => text(n.name.as_deref()),
             _ => Cell::Null,
         },
-        EndColumn::Service => match &ep.service {
-            Some(s) => {
-                buf.clear();
-                let _ = write!(buf, "{}/{}", s.namespace, s.name);
-                Cell::Text(buf)
-            }
-            None => Cell::Null,
-        },
+        EndColumn::Ip | EndColumn::Service | EndColumn::Name => Cell::Null,
+    }
+}
+
+/// An end's formatted column written into `buf`; false for a null.
+fn format_end(ep: &Endpoint, column: EndColumn, buf: &mut String) -> bool {
+    match column {
+        EndColumn::Ip => ep.ip.is_some_and(|ip| write!(buf, "{ip}").is_ok()),
+        EndColumn::Service => ep
+            .service
+            .as_ref()
+            .is_some_and(|s| write!(buf, "{}/{}", s.namespace, s.name).is_ok()),
         EndColumn::Name => match &ep.identity {
             Identity::Network(_)
             | Identity::Reserved { .. }
             | Identity::Ambiguous { .. }
-            | Identity::Cloud(_) => {
-                buf.clear();
-                let _ = write!(buf, "{}", ep.identity);
-                Cell::Text(buf)
-            }
-            _ => Cell::Null,
+            | Identity::Cloud(_) => write!(buf, "{}", ep.identity).is_ok(),
+            _ => false,
         },
+        _ => false,
+    }
+}
+
+/// Presents flows as [`FlowRow`]s without building them: the formatted columns go into
+/// buffers kept from one flow to the next. [`FlowCells::view`] gives the row of one flow;
+/// writing it writes what writing its [`FlowRow`] writes.
+///
+/// ```
+/// use netflow_core::query::FlowCells;
+/// use netflow_core::{DeclaredRow, Flow, FlowRow, Row};
+///
+/// let flow = Flow::test_flow("10.0.0.1", "10.0.0.2", 9200);
+/// let mut cells = FlowCells::default();
+/// let view = cells.view(&flow, None);
+/// let row = FlowRow::of(&flow);
+/// assert!((0..FlowRow::COLUMNS.len()).all(|i| view.cell(i) == row.cell(i)));
+/// ```
+#[derive(Debug, Default)]
+pub struct FlowCells {
+    /// The key of each column of [`FlowRow::COLUMNS`] (built on first use).
+    keys: Vec<Option<FlowKey>>,
+    /// The formatted value per column, for the formatted columns (reused from flow to flow).
+    texts: Vec<String>,
+    /// Whether the formatted value is null.
+    nulls: Vec<bool>,
+    policies: Vec<String>,
+    also_subject_to: Vec<String>,
+}
+
+/// One flow as a [`FlowRow`], borrowing from the flow and from [`FlowCells`].
+pub struct FlowView<'a> {
+    flow: &'a Flow,
+    why: Option<&'a Why>,
+    cells: &'a FlowCells,
+}
+
+impl FlowCells {
+    /// The row of `flow`, with what the snapshot says about its connection (`why`), as
+    /// [`FlowRow::of`]`(flow).with_why(why)` holds it.
+    pub fn view<'a>(&'a mut self, flow: &'a Flow, why: Option<&'a Why>) -> FlowView<'a> {
+        if self.keys.is_empty() {
+            self.keys = FlowRow::COLUMNS
+                .iter()
+                .map(|c| FlowKey::of(c.name))
+                .collect();
+            self.texts = vec![String::new(); self.keys.len()];
+            self.nulls = vec![true; self.keys.len()];
+        }
+        for (i, key) in self.keys.iter().enumerate() {
+            if let Some(key) = key.filter(|k| k.formatted()) {
+                self.nulls[i] = !key.format(flow, &mut self.texts[i]);
+            }
+        }
+        self.policies.clear();
+        self.policies
+            .extend(flow.policies.iter().map(|p| p.to_string()));
+        self.also_subject_to.clear();
+        self.also_subject_to.extend(
+            why.iter()
+                .flat_map(|w| w.evaluation.iter())
+                .flat_map(|e| e.also_subject_to.iter().map(|a| a.note.clone())),
+        );
+        FlowView {
+            flow,
+            why,
+            cells: self,
+        }
+    }
+}
+
+impl Row for FlowView<'_> {
+    fn cell(&self, column: usize) -> Cell<'_> {
+        let Some(&Some(key)) = self.cells.keys.get(column) else {
+            return Cell::Null;
+        };
+        match key {
+            FlowKey::Policies => Cell::TextList(&self.cells.policies),
+            FlowKey::AlsoSubjectTo => Cell::TextList(&self.cells.also_subject_to),
+            key if key.formatted() => {
+                if self.cells.nulls[column] {
+                    Cell::Null
+                } else {
+                    Cell::Text(&self.cells.texts[column])
+                }
+            }
+            key => key.borrowed(self.flow, self.why),
+        }
     }
 }
 
@@ -213,7 +337,6 @@ pub(super) mod tests {
     };
     use crate::policy::PolicyVerdict;
     use crate::query::top::groupable_columns;
-    use crate::query::{DeclaredRow, FlowRow, Row};
     use std::sync::Arc;
 
     fn pod(namespace: &str, name: &str, workload: bool, node: Option<&str>) -> Identity {
@@ -230,7 +353,7 @@ pub(super) mod tests {
     }
 
     /// Flows covering every identity kind, present and missing values, and IPv6.
-    pub(in crate::query::top) fn varied_flows() -> Vec<Flow> {
+    pub(in crate::query) fn varied_flows() -> Vec<Flow> {
         let mut flows = Vec::new();
         let mut f = Flow::test_flow("10.0.0.1", "10.0.0.2", 9200);
         f.src.identity = pod("shop", "web-1", true, Some("node-a"));
@@ -307,7 +430,7 @@ pub(super) mod tests {
         flows
     }
 
-    pub(in crate::query::top) fn whys() -> Vec<Option<Why>> {
+    pub(in crate::query) fn whys() -> Vec<Option<Why>> {
         vec![
             None,
             Some(Why {
@@ -332,7 +455,10 @@ pub(super) mod tests {
             for why in whys() {
                 let row = FlowRow::of(&flow).with_why(why.as_ref());
                 for (i, column) in FlowRow::COLUMNS.iter().enumerate() {
-                    let Some(key) = FlowKey::of(column.name) else {
+                    // Lists are read through FlowCells (the test below).
+                    let Some(key) = FlowKey::of(column.name)
+                        .filter(|k| !matches!(k, FlowKey::Policies | FlowKey::AlsoSubjectTo))
+                    else {
                         continue;
                     };
                     assert_eq!(
@@ -347,12 +473,33 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn every_groupable_column_has_a_key() {
+    fn every_column_has_a_key() {
+        for column in FlowRow::COLUMNS {
+            assert!(FlowKey::of(column.name).is_some(), "{}", column.name);
+        }
         for name in groupable_columns() {
             assert!(FlowKey::of(name).is_some(), "{name}");
         }
         assert_eq!(FlowKey::of("src_service"), None);
-        assert_eq!(FlowKey::of("time"), None);
-        assert_eq!(FlowKey::of("policies"), None);
+        assert_eq!(FlowKey::of("nonsense"), None);
+    }
+
+    #[test]
+    fn a_view_holds_what_the_flow_row_holds_flow_after_flow() {
+        // One FlowCells for every flow: buffers reused from a flow with values must not leak
+        // into one without.
+        let mut cells = FlowCells::default();
+        let mut flows = varied_flows();
+        flows.extend(varied_flows().into_iter().rev());
+        for flow in &flows {
+            for why in whys() {
+                let row = FlowRow::of(flow).with_why(why.as_ref());
+                let view = cells.view(flow, why.as_ref());
+                for (i, column) in FlowRow::COLUMNS.iter().enumerate() {
+                    assert_eq!(view.cell(i), row.cell(i), "column {}", column.name);
+                }
+                assert_eq!(view.cell(FlowRow::COLUMNS.len()), Cell::Null);
+            }
+        }
     }
 }
