@@ -247,13 +247,22 @@ fn format_end(ep: &Endpoint, column: EndColumn, buf: &mut String) -> bool {
 ///
 /// ```
 /// use netflow_core::query::FlowCells;
-/// use netflow_core::{DeclaredRow, Flow, FlowRow, Row};
+/// use netflow_core::{DeclaredRow, FlowRow, Row, Session};
 ///
-/// let flow = Flow::test_flow("10.0.0.1", "10.0.0.2", 9200);
+/// let dir = tempfile::tempdir()?;
+/// let log = dir.path().join("flows.json");
+/// std::fs::write(&log, r#"{"flow":{"time":"2026-11-20T19:05:02Z","verdict":"DROPPED","IP":{"source":"10.244.1.15","destination":"10.244.2.10"},"l4":{"TCP":{"source_port":41234,"destination_port":9200}},"traffic_direction":"INGRESS","drop_reason_desc":"POLICY_DENIED"},"node_name":"node-b"}"#)?;
+///
+/// let session = Session::new([log.display().to_string()]);
 /// let mut cells = FlowCells::default();
-/// let view = cells.view(&flow, None);
-/// let row = FlowRow::of(&flow);
-/// assert!((0..FlowRow::COLUMNS.len()).all(|i| view.cell(i) == row.cell(i)));
+/// session.for_each_flow(|flow| -> netflow_core::Result<()> {
+///     let why = session.why_of(&flow);
+///     let view = cells.view(&flow, why.as_ref());
+///     let row = FlowRow::of(&flow);
+///     assert!((0..FlowRow::COLUMNS.len()).all(|i| view.cell(i) == row.cell(i)));
+///     Ok(())
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Default)]
 pub struct FlowCells {
