@@ -356,8 +356,8 @@ impl TopRecord for FlowRecord<'_> {
                 return Some(pod_peer(Some(&p.namespace), &p.name, buf));
             }
         }
-        // The row's address, else its name for other identities (a pod without a name has
-        // neither name nor namespace-less text).
+        // Not a named pod: the address, else the name the row gives other identities (none
+        // for a pod without a name, which then counts as the null peer).
         let key = if ep.ip.is_some() {
             EndColumn::Ip
         } else {
