@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Generates logs (Hubble by default; FORMATS="hubble calico gke-policy-action" for more) of the
+# Generates logs (Hubble by default; FORMATS="hubble calico gke-policy-action gke-vpc" for more) of the
 # given sizes (100 MB and 1 GB by default; pass sizes such as "100M 1G 4G"), builds
 # flowq in release mode, installs DuckDB's Python package and jq when missing, then compares
 # flowq, jq and DuckDB on the same queries and prints a table of medians, ratios and peak RSS.
@@ -14,7 +14,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowq-target}"
 
 cargo build --release -p netflow-cli
 command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }
-python3 -c 'import duckdb' 2>/dev/null || pip install --quiet duckdb
+venv="$HOME/.cache/bench-venv"
+python3 -c 'import duckdb' 2>/dev/null || "$venv/bin/python" -c 'import duckdb' 2>/dev/null || {
+    python3 -m venv "$venv" && "$venv/bin/pip" install --quiet duckdb
+}
 
 # shellcheck disable=SC2206
 formats=(${FORMATS:-hubble})

@@ -2,15 +2,23 @@
 """Seeded generator of realistic cluster snapshots and flow logs for flowq benchmarks.
 
     python3 benches/gen.py --out DIR --size 1G
-           [--format hubble|calico|gke-policy-action|aws-network-policy-agent]
-           [--pods 5000] [--policies 1000] [--seed 7]
+           [--format hubble|calico|gke-policy-action|gke-vpc|aws-network-policy-agent]
+           [--pods 5000] [--policies 1000] [--seed 7] [--hot-port PORT:SHARE]
 
 Writes DIR/cluster.json (a `kubectl get … -o json` List) and DIR/flows.<format>.<size>.ndjson of
 about the requested size (for aws-network-policy-agent: an EKS agent's node file at log level
-debug, v1.3 message lines with Direction and Tier, ACCEPT and DENY, among controller lines). Traffic: pods of many namespaces calling services of others; most flows are
-forwarded, a few percent are denied by policy (each denied Hubble SYN as a policy-verdict event
-plus a drop notification, as Cilium writes them), some go to port 9200 (Elasticsearch).
-Everything derives from the seed, so runs are reproducible.
+debug, v1.3 message lines with Direction and Tier, ACCEPT and DENY, among controller lines; for
+gke-vpc: Cloud Logging entries of VPC Flow Logs with GKE pod details, a SRC and a DEST record
+for each direction of a connection, no verdict, 4% of the connections unanswered). Traffic: pods of many namespaces calling services of
+others; most flows are forwarded, a few percent are denied by policy (each denied Hubble SYN as
+a policy-verdict event plus a drop notification, as Cilium writes them), some go to port 9200
+(Elasticsearch: about one connection in 40).
+
+--hot-port 9200:0.12 sends that share of the connections to the port (to the pods serving it,
+or to random pods on that port when no app serves it) and the rest to the other ports, so that
+a selective query's needle is common, as for the busy port of an incident; the file is then
+DIR/flows.<format>.<size>.hot<PORT>.ndjson. Everything derives from the seed, so runs are
+reproducible (without --hot-port the files are the same as before the option existed).
 """
 import argparse
 import json
@@ -88,6 +96,42 @@ class Cluster:
         return {"apiVersion": "v1", "kind": "List", "items": items}
 
 
+class Destinations:
+    """Picks the destination pod and port of each connection: uniformly among the pods, or,
+    with a hot port, that port with the given share of the connections."""
+
+    def __init__(self, cluster, hot):
+        self.cluster = cluster
+        self.hot = hot
+        if hot:
+            port, _ = hot
+            self.serving = [p for p in cluster.pods if cluster.ports[p["app"]] == port]
+            self.others = [p for p in cluster.pods if cluster.ports[p["app"]] != port]
+
+    def pick(self, rng):
+        if not self.hot:
+            dst = rng.choice(self.cluster.pods)
+            return dst, self.cluster.ports[dst["app"]]
+        port, share = self.hot
+        if rng.random() < share:
+            if self.serving:
+                return rng.choice(self.serving), port
+            return rng.choice(self.cluster.pods), port
+        dst = rng.choice(self.others)
+        return dst, self.cluster.ports[dst["app"]]
+
+
+def parse_hot_port(text):
+    port, _, share = text.partition(":")
+    try:
+        port, share = int(port), float(share)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected PORT:SHARE such as 9200:0.12, found %r" % text)
+    if not 0 < port < 65536 or not 0 <= share <= 1:
+        raise argparse.ArgumentTypeError("expected a port 1-65535 and a share 0-1, found %r" % text)
+    return port, share
+
+
 def stable_hash(text):
     return zlib.crc32(text.encode())
 
@@ -104,13 +148,12 @@ def hubble_endpoint(p, local):
     return e
 
 
-def hubble_lines(cluster, rng, t0):
+def hubble_lines(cluster, rng, t0, dests):
     seq = 0
     while True:
         seq += 1
         src = rng.choice(cluster.pods)
-        dst = rng.choice(cluster.pods)
-        port = cluster.ports[dst["app"]]
+        dst, port = dests.pick(rng)
         t = t0 + seq * 0.0004
         denied = rng.random() < 0.04
         sport = rng.randint(32768, 60999)
@@ -141,19 +184,19 @@ def hubble_lines(cluster, rng, t0):
             yield json.dumps({"flow": f, "node_name": "prod/" + node, "time": f["time"]}, separators=(",", ":"))
 
 
-def calico_lines(cluster, rng, t0):
+def calico_lines(cluster, rng, t0, dests):
     seq = 0
     while True:
         seq += 1
         src = rng.choice(cluster.pods)
-        dst = rng.choice(cluster.pods)
+        dst, port = dests.pick(rng)
         denied = rng.random() < 0.04
         doc = {"start_time": int(t0) + seq // 100, "end_time": int(t0) + seq // 100 + 300,
                "source_ip": src["ip"], "source_name": src["name"], "source_name_aggr": "%s-%s-*" % (src["app"], src["hash"]),
                "source_namespace": src["ns"], "source_port": None, "source_type": "wep",
                "source_labels": {"labels": ["app=%s" % src["app"], "pod-template-hash=%s" % src["hash"]]},
                "dest_ip": dst["ip"], "dest_name": dst["name"], "dest_name_aggr": "%s-%s-*" % (dst["app"], dst["hash"]),
-               "dest_namespace": dst["ns"], "dest_port": cluster.ports[dst["app"]], "dest_type": "wep",
+               "dest_namespace": dst["ns"], "dest_port": port, "dest_type": "wep",
                "dest_labels": {"labels": ["app=%s" % dst["app"], "pod-template-hash=%s" % dst["hash"]]},
                "dest_service_namespace": "-", "dest_service_name": "-", "dest_service_port": "-", "dest_service_port_num": None,
                "proto": "tcp", "action": "deny" if denied else "allow", "reporter": "dst",
@@ -164,15 +207,15 @@ def calico_lines(cluster, rng, t0):
         yield json.dumps(doc, separators=(",", ":"))
 
 
-def gke_policy_lines(cluster, rng, t0):
+def gke_policy_lines(cluster, rng, t0, dests):
     seq = 0
     while True:
         seq += 1
         src = rng.choice(cluster.pods)
-        dst = rng.choice(cluster.pods)
+        dst, port = dests.pick(rng)
         denied = rng.random() < 0.04
         payload = {"connection": {"src_ip": src["ip"], "dest_ip": dst["ip"], "src_port": rng.randint(32768, 60999),
-                                  "dest_port": cluster.ports[dst["app"]], "protocol": "tcp", "direction": "ingress"},
+                                  "dest_port": port, "protocol": "tcp", "direction": "ingress"},
                    "disposition": "deny" if denied else "allow",
                    "src": {"pod_name": src["name"], "pod_namespace": src["ns"], "namespace": src["ns"], "workload_kind": "ReplicaSet",
                            "workload_name": "%s-%s" % (src["app"], src["hash"])},
@@ -189,7 +232,54 @@ def gke_policy_lines(cluster, rng, t0):
         yield json.dumps(entry, separators=(",", ":"))
 
 
-def eks_lines(cluster, rng, t0):
+def gke_vpc_lines(cluster, rng, t0, dests):
+    """VPC Flow Logs with GKE metadata: each direction of a connection is its own flow, seen
+    by both nodes (a SRC and a DEST record), counters as strings as the proto3 JSON mapping
+    writes them, no verdict. The reply's flow is missing for 4% of the connections (what a
+    NetworkPolicy denial looks like in these logs: `flowq denied` flags them as unanswered);
+    one request in five carries an RTT (a reply was seen)."""
+    seq = 0
+
+    def side(p):
+        return ({"cluster": {"cluster_name": "prod", "cluster_location": "europe-west1"},
+                 "pod": {"pod_name": p["name"], "pod_namespace": p["ns"],
+                         "pod_workload": {"workload_name": p["app"], "workload_type": "DEPLOYMENT"}}},
+                {"project_id": "flowq-bench", "vm_name": "gke-prod-pool-a-%s" % p["node"], "zone": "europe-west1-b",
+                 "region": "europe-west1"})
+
+    vpc = {"project_id": "flowq-bench", "vpc_name": "prod", "subnetwork_name": "gke"}
+    while True:
+        seq += 1
+        src = rng.choice(cluster.pods)
+        dst, port = dests.pick(rng)
+        start = t0 + seq * 0.004
+        packets = rng.randint(1, 40)
+        sport = rng.randint(32768, 60999)
+        answered = rng.random() >= 0.04
+        rtt = answered and rng.random() < 0.2
+        flows = [(src, sport, dst, port, False)]
+        if answered:
+            flows.append((dst, port, src, sport, True))
+        for a, a_port, b, b_port, reply in flows:
+            connection = {"src_ip": a["ip"], "src_port": a_port, "dest_ip": b["ip"], "dest_port": b_port, "protocol": 6}
+            a_gke, a_vm = side(a)
+            b_gke, b_vm = side(b)
+            for reporter in ("SRC", "DEST"):
+                payload = {"connection": connection, "reporter": reporter, "bytes_sent": str(packets * (900 if reply else 120)),
+                           "packets_sent": str(packets), "start_time": ts(start), "end_time": ts(start + 5),
+                           "src_gke_details": a_gke, "src_instance": a_vm, "src_vpc": vpc,
+                           "dest_gke_details": b_gke, "dest_instance": b_vm, "dest_vpc": vpc}
+                if rtt and not reply:
+                    payload["rtt_msec"] = str(rng.randint(1, 9))
+                entry = {"insertId": "%014x" % rng.getrandbits(56), "jsonPayload": payload,
+                         "logName": "projects/flowq-bench/logs/compute.googleapis.com%2Fvpc_flows",
+                         "resource": {"type": "gce_subnetwork", "labels": {"project_id": "flowq-bench", "location": "europe-west1-b",
+                                                                           "subnetwork_id": "4242", "subnetwork_name": "gke"}},
+                         "timestamp": ts(start + 20), "receiveTimestamp": ts(start + 21)}
+                yield json.dumps(entry, separators=(",", ":"))
+
+
+def eks_lines(cluster, rng, t0, dests):
     seq = 0
     while True:
         seq += 1
@@ -199,10 +289,10 @@ def eks_lines(cluster, rng, t0):
                               "msg": "Processing Policy Endpoints"}, separators=(",", ":"))
             continue
         src = rng.choice(cluster.pods)
-        dst = rng.choice(cluster.pods)
+        dst, port = dests.pick(rng)
         denied = rng.random() < 0.04
         msg = ("Flow Info: Src IP: %s Src Port: %d Dest IP: %s Dest Port: %d Proto TCP Verdict %s Direction ingress, Tier %s"
-               % (src["ip"], rng.randint(32768, 60999), dst["ip"], cluster.ports[dst["app"]],
+               % (src["ip"], rng.randint(32768, 60999), dst["ip"], port,
                   "DENY" if denied else "ACCEPT", "NETWORK_POLICY" if denied else "DEFAULT"))
         yield json.dumps({"level": "info" if denied else "debug", "ts": ts_ms(t), "caller": "runtime/asm_amd64.s:1700",
                           "msg": msg}, separators=(",", ":"))
@@ -230,10 +320,12 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--size", default="100M")
     ap.add_argument("--format", default="hubble",
-                    choices=["hubble", "calico", "gke-policy-action", "aws-network-policy-agent"])
+                    choices=["hubble", "calico", "gke-policy-action", "gke-vpc", "aws-network-policy-agent"])
     ap.add_argument("--pods", type=int, default=5000)
     ap.add_argument("--policies", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--hot-port", type=parse_hot_port, metavar="PORT:SHARE",
+                    help="send SHARE (0-1) of the connections to PORT, e.g. 9200:0.12")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
@@ -243,12 +335,14 @@ def main():
         with open(snap, "w") as fh:
             json.dump(cluster.snapshot(), fh)
     gen = {"hubble": hubble_lines, "calico": calico_lines, "gke-policy-action": gke_policy_lines,
-           "aws-network-policy-agent": eks_lines}[args.format]
+           "gke-vpc": gke_vpc_lines, "aws-network-policy-agent": eks_lines}[args.format]
     target = parse_size(args.size)
-    path = os.path.join(args.out, "flows.%s.%s.ndjson" % (args.format, args.size))
+    hot = ".hot%d" % args.hot_port[0] if args.hot_port else ""
+    path = os.path.join(args.out, "flows.%s.%s%s.ndjson" % (args.format, args.size, hot))
     written = 0
+    dests = Destinations(cluster, args.hot_port)
     with open(path, "w", buffering=1 << 20) as fh:
-        for line in gen(cluster, rng, 1795201500.0):
+        for line in gen(cluster, rng, 1795201500.0, dests):
             fh.write(line)
             fh.write("\n")
             written += len(line) + 1

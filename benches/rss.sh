@@ -11,6 +11,9 @@
 #   flowq denied --dst-port 9200 --snapshot cluster.json FILE
 #   flowq top --snapshot cluster.json FILE                 (default keys, every record)
 #   flowq top --bucket 5m --verdict denied --snapshot cluster.json FILE
+#   flowq inspect FILE                                     (every record decoded)
+#   flowq top --by dst_namespace,dst_port --verdict denied FILE
+#   flowq flows -o parquet --out DIR/flows.parquet FILE
 #
 # Exits 1 when a run's peak RSS exceeds $FLOWQ_RSS_LIMIT_MB (default 256). Reading streams, so
 # `flows` holds no state and its peak does not grow with the input; `denied` keeps one row per
@@ -69,7 +72,10 @@ measure "flowq flows --snapshot cluster.json -o ndjson FILE" "$flowq" flows --sn
 measure "flowq denied --dst-port 9200 --snapshot cluster.json FILE" "$flowq" denied --dst-port 9200 --snapshot "$snapshot" "$flows"
 measure "flowq top --snapshot cluster.json FILE" "$flowq" top --snapshot "$snapshot" "$flows"
 measure "flowq top --bucket 5m --verdict denied --snapshot ..." "$flowq" top --bucket 5m --verdict denied --snapshot "$snapshot" "$flows"
-rm -f "$data/out.txt" "$data/err.txt" "$data/time.txt"
+measure "flowq inspect FILE" "$flowq" inspect "$flows"
+measure "flowq top --by dst_namespace,dst_port --verdict denied" "$flowq" top --by dst_namespace,dst_port --verdict denied "$flows"
+measure "flowq flows -o parquet --out DIR/flows.parquet FILE" "$flowq" flows -o parquet --out "$data/flows.parquet" "$flows"
+rm -f "$data/out.txt" "$data/err.txt" "$data/time.txt" "$data/flows.parquet"
 
 if [ "$over" = 1 ]; then
     echo "rss.sh: peak RSS above ${limit_mb} MB" >&2

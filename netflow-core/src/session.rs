@@ -30,7 +30,7 @@ use crate::query::{
     connection_text, looks_like_request, needles_for, Change, ChangeCounts, DenialBasis,
     DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, LogEvidence, PartialDenied,
     ReconciledConnection, ReplayAggregator, ReplayConnection, TopAggregator, TopGroups, TopQuery,
-    UnansweredDetector,
+    UnansweredDetector, Why,
 };
 
 /// How many flows wait for the snapshots to finish loading before reading waits too.
@@ -785,8 +785,13 @@ impl Session {
     /// The row of a flow read by this session, with what the snapshot says about its
     /// connection (`policy_verdict`, `mismatch`) when there are snapshots.
     pub fn row_of(&self, flow: &Flow) -> FlowRow {
-        let why = self.explainer().and_then(|e| e.explain_flow(flow));
-        FlowRow::of(flow).with_why(why.as_ref())
+        FlowRow::of(flow).with_why(self.why_of(flow).as_ref())
+    }
+
+    /// What the snapshot says about a flow's connection; `None` without snapshots. With
+    /// [`crate::query::FlowCells::view`], the row of a flow without building a [`FlowRow`].
+    pub fn why_of(&self, flow: &Flow) -> Option<Why> {
+        self.explainer().and_then(|e| e.explain_flow(flow))
     }
 
     /// The denied connections: records that `query` counts as denials grouped by connection,
@@ -1188,12 +1193,8 @@ impl Session {
                 return Ok(());
             }
             flows += 1;
-            let row = if with_why {
-                self.row_of(&flow)
-            } else {
-                FlowRow::of(&flow)
-            };
-            aggregator.push(&row);
+            let why = if with_why { self.why_of(&flow) } else { None };
+            aggregator.push_flow(&flow, why.as_ref());
             Ok(())
         })?;
         Ok(Top {

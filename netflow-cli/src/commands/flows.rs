@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
+use netflow_core::query::FlowCells;
 use netflow_core::{DeclaredRow, Flow, FlowRow};
 
 use super::Run;
@@ -36,10 +37,12 @@ pub fn list_records(
 ) -> Result<()> {
     if format != OutputFormat::Table {
         let mut sink = RowSink::open(format, FlowRow::COLUMNS, &mut out)?;
+        let mut cells = FlowCells::default();
         let summary = run.read(|session| {
             session.for_each_flow(|flow| {
                 if keep(&flow) {
-                    sink.write(&session.row_of(&flow))?;
+                    let why = session.why_of(&flow);
+                    sink.write(&cells.view(&flow, why.as_ref()))?;
                 }
                 Ok(())
             })

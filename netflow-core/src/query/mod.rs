@@ -6,6 +6,7 @@
 
 mod denied;
 pub mod filter;
+mod flow_cells;
 mod prefilter;
 mod replay;
 #[macro_use]
@@ -24,6 +25,7 @@ pub use filter::{
     parse_duration, parse_ip_or_cidr, parse_protocol, parse_time, FlowFilter, NodePattern,
     PodPattern, PortRange, VerdictFilter,
 };
+pub use flow_cells::{FlowCells, FlowView};
 pub use prefilter::needles_for;
 pub use reconcile::{
     namespace_of, summarize, Agreement, Cause, CauseKind, LogEvidence, Observed, PairCounts,

@@ -25,16 +25,21 @@ pub fn looks_like_request(flow: &Flow) -> bool {
 }
 
 /// Every report of one 5-tuple: the earliest kept whole (what a flagged request is shown
-/// as), the others as a few numbers each, so that memory grows by a few dozen bytes per
-/// record rather than by a record's names and strings.
+/// as) while the tuple may still be handed on, the others as a few numbers each, so that
+/// memory grows by a few dozen bytes per record rather than by a record's names and strings.
+/// A tuple that turns out to be a reply is never handed on: it keeps only its reports' times
+/// (to answer its request), not a record.
 #[derive(Debug)]
 struct Reports {
-    /// The earliest report (by time, then input order).
-    first: Flow,
-    /// Which of `reports` is `first`.
+    /// The earliest report (by time, then input order), boxed so that the table's entries
+    /// stay small; `None` once a report of the tuple is a reply.
+    first: Option<Box<Flow>>,
+    /// The earliest report's time.
+    first_time: Option<DateTime<Utc>>,
+    /// Which of `reports` is the earliest.
     first_at: usize,
     /// Every report, in input order.
-    reports: Vec<Report>,
+    reports: ReportList,
     /// Whether some report proves a reply ([`Flow::reply_seen`]).
     proven: bool,
     /// Whether some report is a reply itself (see [`looks_like_request`]).
@@ -42,18 +47,45 @@ struct Reports {
 }
 
 /// One report of a 5-tuple.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Report {
     time: Option<DateTime<Utc>>,
     count: u64,
     direction: Direction,
 }
 
+/// The reports of one 5-tuple in input order, the first two inline: a connection is usually
+/// reported once by each end, and a tuple must not cost an allocation for that.
+#[derive(Debug, Default)]
+struct ReportList {
+    head: [Report; 2],
+    len: usize,
+    more: Vec<Report>,
+}
+
+impl ReportList {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, report: Report) {
+        match self.head.get_mut(self.len) {
+            Some(slot) => *slot = report,
+            None => self.more.push(report),
+        }
+        self.len += 1;
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Report> {
+        self.head[..self.len.min(2)].iter().chain(&self.more)
+    }
+}
+
 /// Collects observed flows and finds the requests nobody answered.
 #[derive(Debug)]
 pub struct UnansweredDetector {
     window: Duration,
-    seen: HashMap<Tuple, Reports>,
+    seen: HashMap<Tuple, Reports, foldhash::fast::FixedState>,
 }
 
 impl UnansweredDetector {
@@ -61,7 +93,7 @@ impl UnansweredDetector {
     pub fn new(window: Duration) -> UnansweredDetector {
         UnansweredDetector {
             window,
-            seen: HashMap::new(),
+            seen: HashMap::default(),
         }
     }
 
@@ -85,19 +117,29 @@ impl UnansweredDetector {
             .seen
             .entry((sip, sp, dip, dp, flow.protocol))
             .or_insert_with(|| Reports {
-                first: flow.clone(),
+                first: None,
+                first_time: flow.time,
                 first_at: 0,
-                reports: Vec::new(),
+                reports: ReportList::default(),
                 proven: false,
                 replies: false,
             });
-        if flow.time < seen.first.time {
-            seen.first = flow.clone();
+        let earliest = seen.reports.len() == 0 || flow.time < seen.first_time;
+        if earliest {
+            seen.first_time = flow.time;
             seen.first_at = seen.reports.len();
         }
         seen.reports.push(report);
         seen.proven |= flow.reply_seen;
         seen.replies |= !looks_like_request(flow);
+        if seen.replies {
+            seen.first = None;
+        } else if earliest {
+            match &mut seen.first {
+                Some(first) => (**first).clone_from(flow),
+                None => seen.first = Some(Box::new(flow.clone())),
+            }
+        }
     }
 
     /// Whether a report at `time` of the request whose reply would be `reverse` got one
@@ -122,12 +164,12 @@ impl UnansweredDetector {
         tuples.sort_unstable();
         for &(sip, sp, dip, dp, proto) in tuples {
             let seen = &self.seen[&(sip, sp, dip, dp, proto)];
-            if seen.replies {
+            let Some(first) = seen.first.as_deref().filter(|_| !seen.replies) else {
                 continue;
-            }
+            };
             let reverse = (dip, dp, sip, sp, proto);
-            let mut flow = seen.first.clone();
-            for r in &seen.reports {
+            let mut flow = first.clone();
+            for r in seen.reports.iter() {
                 flow.time = r.time;
                 flow.count = r.count;
                 flow.direction = r.direction;
@@ -144,6 +186,9 @@ impl UnansweredDetector {
     pub fn finish(self) -> Vec<Flow> {
         let mut out = Vec::new();
         for (&(sip, sp, dip, dp, proto), seen) in &self.seen {
+            let Some(first) = seen.first.as_deref() else {
+                continue;
+            };
             if seen.proven || seen.replies {
                 continue;
             }
@@ -155,7 +200,7 @@ impl UnansweredDetector {
                 .filter(|(_, r)| !self.answered(r.time, &reverse))
                 .min_by_key(|(i, r)| (r.time, *i != seen.first_at));
             if let Some((i, r)) = unanswered {
-                let mut flagged = seen.first.clone();
+                let mut flagged = first.clone();
                 if i != seen.first_at {
                     // A later report went unanswered while the first got its reply.
                     flagged.time = r.time;
@@ -294,5 +339,58 @@ mod tests {
             ],
             "the reply itself is not handed on"
         );
+    }
+
+    #[test]
+    fn more_reports_than_fit_inline_are_handed_on_in_input_order_as_the_earliest_record() {
+        let mut d = UnansweredDetector::new(Duration::seconds(60));
+        let times = [5, 3, 7, 4];
+        for (i, secs) in times.into_iter().enumerate() {
+            let mut f = observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), secs);
+            f.node = Some(format!("node-{i}"));
+            f.count = i as u64 + 1;
+            d.observe(&f);
+        }
+        let mut seen = Vec::new();
+        d.finish_each(|f, answered| {
+            seen.push((
+                f.time.unwrap().timestamp() - 1_700_000_000,
+                f.count,
+                f.node.clone().unwrap(),
+                answered,
+            ))
+        });
+        // The record shown is the earliest report's (node-1, at 3 s), with each report's
+        // own time and count.
+        let node = "node-1".to_string();
+        assert_eq!(
+            seen,
+            [
+                (5, 1, node.clone(), false),
+                (3, 2, node.clone(), false),
+                (7, 3, node.clone(), false),
+                (4, 4, node, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tuple_that_is_a_reply_keeps_no_record() {
+        let mut d = UnansweredDetector::new(Duration::seconds(60));
+        d.observe(&observed(("10.0.0.1", 40000), ("10.0.0.2", 9200), 0));
+        d.observe(&observed(("10.0.0.2", 9200), ("10.0.0.1", 40000), 1));
+        // Marked a reply by the log after a first report that looked like a request.
+        d.observe(&observed(("10.0.0.3", 40001), ("10.0.0.4", 443), 0));
+        let mut marked = observed(("10.0.0.3", 40001), ("10.0.0.4", 443), 1);
+        marked.is_reply = Some(true);
+        d.observe(&marked);
+        let kept: Vec<bool> = {
+            let mut tuples: Vec<_> = d.seen.iter().collect();
+            tuples.sort_by_key(|(t, _)| **t);
+            tuples.iter().map(|(_, r)| r.first.is_some()).collect()
+        };
+        assert_eq!(kept, [true, false, false], "request, marked reply, reply");
+        let flagged = d.finish();
+        assert!(flagged.is_empty(), "the request was answered: {flagged:?}");
     }
 }

@@ -11,8 +11,11 @@ mod groups;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::flow_cells::{End, EndColumn, FlowKey};
 use super::rows::{Cell, Column, ColumnType, DeclaredRow, FlowRow, Row};
+use super::why::Why;
 use crate::error::{Error, Result};
+use crate::flow::{Counting, Flow, Identity};
 use groups::{Groups, KeyKind, KeyValues, BYTES_KNOWN, PACKETS_KNOWN};
 
 /// The metric columns of a `top` result, after the group keys.
@@ -218,19 +221,164 @@ pub fn groupable_columns() -> Vec<&'static str> {
 pub struct TopAggregator {
     query: TopQuery,
     groups: Groups,
+    /// The group columns read straight from a flow ([`TopAggregator::push_flow`]); `None`
+    /// when one of them cannot be (flows then go through their [`FlowRow`]).
+    flow_keys: Option<Vec<FlowKey>>,
     /// Reused per row: the key value numbers of the row's group.
     numbers: Vec<u32>,
-    /// Reused per row: a pod end's `namespace/name`.
+    /// Reused per row: a formatted key value or peer (`namespace/name`, an address).
     name: String,
+}
+
+/// What `top` reads of one record, from a [`FlowRow`] or from the [`Flow`] itself.
+trait TopRecord {
+    fn time(&self) -> Option<DateTime<Utc>>;
+    /// The `k`-th group column's value (`column` in [`FlowRow::COLUMNS`]).
+    fn key<'a>(&'a self, k: usize, column: usize, buf: &'a mut String) -> Cell<'a>;
+    /// Attempts: the record's count for denials, drops and folded records, 1 per other
+    /// record, 0 for a repeated report of one packet.
+    fn attempts(&self) -> i64;
+    fn bytes(&self) -> Option<u64>;
+    fn packets(&self) -> Option<u64>;
+    /// One end's identity: `namespace/pod` for pods, otherwise the address (or the log's
+    /// name for it when there is no address).
+    fn peer<'a>(&'a self, end: End, buf: &'a mut String) -> Option<&'a str>;
+}
+
+/// A repeated report of one packet (Hubble reports a packet at every observation point) is no
+/// attempt, whatever its verdict; a record the source folded many flows into (an exporter's
+/// aggregate) stands for as many as it says.
+fn attempts(duplicate: bool, verdict: &str, aggregated: bool, count: u64) -> i64 {
+    match verdict {
+        _ if duplicate => 0,
+        "denied" | "dropped" => i64::try_from(count).unwrap_or(i64::MAX),
+        _ if aggregated => i64::try_from(count).unwrap_or(i64::MAX),
+        _ => 1,
+    }
+}
+
+fn pod_peer<'a>(namespace: Option<&str>, pod: &str, buf: &'a mut String) -> &'a str {
+    buf.clear();
+    buf.push_str(namespace.unwrap_or(""));
+    buf.push('/');
+    buf.push_str(pod);
+    buf
+}
+
+impl TopRecord for FlowRow {
+    fn time(&self) -> Option<DateTime<Utc>> {
+        self.time
+    }
+
+    fn key<'a>(&'a self, _: usize, column: usize, _: &'a mut String) -> Cell<'a> {
+        self.cell(column)
+    }
+
+    fn attempts(&self) -> i64 {
+        attempts(
+            self.duplicate,
+            self.verdict,
+            self.counting == "aggregated",
+            self.count,
+        )
+    }
+
+    fn bytes(&self) -> Option<u64> {
+        self.bytes
+    }
+
+    fn packets(&self) -> Option<u64> {
+        self.packets
+    }
+
+    fn peer<'a>(&'a self, end: End, buf: &'a mut String) -> Option<&'a str> {
+        let (namespace, pod, ip, other) = match end {
+            End::Src => (
+                &self.src_namespace,
+                &self.src_pod,
+                &self.src_ip,
+                &self.src_name,
+            ),
+            End::Dst => (
+                &self.dst_namespace,
+                &self.dst_pod,
+                &self.dst_ip,
+                &self.dst_name,
+            ),
+        };
+        match pod {
+            Some(pod) => Some(pod_peer(namespace.as_deref(), pod, buf)),
+            None => ip.as_deref().or(other.as_deref()),
+        }
+    }
+}
+
+/// A flow read in place, with its keys.
+struct FlowRecord<'f> {
+    flow: &'f Flow,
+    why: Option<&'f Why>,
+    keys: &'f [FlowKey],
+}
+
+impl TopRecord for FlowRecord<'_> {
+    fn time(&self) -> Option<DateTime<Utc>> {
+        self.flow.time
+    }
+
+    fn key<'a>(&'a self, k: usize, _: usize, buf: &'a mut String) -> Cell<'a> {
+        self.keys[k].cell(self.flow, self.why, buf)
+    }
+
+    fn attempts(&self) -> i64 {
+        attempts(
+            self.flow.duplicate,
+            self.flow.action.as_str(),
+            self.flow.counting == Counting::Aggregated,
+            self.flow.count,
+        )
+    }
+
+    fn bytes(&self) -> Option<u64> {
+        self.flow.bytes
+    }
+
+    fn packets(&self) -> Option<u64> {
+        self.flow.packets
+    }
+
+    fn peer<'a>(&'a self, end: End, buf: &'a mut String) -> Option<&'a str> {
+        let ep = match end {
+            End::Src => &self.flow.src,
+            End::Dst => &self.flow.dst,
+        };
+        if let Identity::Pod(p) = &ep.identity {
+            if !p.name.is_empty() {
+                return Some(pod_peer(Some(&p.namespace), &p.name, buf));
+            }
+        }
+        // Not a named pod: the address, else the name the row gives other identities (none
+        // for a pod without a name, which then counts as the null peer).
+        let key = if ep.ip.is_some() {
+            EndColumn::Ip
+        } else {
+            EndColumn::Name
+        };
+        match FlowKey::End(end, key).cell(self.flow, self.why, buf) {
+            Cell::Text(s) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 impl TopAggregator {
     /// An empty aggregator.
     pub fn new(query: TopQuery) -> TopAggregator {
         let groups = Groups::new(&query.key_kinds());
+        let flow_keys = query.by.iter().map(|name| FlowKey::of(name)).collect();
         TopAggregator {
             query,
             groups,
+            flow_keys,
             numbers: Vec::new(),
             name: String::new(),
         }
@@ -238,12 +386,33 @@ impl TopAggregator {
 
     /// Adds one flow row.
     pub fn push(&mut self, row: &FlowRow) {
+        self.add(row);
+    }
+
+    /// Adds one flow, with what the snapshot says about its connection (needed when a group
+    /// column is `policy_verdict` or `mismatch`). The same as pushing its
+    /// [`FlowRow`]`::of(flow).with_why(why)`, without building the row.
+    pub fn push_flow(&mut self, flow: &Flow, why: Option<&Why>) {
+        match self.flow_keys.take() {
+            Some(keys) => {
+                self.add(&FlowRecord {
+                    flow,
+                    why,
+                    keys: &keys,
+                });
+                self.flow_keys = Some(keys);
+            }
+            None => self.add(&FlowRow::of(flow).with_why(why)),
+        }
+    }
+
+    fn add(&mut self, record: &impl TopRecord) {
         let bucketed = usize::from(self.query.bucket.is_some());
         self.numbers.clear();
         if let Some(width) = self.query.bucket {
             let width = width.num_microseconds().unwrap_or(i64::MAX).max(1);
-            let bucket = row
-                .time
+            let bucket = record
+                .time()
                 .map(|t| t.timestamp_micros().div_euclid(width).saturating_mul(width));
             let KeyValues::Number(dict) = &mut self.groups.keys[0] else {
                 unreachable!("the bucket is a number key")
@@ -251,7 +420,7 @@ impl TopAggregator {
             self.numbers.push(dict.number(bucket.as_ref()));
         }
         for (k, &column) in self.query.by_index.iter().enumerate() {
-            let cell = row.cell(column);
+            let cell = record.key(k, column, &mut self.name);
             let n = match &mut self.groups.keys[bucketed + k] {
                 KeyValues::Text(dict) => dict.number(match cell {
                     Cell::Text(s) => Some(s),
@@ -262,48 +431,25 @@ impl TopAggregator {
             self.numbers.push(n);
         }
         let group = self.groups.group(&self.numbers);
-        // A repeated report of one packet (Hubble reports a packet at every observation point)
-        // is no attempt, whatever its verdict; a record the source folded many flows into
-        // (an exporter's aggregate) stands for as many as it says.
-        let attempts = match row.verdict {
-            _ if row.duplicate => 0,
-            "denied" | "dropped" => i64::try_from(row.count).unwrap_or(i64::MAX),
-            _ if row.counting == "aggregated" => i64::try_from(row.count).unwrap_or(i64::MAX),
-            _ => 1,
-        };
+        let attempts = record.attempts();
         let sums = &mut self.groups.sums;
         let g = group as usize;
         sums.count[g] = sums.count[g].saturating_add(attempts);
         sums.records[g] = sums.records[g].saturating_add(1);
-        if let Some(b) = row.bytes {
+        if let Some(b) = record.bytes() {
             sums.volumes_from(g);
             sums.bytes[g] = sums.bytes[g].saturating_add(i64::try_from(b).unwrap_or(i64::MAX));
             sums.known[g] |= BYTES_KNOWN;
         }
-        if let Some(p) = row.packets {
+        if let Some(p) = record.packets() {
             sums.volumes_from(g);
             sums.packets[g] = sums.packets[g].saturating_add(i64::try_from(p).unwrap_or(i64::MAX));
             sums.known[g] |= PACKETS_KNOWN;
         }
-        let ends = [
-            (&row.src_namespace, &row.src_pod, &row.src_ip, &row.src_name),
-            (&row.dst_namespace, &row.dst_pod, &row.dst_ip, &row.dst_name),
-        ];
-        for (side, (namespace, pod, ip, other)) in ends.into_iter().enumerate() {
-            // One end's identity: `namespace/pod` for pods, otherwise the address (or the
-            // log's name for it when there is no address).
-            let peer = match pod {
-                Some(pod) => {
-                    self.name.clear();
-                    self.name.push_str(namespace.as_deref().unwrap_or(""));
-                    self.name.push('/');
-                    self.name.push_str(pod);
-                    Some(self.name.as_str())
-                }
-                None => ip.as_deref().or(other.as_deref()),
-            };
+        for end in [End::Src, End::Dst] {
+            let peer = record.peer(end, &mut self.name);
             let peer = self.groups.peer(peer);
-            if side == 0 {
+            if end == End::Src {
                 self.groups.sources.add(group, peer);
             } else {
                 self.groups.destinations.add(group, peer);
@@ -718,6 +864,37 @@ mod tests {
         let df = top(TopQuery::new(vec![], None, 20).unwrap(), &[]);
         assert!(df.rows.is_empty());
         assert_eq!(df.columns.len(), DEFAULT_TOP_KEYS.len() + TOP_METRICS.len());
+    }
+
+    #[test]
+    fn pushing_a_flow_groups_as_pushing_its_row() {
+        let mut flows = super::super::flow_cells::tests::varied_flows();
+        // Repeats, so that groups and peers are met again.
+        flows.extend(super::super::flow_cells::tests::varied_flows());
+        for (i, f) in flows.iter_mut().enumerate() {
+            f.time =
+                Some(DateTime::from_timestamp(1_795_201_500 + 37 * i as i64, 0).expect("a time"));
+        }
+        let whys = super::super::flow_cells::tests::whys();
+        let mut queries = vec![
+            TopQuery::new(vec![], None, 0).unwrap(),
+            TopQuery::new(vec![], Some(TimeDelta::minutes(1)), 2).unwrap(),
+        ];
+        queries.extend(
+            groupable_columns()
+                .into_iter()
+                .map(|c| TopQuery::new(vec![c.to_string()], None, 0).unwrap()),
+        );
+        for query in queries {
+            let mut rows = TopAggregator::new(query.clone());
+            let mut in_place = TopAggregator::new(query.clone());
+            for (i, flow) in flows.iter().enumerate() {
+                let why = whys[i % whys.len()].as_ref();
+                rows.push(&FlowRow::of(flow).with_why(why));
+                in_place.push_flow(flow, why);
+            }
+            assert_eq!(rows.finish(), in_place.finish(), "{:?}", query.by());
+        }
     }
 
     #[test]
