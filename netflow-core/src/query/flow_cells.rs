@@ -59,6 +59,10 @@ pub(crate) enum FlowKey {
     Line,
     PolicyVerdict,
     Mismatch,
+    /// The L7 message in one line (formatted).
+    L7,
+    /// What else the record says.
+    Details,
     /// Lists: formatted by [`FlowCells`] only.
     Policies,
     AlsoSubjectTo,
@@ -110,6 +114,8 @@ impl FlowKey {
             "line" => FlowKey::Line,
             "policy_verdict" => FlowKey::PolicyVerdict,
             "mismatch" => FlowKey::Mismatch,
+            "l7" => FlowKey::L7,
+            "details" => FlowKey::Details,
             _ => return None,
         })
     }
@@ -119,6 +125,7 @@ impl FlowKey {
         matches!(
             self,
             FlowKey::Protocol
+                | FlowKey::L7
                 | FlowKey::End(_, EndColumn::Ip | EndColumn::Service | EndColumn::Name)
         )
     }
@@ -156,6 +163,11 @@ impl FlowKey {
                 };
                 format_end(ep, column, buf)
             }
+            FlowKey::L7 => flow
+                .details
+                .as_ref()
+                .and_then(|d| d.l7.as_ref())
+                .is_some_and(|l7| write!(buf, "{l7}").is_ok()),
             _ => false,
         }
     }
@@ -183,7 +195,10 @@ impl FlowKey {
             FlowKey::Line => Cell::UInt(flow.origin.line),
             FlowKey::PolicyVerdict => text(why.and_then(|w| w.verdict).map(|v| v.as_str())),
             FlowKey::Mismatch => text(why.and_then(|w| w.mismatch.as_deref())),
-            FlowKey::Protocol | FlowKey::Policies | FlowKey::AlsoSubjectTo => Cell::Null,
+            FlowKey::Details => flow.details.as_deref().map_or(Cell::Null, Cell::Details),
+            FlowKey::Protocol | FlowKey::L7 | FlowKey::Policies | FlowKey::AlsoSubjectTo => {
+                Cell::Null
+            }
         }
     }
 }
@@ -341,8 +356,9 @@ impl Row for FlowView<'_> {
 pub(super) mod tests {
     use super::*;
     use crate::flow::{
-        Action, CloudIdentity, CloudResource, Counting, Direction, IdentitySource, NetworkIdentity,
-        NetworkScope, NodeIdentity, PodIdentity, PolicyRef, Protocol, ServiceIdentity, Workload,
+        Action, CloudIdentity, CloudResource, Counting, Direction, FlowDetails, IdentitySource,
+        NetworkIdentity, NetworkScope, NodeIdentity, PodIdentity, PolicyRef, Protocol,
+        ServiceIdentity, Workload,
     };
     use crate::policy::PolicyVerdict;
     use crate::query::top::groupable_columns;
@@ -435,6 +451,30 @@ pub(super) mod tests {
         f.dst.identity = Identity::Node(NodeIdentity::default());
         f.action = Action::Unknown;
         f.protocol = Protocol::Unknown;
+        flows.push(f);
+
+        let mut f = Flow::test_flow("10.0.0.8", "10.96.0.10", 53);
+        f.protocol = Protocol::Udp;
+        f.details = Some(Arc::new(FlowDetails {
+            record_id: Some("60e8fedd-6d98-49d8-b7f6-cb84455757ab".into()),
+            l7: Some(crate::flow::L7 {
+                kind: Some("RESPONSE".into()),
+                dns: Some(crate::flow::Dns {
+                    query: "zipkin.istio-system.svc.cluster.local.".into(),
+                    rcode: Some(3),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }));
+        flows.push(f);
+
+        let mut f = Flow::test_flow("10.0.0.9", "10.0.0.10", 443);
+        f.details = Some(Arc::new(FlowDetails {
+            trace_reason: Some("ESTABLISHED".into()),
+            ..Default::default()
+        }));
         flows.push(f);
         flows
     }
