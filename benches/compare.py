@@ -162,7 +162,7 @@ def whole_file_commands(flowq, fmt, f, out):
             "duckdb": duckdb_cmd("SELECT %s, %s, count(*) FROM %s %sGROUP BY 1, 2" % (ns, port, src, where)),
         },
         "parquet": {
-            "flowq": "rm -f %s && %s flows -o parquet --out %s %s" % (flowq_parquet, flowq, flowq_parquet, f),
+            "flowq": "%s flows -o parquet --out %s %s" % (flowq, flowq_parquet, f),
             "duckdb": duckdb_cmd("COPY (SELECT %s FROM %s) TO '%s' (FORMAT parquet, COMPRESSION zstd)"
                                  % (", ".join(spec["export"]), src, duckdb_parquet)),
             "files": {"flowq": flowq_parquet, "duckdb": duckdb_parquet},
