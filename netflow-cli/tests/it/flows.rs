@@ -298,3 +298,39 @@ fn flow_rows_name_the_policies_flowq_does_not_evaluate() {
         csv.stdout
     );
 }
+
+#[test]
+fn rows_carry_the_l7_message_and_what_else_the_record_says() {
+    let points = "testdata/flows/hubble/observation-points.ndjson";
+    let run = flowq(&["flows", "-o", "ndjson", points]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rows = ndjson(&run.stdout);
+    // Line 6: the proxy's record of the first query; line 1: its FROM_ENDPOINT trace.
+    let query = rows.iter().find(|r| r["line"] == 6).unwrap();
+    assert_eq!(query["l7"], "dns request A redis.shop.svc.cluster.local.");
+    assert_eq!(
+        query["details"]["l7"]["dns"]["query"],
+        "redis.shop.svc.cluster.local."
+    );
+    let trace = rows.iter().find(|r| r["line"] == 1).unwrap();
+    assert_eq!(trace["l7"], serde_json::Value::Null);
+    assert_eq!(trace["details"]["observation_point"], "FROM_ENDPOINT");
+    assert_eq!(trace["details"]["trace_reason"], "NEW");
+    // The incident fixture's records say nothing more: null, not an empty object.
+    let plain = ndjson(&flowq(&["flows", "-o", "ndjson", INCIDENT]).stdout);
+    assert!(plain.iter().any(|r| r["details"].is_null()));
+
+    // CSV: the log's own columns come before those the snapshot adds; details as JSON text.
+    let csv = flowq(&["flows", "-o", "csv", points]);
+    let header = csv.stdout.lines().next().unwrap();
+    assert!(
+        header.ends_with("line,l7,details,policy_verdict,mismatch,also_subject_to"),
+        "{header}"
+    );
+    assert!(
+        csv.stdout
+            .contains(r#""{""observation_point"":""FROM_ENDPOINT"""#),
+        "{}",
+        csv.stdout
+    );
+}

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::value::Lenient;
 use crate::flow::LogEntryInfo;
 
 /// The envelope fields flowq reads.
@@ -19,10 +20,12 @@ pub(crate) struct LogEntry<'a> {
     pub json_payload: Option<&'a RawValue>,
     #[serde(rename = "logName", alias = "log_name")]
     pub log_name: Option<String>,
+    // What only describes the entry is read leniently: a value of another shape (a bare
+    // payload may have keys of these names) never costs the record.
     #[serde(rename = "insertId", alias = "insert_id")]
-    pub insert_id: Option<String>,
+    pub insert_id: Lenient<String>,
     pub resource: Option<Resource>,
-    pub labels: Option<BTreeMap<String, Value>>,
+    pub labels: Lenient<BTreeMap<String, Value>>,
 }
 
 /// The monitored resource of an entry.
@@ -30,8 +33,8 @@ pub(crate) struct LogEntry<'a> {
 #[serde(default)]
 pub(crate) struct Resource {
     #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub labels: Option<BTreeMap<String, Value>>,
+    pub kind: Lenient<String>,
+    pub labels: Lenient<BTreeMap<String, Value>>,
 }
 
 impl<'a> LogEntry<'a> {
@@ -47,6 +50,7 @@ impl<'a> LogEntry<'a> {
         self.resource
             .as_ref()?
             .labels
+            .0
             .as_ref()?
             .get("node_name")?
             .as_str()
@@ -84,16 +88,16 @@ impl<'a> LogEntry<'a> {
             resource_type: self
                 .resource
                 .as_ref()
-                .and_then(|r| r.kind.clone())
+                .and_then(|r| r.kind.0.clone())
                 .filter(|k| !k.is_empty()),
-            resource_labels: texts(&self.resource.as_ref().and_then(|r| r.labels.clone())),
-            labels: texts(&self.labels),
+            resource_labels: texts(&self.resource.as_ref().and_then(|r| r.labels.0.clone())),
+            labels: texts(&self.labels.0),
         })
     }
 
     /// The entry's own id (`insertId`), unless empty.
     pub fn insert_id(&self) -> Option<String> {
-        self.insert_id.clone().filter(|i| !i.is_empty())
+        self.insert_id.0.clone().filter(|i| !i.is_empty())
     }
 }
 

@@ -560,6 +560,20 @@ mod tests {
     }
 
     #[test]
+    fn an_envelope_field_of_another_shape_never_costs_the_record() {
+        let f = flow_of(
+            r#"{"insertId":7,"labels":"x","resource":{"type":["gce_subnetwork"],"labels":[1]},"logName":"projects/p/logs/compute.googleapis.com%2Fvpc_flows","jsonPayload":{"connection":{"src_ip":"10.0.0.2","dest_ip":"10.0.0.3","src_port":1,"dest_port":2,"protocol":6},"reporter":"SRC"}}"#,
+        );
+        let entry = f.details.as_deref().unwrap().log_entry.as_ref().unwrap();
+        assert_eq!(entry.resource_type, None);
+        assert!(entry.resource_labels.is_empty() && entry.labels.is_empty());
+        assert_eq!(
+            entry.log_id.as_deref(),
+            Some("compute.googleapis.com/vpc_flows")
+        );
+    }
+
+    #[test]
     fn a_bare_payload_without_more_to_say_has_no_details_and_odd_values_cost_nothing() {
         let f = flow_of(
             r#"{"connection":{"src_ip":"10.0.0.2","dest_ip":"10.0.0.3","src_port":1,"dest_port":2,"protocol":6},"reporter":"SRC"}"#,
