@@ -1,0 +1,244 @@
+//! The fast path for GKE policy-action node-file lines (the payload alone, as the node writes
+//! it): reads the fields a [`Payload`] holds straight from the line and skips the rest, then
+//! hands it to the same conversion as the serde decoder.
+//!
+//! A line is left to serde ([`Unusual`]) when it has a Cloud Logging envelope (`jsonPayload`,
+//! `logName`, `resource`, in either spelling), a key or string with an escape, `null`, a
+//! repeated key, a value of an unexpected type, a time the serde decoder would not read, or
+//! anything that is not valid JSON. Structs are built with every field named, so a field added
+//! to them does not compile until this path reads it.
+
+use serde::de::value::{BorrowedStrDeserializer, U64Deserializer};
+use serde::Deserialize;
+
+use super::{Connection, Payload, RawEndpoint, RawPolicy};
+use crate::ingest::scan::{once, Scan, Scanner, Unusual};
+use crate::ingest::value::{TimeValue, U64Value};
+
+/// Reads one node-file line, or `None` when it is left to the serde decoder.
+pub(super) fn scan(line: &[u8]) -> Option<Payload> {
+    let text = std::str::from_utf8(line).ok()?;
+    let mut s = Scanner::new(text);
+    let payload = payload(&mut s).ok()?;
+    s.end().ok()?;
+    Some(payload)
+}
+
+fn payload(s: &mut Scanner<'_>) -> Scan<Payload> {
+    let (mut connection, mut disposition, mut policies) = (None, None, None);
+    let (mut src, mut dest, mut count) = (None, None, None);
+    let (mut node_name, mut timestamp) = (None, None);
+    let mut seen = 0;
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        match key {
+            "connection" => {
+                once(&mut seen, 0)?;
+                connection = Some(raw_connection(s)?);
+            }
+            "disposition" => {
+                once(&mut seen, 1)?;
+                disposition = Some(owned(s)?);
+            }
+            "policies" => {
+                once(&mut seen, 2)?;
+                let mut list = Vec::new();
+                let mut items = s.array()?;
+                while s.item(&mut items)? {
+                    list.push(raw_policy(s)?);
+                }
+                policies = Some(list);
+            }
+            "src" => {
+                once(&mut seen, 3)?;
+                src = Some(raw_endpoint(s)?);
+            }
+            "dest" => {
+                once(&mut seen, 4)?;
+                dest = Some(raw_endpoint(s)?);
+            }
+            "count" => {
+                once(&mut seen, 5)?;
+                count = Some(u64_value(s)?);
+            }
+            "node_name" => {
+                once(&mut seen, 6)?;
+                node_name = Some(owned(s)?);
+            }
+            "timestamp" => {
+                once(&mut seen, 7)?;
+                timestamp = Some(time(s)?);
+            }
+            // A Cloud Logging entry: its envelope is read by serde.
+            "jsonPayload" | "json_payload" | "logName" | "log_name" | "resource" => {
+                return Err(Unusual)
+            }
+            _ => s.skip()?,
+        }
+    }
+    Ok(Payload {
+        connection,
+        disposition,
+        policies,
+        src,
+        dest,
+        count,
+        node_name,
+        timestamp,
+    })
+}
+
+fn owned(s: &mut Scanner<'_>) -> Scan<String> {
+    Ok(s.string()?.to_string())
+}
+
+fn u64_value(s: &mut Scanner<'_>) -> Scan<U64Value> {
+    match s.next_byte()? {
+        b'"' => {
+            let digits = s.string()?;
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Unusual);
+            }
+            digits.parse().map(U64Value).map_err(|_| Unusual)
+        }
+        _ => s.u64().map(U64Value),
+    }
+}
+
+/// A time as the serde decoder reads it (RFC 3339 or epoch digits, as text or a number),
+/// through the same `Deserialize` implementation; one it would reject is left to it.
+fn time(s: &mut Scanner<'_>) -> Scan<TimeValue> {
+    let read = match s.next_byte()? {
+        b'"' => TimeValue::deserialize(BorrowedStrDeserializer::<serde_json::Error>::new(
+            s.string()?,
+        )),
+        _ => TimeValue::deserialize(U64Deserializer::<serde_json::Error>::new(s.u64()?)),
+    };
+    read.map_err(|_| Unusual)
+}
+
+fn raw_connection(s: &mut Scanner<'_>) -> Scan<Connection> {
+    let (mut src_ip, mut dest_ip) = (None, None);
+    let (mut src_port, mut dest_port) = (None, None);
+    let (mut protocol, mut direction) = (None, None);
+    let mut seen = 0;
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        match key {
+            "src_ip" => {
+                once(&mut seen, 0)?;
+                src_ip = Some(owned(s)?);
+            }
+            "dest_ip" => {
+                once(&mut seen, 1)?;
+                dest_ip = Some(owned(s)?);
+            }
+            "src_port" => {
+                once(&mut seen, 2)?;
+                src_port = Some(u64_value(s)?);
+            }
+            "dest_port" => {
+                once(&mut seen, 3)?;
+                dest_port = Some(u64_value(s)?);
+            }
+            "protocol" => {
+                once(&mut seen, 4)?;
+                protocol = Some(owned(s)?);
+            }
+            "direction" => {
+                once(&mut seen, 5)?;
+                direction = Some(owned(s)?);
+            }
+            _ => s.skip()?,
+        }
+    }
+    Ok(Connection {
+        src_ip,
+        dest_ip,
+        src_port,
+        dest_port,
+        protocol,
+        direction,
+    })
+}
+
+fn raw_policy(s: &mut Scanner<'_>) -> Scan<RawPolicy> {
+    let (mut kind, mut name, mut namespace) = (None, String::new(), None);
+    let mut seen = 0;
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        match key {
+            "kind" => {
+                once(&mut seen, 0)?;
+                kind = Some(owned(s)?);
+            }
+            "name" => {
+                once(&mut seen, 1)?;
+                name = owned(s)?;
+            }
+            "namespace" => {
+                once(&mut seen, 2)?;
+                namespace = Some(owned(s)?);
+            }
+            _ => s.skip()?,
+        }
+    }
+    Ok(RawPolicy {
+        kind,
+        name,
+        namespace,
+    })
+}
+
+fn raw_endpoint(s: &mut Scanner<'_>) -> Scan<RawEndpoint> {
+    let mut fields: [Option<String>; 6] = Default::default();
+    let mut seen = 0;
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        let at = match key {
+            "pod_name" => 0,
+            "pod_namespace" => 1,
+            "namespace" => 2,
+            "workload_kind" => 3,
+            "workload_name" => 4,
+            "node_name" => 5,
+            _ => {
+                s.skip()?;
+                continue;
+            }
+        };
+        once(&mut seen, at)?;
+        fields[at as usize] = Some(owned(s)?);
+    }
+    let [pod_name, pod_namespace, namespace, workload_kind, workload_name, node_name] = fields;
+    Ok(RawEndpoint {
+        pod_name,
+        pod_namespace,
+        namespace,
+        workload_kind,
+        workload_name,
+        node_name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    const LINE: &str = r#"{"connection":{"src_ip":"10.84.1.8","dest_ip":"10.84.0.11","src_port":45084,"dest_port":8080,"protocol":"tcp","direction":"ingress"},"disposition":"deny","src":{"pod_name":"client-5689846f5b-cq","pod_namespace":"default"},"dest":{"node_name":"gke-n1","workload_kind":"Node"},"count":4,"node_name":"gke-n1","timestamp":"2020-06-13T21:30:22.292379064Z"}"#;
+
+    #[test]
+    fn node_file_lines_are_read_fast_and_entries_are_left_to_serde() {
+        assert!(super::scan(LINE.as_bytes()).is_some());
+        let entry =
+            format!(r#"{{"jsonPayload":{LINE},"logName":"projects/p/logs/policy-action"}}"#);
+        assert!(super::scan(entry.as_bytes()).is_none());
+        for odd in [
+            LINE.replace("\"count\":4", "\"count\":null"),
+            LINE.replace("\"deny\"", "\"d\\u0065ny\""),
+            LINE.replace("\"count\":4", "\"count\":4,\"count\":5"),
+            LINE.replace("2020-06-13T21:30:22.292379064Z", "noon"),
+            LINE[..LINE.len() - 1].to_string(),
+        ] {
+            assert!(super::scan(odd.as_bytes()).is_none(), "{odd}");
+        }
+    }
+}
