@@ -45,13 +45,13 @@ pub fn decode(bytes: &[u8], origin: Origin) -> Record {
     }
 }
 
-/// Decodes one node-file line with the fast path alone; gives `origin` back when the record is
-/// left to the serde decoder.
+/// Decodes one entry or payload with the fast path alone; gives `origin` back when the record
+/// is left to the serde decoder.
 pub fn decode_fast(bytes: &[u8], origin: Origin) -> Result<Record, Origin> {
-    let Some(payload) = fast::scan(bytes) else {
+    let Some((payload, node)) = fast::scan(bytes) else {
         return Err(origin);
     };
-    Ok(match convert(payload, None, origin) {
+    Ok(match convert(payload, node, origin) {
         Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
         Err(cause) => Record::Skip(cause),
     })

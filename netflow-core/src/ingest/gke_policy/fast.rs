@@ -1,11 +1,12 @@
-//! The fast path for GKE policy-action node-file lines (the payload alone, as the node writes
-//! it): reads the fields a [`Payload`] holds straight from the line and skips the rest, then
-//! hands it to the same conversion as the serde decoder.
+//! The fast path for GKE policy-action records — node-file lines (the payload alone) and Cloud
+//! Logging entries (`jsonPayload`, the node in `resource.labels.node_name`): reads the fields a
+//! [`Payload`] holds straight from the line and skips the rest, then hands it to the same
+//! conversion as the serde decoder.
 //!
-//! A line is left to serde ([`Unusual`]) when it has a Cloud Logging envelope (`jsonPayload`,
-//! `logName`, `resource`, in either spelling), a key or string with an escape, `null`, a
-//! repeated key, a value of an unexpected type, a time the serde decoder would not read, or
-//! anything that is not valid JSON. Structs are built with every field named, so a field added
+//! A record is left to serde ([`Unusual`]) when it holds a key or string with an escape where
+//! one is read, `null`, a repeated key (also among an entry's own fields that look like payload
+//! fields), a value of an unexpected type, a time the serde decoder would not read, or anything
+//! that is not valid JSON. Structs are built with every field named, so a field added
 //! to them does not compile until this path reads it.
 
 use serde::de::value::{BorrowedStrDeserializer, U64Deserializer};
@@ -15,77 +16,157 @@ use super::{Connection, Payload, RawEndpoint, RawPolicy};
 use crate::ingest::scan::{once, Scan, Scanner, Unusual};
 use crate::ingest::value::{TimeValue, U64Value};
 
-/// Reads one node-file line, or `None` when it is left to the serde decoder.
-pub(super) fn scan(line: &[u8]) -> Option<Payload> {
+/// Reads one record — a node-file line, or a Cloud Logging entry around one — as the payload
+/// and the node its entry's resource names, or `None` when it is left to the serde decoder.
+pub(super) fn scan(line: &[u8]) -> Option<(Payload, Option<String>)> {
     let text = std::str::from_utf8(line).ok()?;
     let mut s = Scanner::new(text);
-    let payload = payload(&mut s).ok()?;
+    let read = record(&mut s).ok()?;
     s.end().ok()?;
-    Some(payload)
+    Some(read)
 }
 
-fn payload(s: &mut Scanner<'_>) -> Scan<Payload> {
-    let (mut connection, mut disposition, mut policies) = (None, None, None);
-    let (mut src, mut dest, mut count) = (None, None, None);
-    let (mut node_name, mut timestamp) = (None, None);
+/// The top level: an entry's envelope fields, or the payload's own (a node-file line is its
+/// own payload, and an entry's other fields are ignored as serde ignores them).
+fn record(s: &mut Scanner<'_>) -> Scan<(Payload, Option<String>)> {
+    let mut top = Fields::default();
+    let (mut nested, mut node) = (None, None);
     let mut seen = 0;
     let mut members = s.object()?;
     while let Some(key) = s.key(&mut members)? {
         match key {
-            "connection" => {
+            "jsonPayload" | "json_payload" => {
                 once(&mut seen, 0)?;
-                connection = Some(raw_connection(s)?);
+                nested = Some(payload(s)?);
+            }
+            "logName" | "log_name" => {
+                once(&mut seen, 1)?;
+                s.string()?;
+            }
+            "resource" => {
+                once(&mut seen, 2)?;
+                node = resource_node(s)?;
+            }
+            _ => {
+                if !top.read(key, s)? {
+                    s.skip()?;
+                }
+            }
+        }
+    }
+    let payload = nested.unwrap_or_else(|| top.finish());
+    Ok((payload, node.filter(|n| !n.is_empty())))
+}
+
+/// The node an entry's resource labels name (`resource.labels.node_name`).
+fn resource_node(s: &mut Scanner<'_>) -> Scan<Option<String>> {
+    let mut node = None;
+    let mut seen = 0;
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        if key != "labels" {
+            s.skip()?;
+            continue;
+        }
+        once(&mut seen, 0)?;
+        let mut labels_seen = 0;
+        let mut labels = s.object()?;
+        while let Some(label) = s.key(&mut labels)? {
+            if label == "node_name" {
+                once(&mut labels_seen, 0)?;
+                node = Some(owned(s)?);
+            } else {
+                s.skip()?;
+            }
+        }
+    }
+    Ok(node)
+}
+
+fn payload(s: &mut Scanner<'_>) -> Scan<Payload> {
+    let mut fields = Fields::default();
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        if !fields.read(key, s)? {
+            s.skip()?;
+        }
+    }
+    Ok(fields.finish())
+}
+
+/// The fields of a payload read so far.
+#[derive(Default)]
+struct Fields {
+    connection: Option<Connection>,
+    disposition: Option<String>,
+    policies: Option<Vec<RawPolicy>>,
+    src: Option<RawEndpoint>,
+    dest: Option<RawEndpoint>,
+    count: Option<U64Value>,
+    node_name: Option<String>,
+    timestamp: Option<TimeValue>,
+    seen: u32,
+}
+
+impl Fields {
+    /// Reads the value of `key` when it is a payload field; `false` when it is not one.
+    fn read(&mut self, key: &str, s: &mut Scanner<'_>) -> Scan<bool> {
+        let seen = &mut self.seen;
+        match key {
+            "connection" => {
+                once(seen, 0)?;
+                self.connection = Some(raw_connection(s)?);
             }
             "disposition" => {
-                once(&mut seen, 1)?;
-                disposition = Some(owned(s)?);
+                once(seen, 1)?;
+                self.disposition = Some(owned(s)?);
             }
             "policies" => {
-                once(&mut seen, 2)?;
+                once(seen, 2)?;
                 let mut list = Vec::new();
                 let mut items = s.array()?;
                 while s.item(&mut items)? {
                     list.push(raw_policy(s)?);
                 }
-                policies = Some(list);
+                self.policies = Some(list);
             }
             "src" => {
-                once(&mut seen, 3)?;
-                src = Some(raw_endpoint(s)?);
+                once(seen, 3)?;
+                self.src = Some(raw_endpoint(s)?);
             }
             "dest" => {
-                once(&mut seen, 4)?;
-                dest = Some(raw_endpoint(s)?);
+                once(seen, 4)?;
+                self.dest = Some(raw_endpoint(s)?);
             }
             "count" => {
-                once(&mut seen, 5)?;
-                count = Some(u64_value(s)?);
+                once(seen, 5)?;
+                self.count = Some(u64_value(s)?);
             }
             "node_name" => {
-                once(&mut seen, 6)?;
-                node_name = Some(owned(s)?);
+                once(seen, 6)?;
+                self.node_name = Some(owned(s)?);
             }
             "timestamp" => {
-                once(&mut seen, 7)?;
-                timestamp = Some(time(s)?);
+                once(seen, 7)?;
+                self.timestamp = Some(time(s)?);
             }
-            // A Cloud Logging entry: its envelope is read by serde.
-            "jsonPayload" | "json_payload" | "logName" | "log_name" | "resource" => {
-                return Err(Unusual)
-            }
-            _ => s.skip()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn finish(self) -> Payload {
+        Payload {
+            connection: self.connection,
+            disposition: self.disposition,
+            policies: self.policies,
+            src: self.src,
+            dest: self.dest,
+            count: self.count,
+            node_name: self.node_name,
+            timestamp: self.timestamp,
         }
     }
-    Ok(Payload {
-        connection,
-        disposition,
-        policies,
-        src,
-        dest,
-        count,
-        node_name,
-        timestamp,
-    })
 }
 
 fn owned(s: &mut Scanner<'_>) -> Scan<String> {
@@ -226,11 +307,15 @@ mod tests {
     const LINE: &str = r#"{"connection":{"src_ip":"10.84.1.8","dest_ip":"10.84.0.11","src_port":45084,"dest_port":8080,"protocol":"tcp","direction":"ingress"},"disposition":"deny","src":{"pod_name":"client-5689846f5b-cq","pod_namespace":"default"},"dest":{"node_name":"gke-n1","workload_kind":"Node"},"count":4,"node_name":"gke-n1","timestamp":"2020-06-13T21:30:22.292379064Z"}"#;
 
     #[test]
-    fn node_file_lines_are_read_fast_and_entries_are_left_to_serde() {
+    fn node_file_lines_and_entries_are_read_fast_and_odd_ones_left_to_serde() {
         assert!(super::scan(LINE.as_bytes()).is_some());
-        let entry =
-            format!(r#"{{"jsonPayload":{LINE},"logName":"projects/p/logs/policy-action"}}"#);
-        assert!(super::scan(entry.as_bytes()).is_none());
+        let entry = format!(
+            r#"{{"insertId":"x","jsonPayload":{LINE},"logName":"projects/p/logs/policy-action","resource":{{"type":"k8s_node","labels":{{"node_name":"gke-n2"}}}}}}"#
+        );
+        let (_, node) = super::scan(entry.as_bytes()).expect("an entry is read fast");
+        assert_eq!(node.as_deref(), Some("gke-n2"));
+        let null_payload = r#"{"jsonPayload":null,"connection":{}}"#;
+        assert!(super::scan(null_payload.as_bytes()).is_none());
         for odd in [
             LINE.replace("\"count\":4", "\"count\":null"),
             LINE.replace("\"deny\"", "\"d\\u0065ny\""),
