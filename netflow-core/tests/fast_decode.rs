@@ -52,12 +52,13 @@ fn tallies() -> Vec<Tally> {
     Format::ALL.iter().map(|_| Tally::default()).collect()
 }
 
-fn hubble(tally: &[Tally]) -> &Tally {
-    let at = Format::ALL
-        .iter()
-        .position(|f| *f == Format::Hubble)
-        .unwrap();
+fn of(format: Format, tally: &[Tally]) -> &Tally {
+    let at = Format::ALL.iter().position(|f| *f == format).unwrap();
     &tally[at]
+}
+
+fn hubble(tally: &[Tally]) -> &Tally {
+    of(Format::Hubble, tally)
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -114,6 +115,12 @@ fn fast_paths_decode_every_fixture_as_serde_does() {
     // The fixtures are mostly `hubble observe` lines: the fast path must be what reads them.
     let h = hubble(&tally);
     assert!(h.fast > 200, "the Hubble fast path decoded only {h:?}");
+    // The four node-file lines of policy_action.log, and their values written again.
+    let g = of(Format::GkePolicyAction, &tally);
+    assert!(
+        g.fast >= 4,
+        "the GKE policy-action fast path decoded only {g:?}"
+    );
 }
 
 #[test]
@@ -466,4 +473,109 @@ fn fast_paths_decode_generated_hubble_records_as_serde_does() {
     assert!(h.fast > 8_000 && h.general > 2_000, "{h:?}");
     let b = hubble(&broken);
     assert!(b.fast > 1_000 && b.general > 20_000, "{b:?}");
+}
+
+/// A GKE policy-action node-file line, or now and then a Cloud Logging entry around one, with
+/// fields in any order, any of them missing, and odd values.
+fn gke_policy_record(rng: &mut Rng) -> String {
+    let endpoints = [
+        r#"{"pod_name":"client-5689846f5b-cq","pod_namespace":"default","namespace":"default","workload_kind":"ReplicaSet","workload_name":"client-5689846f5b"}"#,
+        r#"{"node_name":"gke-n1","workload_kind":"Node"}"#,
+        r#"{"pod_name":"es-0","namespace":"vamp"}"#,
+        r#"{}"#,
+        r#"{"pod_name":"caf\u00e9"}"#,
+        r#"{"pod_name":null}"#,
+    ];
+    let mut parts = vec![
+        format!(
+            r#""connection":{{"src_ip":"{}","dest_ip":"10.84.0.11","src_port":{},"dest_port":{},"protocol":"{}","direction":"{}"}}"#,
+            rng.pick(&["10.84.1.8", "fd00::8", "", "10.84.1.300"]),
+            rng.pick(&["45084", r#""45084""#, "0", "70000", "-1"]),
+            rng.pick(&["8080", "9200", "1.5"]),
+            rng.pick(&["tcp", "udp", "icmp", "TCP", "sctp", "gre"]),
+            rng.pick(&["ingress", "egress", "Ingress", "sideways"]),
+        ),
+        format!(
+            r#""disposition":{}"#,
+            rng.pick(&[r#""deny""#, r#""allow""#, r#""Deny""#, "3"])
+        ),
+        format!(r#""src":{}"#, rng.pick(&endpoints)),
+        format!(r#""dest":{}"#, rng.pick(&endpoints)),
+    ];
+    let optional = [
+        (
+            70,
+            format!(r#""count":{}"#, rng.pick(&["1", "4", r#""7""#, "-2"])),
+        ),
+        (
+            80,
+            format!(
+                r#""node_name":{}"#,
+                rng.pick(&[r#""gke-n1""#, r#""""#, "null"])
+            ),
+        ),
+        (
+            90,
+            format!(
+                r#""timestamp":{}"#,
+                rng.pick(&[
+                    r#""2020-06-13T21:30:22.292379064Z""#,
+                    r#""1748772000""#,
+                    "1748772000000",
+                    r#""noon""#,
+                    "-5",
+                ])
+            ),
+        ),
+        (
+            40,
+            format!(
+                r#""policies":{}"#,
+                rng.pick(&[
+                    r#"[{"kind":"NetworkPolicy","name":"es-ingress","namespace":"vamp"}]"#,
+                    r#"[{"name":""},{"kind":"","name":"x"}]"#,
+                    "[]",
+                ])
+            ),
+        ),
+        (20, r#""extra":{"a":[1,2,{"b":"c"}]}"#.to_string()),
+        (3, r#""disposition":"allow""#.to_string()),
+    ];
+    for (percent, field) in optional {
+        if rng.chance(percent) {
+            parts.push(field);
+        }
+    }
+    shuffle(rng, &mut parts);
+    let payload = format!("{{{}}}", parts.join(","));
+    match rng.below(10) {
+        0 => format!(
+            r#"{{"jsonPayload":{payload},"logName":"projects/p/logs/policy-action","resource":{{"labels":{{"node_name":"gke-n2"}}}}}}"#
+        ),
+        1 => format!(" {payload}\t"),
+        _ => payload,
+    }
+}
+
+#[test]
+fn fast_paths_decode_generated_gke_policy_records_as_serde_does() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let (mut tally, mut broken) = (tallies(), tallies());
+    for i in 0..10_000 {
+        let record = gke_policy_record(&mut rng);
+        compare(
+            record.as_bytes(),
+            &format!("generated record {i}"),
+            &mut tally,
+        );
+        let cut = rng.below(record.len() + 1);
+        compare(&record.as_bytes()[..cut], "a cut-off record", &mut broken);
+        let mut changed = record.into_bytes();
+        let at = rng.below(changed.len());
+        const BYTES: &[u8] = b"{}[]\",:\\0 nt-";
+        changed[at] = BYTES[rng.below(BYTES.len())];
+        compare(&changed, "a changed record", &mut broken);
+    }
+    let g = of(Format::GkePolicyAction, &tally);
+    assert!(g.fast > 3_000 && g.general > 1_000, "{g:?}");
 }

@@ -17,6 +17,8 @@ use crate::flow::{
 };
 use crate::format::Format;
 
+mod fast;
+
 /// Says why a parsed first record looks like a policy-action log, or `None`.
 pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
     let (log_name, payload) = sniff_parts(map);
@@ -34,8 +36,30 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
     })
 }
 
-/// Decodes one policy-action entry or payload.
+/// Decodes one policy-action entry or payload: with the fast path ([`fast`]) when it reads the
+/// record, else with the serde decoder. Both give the same record.
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
+    match decode_fast(bytes, origin) {
+        Ok(record) => record,
+        Err(origin) => decode_general(bytes, origin),
+    }
+}
+
+/// Decodes one entry or payload with the fast path alone; gives `origin` back when the record
+/// is left to the serde decoder.
+pub fn decode_fast(bytes: &[u8], origin: Origin) -> Result<Record, Origin> {
+    let Some((payload, node)) = fast::scan(bytes) else {
+        return Err(origin);
+    };
+    Ok(match convert(payload, node, origin) {
+        Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
+        Err(cause) => Record::Skip(cause),
+    })
+}
+
+/// Decodes one entry or payload with the serde decoder alone (the reference the fast path is
+/// held to).
+pub fn decode_general(bytes: &[u8], origin: Origin) -> Record {
     let result = LogEntry::split(bytes)
         .and_then(|(entry, payload)| {
             super::value::from_json::<Payload>(payload).map(|p| (entry, p))

@@ -35,11 +35,13 @@ impl<'a> Scanner<'a> {
         Scanner { text, pos: 0 }
     }
 
+    #[inline]
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
 
     /// Passes over JSON whitespace.
+    #[inline]
     fn ws(&mut self) {
         let bytes = self.bytes();
         // Compact records have none: one comparison decides.
@@ -52,12 +54,14 @@ impl<'a> Scanner<'a> {
     }
 
     /// The next byte after whitespace, not consumed.
+    #[inline]
     fn peek(&mut self) -> Option<u8> {
         self.ws();
         self.bytes().get(self.pos).copied()
     }
 
     /// Consumes `byte` after whitespace.
+    #[inline]
     fn eat(&mut self, byte: u8) -> Scan<()> {
         if self.peek() == Some(byte) {
             self.pos += 1;
@@ -76,12 +80,14 @@ impl<'a> Scanner<'a> {
     }
 
     /// Opens an object: the next value must be one.
+    #[inline]
     pub(crate) fn object(&mut self) -> Scan<Members> {
         self.eat(b'{')?;
         Ok(Members { first: true })
     }
 
     /// Opens an array: the next value must be one.
+    #[inline]
     pub(crate) fn array(&mut self) -> Scan<Items> {
         self.eat(b'[')?;
         Ok(Items { first: true })
@@ -89,6 +95,7 @@ impl<'a> Scanner<'a> {
 
     /// The next key of the object `members` walks, with its `:` consumed, or `None` after its
     /// closing brace. A key with an escape is [`Unusual`] (serde would match it unescaped).
+    #[inline]
     pub(crate) fn key(&mut self, members: &mut Members) -> Scan<Option<&'a str>> {
         let next = self.peek().ok_or(Unusual)?;
         if members.first {
@@ -113,6 +120,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Whether the array `items` walks has another value (then positioned before it).
+    #[inline]
     pub(crate) fn item(&mut self, items: &mut Items) -> Scan<bool> {
         let next = self.peek().ok_or(Unusual)?;
         if items.first {
@@ -137,6 +145,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string without escapes or control characters, borrowed from the record.
+    #[inline]
     pub(crate) fn string(&mut self) -> Scan<&'a str> {
         self.eat(b'"')?;
         let start = self.pos;
@@ -152,6 +161,7 @@ impl<'a> Scanner<'a> {
 
     /// A non-negative integer written as a plain JSON number (no sign, fraction or exponent)
     /// that fits in a `u64`.
+    #[inline]
     pub(crate) fn u64(&mut self) -> Scan<u64> {
         self.ws();
         let bytes = self.bytes();
@@ -173,11 +183,13 @@ impl<'a> Scanner<'a> {
     }
 
     /// A non-negative integer that fits in a `u32`.
+    #[inline]
     pub(crate) fn u32(&mut self) -> Scan<u32> {
         u32::try_from(self.u64()?).map_err(|_| Unusual)
     }
 
     /// `true` or `false`.
+    #[inline]
     pub(crate) fn bool(&mut self) -> Scan<bool> {
         self.ws();
         let rest = &self.bytes()[self.pos..];
@@ -194,6 +206,7 @@ impl<'a> Scanner<'a> {
 
     /// The next value's first byte, not consumed: `"` a string, `{`, `[`, a digit or `-` a
     /// number, `t`/`f`/`n` a literal.
+    #[inline]
     pub(crate) fn next_byte(&mut self) -> Scan<u8> {
         self.peek().ok_or(Unusual)
     }
@@ -349,6 +362,7 @@ impl<'a> Scanner<'a> {
 /// Where the first byte from `from` on is one that ends a string's plain run: a quote, a
 /// backslash, or a control character (which JSON forbids unescaped). Eight bytes at a time:
 /// the lowest flagged byte of a word is exact (borrows only run towards higher bytes).
+#[inline]
 fn special(bytes: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -383,6 +397,7 @@ pub(crate) struct Items {
 
 /// Marks `bit` of `seen`, or [`Unusual`] when it was marked before: a key given twice (serde
 /// rejects a repeated field, aliases included).
+#[inline]
 pub(crate) fn once(seen: &mut u32, bit: u32) -> Scan<()> {
     let mask = 1 << bit;
     if *seen & mask != 0 {

@@ -1,0 +1,329 @@
+//! The fast path for GKE policy-action records — node-file lines (the payload alone) and Cloud
+//! Logging entries (`jsonPayload`, the node in `resource.labels.node_name`): reads the fields a
+//! [`Payload`] holds straight from the line and skips the rest, then hands it to the same
+//! conversion as the serde decoder.
+//!
+//! A record is left to serde ([`Unusual`]) when it holds a key or string with an escape where
+//! one is read, `null`, a repeated key (also among an entry's own fields that look like payload
+//! fields), a value of an unexpected type, a time the serde decoder would not read, or anything
+//! that is not valid JSON. Structs are built with every field named, so a field added
+//! to them does not compile until this path reads it.
+
+use serde::de::value::{BorrowedStrDeserializer, U64Deserializer};
+use serde::Deserialize;
+
+use super::{Connection, Payload, RawEndpoint, RawPolicy};
+use crate::ingest::scan::{once, Scan, Scanner, Unusual};
+use crate::ingest::value::{TimeValue, U64Value};
+
+/// Reads one record — a node-file line, or a Cloud Logging entry around one — as the payload
+/// and the node its entry's resource names, or `None` when it is left to the serde decoder.
+pub(super) fn scan(line: &[u8]) -> Option<(Payload, Option<String>)> {
+    let text = std::str::from_utf8(line).ok()?;
+    let mut s = Scanner::new(text);
+    let read = record(&mut s).ok()?;
+    s.end().ok()?;
+    Some(read)
+}
+
+/// The top level: an entry's envelope fields, or the payload's own (a node-file line is its
+/// own payload, and an entry's other fields are ignored as serde ignores them).
+fn record(s: &mut Scanner<'_>) -> Scan<(Payload, Option<String>)> {
+    let mut top = Fields::default();
+    let (mut nested, mut node) = (None, None);
+    let mut seen = 0;
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        match key {
+            "jsonPayload" | "json_payload" => {
+                once(&mut seen, 0)?;
+                nested = Some(payload(s)?);
+            }
+            "logName" | "log_name" => {
+                once(&mut seen, 1)?;
+                s.string()?;
+            }
+            "resource" => {
+                once(&mut seen, 2)?;
+                node = resource_node(s)?;
+            }
+            _ => {
+                if !top.read(key, s)? {
+                    s.skip()?;
+                }
+            }
+        }
+    }
+    let payload = nested.unwrap_or_else(|| top.finish());
+    Ok((payload, node.filter(|n| !n.is_empty())))
+}
+
+/// The node an entry's resource labels name (`resource.labels.node_name`).
+fn resource_node(s: &mut Scanner<'_>) -> Scan<Option<String>> {
+    let mut node = None;
+    let mut seen = 0;
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        if key != "labels" {
+            s.skip()?;
+            continue;
+        }
+        once(&mut seen, 0)?;
+        let mut labels_seen = 0;
+        let mut labels = s.object()?;
+        while let Some(label) = s.key(&mut labels)? {
+            if label == "node_name" {
+                once(&mut labels_seen, 0)?;
+                node = Some(owned(s)?);
+            } else {
+                s.skip()?;
+            }
+        }
+    }
+    Ok(node)
+}
+
+fn payload(s: &mut Scanner<'_>) -> Scan<Payload> {
+    let mut fields = Fields::default();
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        if !fields.read(key, s)? {
+            s.skip()?;
+        }
+    }
+    Ok(fields.finish())
+}
+
+/// The fields of a payload read so far.
+#[derive(Default)]
+struct Fields {
+    connection: Option<Connection>,
+    disposition: Option<String>,
+    policies: Option<Vec<RawPolicy>>,
+    src: Option<RawEndpoint>,
+    dest: Option<RawEndpoint>,
+    count: Option<U64Value>,
+    node_name: Option<String>,
+    timestamp: Option<TimeValue>,
+    seen: u32,
+}
+
+impl Fields {
+    /// Reads the value of `key` when it is a payload field; `false` when it is not one.
+    fn read(&mut self, key: &str, s: &mut Scanner<'_>) -> Scan<bool> {
+        let seen = &mut self.seen;
+        match key {
+            "connection" => {
+                once(seen, 0)?;
+                self.connection = Some(raw_connection(s)?);
+            }
+            "disposition" => {
+                once(seen, 1)?;
+                self.disposition = Some(owned(s)?);
+            }
+            "policies" => {
+                once(seen, 2)?;
+                let mut list = Vec::new();
+                let mut items = s.array()?;
+                while s.item(&mut items)? {
+                    list.push(raw_policy(s)?);
+                }
+                self.policies = Some(list);
+            }
+            "src" => {
+                once(seen, 3)?;
+                self.src = Some(raw_endpoint(s)?);
+            }
+            "dest" => {
+                once(seen, 4)?;
+                self.dest = Some(raw_endpoint(s)?);
+            }
+            "count" => {
+                once(seen, 5)?;
+                self.count = Some(u64_value(s)?);
+            }
+            "node_name" => {
+                once(seen, 6)?;
+                self.node_name = Some(owned(s)?);
+            }
+            "timestamp" => {
+                once(seen, 7)?;
+                self.timestamp = Some(time(s)?);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn finish(self) -> Payload {
+        Payload {
+            connection: self.connection,
+            disposition: self.disposition,
+            policies: self.policies,
+            src: self.src,
+            dest: self.dest,
+            count: self.count,
+            node_name: self.node_name,
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+fn owned(s: &mut Scanner<'_>) -> Scan<String> {
+    Ok(s.string()?.to_string())
+}
+
+fn u64_value(s: &mut Scanner<'_>) -> Scan<U64Value> {
+    match s.next_byte()? {
+        b'"' => {
+            let digits = s.string()?;
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Unusual);
+            }
+            digits.parse().map(U64Value).map_err(|_| Unusual)
+        }
+        _ => s.u64().map(U64Value),
+    }
+}
+
+/// A time as the serde decoder reads it (RFC 3339 or epoch digits, as text or a number),
+/// through the same `Deserialize` implementation; one it would reject is left to it.
+fn time(s: &mut Scanner<'_>) -> Scan<TimeValue> {
+    let read = match s.next_byte()? {
+        b'"' => TimeValue::deserialize(BorrowedStrDeserializer::<serde_json::Error>::new(
+            s.string()?,
+        )),
+        _ => TimeValue::deserialize(U64Deserializer::<serde_json::Error>::new(s.u64()?)),
+    };
+    read.map_err(|_| Unusual)
+}
+
+fn raw_connection(s: &mut Scanner<'_>) -> Scan<Connection> {
+    let (mut src_ip, mut dest_ip) = (None, None);
+    let (mut src_port, mut dest_port) = (None, None);
+    let (mut protocol, mut direction) = (None, None);
+    let mut seen = 0;
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        match key {
+            "src_ip" => {
+                once(&mut seen, 0)?;
+                src_ip = Some(owned(s)?);
+            }
+            "dest_ip" => {
+                once(&mut seen, 1)?;
+                dest_ip = Some(owned(s)?);
+            }
+            "src_port" => {
+                once(&mut seen, 2)?;
+                src_port = Some(u64_value(s)?);
+            }
+            "dest_port" => {
+                once(&mut seen, 3)?;
+                dest_port = Some(u64_value(s)?);
+            }
+            "protocol" => {
+                once(&mut seen, 4)?;
+                protocol = Some(owned(s)?);
+            }
+            "direction" => {
+                once(&mut seen, 5)?;
+                direction = Some(owned(s)?);
+            }
+            _ => s.skip()?,
+        }
+    }
+    Ok(Connection {
+        src_ip,
+        dest_ip,
+        src_port,
+        dest_port,
+        protocol,
+        direction,
+    })
+}
+
+fn raw_policy(s: &mut Scanner<'_>) -> Scan<RawPolicy> {
+    let (mut kind, mut name, mut namespace) = (None, String::new(), None);
+    let mut seen = 0;
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        match key {
+            "kind" => {
+                once(&mut seen, 0)?;
+                kind = Some(owned(s)?);
+            }
+            "name" => {
+                once(&mut seen, 1)?;
+                name = owned(s)?;
+            }
+            "namespace" => {
+                once(&mut seen, 2)?;
+                namespace = Some(owned(s)?);
+            }
+            _ => s.skip()?,
+        }
+    }
+    Ok(RawPolicy {
+        kind,
+        name,
+        namespace,
+    })
+}
+
+fn raw_endpoint(s: &mut Scanner<'_>) -> Scan<RawEndpoint> {
+    let mut fields: [Option<String>; 6] = Default::default();
+    let mut seen = 0;
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        let at = match key {
+            "pod_name" => 0,
+            "pod_namespace" => 1,
+            "namespace" => 2,
+            "workload_kind" => 3,
+            "workload_name" => 4,
+            "node_name" => 5,
+            _ => {
+                s.skip()?;
+                continue;
+            }
+        };
+        once(&mut seen, at)?;
+        fields[at as usize] = Some(owned(s)?);
+    }
+    let [pod_name, pod_namespace, namespace, workload_kind, workload_name, node_name] = fields;
+    Ok(RawEndpoint {
+        pod_name,
+        pod_namespace,
+        namespace,
+        workload_kind,
+        workload_name,
+        node_name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    const LINE: &str = r#"{"connection":{"src_ip":"10.84.1.8","dest_ip":"10.84.0.11","src_port":45084,"dest_port":8080,"protocol":"tcp","direction":"ingress"},"disposition":"deny","src":{"pod_name":"client-5689846f5b-cq","pod_namespace":"default"},"dest":{"node_name":"gke-n1","workload_kind":"Node"},"count":4,"node_name":"gke-n1","timestamp":"2020-06-13T21:30:22.292379064Z"}"#;
+
+    #[test]
+    fn node_file_lines_and_entries_are_read_fast_and_odd_ones_left_to_serde() {
+        assert!(super::scan(LINE.as_bytes()).is_some());
+        let entry = format!(
+            r#"{{"insertId":"x","jsonPayload":{LINE},"logName":"projects/p/logs/policy-action","resource":{{"type":"k8s_node","labels":{{"node_name":"gke-n2"}}}}}}"#
+        );
+        let (_, node) = super::scan(entry.as_bytes()).expect("an entry is read fast");
+        assert_eq!(node.as_deref(), Some("gke-n2"));
+        let null_payload = r#"{"jsonPayload":null,"connection":{}}"#;
+        assert!(super::scan(null_payload.as_bytes()).is_none());
+        for odd in [
+            LINE.replace("\"count\":4", "\"count\":null"),
+            LINE.replace("\"deny\"", "\"d\\u0065ny\""),
+            LINE.replace("\"count\":4", "\"count\":4,\"count\":5"),
+            LINE.replace("2020-06-13T21:30:22.292379064Z", "noon"),
+            LINE[..LINE.len() - 1].to_string(),
+        ] {
+            assert!(super::scan(odd.as_bytes()).is_none(), "{odd}");
+        }
+    }
+}
