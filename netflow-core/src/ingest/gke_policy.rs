@@ -48,10 +48,18 @@ pub fn decode(bytes: &[u8], origin: Origin) -> Record {
 /// Decodes one entry or payload with the fast path alone; gives `origin` back when the record
 /// is left to the serde decoder.
 pub fn decode_fast(bytes: &[u8], origin: Origin) -> Result<Record, Origin> {
-    let Some((payload, node)) = fast::scan(bytes) else {
+    let Some((payload, envelope)) = fast::scan(bytes) else {
         return Err(origin);
     };
-    Ok(match convert(payload, node, origin) {
+    let entry = if envelope {
+        match LogEntry::split(bytes) {
+            Ok((entry, _)) => entry,
+            Err(_) => return Err(origin),
+        }
+    } else {
+        LogEntry::default()
+    };
+    Ok(match convert(payload, &entry, origin) {
         Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
         Err(cause) => Record::Skip(cause),
     })

@@ -17,8 +17,11 @@ use crate::ingest::scan::{once, Scan, Scanner, Unusual};
 use crate::ingest::value::{TimeValue, U64Value};
 
 /// Reads one record — a node-file line, or a Cloud Logging entry around one — as the payload
-/// and the node its entry's resource names, or `None` when it is left to the serde decoder.
-pub(super) fn scan(line: &[u8]) -> Option<(Payload, Option<String>)> {
+/// and whether the record has an entry's envelope fields (`jsonPayload`, `logName`,
+/// `insertId`, `resource`, `labels`), or `None` when it is left to the serde decoder. The
+/// envelope itself is read by serde ([`super::LogEntry`]), so that what it says about the
+/// entry is the same whichever path read the payload.
+pub(super) fn scan(line: &[u8]) -> Option<(Payload, bool)> {
     let text = std::str::from_utf8(line).ok()?;
     let mut s = Scanner::new(text);
     let read = record(&mut s).ok()?;
@@ -28,9 +31,9 @@ pub(super) fn scan(line: &[u8]) -> Option<(Payload, Option<String>)> {
 
 /// The top level: an entry's envelope fields, or the payload's own (a node-file line is its
 /// own payload, and an entry's other fields are ignored as serde ignores them).
-fn record(s: &mut Scanner<'_>) -> Scan<(Payload, Option<String>)> {
+fn record(s: &mut Scanner<'_>) -> Scan<(Payload, bool)> {
     let mut top = Fields::default();
-    let (mut nested, mut node) = (None, None);
+    let (mut nested, mut envelope) = (None, false);
     let mut seen = 0;
     let mut members = s.object()?;
     while let Some(key) = s.key(&mut members)? {
@@ -38,14 +41,11 @@ fn record(s: &mut Scanner<'_>) -> Scan<(Payload, Option<String>)> {
             "jsonPayload" | "json_payload" => {
                 once(&mut seen, 0)?;
                 nested = Some(payload(s)?);
+                envelope = true;
             }
-            "logName" | "log_name" => {
-                once(&mut seen, 1)?;
-                s.string()?;
-            }
-            "resource" => {
-                once(&mut seen, 2)?;
-                node = resource_node(s)?;
+            "logName" | "log_name" | "insertId" | "insert_id" | "resource" | "labels" => {
+                s.skip()?;
+                envelope = true;
             }
             _ => {
                 if !top.read(key, s)? {
@@ -55,32 +55,7 @@ fn record(s: &mut Scanner<'_>) -> Scan<(Payload, Option<String>)> {
         }
     }
     let payload = nested.unwrap_or_else(|| top.finish());
-    Ok((payload, node.filter(|n| !n.is_empty())))
-}
-
-/// The node an entry's resource labels name (`resource.labels.node_name`).
-fn resource_node(s: &mut Scanner<'_>) -> Scan<Option<String>> {
-    let mut node = None;
-    let mut seen = 0;
-    let mut members = s.object()?;
-    while let Some(key) = s.key(&mut members)? {
-        if key != "labels" {
-            s.skip()?;
-            continue;
-        }
-        once(&mut seen, 0)?;
-        let mut labels_seen = 0;
-        let mut labels = s.object()?;
-        while let Some(label) = s.key(&mut labels)? {
-            if label == "node_name" {
-                once(&mut labels_seen, 0)?;
-                node = Some(owned(s)?);
-            } else {
-                s.skip()?;
-            }
-        }
-    }
-    Ok(node)
+    Ok((payload, envelope))
 }
 
 fn payload(s: &mut Scanner<'_>) -> Scan<Payload> {
@@ -308,12 +283,13 @@ mod tests {
 
     #[test]
     fn node_file_lines_and_entries_are_read_fast_and_odd_ones_left_to_serde() {
-        assert!(super::scan(LINE.as_bytes()).is_some());
+        let (_, envelope) = super::scan(LINE.as_bytes()).expect("a node-file line is read fast");
+        assert!(!envelope, "a node-file line has no envelope");
         let entry = format!(
             r#"{{"insertId":"x","jsonPayload":{LINE},"logName":"projects/p/logs/policy-action","resource":{{"type":"k8s_node","labels":{{"node_name":"gke-n2"}}}}}}"#
         );
-        let (_, node) = super::scan(entry.as_bytes()).expect("an entry is read fast");
-        assert_eq!(node.as_deref(), Some("gke-n2"));
+        let (_, envelope) = super::scan(entry.as_bytes()).expect("an entry is read fast");
+        assert!(envelope, "an entry's envelope is left to serde");
         let null_payload = r#"{"jsonPayload":null,"connection":{}}"#;
         assert!(super::scan(null_payload.as_bytes()).is_none());
         for odd in [
