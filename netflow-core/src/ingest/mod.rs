@@ -43,10 +43,10 @@ use std::fmt;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::flow::{Flow, Origin};
 use crate::format::Format;
-use crate::input::InputReader;
+use crate::input::{InputBytes, InputReader};
 use crate::needles::Needles;
 
 pub use detect::{detect_format, Detection};
@@ -183,6 +183,41 @@ pub fn read_input(
     }
     let reader = InputReader::open(name)?;
     read_from(name, reader, options, sink)
+}
+
+/// Reads an input held in memory ([`InputBytes`]) as [`read_input`] reads a file: gzip or
+/// not, any framing; its lines are numbered from [`InputBytes::first_line`].
+///
+/// A part of a file that starts on a line other than the first must be uncompressed
+/// line-based records (a gzip stream or a JSON document cannot be cut): anything else is an
+/// [`Error::Invalid`] saying what was found.
+pub fn read_bytes(
+    input: &InputBytes,
+    options: &ReadOptions,
+    sink: &mut FlowSink<'_>,
+) -> Result<InputReport> {
+    let name = input.name();
+    let done = |_: usize, _: usize| {};
+    if let Some(report) =
+        mapped::read_lines_in(name, input.bytes(), input.first_line(), options, sink, &done)?
+    {
+        return Ok(report);
+    }
+    if input.first_line() > 1 && !input.bytes().is_empty() {
+        let found = if input.bytes().starts_with(&[0x1f, 0x8b]) {
+            "gzip-compressed bytes"
+        } else {
+            "JSON values that span lines"
+        };
+        return Err(Error::Invalid {
+            what: "input part",
+            value: format!("{name} from line {}", input.first_line()),
+            detail: format!(
+                "a part of a file that starts past its first line must hold uncompressed records one per line, found {found}"
+            ),
+        });
+    }
+    read_from(name, input.reader(), options, sink)
 }
 
 #[cfg(test)]
