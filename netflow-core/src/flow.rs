@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One flow record as read from a log, normalized across formats.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flow {
     /// When the record was observed (UTC); `None` when the record carries no usable time.
     pub time: Option<DateTime<Utc>>,
@@ -67,7 +67,7 @@ pub struct Flow {
 
 /// What one record of a log stands for, which decides whether a record that does not say it
 /// is a reply can be taken for a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Granularity {
     /// One packet (Hubble): a packet not marked as a request may be in the middle of a
@@ -704,7 +704,7 @@ impl fmt::Display for Direction {
 }
 
 /// Where a record was read: input name and 1-based line number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
     /// Input name as given (a path, or `-` for standard input).
     pub input: Arc<str>,

@@ -861,14 +861,24 @@ impl Session {
     /// and explained once per connection ([`DeniedConnection::explain`]). Merging every
     /// share gives what [`Session::denied`] gives over all the inputs, when no packet's
     /// reports are split between shares (Hubble pairs the reports of one packet within one
-    /// input) and requests and their replies are in one share (`unanswered_within`).
+    /// input).
+    ///
+    /// With snapshots and [`DeniedQuery::policy_denials`], the requests without a verdict that
+    /// the policies deny are groups of the share (computed here, as one reader does). With
+    /// [`DeniedQuery::unanswered_within`], the share does not decide which requests went
+    /// unanswered (the reply may be in another share): it returns what it saw of each
+    /// 5-tuple in [`PartialDenied::unanswered`], for [`crate::query::unanswered_denials`].
     pub fn denied_partial(
         &self,
         query: &DeniedQuery,
         order: u64,
     ) -> Result<(PartialDenied, ReadSummary)> {
-        let (aggregator, summary, _) = self.aggregate_denied(query, |_| {})?;
-        Ok((aggregator.finish_partial(order), summary))
+        let (aggregator, summary, _, detector) = self.read_denied(query, |_| {})?;
+        let mut share = aggregator.finish_partial(order);
+        if let Some(detector) = detector {
+            share.unanswered = detector.into_parts(order);
+        }
+        Ok((share, summary))
     }
 
     /// Reads every input into a denied-connection aggregator; also says how many records
@@ -878,6 +888,28 @@ impl Session {
         query: &DeniedQuery,
         mut each: impl FnMut(&Flow),
     ) -> Result<(DeniedAggregator, ReadSummary, u64)> {
+        let (mut aggregator, summary, verdictless, detector) = self.read_denied(query, &mut each)?;
+        for flow in detector.map(UnansweredDetector::finish).unwrap_or_default() {
+            let computed = query.policy_denials
+                && self
+                    .explainer()
+                    .is_some_and(|e| e.policy_denial(&flow).is_some());
+            if !computed {
+                each(&flow);
+                aggregator.add_as(&flow, DenialBasis::NoReply, None);
+            }
+        }
+        Ok((aggregator, summary, verdictless))
+    }
+
+    /// Reads every input into a denied-connection aggregator, with the unanswered-request
+    /// detector still to finish; also says how many records carried no verdict.
+    #[allow(clippy::type_complexity)]
+    fn read_denied(
+        &self,
+        query: &DeniedQuery,
+        mut each: impl FnMut(&Flow),
+    ) -> Result<(DeniedAggregator, ReadSummary, u64, Option<UnansweredDetector>)> {
         let mut aggregator = DeniedAggregator::default();
         let mut unanswered = query.unanswered_within.map(UnansweredDetector::new);
         let mut verdictless = 0u64;
@@ -908,20 +940,7 @@ impl Session {
             }
             Ok(())
         })?;
-        for flow in unanswered
-            .map(UnansweredDetector::finish)
-            .unwrap_or_default()
-        {
-            let computed = query.policy_denials
-                && self
-                    .explainer()
-                    .is_some_and(|e| e.policy_denial(&flow).is_some());
-            if !computed {
-                each(&flow);
-                aggregator.add_as(&flow, DenialBasis::NoReply, None);
-            }
-        }
-        Ok((aggregator, summary, verdictless))
+        Ok((aggregator, summary, verdictless, unanswered))
     }
 
     /// Every observed connection — allowed, denied, dropped, and for records without a verdict

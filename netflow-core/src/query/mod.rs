@@ -17,7 +17,7 @@ mod why;
 mod write;
 
 pub use denied::{
-    endpoint_key, merge_partials, DenialBasis, DeniedAggregator, DeniedConnection, PartialDenied,
+    endpoint_key, merge_partials, unanswered_denials, DenialBasis, DeniedAggregator, DeniedConnection, PartialDenied,
     PartialGroup, PartialReport, SideReport,
 };
 pub use filter::{
@@ -41,6 +41,6 @@ pub use top::{
     groupable_columns, KeyValue, TopAggregator, TopGroup, TopGroups, TopQuery, BUCKET_COLUMN,
     DEFAULT_TOP_KEYS, TOP_METRICS,
 };
-pub use unanswered::{looks_like_request, UnansweredDetector};
+pub use unanswered::{looks_like_request, UnansweredDetector, UnansweredPart};
 pub use why::{Explainer, Why, LOG_ALLOWS_SNAPSHOT_DENIES, LOG_DENIES_SNAPSHOT_ALLOWS};
 pub use write::{RowFormat, RowWriter};
