@@ -209,7 +209,12 @@ mod tests {
             input.read_to_string(&mut text).unwrap();
             assert_eq!((input.gzip, text.as_str()), (gz, "a\nb\n"));
         }
-        assert_eq!(InputBytes::new("x", Vec::new()).starting_at_line(0).first_line(), 1);
+        assert_eq!(
+            InputBytes::new("x", Vec::new())
+                .starting_at_line(0)
+                .first_line(),
+            1
+        );
     }
 
     #[test]

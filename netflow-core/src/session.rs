@@ -30,8 +30,8 @@ use crate::policy::{Checked, Evaluation, Subject, Target};
 use crate::query::{
     connection_text, looks_like_request, needles_for, Change, ChangeCounts, DenialBasis,
     DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, LogEvidence, PartialDenied,
-    ReconciledConnection, ReplayAggregator, ReplayConnection, TopAggregator, TopGroups, TopQuery,
-    UnansweredDetector,
+    PartialTopGroup, ReconciledConnection, ReplayAggregator, ReplayConnection, TopAggregator,
+    TopGroups, TopQuery, UnansweredDetector,
 };
 
 /// How many flows wait for the snapshots to finish loading before reading waits too.
@@ -888,7 +888,8 @@ impl Session {
         query: &DeniedQuery,
         mut each: impl FnMut(&Flow),
     ) -> Result<(DeniedAggregator, ReadSummary, u64)> {
-        let (mut aggregator, summary, verdictless, detector) = self.read_denied(query, &mut each)?;
+        let (mut aggregator, summary, verdictless, detector) =
+            self.read_denied(query, &mut each)?;
         for flow in detector.map(UnansweredDetector::finish).unwrap_or_default() {
             let computed = query.policy_denials
                 && self
@@ -909,7 +910,12 @@ impl Session {
         &self,
         query: &DeniedQuery,
         mut each: impl FnMut(&Flow),
-    ) -> Result<(DeniedAggregator, ReadSummary, u64, Option<UnansweredDetector>)> {
+    ) -> Result<(
+        DeniedAggregator,
+        ReadSummary,
+        u64,
+        Option<UnansweredDetector>,
+    )> {
         let mut aggregator = DeniedAggregator::default();
         let mut unanswered = query.unanswered_within.map(UnansweredDetector::new);
         let mut verdictless = 0u64;
@@ -1235,6 +1241,26 @@ impl Session {
 
     /// The groups of a `top` query over the flows.
     pub fn top(&self, query: &TopQuery) -> Result<Top> {
+        let (aggregator, flows, replies, summary) = self.count_top(query)?;
+        Ok(Top {
+            groups: aggregator.finish(),
+            flows,
+            replies_left_out: replies,
+            summary,
+        })
+    }
+
+    /// The `top` groups of these inputs as one share of a larger reading: every group
+    /// (unranked), to be merged with the other shares' by [`TopAggregator::absorb`] (route
+    /// the parts of a group to one place with [`PartialTopGroup::route`]) and ranked there.
+    pub fn top_partial(&self, query: &TopQuery) -> Result<(Vec<PartialTopGroup>, ReadSummary)> {
+        let (aggregator, _, _, summary) = self.count_top(query)?;
+        Ok((aggregator.finish_partial(false), summary))
+    }
+
+    /// Counts every flow into a `top` aggregator; also says how many flows were counted and
+    /// how many replies were left out.
+    fn count_top(&self, query: &TopQuery) -> Result<(TopAggregator, u64, u64, ReadSummary)> {
         let mut aggregator = TopAggregator::new(query.clone());
         let (mut flows, mut replies) = (0u64, 0u64);
         let with_why = query.needs_policy_verdict();
@@ -1252,12 +1278,7 @@ impl Session {
             aggregator.push(&row);
             Ok(())
         })?;
-        Ok(Top {
-            groups: aggregator.finish(),
-            flows,
-            replies_left_out: replies,
-            summary,
-        })
+        Ok((aggregator, flows, replies, summary))
     }
 
     /// What each input is: its accounting ([`InputRow`]), with how many of its flows the log
@@ -1470,7 +1491,13 @@ mod tests {
     fn a_file_read_in_parts_cut_at_line_starts_reads_as_the_whole() {
         let bad = "{\"flow\":{\"verdict\":\"DROPPED\",\"IP\":{\"source\":\"999.0.0.1\"}}}";
         let text: String = (0..40)
-            .map(|i| if i % 7 == 3 { format!("{bad}\n") } else { format!("{DENIED}\n") })
+            .map(|i| {
+                if i % 7 == 3 {
+                    format!("{bad}\n")
+                } else {
+                    format!("{DENIED}\n")
+                }
+            })
             .collect();
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), &text).unwrap();
@@ -1500,13 +1527,17 @@ mod tests {
         let document = format!("[\n{DENIED}\n]\n").into_bytes();
         for (bytes, found) in [(gzip, "gzip"), (document, "span lines")] {
             let part = InputBytes::new("gs://b/x.json", bytes.clone()).starting_at_line(10);
-            let summary = Session::from_bytes([part]).for_each_flow(|_| Ok::<(), Error>(())).unwrap();
+            let summary = Session::from_bytes([part])
+                .for_each_flow(|_| Ok::<(), Error>(()))
+                .unwrap();
             let (name, e) = &summary.failed[0];
             assert_eq!(name, "gs://b/x.json");
             assert!(e.to_string().contains(found), "{e}");
             // From the first line, the same bytes read.
             let whole = InputBytes::new("gs://b/x.json", bytes);
-            let summary = Session::from_bytes([whole]).for_each_flow(|_| Ok::<(), Error>(())).unwrap();
+            let summary = Session::from_bytes([whole])
+                .for_each_flow(|_| Ok::<(), Error>(()))
+                .unwrap();
             assert_eq!((summary.failed.len(), summary.records()), (0, 1));
         }
     }

@@ -103,10 +103,20 @@ fn vpc_parts_read_apart_give_the_computed_and_unanswered_denials_of_one_reading(
     let set = snapshot("clusters/vamp.json");
     let files = [testdata("flows/gke-vpc/computed.ndjson")];
     let expected = whole(&files, &set);
-    assert!(expected.contains("\"verdict_from\": \"snapshot\""), "{expected}");
-    assert!(expected.contains("\"verdict_from\": \"no_reply\""), "{expected}");
+    assert!(
+        expected.contains("\"verdict_from\": \"snapshot\""),
+        "{expected}"
+    );
+    assert!(
+        expected.contains("\"verdict_from\": \"no_reply\""),
+        "{expected}"
+    );
     for lines in [1, 2, 3, 1000] {
-        same(&distributed(&files, &set, lines), &expected, &format!("{lines} lines a part"));
+        same(
+            &distributed(&files, &set, lines),
+            &expected,
+            &format!("{lines} lines a part"),
+        );
     }
 }
 
@@ -116,7 +126,11 @@ fn unanswered_requests_through_services_are_found_across_parts() {
     let files = [testdata("flows/gke-vpc/shop-unanswered.ndjson")];
     let expected = whole(&files, &set);
     for lines in [1, 2, 1000] {
-        same(&distributed(&files, &set, lines), &expected, &format!("{lines} lines a part"));
+        same(
+            &distributed(&files, &set, lines),
+            &expected,
+            &format!("{lines} lines a part"),
+        );
     }
 }
 
@@ -134,6 +148,10 @@ fn hubble_files_read_as_shares_give_the_rows_of_one_reading() {
     let expected = whole(&files, &set);
     assert!(expected.len() > 2, "{expected}");
     for lines in [1000] {
-        same(&distributed(&files, &set, lines), &expected, &format!("{lines} lines a part"));
+        same(
+            &distributed(&files, &set, lines),
+            &expected,
+            &format!("{lines} lines a part"),
+        );
     }
 }

@@ -51,7 +51,9 @@ pub(super) fn read_mapped(
     // correctness).
     let _ = map.advise(memmap2::Advice::Sequential);
     let map = &map;
-    read_lines_in(name, data, 1, options, sink, &|start, end| release(map, start, end))
+    read_lines_in(name, data, 1, options, sink, &|start, end| {
+        release(map, start, end)
+    })
 }
 
 /// Reads `data`, the bytes of `name` whose first line is that input's line `first_line`,

@@ -198,9 +198,14 @@ pub fn read_bytes(
 ) -> Result<InputReport> {
     let name = input.name();
     let done = |_: usize, _: usize| {};
-    if let Some(report) =
-        mapped::read_lines_in(name, input.bytes(), input.first_line(), options, sink, &done)?
-    {
+    if let Some(report) = mapped::read_lines_in(
+        name,
+        input.bytes(),
+        input.first_line(),
+        options,
+        sink,
+        &done,
+    )? {
         return Ok(report);
     }
     if input.first_line() > 1 && !input.bytes().is_empty() {
