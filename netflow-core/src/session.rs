@@ -1442,8 +1442,11 @@ mod tests {
         assert_eq!(denied.summary.errors().count(), 1);
     }
 
+    /// An input's accounting: records, flows, skipped, and the skipped records' lines.
+    type Accounting = (u64, u64, u64, Vec<u64>);
+
     /// Every flow (debug text, origin included) and the reports' accounting of a session.
-    fn read_all(session: &Session) -> (Vec<String>, Vec<(u64, u64, u64, Vec<u64>)>) {
+    fn read_all(session: &Session) -> (Vec<String>, Vec<Accounting>) {
         let mut flows = Vec::new();
         let summary = session
             .for_each_flow(|flow| -> Result<()> {
