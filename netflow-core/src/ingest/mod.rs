@@ -185,6 +185,43 @@ pub fn read_input(
     read_from(name, reader, options, sink)
 }
 
+/// The format to read a file in parts with, when it can be cut at line starts into parts
+/// that read on their own ([`InputBytes::starting_at_line`]): uncompressed records one per
+/// line, of a format whose records neither span lines nor join across lines. `head` is the
+/// file's first bytes (a few hundred KB: whole lines are looked at), `format` the caller's
+/// choice if any. `None` means "read it whole": gzip, a JSON document or values that span
+/// lines, Server-Sent Events, `calico-node -flows` text (records of several lines),
+/// kube-network-policies (evaluations joined to later verdicts), or a head no format is
+/// recognised in (the whole reading says why).
+///
+/// ```
+/// use netflow_core::{ingest::splittable_as, Format};
+///
+/// let hubble = br#"{"flow":{"verdict":"DROPPED","IP":{"source":"10.0.0.1","destination":"10.0.0.2"}}}"#;
+/// assert_eq!(splittable_as(&[hubble.as_slice(), b"\n"].concat(), None), Some(Format::Hubble));
+/// assert_eq!(splittable_as(&[b"[".as_slice(), hubble, b"]\n"].concat(), None), None);
+/// ```
+pub fn splittable_as(head: &[u8], format: Option<Format>) -> Option<Format> {
+    if head.starts_with(&[0x1f, 0x8b])
+        || framing::line_framing(head) != Some(framing::Framing::Lines)
+    {
+        return None;
+    }
+    let format = match format {
+        Some(f) => f,
+        None => {
+            let whole = memchr::memrchr(b'\n', head).map_or(head.len(), |i| i + 1);
+            let records: Vec<(u64, &[u8])> = head[..whole]
+                .split(|b| *b == b'\n')
+                .enumerate()
+                .map(|(i, line)| (i as u64 + 1, line))
+                .collect();
+            detect_format(&records)?.ok()?.format
+        }
+    };
+    (!records_span_lines(format) && format != Format::KubeNetworkPolicies).then_some(format)
+}
+
 /// Reads an input held in memory ([`InputBytes`]) as [`read_input`] reads a file: gzip or
 /// not, any framing; its lines are numbered from [`InputBytes::first_line`].
 ///
@@ -330,6 +367,44 @@ mod tests {
         assert_eq!((report.records, report.flows, report.skipped), (41, 1, 0));
         assert_eq!(report.events["agent_log"], 40);
         assert_eq!(flows[0].origin.line, 41);
+    }
+
+    #[test]
+    fn only_line_records_that_read_on_their_own_are_cut_into_parts() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/flows");
+        let head = |path: &str| {
+            let bytes = std::fs::read(dir.join(path)).unwrap();
+            bytes[..bytes.len().min(64 * 1024)].to_vec()
+        };
+        let cases = [
+            ("hubble/incident.ndjson", Some(Format::Hubble)),
+            ("gke-vpc/computed.ndjson", Some(Format::GkeVpc)),
+            ("calico/flows.log.ndjson", Some(Format::Calico)),
+            ("antrea-np-log/np.log", Some(Format::AntreaNpLog)),
+            ("hubble/jq-pretty.json", None),
+            ("gke-vpc/gcloud-logging-read.json", None),
+            ("calico-node-flows/flows.txt", None),
+            ("kube-network-policies/klog-text.log", None),
+            ("goldmane/whisker-stream.sse.txt", None),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(splittable_as(&head(path), None), expected, "{path}");
+        }
+        // A head cut mid-line looks at its whole lines only.
+        let hubble = head("hubble/incident.ndjson");
+        let cut = memchr::memchr(b'\n', &hubble).unwrap() + 10;
+        assert_eq!(splittable_as(&hubble[..cut], None), Some(Format::Hubble));
+        assert_eq!(splittable_as(b"not json\n", None), None);
+        assert_eq!(
+            splittable_as(b"anything\n", Some(Format::Calico)),
+            Some(Format::Calico)
+        );
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &hubble).unwrap();
+        assert_eq!(
+            splittable_as(&enc.finish().unwrap(), Some(Format::Hubble)),
+            None
+        );
     }
 
     #[test]
