@@ -86,6 +86,7 @@ pub struct InputBytes {
     name: String,
     bytes: Arc<Vec<u8>>,
     first_line: u64,
+    part: bool,
 }
 
 impl InputBytes {
@@ -96,6 +97,7 @@ impl InputBytes {
             name: name.into(),
             bytes: Arc::new(bytes),
             first_line: 1,
+            part: false,
         }
     }
 
@@ -104,7 +106,22 @@ impl InputBytes {
     /// read from a line other than the first: the reader says so otherwise.
     pub fn starting_at_line(mut self, line: u64) -> InputBytes {
         self.first_line = line.max(1);
+        self.part = true;
         self
+    }
+
+    /// The same bytes as a part of a larger file cut at line starts (wherever in the file it
+    /// starts): read as records one per line, whatever its first lines look like (a part may
+    /// open with a broken record that would otherwise look like JSON spanning lines).
+    /// [`InputBytes::starting_at_line`] implies it.
+    pub fn part_of_file(mut self) -> InputBytes {
+        self.part = true;
+        self
+    }
+
+    /// Whether the bytes are a part of a larger file, cut at line starts.
+    pub fn is_part(&self) -> bool {
+        self.part
     }
 
     /// The name messages and reports give the input.

@@ -1523,26 +1523,36 @@ mod tests {
     }
 
     #[test]
-    fn a_part_past_the_first_line_of_gzip_or_a_document_is_an_error_saying_so() {
+    fn a_part_of_a_file_is_read_as_lines_and_never_as_gzip() {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut enc, format!("{DENIED}\n").as_bytes()).unwrap();
         let gzip = enc.finish().unwrap();
-        let document = format!("[\n{DENIED}\n]\n").into_bytes();
-        for (bytes, found) in [(gzip, "gzip"), (document, "span lines")] {
-            let part = InputBytes::new("gs://b/x.json", bytes.clone()).starting_at_line(10);
-            let summary = Session::from_bytes([part])
-                .for_each_flow(|_| Ok::<(), Error>(()))
-                .unwrap();
-            let (name, e) = &summary.failed[0];
-            assert_eq!(name, "gs://b/x.json");
-            assert!(e.to_string().contains(found), "{e}");
-            // From the first line, the same bytes read.
-            let whole = InputBytes::new("gs://b/x.json", bytes);
-            let summary = Session::from_bytes([whole])
-                .for_each_flow(|_| Ok::<(), Error>(()))
-                .unwrap();
-            assert_eq!((summary.failed.len(), summary.records()), (0, 1));
-        }
+        let part = InputBytes::new("gs://b/x.json", gzip.clone()).starting_at_line(10);
+        let summary = Session::from_bytes([part])
+            .for_each_flow(|_| Ok::<(), Error>(()))
+            .unwrap();
+        let (name, e) = &summary.failed[0];
+        assert_eq!(name, "gs://b/x.json");
+        assert!(e.to_string().contains("gzip"), "{e}");
+        // As a whole file, the same bytes read.
+        let whole = InputBytes::new("gs://b/x.json", gzip);
+        let summary = Session::from_bytes([whole])
+            .for_each_flow(|_| Ok::<(), Error>(()))
+            .unwrap();
+        assert_eq!((summary.failed.len(), summary.records()), (0, 1));
+        // A part that opens with a broken record is still one record per line (as a whole
+        // file, those lines would read as JSON values spanning lines).
+        let text = format!("{{\"broken\": \n{DENIED}\n{DENIED}\n").into_bytes();
+        let part = InputBytes::new("x", text).part_of_file();
+        let mut lines = Vec::new();
+        let summary = Session::from_bytes([part])
+            .for_each_flow(|f| {
+                lines.push(f.origin.line);
+                Ok::<(), Error>(())
+            })
+            .unwrap();
+        assert_eq!((summary.records(), summary.skipped()), (3, 1));
+        assert_eq!(lines, [2, 3]);
     }
 
     #[test]

@@ -51,19 +51,22 @@ pub(super) fn read_mapped(
     // correctness).
     let _ = map.advise(memmap2::Advice::Sequential);
     let map = &map;
-    read_lines_in(name, data, 1, options, sink, &|start, end| {
+    read_lines_in(name, data, 1, false, options, sink, &|start, end| {
         release(map, start, end)
     })
 }
 
 /// Reads `data`, the bytes of `name` whose first line is that input's line `first_line`,
-/// when they are uncompressed line-based records: decoded in chunks on the pool, accounted
-/// for in order. `done(start, end)` is told when a chunk's bytes are no longer needed.
-/// `Ok(None)` means "use the streaming reader" (gzip, documents, concatenated values).
+/// when they are uncompressed line-based records (always, for a `part` of a file cut at line
+/// starts): decoded in chunks on the pool, accounted for in order. `done(start, end)` is told
+/// when a chunk's bytes are no longer needed. `Ok(None)` means "use the streaming reader"
+/// (gzip, documents, concatenated values).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn read_lines_in(
     name: &str,
     data: &[u8],
     first_line: u64,
+    part: bool,
     options: &ReadOptions,
     sink: &mut FlowSink<'_>,
     done: &(dyn Fn(usize, usize) + Sync),
@@ -71,9 +74,15 @@ pub(super) fn read_lines_in(
     if data.is_empty() || data.starts_with(&[0x1f, 0x8b]) {
         return Ok(None);
     }
-    // Documents and concatenated values are split by the streaming reader.
-    let Some(framing) = framing::line_framing(data) else {
-        return Ok(None);
+    // Documents and concatenated values are split by the streaming reader; a part of a file
+    // cut at line starts holds lines whatever its first ones look like.
+    let framing = if part {
+        framing::Framing::Lines
+    } else {
+        let Some(framing) = framing::line_framing(data) else {
+            return Ok(None);
+        };
+        framing
     };
     let mut reading = Reading::new(name, false, options, sink);
     reading.report.framing = Some(framing);

@@ -225,9 +225,8 @@ pub fn splittable_as(head: &[u8], format: Option<Format>) -> Option<Format> {
 /// Reads an input held in memory ([`InputBytes`]) as [`read_input`] reads a file: gzip or
 /// not, any framing; its lines are numbered from [`InputBytes::first_line`].
 ///
-/// A part of a file that starts on a line other than the first must be uncompressed
-/// line-based records (a gzip stream or a JSON document cannot be cut): anything else is an
-/// [`Error::Invalid`] saying what was found.
+/// A part of a file ([`InputBytes::is_part`]) is read as records one per line; it must not
+/// be gzip (a gzip stream cannot be cut): that is an [`Error::Invalid`] saying so.
 pub fn read_bytes(
     input: &InputBytes,
     options: &ReadOptions,
@@ -235,28 +234,23 @@ pub fn read_bytes(
 ) -> Result<InputReport> {
     let name = input.name();
     let done = |_: usize, _: usize| {};
+    let part = input.is_part();
     if let Some(report) = mapped::read_lines_in(
         name,
         input.bytes(),
         input.first_line(),
+        part,
         options,
         sink,
         &done,
     )? {
         return Ok(report);
     }
-    if input.first_line() > 1 && !input.bytes().is_empty() {
-        let found = if input.bytes().starts_with(&[0x1f, 0x8b]) {
-            "gzip-compressed bytes"
-        } else {
-            "JSON values that span lines"
-        };
+    if part && input.bytes().starts_with(&[0x1f, 0x8b]) {
         return Err(Error::Invalid {
             what: "input part",
             value: format!("{name} from line {}", input.first_line()),
-            detail: format!(
-                "a part of a file that starts past its first line must hold uncompressed records one per line, found {found}"
-            ),
+            detail: "a part of a file must hold uncompressed records one per line, found gzip-compressed bytes".into(),
         });
     }
     read_from(name, input.reader(), options, sink)
