@@ -248,7 +248,7 @@ def test_spark_unreadable_files_raise_flowq_errors_on_the_driver(spark, multi_fi
     lines.insert(500, "{oops")
     big = tmp_path / "big.ndjson"
     big.write_text("\n".join(lines) + "\n")
-    with pytest.raises(flowq.SkippedRecordsError, match="line 501") as raised:
+    with pytest.raises(flowq.SkippedRecordsError, match=r"range of .*\(first at line 501: ") as raised:
         flowq.spark.denied(spark, [str(big)], strict=True, range_bytes=8192)
     assert (raised.value.file, raised.value.line) == (str(big), 501)
 

@@ -341,8 +341,12 @@ def _settle(rows: List[Any], files: List[_File], stacklevel: int) -> Report:
         shift = before[(e["file"], e["start"])]
         line = e["line"] + shift if e["line"] is not None else None
         message = e["message"]
-        if shift and e["line"] is not None:
-            message = message.replace(f"line {e['line']}", f"line {line}")
+        if e["lines"]:
+            # Read from a byte range: its first line number is the file's own, and its
+            # counts are the range's.
+            if e["line"] is not None:
+                message = message.replace(f"line {e['line']}", f"line {line}", 1)
+            message = message.replace(" records in ", " records in a byte range of ", 1)
         err = cls(message)
         err.file = e["at"] if e["at"] is not None else files[e["file"]].name
         err.line = line
