@@ -54,6 +54,9 @@ _ORDER_SHIFT = 40
 # Extensions Hadoop decompresses by name when reading lines: such files are read whole.
 _COMPRESSED = (".gz", ".bz2", ".deflate", ".lz4", ".snappy", ".zst", ".zstd", ".xz", ".br")
 
+# How many skipped records a report keeps as examples (netflow-core's default).
+_SKIP_EXAMPLES = 1000
+
 # The parts every share returns: routing key, kind, and the part (JSON).
 _PARTS = "pair string, kind string, part string"
 
@@ -385,7 +388,8 @@ def _summed(parts: List[Dict[str, Any]]) -> Dict[str, Any]:
                     merged[k] = merged.get(k, 0) + v
                 out[key] = merged
             elif key == "skips":
-                out[key] = (out.get(key) or []) + value
+                # As one reading keeps them: the first ones, in line order.
+                out[key] = ((out.get(key) or []) + value)[:_SKIP_EXAMPLES]
             elif key == "first_time" and value and (not out.get(key) or value < out[key]):
                 out[key] = value
             elif key == "last_time" and value and (not out.get(key) or value > out[key]):
