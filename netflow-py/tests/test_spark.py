@@ -119,6 +119,9 @@ def test_spark_paths_fail_early_on_the_driver(spark, tmp_path):
     assert raised.value.file == missing
     with pytest.raises(flowq.InvalidValueError, match="dst_port"):
         flowq.spark.denied(spark, [str(VAMP)], dst_port="nine")
+    with pytest.raises(flowq.SnapshotError) as raised:
+        flowq.spark.denied(spark, [str(VAMP)], snapshot="gs://bucket/cluster.json")
+    assert raised.value.file == "gs://bucket/cluster.json"
 
 
 def test_spark_denied_reports_skipped_records_on_the_driver(spark, multi_files, tmp_path):
@@ -162,7 +165,8 @@ def test_spark_reads_file_uris_and_folders_through_spark(spark, cli, multi_files
     listed = sorted(str(p) for p in folder.iterdir())
     expected = _denied_cli(cli, listed, "--snapshot", VAMP)
     for paths in ([str(folder)], ["file://" + str(folder)], ["file://" + p for p in listed]):
-        df = flowq.spark.denied(spark, paths, snapshot=VAMP)
+        # The snapshot too may be given as a URI Spark reads.
+        df = flowq.spark.denied(spark, paths, snapshot="file://" + str(VAMP))
         assert [strip_nulls(r) for r in _spark_rows(df)] == expected, paths
         assert len(df.report.inputs) == len(listed)
 

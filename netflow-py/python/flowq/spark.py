@@ -165,9 +165,35 @@ def _plan(spark: Any, files: List[_File], range_bytes: int, format: Optional[str
         f.split_as = _native.splittable(head, format)
 
 
+def _local_snapshot(spark: Any, path: str) -> str:
+    """A local path for a snapshot file or folder given as any path Spark reads: local paths
+    and ``file:`` URIs as they are, others (``gs://``, ``s3a://``, ``hdfs://``) copied to a
+    temporary folder on the driver with Hadoop's file system."""
+    if path.startswith("file:"):
+        return _norm(path)
+    if "://" not in path:
+        return path
+    import tempfile
+
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    local = os.path.join(tempfile.mkdtemp(prefix="flowq-snapshot-"), os.path.basename(path.rstrip("/")))
+    try:
+        source = jvm.org.apache.hadoop.fs.Path(path)
+        source.getFileSystem(conf).copyToLocalFile(
+            False, source, jvm.org.apache.hadoop.fs.Path("file://" + local), True
+        )
+    except Exception as e:
+        err = _errors.SnapshotError(f"cannot load snapshot {path!r}: {_java_error(e)}")
+        err.file = path
+        raise err from None
+    return local
+
+
 def _ship_snapshot(spark: Any, snapshot: Any) -> Optional[List[str]]:
     """Ships the snapshot files to every executor (``SparkContext.addFile``) and returns how
-    a worker names them (``NAME[@TIME]``); ``None`` without a snapshot."""
+    a worker names them (``NAME[@TIME]``); ``None`` without a snapshot. A snapshot path may
+    be anything Spark reads (fetched to the driver first)."""
     if snapshot is None:
         return None
     from . import Snapshot
@@ -175,7 +201,10 @@ def _ship_snapshot(spark: Any, snapshot: Any) -> Optional[List[str]]:
     if isinstance(snapshot, Snapshot):
         specs = list(snapshot._specs)
     else:
-        specs = _as_paths(snapshot)
+        specs = []
+        for spec in _as_paths(snapshot):
+            path, time = spec.rsplit("@", 1) if "@" in spec.rsplit("/", 1)[-1] else (spec, "")
+            specs.append(_local_snapshot(spark, path) + (f"@{time}" if time else ""))
     # Loading it here first fails early, on the driver, with the file and the reason.
     Snapshot(specs)
     shipped = []
@@ -455,7 +484,8 @@ def denied(
 
     ``paths``: files, folders or glob patterns in any file system Spark reads (local,
     ``file://``, ``hdfs://``, ``gs://``, ``s3a://``). ``snapshot``: a
-    :class:`flowq.Snapshot` or local path(s), shipped to every executor. ``range_bytes``:
+    :class:`flowq.Snapshot` or path(s) (local, or anything Spark reads: fetched to the
+    driver), shipped to every executor. ``range_bytes``:
     files larger than this whose records are one per line are read in byte ranges of about
     this size (default :data:`RANGE_BYTES`; 0 reads every file whole). ``partitions``: how
     many tasks merge the parts (default: the cluster's parallelism). Filters as for
