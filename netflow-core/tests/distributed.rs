@@ -135,9 +135,8 @@ fn unanswered_requests_through_services_are_found_across_parts() {
 }
 
 /// Hubble reports one packet at several observation points on consecutive lines, counted
-/// once within one reading: a part boundary between two reports of one packet counts it
-/// twice (flowq.spark cuts large files only, so boundaries are rare; docs/distributed.md).
-/// Shares of whole files are exact.
+/// once within one reading: a part boundary between two reports of one packet would count it
+/// twice, so Hubble files are shares whole (`ingest::splittable_as` never cuts them).
 #[test]
 fn hubble_files_read_as_shares_give_the_rows_of_one_reading() {
     let set = snapshot("clusters/vamp.json");

@@ -173,9 +173,10 @@ def test_spark_reads_file_uris_and_folders_through_spark(spark, cli, multi_files
 
 @pytest.fixture(scope="module")
 def large_files(tmp_path_factory):
-    """Files larger than the ranges the tests cut: gen.py's Hubble (a few hundred KB),
-    the VPC fixture repeated hour after hour (computed and unanswered denials in every
-    range), and Calico's log repeated, each with a damaged line in the middle."""
+    """Files larger than the ranges the tests cut: gen.py's Hubble (a few hundred KB; read
+    whole all the same), the VPC fixture repeated hour after hour (computed and unanswered
+    denials in every range), and Calico's log repeated, each with a damaged line in the
+    middle."""
     out = tmp_path_factory.mktemp("large")
     gen = ROOT / "benches" / "gen.py"
     import subprocess
@@ -209,6 +210,11 @@ def test_spark_a_file_cut_into_many_ranges_gives_the_rows_of_the_whole(spark, cl
     range_bytes = max(1024, size // 23)
     df = flowq.spark.denied(spark, [path], snapshot=snapshot, range_bytes=range_bytes)
     assert [strip_nulls(r) for r in _spark_rows(df)] == expected
+    with open(path, "rb") as fh:
+        head = fh.read(256 * 1024)
+    # Hubble files are read whole (one packet's reports on consecutive lines count once);
+    # the others in ranges.
+    assert (flowq._native.splittable(head) is None) == (kind == "hubble")
     # The file's own line numbers and counts, summed over its ranges.
     got, want = df.report.inputs[0], whole.report.inputs[0]
     for key in ("input", "records", "flows", "skipped", "skips", "lost_by_source", "last_line"):
@@ -268,10 +274,9 @@ def test_spark_unreadable_files_raise_flowq_errors_on_the_driver(spark, multi_fi
 )
 def test_spark_top_equals_the_cli(spark, cli, multi_files, large_files, args):
     files = [*multi_files, large_files["calico"]]
-    # The Hubble files are read whole (a range boundary between two reports of one packet
-    # would count it twice: docs/distributed.md); the large Calico file in ranges.
-    range_bytes = max(os.path.getsize(f) for f in multi_files) + 1
-    assert os.path.getsize(large_files["calico"]) > 2 * range_bytes
+    # Small ranges: the large Calico file is cut (the Hubble files are read whole).
+    range_bytes = 4096
+    assert os.path.getsize(large_files["calico"]) > 4 * range_bytes
     flags = ["--by", ",".join(args["by"]), "-k", str(args.get("k", 10))]
     if "verdict" in args:
         flags += ["--verdict", args["verdict"]]

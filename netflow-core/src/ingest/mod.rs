@@ -186,20 +186,22 @@ pub fn read_input(
 }
 
 /// The format to read a file in parts with, when it can be cut at line starts into parts
-/// that read on their own ([`InputBytes::starting_at_line`]): uncompressed records one per
-/// line, of a format whose records neither span lines nor join across lines. `head` is the
-/// file's first bytes (a few hundred KB: whole lines are looked at), `format` the caller's
-/// choice if any. `None` means "read it whole": gzip, a JSON document or values that span
-/// lines, Server-Sent Events, `calico-node -flows` text (records of several lines),
-/// kube-network-policies (evaluations joined to later verdicts), or a head no format is
-/// recognised in (the whole reading says why).
+/// that read on their own ([`InputBytes::starting_at_line`]) and together give what one
+/// reading gives: uncompressed records one per line, of a format whose records neither span
+/// lines nor relate to the records around them. `head` is the file's first bytes (a few
+/// hundred KB: whole lines are looked at), `format` the caller's choice if any. `None` means
+/// "read it whole": gzip, a JSON document or values that span lines, Server-Sent Events,
+/// `calico-node -flows` text (records of several lines), kube-network-policies (evaluations
+/// joined to later verdicts), Hubble (one packet's reports at several observation points,
+/// on consecutive lines, count once: a cut between two of them would count it twice), or a
+/// head no format is recognised in (the whole reading says why).
 ///
 /// ```
 /// use netflow_core::{ingest::splittable_as, Format};
 ///
-/// let hubble = br#"{"flow":{"verdict":"DROPPED","IP":{"source":"10.0.0.1","destination":"10.0.0.2"}}}"#;
-/// assert_eq!(splittable_as(&[hubble.as_slice(), b"\n"].concat(), None), Some(Format::Hubble));
-/// assert_eq!(splittable_as(&[b"[".as_slice(), hubble, b"]\n"].concat(), None), None);
+/// let calico = br#"{"action":"deny","reporter":"dst","proto":"tcp","source_ip":"10.0.0.1","dest_ip":"10.0.0.2","dest_port":9200}"#;
+/// assert_eq!(splittable_as(&[calico.as_slice(), b"\n"].concat(), None), Some(Format::Calico));
+/// assert_eq!(splittable_as(&[b"[".as_slice(), calico, b"]\n"].concat(), None), None);
 /// ```
 pub fn splittable_as(head: &[u8], format: Option<Format>) -> Option<Format> {
     if head.starts_with(&[0x1f, 0x8b])
@@ -219,7 +221,8 @@ pub fn splittable_as(head: &[u8], format: Option<Format>) -> Option<Format> {
             detect_format(&records)?.ok()?.format
         }
     };
-    (!records_span_lines(format) && format != Format::KubeNetworkPolicies).then_some(format)
+    let related = matches!(format, Format::KubeNetworkPolicies | Format::Hubble);
+    (!records_span_lines(format) && !related).then_some(format)
 }
 
 /// Reads an input held in memory ([`InputBytes`]) as [`read_input`] reads a file: gzip or
@@ -371,7 +374,7 @@ mod tests {
             bytes[..bytes.len().min(64 * 1024)].to_vec()
         };
         let cases = [
-            ("hubble/incident.ndjson", Some(Format::Hubble)),
+            ("hubble/incident.ndjson", None),
             ("gke-vpc/computed.ndjson", Some(Format::GkeVpc)),
             ("calico/flows.log.ndjson", Some(Format::Calico)),
             ("antrea-np-log/np.log", Some(Format::AntreaNpLog)),
@@ -385,18 +388,23 @@ mod tests {
             assert_eq!(splittable_as(&head(path), None), expected, "{path}");
         }
         // A head cut mid-line looks at its whole lines only.
-        let hubble = head("hubble/incident.ndjson");
-        let cut = memchr::memchr(b'\n', &hubble).unwrap() + 10;
-        assert_eq!(splittable_as(&hubble[..cut], None), Some(Format::Hubble));
+        let vpc = head("gke-vpc/computed.ndjson");
+        let cut = memchr::memchr(b'\n', &vpc).unwrap() + 10;
+        assert_eq!(splittable_as(&vpc[..cut], None), Some(Format::GkeVpc));
         assert_eq!(splittable_as(b"not json\n", None), None);
         assert_eq!(
             splittable_as(b"anything\n", Some(Format::Calico)),
             Some(Format::Calico)
         );
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut enc, &hubble).unwrap();
+        std::io::Write::write_all(&mut enc, &vpc).unwrap();
         assert_eq!(
-            splittable_as(&enc.finish().unwrap(), Some(Format::Hubble)),
+            splittable_as(&enc.finish().unwrap(), Some(Format::GkeVpc)),
+            None
+        );
+        // Hubble, even when the caller names it: its packets' reports relate across lines.
+        assert_eq!(
+            splittable_as(&head("hubble/incident.ndjson"), Some(Format::Hubble)),
             None
         );
     }

@@ -3,8 +3,9 @@
 Spark reads the files — any path it reads: local, ``file://``, ``hdfs://``, ``gs://``,
 ``s3a://``, ``abfss://`` — and hands their bytes to flowq's Rust reader inside
 ``mapInArrow``, so executors need no shared file system. Small files and files that cannot be
-cut (gzip, JSON documents, records that span lines) are read whole (Spark's ``binaryFile``);
-a large file of records one per line is cut into byte ranges at line boundaries (Spark's
+cut (gzip, JSON documents, records that span lines, Hubble's related reports of one packet) are
+read whole (Spark's ``binaryFile``); a large file of records one per line is cut into byte
+ranges at line boundaries (Spark's
 line reader: a range starts after the first newline at or after its start and runs through
 the line that crosses its end), each range read on its own. Each share returns partial
 denied-connection groups with the other ends' reports, keyed by a digest of the connection,
