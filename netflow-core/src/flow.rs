@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One flow record as read from a log, normalized across formats.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flow {
     /// When the record was observed (UTC); `None` when the record carries no usable time.
     pub time: Option<DateTime<Utc>>,
@@ -75,7 +75,8 @@ pub struct Flow {
 /// What a record says beyond the fields every format shares: kept so that a user comparing
 /// flowq's output with the raw log finds every fact the log gives. Each decoder fills what
 /// its format has; everything is optional.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FlowDetails {
     /// The log's own id of the record (Hubble `uuid`, Cloud Logging `insertId`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -138,7 +139,8 @@ pub struct FlowDetails {
 }
 
 /// Packets and bytes each way, from the reporting end's point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DirectionalCounts {
     /// Packets received by the reporting end.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,7 +157,8 @@ pub struct DirectionalCounts {
 }
 
 /// The connections a folded record stands for, by state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ConnectionCounts {
     /// Connections started in the record's window.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -169,7 +172,8 @@ pub struct ConnectionCounts {
 }
 
 /// A network interface a packet was seen on.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Interface {
     /// Interface index on the node, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,7 +183,8 @@ pub struct Interface {
 }
 
 /// An application-layer message as a proxy recorded it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct L7 {
     /// `REQUEST`, `RESPONSE` or `SAMPLE` (Hubble `l7.type`), when given.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -199,7 +204,8 @@ pub struct L7 {
 }
 
 /// A DNS query or answer.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Dns {
     /// The name asked for, as the message spells it (with its trailing dot).
     pub query: String,
@@ -240,7 +246,8 @@ impl Dns {
 }
 
 /// An HTTP request or response.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Http {
     /// Method (`GET`, …), when given.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -257,7 +264,8 @@ pub struct Http {
 }
 
 /// A Kafka request or response.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Kafka {
     /// The API key (`produce`, `fetch`, …).
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -311,7 +319,8 @@ impl fmt::Display for L7 {
 }
 
 /// Where an address outside Google Cloud is, as VPC Flow Logs geolocate it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GeoLocation {
     /// Continent (`Asia`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -331,7 +340,8 @@ pub struct GeoLocation {
 }
 
 /// A VPC subnetwork an end belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct VpcNetwork {
     /// Project of the VPC.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -348,7 +358,8 @@ pub struct VpcNetwork {
 }
 
 /// The Cloud Logging entry a record came in.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LogEntryInfo {
     /// The decoded log id (`compute.googleapis.com/vpc_flows`), when the entry names its log.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -370,7 +381,7 @@ pub struct LogEntryInfo {
 
 /// What one record of a log stands for, which decides whether a record that does not say it
 /// is a reply can be taken for a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Granularity {
     /// One packet (Hubble): a packet not marked as a request may be in the middle of a
@@ -1019,7 +1030,7 @@ impl fmt::Display for Direction {
 }
 
 /// Where a record was read: input name and 1-based line number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
     /// Input name as given (a path, or `-` for standard input).
     pub input: Arc<str>,

@@ -22,15 +22,16 @@ use crate::cluster::{PolicyEdit, Snapshot, SnapshotSet};
 use crate::error::{Error, Result};
 use crate::flow::{Action, Direction, Flow, Protocol};
 use crate::format::Format;
-use crate::ingest::{read_input, InputReport, Progress, ReadOptions};
+use crate::ingest::{read_bytes, read_input, InputReport, Progress, ReadOptions};
+use crate::input::InputBytes;
 use crate::policy::lint::{self, Finding, LintObserver};
 use crate::policy::suggest::{Suggester, Suggestion};
 use crate::policy::{Checked, Evaluation, Subject, Target};
 use crate::query::{
     connection_text, looks_like_request, needles_for, Change, ChangeCounts, DenialBasis,
     DeniedAggregator, DeniedConnection, Explainer, FlowFilter, FlowRow, LogEvidence, PartialDenied,
-    ReconciledConnection, ReplayAggregator, ReplayConnection, TopAggregator, TopGroups, TopQuery,
-    UnansweredDetector, Why,
+    PartialTopGroup, ReconciledConnection, ReplayAggregator, ReplayConnection, TopAggregator,
+    TopGroups, TopQuery, UnansweredDetector, Why,
 };
 
 /// How many flows wait for the snapshots to finish loading before reading waits too.
@@ -577,6 +578,9 @@ impl SnapshotRow {
 /// ```
 pub struct Session {
     inputs: Vec<String>,
+    /// The inputs' bytes, for a session over bytes in memory ([`Session::from_bytes`]); empty
+    /// when the inputs are paths.
+    in_memory: Vec<InputBytes>,
     options: ReadOptions,
     filter: FlowFilter,
     read_every_record: bool,
@@ -603,6 +607,7 @@ impl Session {
         }
         Session {
             inputs,
+            in_memory: Vec::new(),
             options: ReadOptions::default(),
             filter: FlowFilter::default(),
             read_every_record: false,
@@ -612,6 +617,34 @@ impl Session {
             load_error: Mutex::new(None),
             explainer: OnceLock::new(),
         }
+    }
+
+    /// A session over inputs already read into memory (by an object-store client, a Spark
+    /// task): each is read as the file it names would be, parts of files numbered from their
+    /// own first line ([`InputBytes::starting_at_line`]); reports and messages name them by
+    /// [`InputBytes::name`]. No inputs means nothing to read (not standard input).
+    ///
+    /// ```
+    /// use netflow_core::input::InputBytes;
+    /// use netflow_core::{DeniedQuery, Session};
+    ///
+    /// let line = br#"{"flow":{"verdict":"DROPPED","IP":{"source":"10.0.0.1","destination":"10.0.0.2"},"l4":{"TCP":{"source_port":41234,"destination_port":9200}},"drop_reason_desc":"POLICY_DENIED"}}"#;
+    /// let mut bytes = b"not a record\n".to_vec();
+    /// bytes.extend_from_slice(line);
+    /// // The last two lines of a file, from its line 41.
+    /// let session = Session::from_bytes([InputBytes::new("s3a://logs/node-a.json", bytes).starting_at_line(41)]);
+    /// let denied = session.denied(&DeniedQuery::default())?;
+    /// assert_eq!(denied.connections.len(), 1);
+    /// let report = &denied.summary.reports[0];
+    /// assert_eq!((report.input.as_str(), report.skips[0].line), ("s3a://logs/node-a.json", 41));
+    /// # Ok::<(), netflow_core::Error>(())
+    /// ```
+    pub fn from_bytes(inputs: impl IntoIterator<Item = InputBytes>) -> Session {
+        let in_memory: Vec<InputBytes> = inputs.into_iter().collect();
+        let mut session = Session::new(["-"]);
+        session.inputs = in_memory.iter().map(|i| i.name().to_string()).collect();
+        session.in_memory = in_memory;
+        session
     }
 
     /// Joins flows to these snapshots.
@@ -730,7 +763,7 @@ impl Session {
                 }
             }
         };
-        for name in &self.inputs {
+        for (i, name) in self.inputs.iter().enumerate() {
             let mut deliver = |flow: Flow| {
                 if self.snapshots.get().is_none() {
                     if waiting.len() < MAX_WAITING_FLOWS && self.snapshots_pending() {
@@ -761,7 +794,11 @@ impl Session {
                     ControlFlow::Continue(())
                 }
             };
-            match read_input(name, &options, &mut deliver) {
+            let read = match self.in_memory.get(i) {
+                Some(bytes) => read_bytes(bytes, &options, &mut deliver),
+                None => read_input(name, &options, &mut deliver),
+            };
+            match read {
                 Ok(report) => summary.reports.push(report),
                 Err(e) => summary.failed.push((name.clone(), e)),
             }
@@ -829,14 +866,24 @@ impl Session {
     /// and explained once per connection ([`DeniedConnection::explain`]). Merging every
     /// share gives what [`Session::denied`] gives over all the inputs, when no packet's
     /// reports are split between shares (Hubble pairs the reports of one packet within one
-    /// input) and requests and their replies are in one share (`unanswered_within`).
+    /// input).
+    ///
+    /// With snapshots and [`DeniedQuery::policy_denials`], the requests without a verdict that
+    /// the policies deny are groups of the share (computed here, as one reader does). With
+    /// [`DeniedQuery::unanswered_within`], the share does not decide which requests went
+    /// unanswered (the reply may be in another share): it returns what it saw of each
+    /// 5-tuple in [`PartialDenied::unanswered`], for [`crate::query::unanswered_denials`].
     pub fn denied_partial(
         &self,
         query: &DeniedQuery,
         order: u64,
     ) -> Result<(PartialDenied, ReadSummary)> {
-        let (aggregator, summary, _) = self.aggregate_denied(query, |_| {})?;
-        Ok((aggregator.finish_partial(order), summary))
+        let (aggregator, summary, _, detector) = self.read_denied(query, |_| {})?;
+        let mut share = aggregator.finish_partial(order);
+        if let Some(detector) = detector {
+            share.unanswered = detector.into_parts(order);
+        }
+        Ok((share, summary))
     }
 
     /// Reads every input into a denied-connection aggregator; also says how many records
@@ -846,6 +893,34 @@ impl Session {
         query: &DeniedQuery,
         mut each: impl FnMut(&Flow),
     ) -> Result<(DeniedAggregator, ReadSummary, u64)> {
+        let (mut aggregator, summary, verdictless, detector) =
+            self.read_denied(query, &mut each)?;
+        for flow in detector.map(UnansweredDetector::finish).unwrap_or_default() {
+            let computed = query.policy_denials
+                && self
+                    .explainer()
+                    .is_some_and(|e| e.policy_denial(&flow).is_some());
+            if !computed {
+                each(&flow);
+                aggregator.add_as(&flow, DenialBasis::NoReply, None);
+            }
+        }
+        Ok((aggregator, summary, verdictless))
+    }
+
+    /// Reads every input into a denied-connection aggregator, with the unanswered-request
+    /// detector still to finish; also says how many records carried no verdict.
+    #[allow(clippy::type_complexity)]
+    fn read_denied(
+        &self,
+        query: &DeniedQuery,
+        mut each: impl FnMut(&Flow),
+    ) -> Result<(
+        DeniedAggregator,
+        ReadSummary,
+        u64,
+        Option<UnansweredDetector>,
+    )> {
         let mut aggregator = DeniedAggregator::default();
         let mut unanswered = query.unanswered_within.map(UnansweredDetector::new);
         let mut verdictless = 0u64;
@@ -876,20 +951,7 @@ impl Session {
             }
             Ok(())
         })?;
-        for flow in unanswered
-            .map(UnansweredDetector::finish)
-            .unwrap_or_default()
-        {
-            let computed = query.policy_denials
-                && self
-                    .explainer()
-                    .is_some_and(|e| e.policy_denial(&flow).is_some());
-            if !computed {
-                each(&flow);
-                aggregator.add_as(&flow, DenialBasis::NoReply, None);
-            }
-        }
-        Ok((aggregator, summary, verdictless))
+        Ok((aggregator, summary, verdictless, unanswered))
     }
 
     /// Every observed connection — allowed, denied, dropped, and for records without a verdict
@@ -1184,6 +1246,26 @@ impl Session {
 
     /// The groups of a `top` query over the flows.
     pub fn top(&self, query: &TopQuery) -> Result<Top> {
+        let (aggregator, flows, replies, summary) = self.count_top(query)?;
+        Ok(Top {
+            groups: aggregator.finish(),
+            flows,
+            replies_left_out: replies,
+            summary,
+        })
+    }
+
+    /// The `top` groups of these inputs as one share of a larger reading: every group
+    /// (unranked), to be merged with the other shares' by [`TopAggregator::absorb`] (route
+    /// the parts of a group to one place with [`PartialTopGroup::route`]) and ranked there.
+    pub fn top_partial(&self, query: &TopQuery) -> Result<(Vec<PartialTopGroup>, ReadSummary)> {
+        let (aggregator, _, _, summary) = self.count_top(query)?;
+        Ok((aggregator.finish_partial(false), summary))
+    }
+
+    /// Counts every flow into a `top` aggregator; also says how many flows were counted and
+    /// how many replies were left out.
+    fn count_top(&self, query: &TopQuery) -> Result<(TopAggregator, u64, u64, ReadSummary)> {
         let mut aggregator = TopAggregator::new(query.clone());
         let (mut flows, mut replies) = (0u64, 0u64);
         let with_why = query.needs_policy_verdict();
@@ -1197,12 +1279,7 @@ impl Session {
             aggregator.push_flow(&flow, why.as_ref());
             Ok(())
         })?;
-        Ok(Top {
-            groups: aggregator.finish(),
-            flows,
-            replies_left_out: replies,
-            summary,
-        })
+        Ok((aggregator, flows, replies, summary))
     }
 
     /// What each input is: its accounting ([`InputRow`]), with how many of its flows the log
@@ -1364,6 +1441,119 @@ mod tests {
         assert_eq!(denied.summary.records(), 2);
         assert_eq!(denied.attempts(), 2);
         assert_eq!(denied.summary.errors().count(), 1);
+    }
+
+    /// An input's accounting: records, flows, skipped, and the skipped records' lines.
+    type Accounting = (u64, u64, u64, Vec<u64>);
+
+    /// Every flow (debug text, origin included) and the reports' accounting of a session.
+    fn read_all(session: &Session) -> (Vec<String>, Vec<Accounting>) {
+        let mut flows = Vec::new();
+        let summary = session
+            .for_each_flow(|flow| -> Result<()> {
+                flows.push(format!("{flow:?}"));
+                Ok(())
+            })
+            .unwrap();
+        let reports = summary
+            .reports
+            .iter()
+            .map(|r| {
+                let lines = r.skips.iter().map(|s| s.line).collect();
+                (r.records, r.flows, r.skipped, lines)
+            })
+            .collect();
+        (flows, reports)
+    }
+
+    #[test]
+    fn inputs_in_memory_read_as_their_files_do() {
+        let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/flows");
+        let gzip = tempfile::NamedTempFile::new().unwrap();
+        let incident = std::fs::read(testdata.join("hubble/incident.ndjson")).unwrap();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &incident).unwrap();
+        std::fs::write(gzip.path(), enc.finish().unwrap()).unwrap();
+        let files = [
+            testdata.join("hubble/incident.ndjson"),
+            testdata.join("hubble/jq-pretty.json"),
+            testdata.join("gke-vpc/gcloud-logging-read.json"),
+            testdata.join("calico-node-flows/flows.txt"),
+            gzip.path().to_path_buf(),
+        ];
+        for file in files {
+            let name = file.display().to_string();
+            let from_file = read_all(&Session::new([name.clone()]));
+            let bytes = InputBytes::new(name.clone(), std::fs::read(&file).unwrap());
+            let from_memory = read_all(&Session::from_bytes([bytes]));
+            assert!(!from_file.0.is_empty(), "{name}");
+            assert_eq!(from_file, from_memory, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_file_read_in_parts_cut_at_line_starts_reads_as_the_whole() {
+        let bad = "{\"flow\":{\"verdict\":\"DROPPED\",\"IP\":{\"source\":\"999.0.0.1\"}}}";
+        let text: String = (0..40)
+            .map(|i| {
+                if i % 7 == 3 {
+                    format!("{bad}\n")
+                } else {
+                    format!("{DENIED}\n")
+                }
+            })
+            .collect();
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &text).unwrap();
+        let name = file.path().display().to_string();
+        let (whole_flows, whole) = read_all(&Session::new([name.clone()]));
+        for parts in [2, 3, 7, 40] {
+            let lines: Vec<&str> = text.split_inclusive('\n').collect();
+            let per = lines.len().div_ceil(parts);
+            let inputs = lines.chunks(per).enumerate().map(|(i, chunk)| {
+                InputBytes::new(name.clone(), chunk.concat().into_bytes())
+                    .starting_at_line((i * per + 1) as u64)
+            });
+            let (flows, reports) = read_all(&Session::from_bytes(inputs));
+            assert_eq!(flows, whole_flows, "{parts} parts");
+            let skipped: Vec<u64> = reports.iter().flat_map(|r| r.3.clone()).collect();
+            assert_eq!(skipped, whole[0].3, "{parts} parts");
+            let records: u64 = reports.iter().map(|r| r.0).sum();
+            assert_eq!(records, whole[0].0, "{parts} parts");
+        }
+    }
+
+    #[test]
+    fn a_part_of_a_file_is_read_as_lines_and_never_as_gzip() {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, format!("{DENIED}\n").as_bytes()).unwrap();
+        let gzip = enc.finish().unwrap();
+        let part = InputBytes::new("gs://b/x.json", gzip.clone()).starting_at_line(10);
+        let summary = Session::from_bytes([part])
+            .for_each_flow(|_| Ok::<(), Error>(()))
+            .unwrap();
+        let (name, e) = &summary.failed[0];
+        assert_eq!(name, "gs://b/x.json");
+        assert!(e.to_string().contains("gzip"), "{e}");
+        // As a whole file, the same bytes read.
+        let whole = InputBytes::new("gs://b/x.json", gzip);
+        let summary = Session::from_bytes([whole])
+            .for_each_flow(|_| Ok::<(), Error>(()))
+            .unwrap();
+        assert_eq!((summary.failed.len(), summary.records()), (0, 1));
+        // A part that opens with a broken record is still one record per line (as a whole
+        // file, those lines would read as JSON values spanning lines).
+        let text = format!("{{\"broken\": \n{DENIED}\n{DENIED}\n").into_bytes();
+        let part = InputBytes::new("x", text).part_of_file();
+        let mut lines = Vec::new();
+        let summary = Session::from_bytes([part])
+            .for_each_flow(|f| {
+                lines.push(f.origin.line);
+                Ok::<(), Error>(())
+            })
+            .unwrap();
+        assert_eq!((summary.records(), summary.skipped()), (3, 1));
+        assert_eq!(lines, [2, 3]);
     }
 
     #[test]

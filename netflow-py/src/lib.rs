@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use netflow_core::input::InputBytes;
 use netflow_core::policy::Subject;
 use netflow_core::query::filter::{parse_duration, parse_protocol};
 use netflow_core::query::CheckRow;
@@ -17,7 +18,7 @@ use netflow_core::{
     SnapshotSpec, Snapshots, TopQuery,
 };
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 mod partial;
 mod settings;
@@ -98,9 +99,61 @@ struct Reading {
     strict: bool,
 }
 
+/// The bytes of each input when a caller read them already (a Spark task), copied out of
+/// Python so that reading runs without the GIL; one per path, which names it. With `part`,
+/// each is a byte range of its file cut at line starts (read as records one per line).
+fn bytes_of(
+    paths: &[String],
+    data: Option<Vec<Bound<'_, PyBytes>>>,
+    part: bool,
+) -> PyResult<Option<Vec<InputBytes>>> {
+    let Some(data) = data else {
+        return Ok(None);
+    };
+    if data.len() != paths.len() {
+        return Err(raise(
+            "InvalidValueError",
+            format!(
+                "expected the bytes of each of the {} inputs, found {}",
+                paths.len(),
+                data.len()
+            ),
+            None,
+            None,
+        ));
+    }
+    Ok(Some(
+        paths
+            .iter()
+            .zip(data)
+            .map(|(name, bytes)| {
+                let input = InputBytes::new(name.clone(), bytes.as_bytes().to_vec());
+                if part {
+                    input.part_of_file()
+                } else {
+                    input
+                }
+            })
+            .collect(),
+    ))
+}
+
 impl Reading {
     fn new(
         paths: Vec<String>,
+        snapshot: Option<&PySnapshot>,
+        filters: Option<&Bound<'_, PyDict>>,
+        allowed: &[&str],
+        format: Option<String>,
+        strict: bool,
+    ) -> PyResult<Reading> {
+        Reading::of(paths, None, snapshot, filters, allowed, format, strict)
+    }
+
+    /// Like [`Reading::new`], over inputs already read into memory when `data` is given.
+    fn of(
+        paths: Vec<String>,
+        data: Option<Vec<InputBytes>>,
         snapshot: Option<&PySnapshot>,
         filters: Option<&Bound<'_, PyDict>>,
         allowed: &[&str],
@@ -123,7 +176,11 @@ impl Reading {
             })
             .transpose()?;
         let snapshots = snapshot.map_or_else(Snapshots::none, |s| Snapshots::loaded(s.set.clone()));
-        let session = Session::new(paths)
+        let session = match data {
+            Some(inputs) => Session::from_bytes(inputs),
+            None => Session::new(paths),
+        };
+        let session = session
             .with_snapshots(snapshots)
             .with_filter(filter)
             .with_format(format)
@@ -154,9 +211,11 @@ fn filters_but_verdict() -> Vec<&'static str> {
         .collect()
 }
 
-/// Every flow record passing the filters, as `flowq flows -o parquet` rows.
+/// Every flow record passing the filters, as `flowq flows -o parquet` rows. With `data`, the
+/// inputs' bytes as a caller read them (one per path; the paths name them).
 #[pyfunction]
-#[pyo3(signature = (paths, snapshot = None, filters = None, format = None, strict = false))]
+#[pyo3(signature = (paths, snapshot = None, filters = None, format = None, strict = false,
+    data = None))]
 fn flows(
     py: Python<'_>,
     paths: Vec<String>,
@@ -164,8 +223,18 @@ fn flows(
     filters: Option<&Bound<'_, PyDict>>,
     format: Option<String>,
     strict: bool,
+    data: Option<Vec<Bound<'_, PyBytes>>>,
 ) -> PyResult<(ArrowTable, String)> {
-    let reading = Reading::new(paths, snapshot.as_deref(), filters, FILTERS, format, strict)?;
+    let data = bytes_of(&paths, data, false)?;
+    let reading = Reading::of(
+        paths,
+        data,
+        snapshot.as_deref(),
+        filters,
+        FILTERS,
+        format,
+        strict,
+    )?;
     let (table, summary) = py
         .detach(|| {
             let mut builder = BatchBuilder::new(netflow_core::FlowRow::COLUMNS);

@@ -1,10 +1,15 @@
-//! The two native steps of `flowq.spark.denied`: a worker reads its share of the files into
-//! partial denied-connection groups and the other ends' reports (`denied_shares`), keyed by
-//! the connection's digest so that Spark can route every part of one connection to one
-//! place; there the parts are merged and each connection explained once against the
-//! snapshot (`denied_merge`), as netflow-core's `merge_partials` and `DeniedConnection::
-//! explain` do. The parts travel between the steps as JSON text in an Arrow column: they are
-//! flowq's own intermediate state, never shown to a user.
+//! The native steps of `flowq.spark`. `denied`: a worker reads its share of the files (or
+//! of a file's byte ranges) into partial denied-connection groups and the other ends'
+//! reports (`denied_shares`), keyed by the connection's digest so that Spark can route every
+//! part of one connection to one place, and what it saw of each 5-tuple without a verdict,
+//! keyed by the 5-tuple pair; the 5-tuple parts meet and become the unanswered requests'
+//! groups (`unanswered_merge`); then the groups of a connection are merged and explained
+//! once against the snapshot (`denied_merge`), as netflow-core's `unanswered_denials`,
+//! `merge_partials` and `DeniedConnection::explain` do. `top`: shares count groups
+//! (`top_shares`), the parts of a group meet and each merge hands on its ranked groups
+//! (`top_candidates`), the driver ranks those (`top_finish`). `splittable` says whether a
+//! file may be cut into byte ranges. The parts travel between the steps as JSON text in an
+//! Arrow column: they are flowq's own intermediate state, never shown to a user.
 
 use std::sync::Arc;
 
@@ -13,14 +18,19 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use netflow_core::query::{endpoint_key, merge_partials, Explainer, PartialDenied};
-use netflow_core::{Action, DeclaredRow, DeniedQuery, DeniedRow, Direction, InputReport, Protocol};
+use netflow_core::query::{
+    endpoint_key, merge_partials, unanswered_denials, Explainer, PartialDenied, PartialTopGroup,
+    TopAggregator, UnansweredPart,
+};
+use netflow_core::{
+    Action, DeclaredRow, DeniedQuery, DeniedRow, Direction, Format, InputReport, Protocol, TopQuery,
+};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::settings::{error, raise};
 use crate::table::{schema_of, ArrowTable, BatchBuilder};
-use crate::{report_json, PySnapshot, Reading};
+use crate::{report_json, PySnapshot};
 
 /// The columns of a share's parts: the connection digest (hex), what the part is (`group`
 /// or `report`), and the part as JSON.
@@ -32,11 +42,16 @@ fn parts_schema() -> Arc<Schema> {
     ]))
 }
 
-/// Reads each file as one share (its place in input order from `orders`) and returns the
-/// parts of every share, with the files' accounting.
+/// Reads each input as one share (its place in input order from `orders`) and returns the
+/// parts of every share, with the inputs' accounting. With `data`, the inputs' bytes as the
+/// caller read them (one per path, which names it). With a snapshot, requests without a
+/// verdict that the policies deny are groups (computed); with `unanswered`, what each share
+/// saw of each 5-tuple without a verdict is a `tuple` part, for `unanswered_merge`. With
+/// `part`, each input's bytes are a byte range of its file cut at line starts.
 #[pyfunction]
 #[pyo3(signature = (paths, orders, snapshot = None, filters = None, format = None,
-    strict = false, include_drops = false))]
+    strict = false, include_drops = false, data = None, unanswered = true, reply_window = 60,
+    part = false))]
 #[allow(clippy::too_many_arguments)]
 pub fn denied_shares(
     py: Python<'_>,
@@ -47,19 +62,12 @@ pub fn denied_shares(
     format: Option<String>,
     strict: bool,
     include_drops: bool,
+    data: Option<Vec<Bound<'_, PyBytes>>>,
+    unanswered: bool,
+    reply_window: u32,
+    part: bool,
 ) -> PyResult<(ArrowTable, String)> {
-    if orders.len() != paths.len() {
-        return Err(raise(
-            "InvalidValueError",
-            format!(
-                "expected one order per path, found {} for {} paths",
-                orders.len(),
-                paths.len()
-            ),
-            None,
-            None,
-        ));
-    }
+    check_orders(&orders, paths.len())?;
     let allowed = crate::filters_but_verdict();
     // Checked before any file is read, and when there is none (a driver's check).
     crate::settings::flow_filter(
@@ -68,20 +76,19 @@ pub fn denied_shares(
     )?;
     let query = DeniedQuery {
         include_drops,
-        unanswered_within: None,
-        // Shares are read without the snapshot (it joins and explains once, after the merge),
-        // so verdict-less records are not turned into computed denials here.
-        policy_denials: false,
+        unanswered_within: unanswered.then(|| chrono::Duration::seconds(reply_window.into())),
+        // As `flowq denied`: requests of logs without verdicts that the policies deny are
+        // computed denials (the share joins and evaluates with the broadcast snapshot).
+        policy_denials: true,
     };
-    let (mut pair, mut kind, mut part) = (
-        StringBuilder::new(),
-        StringBuilder::new(),
-        StringBuilder::new(),
-    );
+    let mut data = crate::bytes_of(&paths, data, part)?.map(Vec::into_iter);
+    let mut out = Parts::default();
     let mut reports: Vec<InputReport> = Vec::new();
     for (path, order) in paths.into_iter().zip(orders) {
-        let reading = Reading::new(
+        let bytes = data.as_mut().and_then(Iterator::next).map(|b| vec![b]);
+        let reading = crate::Reading::of(
             vec![path],
+            bytes,
             snapshot.as_deref(),
             filters,
             &allowed,
@@ -96,28 +103,259 @@ pub fn denied_shares(
         let PartialDenied {
             groups,
             reports: others,
+            unanswered: tuples,
         } = share;
         for g in groups {
-            pair.append_value(format!("{:032x}", g.pair()));
-            kind.append_value("group");
-            part.append_value(to_json(&g)?);
+            out.push(g.pair(), "group", &g)?;
         }
         for r in others {
-            pair.append_value(format!("{:032x}", r.pair));
-            kind.append_value("report");
-            part.append_value(to_json(&r)?);
+            out.push(r.pair, "report", &r)?;
+        }
+        for t in tuples {
+            out.push(u128::from(t.pair()), "tuple", &t)?;
         }
     }
-    let arrays: Vec<ArrayRef> = vec![
-        Arc::new(pair.finish()),
-        Arc::new(kind.finish()),
-        Arc::new(part.finish()),
-    ];
-    let batch = RecordBatch::try_new(parts_schema(), arrays).map_err(crate::table::arrow_error)?;
-    Ok((
-        ArrowTable::from_batches(parts_schema(), vec![batch]),
-        report_json(&reports),
+    Ok((out.finish()?, report_json(&reports)))
+}
+
+fn check_orders(orders: &[u64], paths: usize) -> PyResult<()> {
+    if orders.len() == paths {
+        return Ok(());
+    }
+    Err(raise(
+        "InvalidValueError",
+        format!(
+            "expected one order per path, found {} for {} paths",
+            orders.len(),
+            paths
+        ),
+        None,
+        None,
     ))
+}
+
+/// Parts being written: `pair` (hex routing key), `kind`, `part` (JSON).
+#[derive(Default)]
+struct Parts {
+    pair: StringBuilder,
+    kind: StringBuilder,
+    part: StringBuilder,
+}
+
+impl Parts {
+    fn push(&mut self, pair: u128, kind: &str, part: &impl serde::Serialize) -> PyResult<()> {
+        self.pair.append_value(format!("{pair:032x}"));
+        self.kind.append_value(kind);
+        self.part.append_value(to_json(part)?);
+        Ok(())
+    }
+
+    fn finish(mut self) -> PyResult<ArrowTable> {
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(self.pair.finish()),
+            Arc::new(self.kind.finish()),
+            Arc::new(self.part.finish()),
+        ];
+        let batch =
+            RecordBatch::try_new(parts_schema(), arrays).map_err(crate::table::arrow_error)?;
+        Ok(ArrowTable::from_batches(parts_schema(), vec![batch]))
+    }
+}
+
+/// Turns the `tuple` parts of some 5-tuples and their reverses (all the parts of each) into
+/// the unanswered requests' denied-connection groups (`group` parts keyed by connection),
+/// leaving out requests the snapshot's policies deny (the shares listed them as computed).
+#[pyfunction]
+#[pyo3(signature = (parts, snapshot = None, reply_window = 60))]
+pub fn unanswered_merge(
+    py: Python<'_>,
+    parts: Vec<String>,
+    snapshot: Option<PyRef<'_, PySnapshot>>,
+    reply_window: u32,
+) -> PyResult<ArrowTable> {
+    let set = snapshot.map(|s| s.set.clone());
+    let share = py.detach(|| -> Result<PartialDenied, String> {
+        let mut by_pair: std::collections::BTreeMap<u64, Vec<UnansweredPart>> =
+            std::collections::BTreeMap::new();
+        for (i, part) in parts.iter().enumerate() {
+            let part: UnansweredPart =
+                serde_json::from_str(part).map_err(|e| format!("partial tuple {i}: {e}"))?;
+            by_pair.entry(part.pair()).or_default().push(part);
+        }
+        let explainer = set.as_ref().filter(|s| !s.is_empty()).map(Explainer::new);
+        let window = chrono::Duration::seconds(reply_window.into());
+        let mut out = PartialDenied::default();
+        for (_, tuples) in by_pair {
+            let found = unanswered_denials(tuples, window, explainer.as_ref(), true);
+            out.groups.extend(found.groups);
+        }
+        Ok(out)
+    });
+    let share = share.map_err(|detail| {
+        raise(
+            "FlowqError",
+            format!("cannot merge unanswered requests: {detail}"),
+            None,
+            None,
+        )
+    })?;
+    let mut out = Parts::default();
+    for g in share.groups {
+        out.push(g.pair(), "group", &g)?;
+    }
+    out.finish()
+}
+
+/// The format to read a file in byte ranges with (its name), when its first bytes `head`
+/// show records one per line that read on their own; `None`: read it whole.
+#[pyfunction]
+#[pyo3(signature = (head, format = None))]
+pub fn splittable(head: &[u8], format: Option<String>) -> PyResult<Option<String>> {
+    let format = format
+        .map(|f| {
+            f.parse::<Format>()
+                .map_err(|e| raise("InvalidValueError", format!("format: {e}"), None, None))
+        })
+        .transpose()?;
+    Ok(netflow_core::ingest::splittable_as(head, format).map(|f| f.name().to_string()))
+}
+
+/// The `top` query of the Python arguments.
+fn top_query(
+    by: Vec<String>,
+    k: usize,
+    bucket: Option<String>,
+    include_replies: bool,
+) -> PyResult<TopQuery> {
+    let bucket = bucket
+        .map(|b| {
+            netflow_core::query::filter::parse_duration(&b)
+                .filter(|d| *d > chrono::TimeDelta::zero())
+                .ok_or_else(|| {
+                    raise(
+                        "InvalidValueError",
+                        format!(
+                            "invalid bucket value {b:?}: expected a width like 30s, 1m, 5m, 1h or 1d"
+                        ),
+                        None,
+                        None,
+                    )
+                })
+        })
+        .transpose()?;
+    Ok(TopQuery::new(by, bucket, k)
+        .map_err(|e| error(e, Some("by")))?
+        .include_replies(include_replies))
+}
+
+/// Counts each input's `top` groups as one share (every group, unranked): `group` parts
+/// keyed by the group's route (its keys without the bucket), with the inputs' accounting.
+/// `data` and `part` as for `denied_shares`.
+#[pyfunction]
+#[pyo3(signature = (paths, by, k = 10, bucket = None, include_replies = false, snapshot = None,
+    filters = None, format = None, strict = false, data = None, part = false))]
+#[allow(clippy::too_many_arguments)]
+pub fn top_shares(
+    py: Python<'_>,
+    paths: Vec<String>,
+    by: Vec<String>,
+    k: usize,
+    bucket: Option<String>,
+    include_replies: bool,
+    snapshot: Option<PyRef<'_, PySnapshot>>,
+    filters: Option<&Bound<'_, PyDict>>,
+    format: Option<String>,
+    strict: bool,
+    data: Option<Vec<Bound<'_, PyBytes>>>,
+    part: bool,
+) -> PyResult<(ArrowTable, String)> {
+    let query = top_query(by, k, bucket, include_replies)?;
+    let bucketed = query.bucket().is_some();
+    let mut data = crate::bytes_of(&paths, data, part)?.map(Vec::into_iter);
+    let mut out = Parts::default();
+    let mut reports: Vec<InputReport> = Vec::new();
+    for path in paths {
+        let bytes = data.as_mut().and_then(Iterator::next).map(|b| vec![b]);
+        let reading = crate::Reading::of(
+            vec![path],
+            bytes,
+            snapshot.as_deref(),
+            filters,
+            crate::settings::FILTERS,
+            format.clone(),
+            strict,
+        )?;
+        let (groups, mut summary) = py
+            .detach(|| reading.session.top_partial(&query))
+            .map_err(|e| error(e, None))?;
+        crate::settings::check_summary(&mut summary, strict)?;
+        reports.append(&mut summary.reports);
+        for g in groups {
+            out.push(u128::from(g.route(bucketed)), "group", &g)?;
+        }
+    }
+    Ok((out.finish()?, report_json(&reports)))
+}
+
+/// An aggregator holding the groups of `parts` merged.
+fn top_merged(query: &TopQuery, parts: &[String]) -> PyResult<TopAggregator> {
+    let mut aggregator = TopAggregator::new(query.clone());
+    for (i, part) in parts.iter().enumerate() {
+        let group: PartialTopGroup = serde_json::from_str(part).map_err(|e| {
+            raise(
+                "FlowqError",
+                format!("cannot merge top groups: partial group {i}: {e}"),
+                None,
+                None,
+            )
+        })?;
+        aggregator.absorb(&group);
+    }
+    Ok(aggregator)
+}
+
+/// Merges the `group` parts of some groups (every part of each) and returns the groups a
+/// `top` over them would show, as parts: the only ones that can be among the whole input's.
+#[pyfunction]
+#[pyo3(signature = (parts, by, k = 10, bucket = None, include_replies = false))]
+pub fn top_candidates(
+    py: Python<'_>,
+    parts: Vec<String>,
+    by: Vec<String>,
+    k: usize,
+    bucket: Option<String>,
+    include_replies: bool,
+) -> PyResult<ArrowTable> {
+    let query = top_query(by, k, bucket, include_replies)?;
+    let bucketed = query.bucket().is_some();
+    let aggregator = top_merged(&query, &parts)?;
+    let groups = py.detach(|| aggregator.finish_partial(true));
+    let mut out = Parts::default();
+    for g in groups {
+        out.push(u128::from(g.route(bucketed)), "group", &g)?;
+    }
+    out.finish()
+}
+
+/// The `top` rows (as `flowq top -o json`) of the candidate parts of every merge.
+#[pyfunction]
+#[pyo3(signature = (parts, by, k = 10, bucket = None, include_replies = false))]
+pub fn top_finish(
+    py: Python<'_>,
+    parts: Vec<String>,
+    by: Vec<String>,
+    k: usize,
+    bucket: Option<String>,
+    include_replies: bool,
+) -> PyResult<ArrowTable> {
+    let query = top_query(by, k, bucket, include_replies)?;
+    let aggregator = top_merged(&query, &parts)?;
+    let groups = py.detach(|| aggregator.finish());
+    let mut builder = BatchBuilder::new(&groups.columns);
+    for row in &groups.rows {
+        builder.push(row);
+    }
+    Ok(builder.finish())
 }
 
 fn to_json(value: &impl serde::Serialize) -> PyResult<String> {
@@ -325,6 +563,11 @@ pub fn flow_columns() -> Vec<(String, String)> {
 /// Registers the functions in the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(denied_shares, m)?)?;
+    m.add_function(wrap_pyfunction!(unanswered_merge, m)?)?;
+    m.add_function(wrap_pyfunction!(splittable, m)?)?;
+    m.add_function(wrap_pyfunction!(top_shares, m)?)?;
+    m.add_function(wrap_pyfunction!(top_candidates, m)?)?;
+    m.add_function(wrap_pyfunction!(top_finish, m)?)?;
     m.add_function(wrap_pyfunction!(denied_merge, m)?)?;
     m.add_function(wrap_pyfunction!(denied_merge_columns, m)?)?;
     m.add_function(wrap_pyfunction!(flow_columns, m)?)?;

@@ -1,5 +1,6 @@
 //! Line-based regular files are read through a memory map: no read copies, no buffers, the
-//! chunks handed to the decoders are slices of the page cache. Everything else — standard
+//! chunks handed to the decoders are slices of the page cache; bytes already in memory
+//! ([`crate::input::InputBytes`]) take the same path. Everything else — standard
 //! input, gzip, documents, concatenated values, files that cannot be mapped — goes through the
 //! streaming reader.
 //!
@@ -46,27 +47,53 @@ pub(super) fn read_mapped(
         return Ok(None);
     };
     let data: &[u8] = &map;
-    if data.starts_with(&[0x1f, 0x8b]) {
+    // The file is read once, front to back (advice failures only cost speed, never
+    // correctness).
+    let _ = map.advise(memmap2::Advice::Sequential);
+    let map = &map;
+    read_lines_in(name, data, 1, false, options, sink, &|start, end| {
+        release(map, start, end)
+    })
+}
+
+/// Reads `data`, the bytes of `name` whose first line is that input's line `first_line`,
+/// when they are uncompressed line-based records (always, for a `part` of a file cut at line
+/// starts): decoded in chunks on the pool, accounted for in order. `done(start, end)` is told
+/// when a chunk's bytes are no longer needed. `Ok(None)` means "use the streaming reader"
+/// (gzip, documents, concatenated values).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn read_lines_in(
+    name: &str,
+    data: &[u8],
+    first_line: u64,
+    part: bool,
+    options: &ReadOptions,
+    sink: &mut FlowSink<'_>,
+    done: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Option<super::InputReport>> {
+    if data.is_empty() || data.starts_with(&[0x1f, 0x8b]) {
         return Ok(None);
     }
-    // Documents and concatenated values are split by the streaming reader.
-    let Some(framing) = framing::line_framing(data) else {
-        return Ok(None);
+    // Documents and concatenated values are split by the streaming reader; a part of a file
+    // cut at line starts holds lines whatever its first ones look like.
+    let framing = if part {
+        framing::Framing::Lines
+    } else {
+        let Some(framing) = framing::line_framing(data) else {
+            return Ok(None);
+        };
+        framing
     };
     let mut reading = Reading::new(name, false, options, sink);
     reading.report.framing = Some(framing);
     let chunk_bytes = options.chunk_bytes.max(1);
     // The tasks outlive each borrow of `reading`: they get their own handle on the name.
     let input = reading.input.clone();
-    // The file is read once, front to back (advice failures only cost speed, never
-    // correctness).
-    let _ = map.advise(memmap2::Advice::Sequential);
-    let map = &map;
     // Chunks are decoded on the pool, up to CHUNKS_IN_FLIGHT - 1 ahead of the one this thread
     // accounts for (and hands to the sink), so that neither waits for the other.
     rayon::in_place_scope(|scope| -> Result<()> {
         let mut in_flight: VecDeque<(Receiver<Vec<LinesPart>>, usize)> = VecDeque::new();
-        let mut next_line = 1;
+        let mut next_line = first_line.max(1);
         let mut start = 0;
         loop {
             // Until the format is known, a chunk is only started once those before it are
@@ -85,11 +112,11 @@ pub(super) fn read_mapped(
                     framing,
                     input: &input,
                 };
-                let (done, decoded) = sync_channel(1);
+                let (sent, decoded) = sync_channel(1);
                 scope.spawn(move |_| {
                     let parts = decoder.decode_chunk(chunk);
-                    release(map, start, end);
-                    let _ = done.send(parts);
+                    done(start, end);
+                    let _ = sent.send(parts);
                 });
                 in_flight.push_back((decoded, end - start));
                 start = end;

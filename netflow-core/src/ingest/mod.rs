@@ -44,10 +44,10 @@ use std::fmt;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::flow::{Flow, Origin};
 use crate::format::Format;
-use crate::input::InputReader;
+use crate::input::{InputBytes, InputReader};
 use crate::needles::Needles;
 
 pub use detect::{detect_format, Detection};
@@ -210,6 +210,80 @@ pub fn read_input(
     read_from(name, reader, options, sink)
 }
 
+/// The format to read a file in parts with, when it can be cut at line starts into parts
+/// that read on their own ([`InputBytes::starting_at_line`]) and together give what one
+/// reading gives: uncompressed records one per line, of a format whose records neither span
+/// lines nor relate to the records around them. `head` is the file's first bytes (a few
+/// hundred KB: whole lines are looked at), `format` the caller's choice if any. `None` means
+/// "read it whole": gzip, a JSON document or values that span lines, Server-Sent Events,
+/// `calico-node -flows` text (records of several lines), kube-network-policies (evaluations
+/// joined to later verdicts), Hubble (one packet's reports at several observation points,
+/// on consecutive lines, count once: a cut between two of them would count it twice), or a
+/// head no format is recognised in (the whole reading says why).
+///
+/// ```
+/// use netflow_core::{ingest::splittable_as, Format};
+///
+/// let calico = br#"{"action":"deny","reporter":"dst","proto":"tcp","source_ip":"10.0.0.1","dest_ip":"10.0.0.2","dest_port":9200}"#;
+/// assert_eq!(splittable_as(&[calico.as_slice(), b"\n"].concat(), None), Some(Format::Calico));
+/// assert_eq!(splittable_as(&[b"[".as_slice(), calico, b"]\n"].concat(), None), None);
+/// ```
+pub fn splittable_as(head: &[u8], format: Option<Format>) -> Option<Format> {
+    if head.starts_with(&[0x1f, 0x8b])
+        || framing::line_framing(head) != Some(framing::Framing::Lines)
+    {
+        return None;
+    }
+    let format = match format {
+        Some(f) => f,
+        None => {
+            let whole = memchr::memrchr(b'\n', head).map_or(head.len(), |i| i + 1);
+            let records: Vec<(u64, &[u8])> = head[..whole]
+                .split(|b| *b == b'\n')
+                .enumerate()
+                .map(|(i, line)| (i as u64 + 1, line))
+                .collect();
+            detect_format(&records)?.ok()?.format
+        }
+    };
+    let related = matches!(format, Format::KubeNetworkPolicies | Format::Hubble);
+    (!records_span_lines(format) && !related).then_some(format)
+}
+
+/// Reads an input held in memory ([`InputBytes`]) as [`read_input`] reads a file: gzip or
+/// not, any framing; its lines are numbered from [`InputBytes::first_line`].
+///
+/// A part of a file ([`InputBytes::is_part`]) is read as records one per line; it must not
+/// be gzip (a gzip stream cannot be cut): that is an [`Error::Invalid`] saying so.
+pub fn read_bytes(
+    input: &InputBytes,
+    options: &ReadOptions,
+    sink: &mut FlowSink<'_>,
+) -> Result<InputReport> {
+    let name = input.name();
+    let done = |_: usize, _: usize| {};
+    let part = input.is_part();
+    if let Some(report) = mapped::read_lines_in(
+        name,
+        input.bytes(),
+        input.first_line(),
+        part,
+        options,
+        sink,
+        &done,
+    )? {
+        return Ok(report);
+    }
+    if part && input.bytes().starts_with(&[0x1f, 0x8b]) {
+        return Err(Error::Invalid {
+            what: "input part",
+            value: format!("{name} from line {}", input.first_line()),
+            detail: "a part of a file must hold uncompressed records one per line, found gzip-compressed bytes".into(),
+        });
+    }
+    read_from(name, input.reader(), options, sink)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +389,49 @@ mod tests {
         assert_eq!((report.records, report.flows, report.skipped), (41, 1, 0));
         assert_eq!(report.events["agent_log"], 40);
         assert_eq!(flows[0].origin.line, 41);
+    }
+
+    #[test]
+    fn only_line_records_that_read_on_their_own_are_cut_into_parts() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/flows");
+        let head = |path: &str| {
+            let bytes = std::fs::read(dir.join(path)).unwrap();
+            bytes[..bytes.len().min(64 * 1024)].to_vec()
+        };
+        let cases = [
+            ("hubble/incident.ndjson", None),
+            ("gke-vpc/computed.ndjson", Some(Format::GkeVpc)),
+            ("calico/flows.log.ndjson", Some(Format::Calico)),
+            ("antrea-np-log/np.log", Some(Format::AntreaNpLog)),
+            ("hubble/jq-pretty.json", None),
+            ("gke-vpc/gcloud-logging-read.json", None),
+            ("calico-node-flows/flows.txt", None),
+            ("kube-network-policies/klog-text.log", None),
+            ("goldmane/whisker-stream.sse.txt", None),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(splittable_as(&head(path), None), expected, "{path}");
+        }
+        // A head cut mid-line looks at its whole lines only.
+        let vpc = head("gke-vpc/computed.ndjson");
+        let cut = memchr::memchr(b'\n', &vpc).unwrap() + 10;
+        assert_eq!(splittable_as(&vpc[..cut], None), Some(Format::GkeVpc));
+        assert_eq!(splittable_as(b"not json\n", None), None);
+        assert_eq!(
+            splittable_as(b"anything\n", Some(Format::Calico)),
+            Some(Format::Calico)
+        );
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &vpc).unwrap();
+        assert_eq!(
+            splittable_as(&enc.finish().unwrap(), Some(Format::GkeVpc)),
+            None
+        );
+        // Hubble, even when the caller names it: its packets' reports relate across lines.
+        assert_eq!(
+            splittable_as(&head("hubble/incident.ndjson"), Some(Format::Hubble)),
+            None
+        );
     }
 
     #[test]

@@ -25,6 +25,8 @@ use hashbrown::HashTable;
 
 use serde::{Deserialize, Serialize};
 
+use super::unanswered::{UnansweredDetector, UnansweredPart};
+use super::Explainer;
 use crate::flow::{Action, Direction, Endpoint, Flow, Identity, PolicyRef, Protocol};
 
 /// All denied records of one connection.
@@ -561,13 +563,49 @@ pub struct PartialReport {
 }
 
 /// What one reader of a share of the inputs found: its denied connections and the other
-/// ends' reports, to be merged with the other shares' by [`merge_partials`].
+/// ends' reports, to be merged with the other shares' by [`merge_partials`]; and, when it
+/// looked for unanswered requests, what it saw of each 5-tuple without a verdict, to be
+/// turned into denied connections by [`unanswered_denials`] once the parts of a 5-tuple and
+/// its reverse are together.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PartialDenied {
     /// The denied connections of the share.
     pub groups: Vec<PartialGroup>,
     /// What ends that did not deny reported, by connection.
     pub reports: Vec<PartialReport>,
+    /// The 5-tuples without a verdict the share saw (empty unless it looked for unanswered
+    /// requests).
+    #[serde(default)]
+    pub unanswered: Vec<UnansweredPart>,
+}
+
+/// The requests nobody answered among the parts of some 5-tuples and their reverses (all the
+/// parts of each, from every share: route them by [`UnansweredPart::pair`]), as denied
+/// connections of basis [`DenialBasis::NoReply`] to merge with the other shares' groups
+/// ([`merge_partials`]). A reply within `window` answers a request. With `policy_denials`
+/// and an explainer, requests the policies deny are left out: the share that read them
+/// listed them as computed denials, as one reader of every input does.
+pub fn unanswered_denials(
+    mut parts: Vec<UnansweredPart>,
+    window: chrono::Duration,
+    explainer: Option<&Explainer>,
+    policy_denials: bool,
+) -> PartialDenied {
+    parts.sort_by_key(|p| p.order);
+    let order = parts.first().map_or(0, |p| p.order);
+    let mut detector = UnansweredDetector::new(window);
+    for part in parts {
+        detector.absorb(part);
+    }
+    let mut aggregator = DeniedAggregator::default();
+    for flow in detector.finish() {
+        let computed =
+            policy_denials && explainer.is_some_and(|e| e.policy_denial(&flow).is_some());
+        if !computed {
+            aggregator.add_as(&flow, DenialBasis::NoReply, None);
+        }
+    }
+    aggregator.finish_partial(order)
 }
 
 impl DeniedAggregator {
@@ -615,7 +653,11 @@ impl DeniedAggregator {
         reports.sort_by(|a, b| {
             (a.pair, a.direction, &a.node, a.action).cmp(&(b.pair, b.direction, &b.node, b.action))
         });
-        PartialDenied { groups, reports }
+        PartialDenied {
+            groups,
+            reports,
+            unanswered: Vec::new(),
+        }
     }
 }
 

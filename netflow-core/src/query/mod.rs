@@ -18,8 +18,8 @@ mod why;
 mod write;
 
 pub use denied::{
-    endpoint_key, merge_partials, DenialBasis, DeniedAggregator, DeniedConnection, PartialDenied,
-    PartialGroup, PartialReport, SideReport,
+    endpoint_key, merge_partials, unanswered_denials, DenialBasis, DeniedAggregator,
+    DeniedConnection, PartialDenied, PartialGroup, PartialReport, SideReport,
 };
 pub use filter::{
     parse_duration, parse_ip_or_cidr, parse_protocol, parse_time, FlowFilter, NodePattern,
@@ -40,9 +40,9 @@ pub use rows::{
     FlowRow, IntoCell, LintRow, ReplayRow, Row, RowObject,
 };
 pub use top::{
-    groupable_columns, KeyValue, TopAggregator, TopGroup, TopGroups, TopQuery, BUCKET_COLUMN,
-    DEFAULT_TOP_KEYS, TOP_METRICS,
+    groupable_columns, KeyValue, PartialKey, PartialTopGroup, TopAggregator, TopGroup, TopGroups,
+    TopQuery, BUCKET_COLUMN, DEFAULT_TOP_KEYS, TOP_METRICS,
 };
-pub use unanswered::{looks_like_request, UnansweredDetector};
+pub use unanswered::{looks_like_request, UnansweredDetector, UnansweredPart};
 pub use why::{Explainer, Why, LOG_ALLOWS_SNAPSHOT_DENIES, LOG_DENIES_SNAPSHOT_ALLOWS};
 pub use write::{RowFormat, RowWriter};

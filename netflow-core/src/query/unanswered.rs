@@ -3,11 +3,18 @@
 //! own flow there, so a request's reply is the flow with the reversed 5-tuple; the two reports
 //! of one flow (`SRC` and `DEST`) count once. A request whose own record proves a reply (a
 //! measured round trip, packets both ways: [`Flow::reply_seen`]) is never flagged.
+//!
+//! A distributed reading keeps each reader's reports per 5-tuple ([`UnansweredDetector::
+//! into_parts`]); the parts of a 5-tuple and of its reverse meet in one place (routed by
+//! [`UnansweredPart::pair`]) and are absorbed in input order into one detector there, which
+//! finds what one reader of every input would.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::flow::{Action, Direction, Flow, Protocol};
 
@@ -29,7 +36,7 @@ pub fn looks_like_request(flow: &Flow) -> bool {
 /// memory grows by a few dozen bytes per record rather than by a record's names and strings.
 /// A tuple that turns out to be a reply is never handed on: it keeps only its reports' times
 /// (to answer its request), not a record.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Reports {
     /// The earliest report (by time, then input order), boxed so that the table's entries
     /// stay small; `None` once a report of the tuple is a reply.
@@ -47,7 +54,7 @@ struct Reports {
 }
 
 /// One report of a 5-tuple.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 struct Report {
     time: Option<DateTime<Utc>>,
     count: u64,
@@ -56,7 +63,7 @@ struct Report {
 
 /// The reports of one 5-tuple in input order, the first two inline: a connection is usually
 /// reported once by each end, and a tuple must not cost an allocation for that.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct ReportList {
     head: [Report; 2],
     len: usize,
@@ -76,8 +83,37 @@ impl ReportList {
         self.len += 1;
     }
 
+    fn extend(&mut self, other: &ReportList) {
+        for report in other.iter() {
+            self.push(*report);
+        }
+    }
+
     fn iter(&self) -> impl Iterator<Item = &Report> {
         self.head[..self.len.min(2)].iter().chain(&self.more)
+    }
+}
+
+/// What one reader of a share of the inputs saw of one 5-tuple: serializable, to travel to
+/// where the parts of that 5-tuple and of its reverse are absorbed
+/// ([`UnansweredDetector::absorb`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnansweredPart {
+    /// The share's place in input order (parts are absorbed in this order).
+    pub order: u64,
+    tuple: Tuple,
+    reports: Reports,
+}
+
+impl UnansweredPart {
+    /// Where the part goes: the same number for a 5-tuple and its reverse (a request and its
+    /// reply), so that a router that sends parts by this number brings them together.
+    pub fn pair(&self) -> u64 {
+        let (sip, sp, dip, dp, proto) = self.tuple;
+        let key = ((sip, sp), (dip, dp)).min(((dip, dp), (sip, sp)));
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (key, proto).hash(&mut hasher);
+        hasher.finish()
     }
 }
 
@@ -138,6 +174,49 @@ impl UnansweredDetector {
             match &mut seen.first {
                 Some(first) => (**first).clone_from(flow),
                 None => seen.first = Some(Box::new(flow.clone())),
+            }
+        }
+    }
+
+    /// What this detector saw, one part per 5-tuple, as a share of a larger reading (`order`
+    /// is the share's place in input order).
+    pub fn into_parts(self, order: u64) -> Vec<UnansweredPart> {
+        let mut parts: Vec<UnansweredPart> = self
+            .seen
+            .into_iter()
+            .map(|(tuple, reports)| UnansweredPart {
+                order,
+                tuple,
+                reports,
+            })
+            .collect();
+        parts.sort_unstable_by_key(|p| p.tuple);
+        parts
+    }
+
+    /// Takes in a part of another share, as if its flows were observed here after the ones
+    /// already seen: parts are to be absorbed in input order (by [`UnansweredPart::order`]).
+    pub fn absorb(&mut self, part: UnansweredPart) {
+        let other = part.reports;
+        match self.seen.entry(part.tuple) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(other);
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let seen = o.get_mut();
+                if other.reports.len() > 0
+                    && (seen.reports.len() == 0 || other.first_time < seen.first_time)
+                {
+                    seen.first_time = other.first_time;
+                    seen.first_at = seen.reports.len() + other.first_at;
+                    seen.first = other.first;
+                }
+                seen.reports.extend(&other.reports);
+                seen.proven |= other.proven;
+                seen.replies |= other.replies;
+                if seen.replies {
+                    seen.first = None;
+                }
             }
         }
     }
@@ -221,6 +300,48 @@ impl UnansweredDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_of_shares_absorbed_in_order_find_what_one_reader_finds() {
+        // Requests (to port 80) and replies spread over three shares in every way.
+        let flows = [
+            observed(("10.0.0.1", 40000), ("10.0.0.2", 80), 0),
+            observed(("10.0.0.2", 80), ("10.0.0.1", 40000), 1),
+            observed(("10.0.0.1", 40001), ("10.0.0.2", 80), 2),
+            observed(("10.0.0.1", 40001), ("10.0.0.2", 80), 500),
+            observed(("10.0.0.2", 80), ("10.0.0.1", 40001), 3),
+            observed(("10.0.0.3", 40002), ("10.0.0.2", 80), 4),
+        ];
+        let window = Duration::seconds(60);
+        let mut one = UnansweredDetector::new(window);
+        for f in &flows {
+            one.observe(f);
+        }
+        let expected: Vec<String> = one.finish().iter().map(|f| format!("{f:?}")).collect();
+        assert_eq!(expected.len(), 2);
+        for split in [[0, 1, 2], [1, 3, 6], [2, 4, 5], [0, 0, 6]] {
+            let mut parts = Vec::new();
+            let bounds = [0, split[0], split[1], split[2], flows.len()];
+            for (order, w) in bounds.windows(2).enumerate() {
+                let mut share = UnansweredDetector::new(window);
+                for f in &flows[w[0]..w[1].max(w[0])] {
+                    share.observe(f);
+                }
+                let json = serde_json::to_string(&share.into_parts(order as u64)).unwrap();
+                parts.extend(serde_json::from_str::<Vec<UnansweredPart>>(&json).unwrap());
+            }
+            // A 5-tuple and its reverse are routed together.
+            let pairs: std::collections::HashSet<u64> = parts.iter().map(|p| p.pair()).collect();
+            assert_eq!(pairs.len(), 3, "{split:?}");
+            parts.sort_by_key(|p| p.order);
+            let mut merged = UnansweredDetector::new(window);
+            for p in parts {
+                merged.absorb(p);
+            }
+            let got: Vec<String> = merged.finish().iter().map(|f| format!("{f:?}")).collect();
+            assert_eq!(got, expected, "{split:?}");
+        }
+    }
     use crate::flow::{Counting, Endpoint, Origin};
     use std::sync::Arc;
 

@@ -32,7 +32,9 @@ def flows(
     filters: Optional[Mapping[str, Any]] = None,
     format: Optional[str] = None,
     strict: bool = False,
-) -> Tuple[ArrowTable, str]: ...
+    data: Optional[Sequence[bytes]] = None,
+) -> Tuple[ArrowTable, str]:
+    """``data``: the inputs' bytes as the caller read them (one per path, which names it)."""
 def denied(
     paths: Sequence[str],
     snapshot: Optional[Snapshot] = None,
@@ -80,7 +82,57 @@ def denied_shares(
     format: Optional[str] = None,
     strict: bool = False,
     include_drops: bool = False,
-) -> Tuple[ArrowTable, str]: ...
+    data: Optional[Sequence[bytes]] = None,
+    unanswered: bool = True,
+    reply_window: int = 60,
+    part: bool = False,
+) -> Tuple[ArrowTable, str]:
+    """Each input read as one share: ``(pair, kind, part)`` rows (``group``, ``report``,
+    ``tuple``) and the inputs' accounting. ``part``: each input's bytes are a byte range of
+    its file cut at line starts."""
+
+def unanswered_merge(
+    parts: Sequence[str], snapshot: Optional[Snapshot] = None, reply_window: int = 60
+) -> ArrowTable:
+    """The ``tuple`` parts of some 5-tuple pairs (all parts of each) as the unanswered
+    requests' ``group`` parts."""
+
+def splittable(head: bytes, format: Optional[str] = None) -> Optional[str]:
+    """The format to read a file in byte ranges with, from its first bytes; ``None``: whole."""
+
+def top_shares(
+    paths: Sequence[str],
+    by: Sequence[str],
+    k: int = 10,
+    bucket: Optional[str] = None,
+    include_replies: bool = False,
+    snapshot: Optional[Snapshot] = None,
+    filters: Optional[Mapping[str, Any]] = None,
+    format: Optional[str] = None,
+    strict: bool = False,
+    data: Optional[Sequence[bytes]] = None,
+    part: bool = False,
+) -> Tuple[ArrowTable, str]:
+    """Each input's ``top`` groups (unranked) as ``(pair, kind, part)`` rows keyed by the
+    group's route, and the inputs' accounting."""
+
+def top_candidates(
+    parts: Sequence[str],
+    by: Sequence[str],
+    k: int = 10,
+    bucket: Optional[str] = None,
+    include_replies: bool = False,
+) -> ArrowTable:
+    """The merged groups of ``parts`` (every part of each) that a ``top`` over them shows."""
+
+def top_finish(
+    parts: Sequence[str],
+    by: Sequence[str],
+    k: int = 10,
+    bucket: Optional[str] = None,
+    include_replies: bool = False,
+) -> ArrowTable:
+    """The ``flowq top -o json`` rows of the candidate parts of every merge."""
 def denied_merge(
     kinds: Sequence[str], parts: Sequence[str], snapshot: Optional[Snapshot] = None
 ) -> ArrowTable: ...

@@ -42,6 +42,31 @@ impl Peers {
         }
     }
 
+    /// The distinct peers of each of `groups` (numbers as [`Groups::peer`] gives them).
+    pub(super) fn of_groups(&self, groups: &[u32]) -> FastMap<u32, Vec<u32>> {
+        let mut out: FastMap<u32, Vec<u32>> = FastMap::default();
+        for &g in groups {
+            let first = self.first[g as usize];
+            out.insert(
+                g,
+                if first == NO_PEER {
+                    Vec::new()
+                } else {
+                    vec![first]
+                },
+            );
+        }
+        for pair in &self.more {
+            if let Some(peers) = out.get_mut(&((pair >> 32) as u32)) {
+                peers.push(*pair as u32);
+            }
+        }
+        for peers in out.values_mut() {
+            peers[1..].sort_unstable();
+        }
+        out
+    }
+
     /// How many distinct peers each group has (counted where the first peers were).
     pub(super) fn into_counts(self) -> Blocks<u32> {
         let mut counts = self.first;
@@ -352,6 +377,15 @@ impl Groups {
         self.sources.first.push(NO_PEER);
         self.destinations.first.push(NO_PEER);
         g
+    }
+
+    /// Every peer's name by its number (number 0, none, is `None`).
+    pub(super) fn peer_names(&self) -> Vec<Option<&str>> {
+        let mut names = vec![None; self.peers.len() + 1];
+        for (name, &n) in &self.peers {
+            names[n as usize] = Some(&**name);
+        }
+        names
     }
 
     /// The number of a peer (0 for none).

@@ -9,7 +9,10 @@
 
 mod groups;
 
+use std::hash::{Hash, Hasher};
+
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::flow_cells::{End, EndColumn, FlowKey};
 use super::rows::{Cell, Column, ColumnType, DeclaredRow, FlowRow, Row};
@@ -505,6 +508,152 @@ impl TopAggregator {
     }
 }
 
+/// A key value of a [`PartialTopGroup`]: text, or a whole number (numbers, booleans as 0/1,
+/// a time bucket's start in microseconds).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PartialKey {
+    /// A text value.
+    Text(String),
+    /// A whole number.
+    Number(i64),
+}
+
+/// One group of a `top` query as one reader of a share of the inputs (or one merge of such
+/// shares) counted it: its key values, sums and distinct peers by name, so that shares merge
+/// into exactly what one reader of every input counts ([`TopAggregator::absorb`]).
+/// Serializable, to travel between processes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartialTopGroup {
+    /// Key values in the order of the query's key columns (`bucket` first when bucketed).
+    pub keys: Vec<Option<PartialKey>>,
+    /// Attempts.
+    pub count: i64,
+    /// Records.
+    pub records: i64,
+    /// Bytes, when any record counted them.
+    pub bytes: Option<i64>,
+    /// Packets, when any record counted them.
+    pub packets: Option<i64>,
+    /// Distinct sources (`None`: an end with neither a pod, an address nor a name).
+    pub sources: Vec<Option<String>>,
+    /// Distinct destinations.
+    pub destinations: Vec<Option<String>>,
+}
+
+impl PartialTopGroup {
+    /// Where the group goes to be merged: the same number for every part of the group and,
+    /// when `bucketed`, for every bucket of the same keys (ranking by bucket needs a group's
+    /// total over all its buckets in one place).
+    pub fn route(&self, bucketed: bool) -> u64 {
+        let keys = if bucketed && !self.keys.is_empty() {
+            &self.keys[1..]
+        } else {
+            &self.keys[..]
+        };
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        keys.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+impl TopAggregator {
+    /// The groups counted so far as parts to merge elsewhere: every group, or with `ranked`
+    /// only those [`TopAggregator::finish`] would show. Once every part of a group is in one
+    /// aggregator (routed by [`PartialTopGroup::route`]), the groups it ranks are the only
+    /// ones that can be among the whole input's: a merge of many such aggregators needs only
+    /// their ranked groups.
+    pub fn finish_partial(self, ranked: bool) -> Vec<PartialTopGroup> {
+        let groups = &self.groups;
+        let chosen: Vec<u32> = if ranked {
+            groups.ranked(&self.query)
+        } else {
+            (0..groups.len()).collect()
+        };
+        let names = groups.peer_names();
+        let sources = groups.sources.of_groups(&chosen);
+        let destinations = groups.destinations.of_groups(&chosen);
+        let peers = |list: Option<&Vec<u32>>| -> Vec<Option<String>> {
+            list.map(|l| {
+                l.iter()
+                    .map(|&p| names.get(p as usize).copied().flatten().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        chosen
+            .iter()
+            .map(|&g| {
+                let keys = groups
+                    .member(g)
+                    .iter()
+                    .zip(&groups.keys)
+                    .map(|(&n, values)| match values {
+                        KeyValues::Text(dict) => dict.values[n as usize]
+                            .as_deref()
+                            .map(|s| PartialKey::Text(s.to_string())),
+                        KeyValues::Number(dict) => dict.values[n as usize].map(PartialKey::Number),
+                    })
+                    .collect();
+                let i = g as usize;
+                let sums = &groups.sums;
+                PartialTopGroup {
+                    keys,
+                    count: sums.count[i],
+                    records: sums.records[i],
+                    bytes: sums.has(i, BYTES_KNOWN).then(|| sums.bytes[i]),
+                    packets: sums.has(i, PACKETS_KNOWN).then(|| sums.packets[i]),
+                    sources: peers(sources.get(&g)),
+                    destinations: peers(destinations.get(&g)),
+                }
+            })
+            .collect()
+    }
+
+    /// Adds a group another aggregator of the same query counted (a share of the inputs):
+    /// sums add up, distinct peers are counted once over all the parts.
+    pub fn absorb(&mut self, part: &PartialTopGroup) {
+        self.numbers.clear();
+        for (values, key) in self.groups.keys.iter_mut().zip(&part.keys) {
+            let n = match (values, key) {
+                (KeyValues::Text(dict), Some(PartialKey::Text(s))) => dict.number(Some(s.as_str())),
+                (KeyValues::Number(dict), Some(PartialKey::Number(v))) => dict.number(Some(v)),
+                // A value of the other kind cannot come from the same query: null.
+                _ => 0,
+            };
+            self.numbers.push(n);
+        }
+        let group = self.groups.group(&self.numbers);
+        let g = group as usize;
+        let sums = &mut self.groups.sums;
+        sums.count[g] = sums.count[g].saturating_add(part.count);
+        sums.records[g] = sums.records[g].saturating_add(part.records);
+        if let Some(b) = part.bytes {
+            sums.volumes_from(g);
+            sums.bytes[g] = sums.bytes[g].saturating_add(b);
+            sums.known[g] |= BYTES_KNOWN;
+        }
+        if let Some(p) = part.packets {
+            sums.volumes_from(g);
+            sums.packets[g] = sums.packets[g].saturating_add(p);
+            sums.known[g] |= PACKETS_KNOWN;
+        }
+        for name in &part.sources {
+            let peer = self.groups.peer(name.as_deref());
+            self.groups.sources.add(group, peer);
+        }
+        for name in &part.destinations {
+            let peer = self.groups.peer(name.as_deref());
+            self.groups.destinations.add(group, peer);
+        }
+    }
+
+    /// The query.
+    pub fn query(&self) -> &TopQuery {
+        &self.query
+    }
+}
+
 /// One key value of a group.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyValue {
@@ -634,6 +783,70 @@ mod tests {
 
     fn names(groups: &TopGroups) -> Vec<&str> {
         groups.columns.iter().map(|c| c.name).collect()
+    }
+
+    /// Flows over several pods, ports, verdicts, minutes and byte counts.
+    fn many_flows() -> Vec<Flow> {
+        let mut flows = Vec::new();
+        for i in 0..60u16 {
+            let action = if i % 3 == 0 {
+                Action::Allowed
+            } else {
+                Action::Denied
+            };
+            let time = format!("2026-11-20T19:{:02}:{:02}Z", i % 4, i % 60);
+            let mut f = pod_flow(
+                &format!("src-{}", i % 7),
+                &format!("dst-{}", i % 5),
+                [80, 443, 9200][usize::from(i % 3)],
+                &time,
+                action,
+            );
+            f.count = u64::from(i % 4) + 1;
+            if i % 2 == 0 {
+                f.bytes = Some(u64::from(i) * 10);
+            }
+            flows.push(f);
+        }
+        flows
+    }
+
+    #[test]
+    fn shares_merged_from_their_parts_count_what_one_reader_counts() {
+        let flows = many_flows();
+        let queries = [
+            TopQuery::new(vec!["dst_pod".into(), "dst_port".into()], None, 3).unwrap(),
+            TopQuery::new(vec!["src_pod".into()], Some(TimeDelta::minutes(1)), 2).unwrap(),
+            TopQuery::new(vec!["verdict".into(), "dst_port".into()], None, 0).unwrap(),
+        ];
+        for query in queries {
+            let expected = top(query.clone(), &flows);
+            assert!(!expected.rows.is_empty());
+            let bucketed = query.bucket().is_some();
+            for shares in [1, 2, 7] {
+                // Each share counts its flows; parts travel as JSON, are routed to one of
+                // three merges by their keys, and each merge hands on only its ranked groups.
+                let mut routed: Vec<TopAggregator> =
+                    (0..3).map(|_| TopAggregator::new(query.clone())).collect();
+                for share in flows.chunks(flows.len().div_ceil(shares)) {
+                    let mut agg = TopAggregator::new(query.clone());
+                    for f in share {
+                        agg.push(&FlowRow::of(f));
+                    }
+                    let json = serde_json::to_string(&agg.finish_partial(false)).unwrap();
+                    for part in serde_json::from_str::<Vec<PartialTopGroup>>(&json).unwrap() {
+                        routed[(part.route(bucketed) % 3) as usize].absorb(&part);
+                    }
+                }
+                let mut last = TopAggregator::new(query.clone());
+                for merge in routed {
+                    for part in merge.finish_partial(true) {
+                        last.absorb(&part);
+                    }
+                }
+                assert_eq!(last.finish(), expected, "{query:?} in {shares} shares");
+            }
+        }
     }
 
     #[test]
