@@ -1,7 +1,8 @@
 //! The fast path for GKE policy-action records — node-file lines (the payload alone) and Cloud
-//! Logging entries (`jsonPayload`, the node in `resource.labels.node_name`): reads the fields a
-//! [`Payload`] holds straight from the line and skips the rest, then hands it to the same
-//! conversion as the serde decoder.
+//! Logging entries (`jsonPayload`): reads the fields a [`Payload`] holds straight from the line
+//! and skips the rest, then hands it to the same conversion as the serde decoder. An entry's
+//! envelope (`insertId`, `logName`, `resource`, `labels`: the node and what `Flow::details`
+//! keeps of the entry) is left to serde's `LogEntry`, so both paths read it alike.
 //!
 //! A record is left to serde ([`Unusual`]) when it holds a key or string with an escape where
 //! one is read, `null`, a repeated key (also among an entry's own fields that look like payload
