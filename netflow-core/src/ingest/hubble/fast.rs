@@ -507,43 +507,31 @@ fn raw_interface(s: &mut Scanner<'_>) -> Scan<RawInterface> {
 }
 
 fn raw_workload<'a>(s: &mut Scanner<'a>) -> Scan<RawWorkload<'a>> {
-    let (mut name, mut kind) = (Cow::Borrowed(""), Cow::Borrowed(""));
-    let mut seen = 0;
-    let mut members = s.object()?;
-    while let Some(key) = s.key(&mut members)? {
-        match key {
-            "name" => {
-                once(&mut seen, 0)?;
-                name = cow(s)?;
-            }
-            "kind" => {
-                once(&mut seen, 1)?;
-                kind = cow(s)?;
-            }
-            _ => s.skip()?,
-        }
-    }
+    let [name, kind] = strings(s, ["name", "kind"])?;
     Ok(RawWorkload { name, kind })
 }
 
 fn raw_service<'a>(s: &mut Scanner<'a>) -> Scan<RawService<'a>> {
-    let (mut name, mut namespace) = (Cow::Borrowed(""), Cow::Borrowed(""));
+    let [name, namespace] = strings(s, ["name", "namespace"])?;
+    Ok(RawService { name, namespace })
+}
+
+/// An object of string members, of which those named in `keys` are read (empty when absent)
+/// and the rest skipped.
+fn strings<'a, const N: usize>(s: &mut Scanner<'a>, keys: [&str; N]) -> Scan<[Cow<'a, str>; N]> {
+    let mut values = [const { Cow::Borrowed("") }; N];
     let mut seen = 0;
     let mut members = s.object()?;
     while let Some(key) = s.key(&mut members)? {
-        match key {
-            "name" => {
-                once(&mut seen, 0)?;
-                name = cow(s)?;
+        match keys.iter().position(|k| *k == key) {
+            Some(i) => {
+                once(&mut seen, i as u32)?;
+                values[i] = cow(s)?;
             }
-            "namespace" => {
-                once(&mut seen, 1)?;
-                namespace = cow(s)?;
-            }
-            _ => s.skip()?,
+            None => s.skip()?,
         }
     }
-    Ok(RawService { name, namespace })
+    Ok(values)
 }
 
 fn raw_policies<'a>(s: &mut Scanner<'a>) -> Scan<Vec<RawPolicy<'a>>> {
