@@ -11,11 +11,11 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use netflow_core::input::InputBytes;
 use netflow_core::policy::Subject;
-use netflow_core::query::filter::{parse_duration, parse_protocol};
+use netflow_core::query::filter::parse_protocol;
 use netflow_core::query::CheckRow;
 use netflow_core::{
     DeclaredRow, DeniedQuery, DeniedRow, Format, InputReport, ReadSummary, Session, SnapshotSet,
-    SnapshotSpec, Snapshots, TopQuery,
+    SnapshotSpec, Snapshots,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -316,25 +316,7 @@ fn top(
     format: Option<String>,
     strict: bool,
 ) -> PyResult<(ArrowTable, String)> {
-    let bucket = bucket
-        .map(|b| {
-            parse_duration(&b)
-                .filter(|d| *d > chrono::TimeDelta::zero())
-                .ok_or_else(|| {
-                    raise(
-                        "InvalidValueError",
-                        format!(
-                            "invalid bucket value {b:?}: expected a width like 30s, 1m, 5m, 1h or 1d"
-                        ),
-                        None,
-                        None,
-                    )
-                })
-        })
-        .transpose()?;
-    let query = TopQuery::new(by, bucket, k)
-        .map_err(|e| error(e, Some("by")))?
-        .include_replies(include_replies);
+    let query = partial::top_query(by, k, bucket, include_replies)?;
     let reading = Reading::new(paths, snapshot.as_deref(), filters, FILTERS, format, strict)?;
     let top = py
         .detach(|| reading.session.top(&query))

@@ -220,8 +220,8 @@ pub fn splittable(head: &[u8], format: Option<String>) -> PyResult<Option<String
     Ok(netflow_core::ingest::splittable_as(head, format).map(|f| f.name().to_string()))
 }
 
-/// The `top` query of the Python arguments.
-fn top_query(
+/// The `top` query of the Python arguments (`flowq.top` and the Spark shares alike).
+pub(crate) fn top_query(
     by: Vec<String>,
     k: usize,
     bucket: Option<String>,
