@@ -9,7 +9,6 @@
 //! flow says which report it is, and the reader's pairing counts the packet once.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -18,6 +17,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::pods::{shared_pod, PodSource};
 use super::record::{Observation, PacketReport, Record, ReportPoint};
 use super::value::{parse_ip, port, EnumValue, Lenient, U64Value};
 use crate::flow::{
@@ -933,35 +933,48 @@ impl RawEndpoint<'_> {
         self.pod_identity(labels, observing_node)
     }
 
-    /// The pod (or the namespace, without a pod name) the endpoint names.
+    /// The pod (or the namespace, without a pod name) the endpoint names: shared with the
+    /// records before that named the same pod the same way.
     fn pod_identity(&self, labels: &[Text<'_>], observing_node: Option<&str>) -> Identity {
-        let workload = self
-            .workloads
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .find(|w| !w.name.is_empty())
-            .map(|w| Workload {
-                kind: w.kind.to_string(),
-                name: w.name.to_string(),
-            });
-        Identity::Pod(std::sync::Arc::new(PodIdentity {
-            namespace: self.namespace.to_string(),
-            name: self.pod_name.to_string(),
-            workload,
+        let source = PodSource {
+            namespace: &self.namespace,
+            name: &self.pod_name,
+            workload: self
+                .workloads
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .find(|w| !w.name.is_empty())
+                .map(|w| (&*w.kind, &*w.name)),
             // Only endpoints local to the observing node carry an endpoint ID.
-            node: self
-                .id
-                .filter(|id| *id != 0)
-                .and(observing_node.map(str::to_string)),
-            labels: Arc::new(pod_labels(labels)),
+            node: self.id.filter(|id| *id != 0).and(observing_node),
+            labels: pod_label_texts(labels),
+        };
+        Identity::Pod(shared_pod(source, |s| PodIdentity {
+            namespace: s.namespace.to_string(),
+            name: s.name.to_string(),
+            workload: s.workload.map(|(kind, name)| Workload {
+                kind: kind.to_string(),
+                name: name.to_string(),
+            }),
+            node: s.node.map(str::to_string),
+            labels: Arc::new(
+                s.labels
+                    .clone()
+                    .map(|l| match l.split_once('=') {
+                        Some((k, v)) => (k.to_string(), v.to_string()),
+                        None => (l.to_string(), String::new()),
+                    })
+                    .collect(),
+            ),
         }))
     }
 }
 
-/// The pod's own labels from Cilium's label list: `k8s:` labels other than the ones Cilium
-/// derives (policy cluster/serviceaccount, namespace labels, the namespace itself).
-fn pod_labels(labels: &[Text<'_>]) -> BTreeMap<String, String> {
+/// The texts of the pod's own labels in Cilium's label list: `k8s:` labels other than the
+/// ones Cilium derives (policy cluster/serviceaccount, namespace labels, the namespace itself),
+/// without the prefix.
+fn pod_label_texts<'a>(labels: &'a [Text<'_>]) -> impl Iterator<Item = &'a str> + Clone {
     labels
         .iter()
         .filter_map(|l| l.strip_prefix("k8s:"))
@@ -970,11 +983,6 @@ fn pod_labels(labels: &[Text<'_>]) -> BTreeMap<String, String> {
                 && !l.starts_with("io.kubernetes.pod.namespace=")
                 && !l.starts_with("io.cilium.")
         })
-        .map(|l| match l.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (l.to_string(), String::new()),
-        })
-        .collect()
 }
 
 fn reserved_name_of_identity(id: u32) -> Option<&'static str> {

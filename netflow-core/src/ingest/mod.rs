@@ -33,6 +33,7 @@ mod lines;
 mod mapped;
 mod ovn_acl;
 mod pairing;
+mod pods;
 mod record;
 mod report;
 mod scan;

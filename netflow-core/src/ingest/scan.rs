@@ -147,16 +147,22 @@ impl<'a> Scanner<'a> {
     /// A string without escapes or control characters, borrowed from the record.
     #[inline]
     pub(crate) fn string(&mut self) -> Scan<&'a str> {
-        self.eat(b'"')?;
-        let start = self.pos;
         let bytes = self.bytes();
+        // Compact records have the quote right here: whitespace is only looked for otherwise.
+        if bytes.get(self.pos) != Some(&b'"') {
+            self.ws();
+            if bytes.get(self.pos) != Some(&b'"') {
+                return Err(Unusual);
+            }
+        }
+        let start = self.pos + 1;
         let end = special(bytes, start).ok_or(Unusual)?;
         if bytes[end] != b'"' {
             return Err(Unusual);
         }
         self.pos = end + 1;
         // Both ends are ASCII quotes, so they are character boundaries of the text.
-        Ok(&self.text[start..end])
+        self.text.get(start..end).ok_or(Unusual)
     }
 
     /// A non-negative integer written as a plain JSON number (no sign, fraction or exponent)
@@ -166,18 +172,25 @@ impl<'a> Scanner<'a> {
         self.ws();
         let bytes = self.bytes();
         let start = self.pos;
-        let digits = bytes[start..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
-        let end = start + digits;
+        let mut end = start;
+        let mut value: u64 = 0;
+        while let Some(&b) = bytes.get(end) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            value = value
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(b - b'0')))
+                .ok_or(Unusual)?;
+            end += 1;
+        }
+        let digits = end - start;
         if digits == 0
             || (digits > 1 && bytes[start] == b'0')
             || matches!(bytes.get(end), Some(b'.' | b'e' | b'E'))
         {
             return Err(Unusual);
         }
-        let value = self.text[start..end].parse().map_err(|_| Unusual)?;
         self.pos = end;
         Ok(value)
     }
@@ -367,9 +380,12 @@ fn special(bytes: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut words = bytes.get(from..)?.chunks_exact(8);
     let mut at = from;
-    while let Some(word) = bytes.get(at..at + 8) {
-        let x = u64::from_le_bytes(word.try_into().ok()?);
+    for word in &mut words {
+        let mut x = [0; 8];
+        x.copy_from_slice(word);
+        let x = u64::from_le_bytes(x);
         let found = zero(x ^ (ONES * u64::from(b'"')))
             | zero(x ^ (ONES * u64::from(b'\\')))
             | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
@@ -378,8 +394,8 @@ fn special(bytes: &[u8], from: usize) -> Option<usize> {
         }
         at += 8;
     }
-    bytes
-        .get(at..)?
+    words
+        .remainder()
         .iter()
         .position(|b| matches!(b, b'"' | b'\\' | 0..=0x1f))
         .map(|i| at + i)
