@@ -9,6 +9,7 @@
 //! flow says which report it is, and the reader's pairing counts the packet once.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::pods::{shared_pod, PodSource};
+use super::pods::shared_pod;
 use super::record::{Observation, PacketReport, Record, ReportPoint};
 use super::value::{parse_ip, port, EnumValue, Lenient, U64Value};
 use crate::flow::{
@@ -880,6 +881,10 @@ struct RawEndpoint<'a> {
     workloads: Option<Vec<RawWorkload<'a>>>,
     #[serde(alias = "clusterName", borrow)]
     cluster_name: Cow<'a, str>,
+    /// The endpoint object's text, when the fast path read it: the key pod identities are
+    /// shared by.
+    #[serde(skip)]
+    text: Option<&'a str>,
 }
 
 #[derive(Deserialize, Default)]
@@ -934,47 +939,36 @@ impl RawEndpoint<'_> {
     }
 
     /// The pod (or the namespace, without a pod name) the endpoint names: shared with the
-    /// records before that named the same pod the same way.
+    /// records before that held the same endpoint object, when the fast path read it.
     fn pod_identity(&self, labels: &[Text<'_>], observing_node: Option<&str>) -> Identity {
-        let source = PodSource {
-            namespace: &self.namespace,
-            name: &self.pod_name,
+        // Only endpoints local to the observing node carry an endpoint ID.
+        let node = self.id.filter(|id| *id != 0).and(observing_node);
+        let build = || PodIdentity {
+            namespace: self.namespace.to_string(),
+            name: self.pod_name.to_string(),
             workload: self
                 .workloads
                 .as_deref()
                 .unwrap_or_default()
                 .iter()
                 .find(|w| !w.name.is_empty())
-                .map(|w| (&*w.kind, &*w.name)),
-            // Only endpoints local to the observing node carry an endpoint ID.
-            node: self.id.filter(|id| *id != 0).and(observing_node),
-            labels: pod_label_texts(labels),
+                .map(|w| Workload {
+                    kind: w.kind.to_string(),
+                    name: w.name.to_string(),
+                }),
+            node: node.map(str::to_string),
+            labels: Arc::new(pod_labels(labels)),
         };
-        Identity::Pod(shared_pod(source, |s| PodIdentity {
-            namespace: s.namespace.to_string(),
-            name: s.name.to_string(),
-            workload: s.workload.map(|(kind, name)| Workload {
-                kind: kind.to_string(),
-                name: name.to_string(),
-            }),
-            node: s.node.map(str::to_string),
-            labels: Arc::new(
-                s.labels
-                    .clone()
-                    .map(|l| match l.split_once('=') {
-                        Some((k, v)) => (k.to_string(), v.to_string()),
-                        None => (l.to_string(), String::new()),
-                    })
-                    .collect(),
-            ),
-        }))
+        Identity::Pod(match self.text {
+            Some(text) => shared_pod(text, node, build),
+            None => Arc::new(build()),
+        })
     }
 }
 
-/// The texts of the pod's own labels in Cilium's label list: `k8s:` labels other than the
-/// ones Cilium derives (policy cluster/serviceaccount, namespace labels, the namespace itself),
-/// without the prefix.
-fn pod_label_texts<'a>(labels: &'a [Text<'_>]) -> impl Iterator<Item = &'a str> + Clone {
+/// The pod's own labels from Cilium's label list: `k8s:` labels other than the ones Cilium
+/// derives (policy cluster/serviceaccount, namespace labels, the namespace itself).
+fn pod_labels(labels: &[Text<'_>]) -> BTreeMap<String, String> {
     labels
         .iter()
         .filter_map(|l| l.strip_prefix("k8s:"))
@@ -983,6 +977,11 @@ fn pod_label_texts<'a>(labels: &'a [Text<'_>]) -> impl Iterator<Item = &'a str> 
                 && !l.starts_with("io.kubernetes.pod.namespace=")
                 && !l.starts_with("io.cilium.")
         })
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (l.to_string(), String::new()),
+        })
+        .collect()
 }
 
 fn reserved_name_of_identity(id: u32) -> Option<&'static str> {

@@ -119,6 +119,18 @@ impl<'a> Scanner<'a> {
         Ok(Some(key))
     }
 
+    /// Reads the next value with `read`, and gives the text it was read from along with it.
+    #[inline]
+    pub(crate) fn spanned<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Scan<T>,
+    ) -> Scan<(T, &'a str)> {
+        self.ws();
+        let start = self.pos;
+        let value = read(self)?;
+        Ok((value, self.text.get(start..self.pos).ok_or(Unusual)?))
+    }
+
     /// Whether the array `items` walks has another value (then positioned before it).
     #[inline]
     pub(crate) fn item(&mut self, items: &mut Items) -> Scan<bool> {

@@ -423,7 +423,16 @@ fn raw_icmp(s: &mut Scanner<'_>) -> Scan<RawIcmp> {
     Ok(RawIcmp { kind, code })
 }
 
+/// An endpoint with the text it was read from, by which its identity is shared.
 fn raw_endpoint<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
+    let (endpoint, text) = s.spanned(endpoint_fields)?;
+    Ok(RawEndpoint {
+        text: Some(text),
+        ..endpoint
+    })
+}
+
+fn endpoint_fields<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
     let (mut id, mut identity) = (None, None);
     let (mut namespace, mut pod_name) = (Cow::Borrowed(""), Cow::Borrowed(""));
     let (mut labels, mut workloads) = (None, None);
@@ -481,6 +490,7 @@ fn raw_endpoint<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
         pod_name,
         workloads,
         cluster_name,
+        text: None,
     })
 }
 
