@@ -18,6 +18,15 @@ use crate::flow::PodIdentity;
 /// (memory stays bounded whatever the number of pods in the log: about 0.7 KB an identity).
 const KEPT: usize = 16384;
 
+/// When fewer than one lookup in this many found its identity while the cache filled, the
+/// log names more pods than it keeps and a miss costs more than building alone (hashing and
+/// copying the text): the cache is then left aside for [`RESTING`] identities before it is
+/// tried again.
+const WORTH_ONE_HIT_IN: u64 = 4;
+
+/// How many identities are built without the cache after it did not pay.
+const RESTING: u64 = 4 * KEPT as u64;
+
 /// One kept identity with the text and node it was built from.
 struct Kept {
     hash: u64,
@@ -30,6 +39,11 @@ struct Kept {
 struct PodCache {
     kept: HashTable<Kept>,
     hasher: foldhash::fast::FixedState,
+    /// Lookups and hits since the cache was last emptied.
+    lookups: u64,
+    hits: u64,
+    /// Identities still to build without the cache.
+    resting: u64,
 }
 
 thread_local! {
@@ -37,6 +51,9 @@ thread_local! {
         RefCell::new(PodCache {
             kept: HashTable::new(),
             hasher: foldhash::fast::FixedState::with_seed(0x0066_6c6f_7771),
+            lookups: 0,
+            hits: 0,
+            resting: 0,
         })
     };
 }
@@ -52,6 +69,11 @@ pub(super) fn shared_pod(
         let Ok(mut cache) = cache.try_borrow_mut() else {
             return Arc::new(build());
         };
+        if cache.resting > 0 {
+            cache.resting -= 1;
+            return Arc::new(build());
+        }
+        cache.lookups += 1;
         let hash = {
             let mut h = cache.hasher.build_hasher();
             text.hash(&mut h);
@@ -62,11 +84,20 @@ pub(super) fn shared_pod(
             .kept
             .find(hash, |k| *k.text == *text && k.node.as_deref() == node);
         if let Some(kept) = found {
-            return kept.pod.clone();
+            let pod = kept.pod.clone();
+            cache.hits += 1;
+            return pod;
         }
         let pod = Arc::new(build());
         if cache.kept.len() >= KEPT {
+            if cache.hits * WORTH_ONE_HIT_IN < cache.lookups {
+                cache.resting = RESTING;
+            }
             cache.kept.clear();
+            (cache.lookups, cache.hits) = (0, 0);
+            if cache.resting > 0 {
+                return pod;
+            }
         }
         cache.kept.insert_unique(
             hash,
@@ -113,12 +144,38 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_stays_bounded() {
+    fn the_cache_stays_bounded_and_rests_when_it_does_not_pay() {
         let texts: Vec<String> = (0..KEPT + 10).map(|i| format!("p{i}")).collect();
         for text in &texts {
             pod(text, None);
         }
         PODS.with(|c| assert!(c.borrow().kept.len() <= KEPT));
-        assert_eq!(pod(&texts[KEPT + 9], None).name, texts[KEPT + 9]);
+        // Every lookup missed: the identities after are built without it, and still right.
+        PODS.with(|c| assert!(c.borrow().resting > 0));
+        let a = pod(&texts[KEPT + 9], None);
+        assert_eq!(a.name, texts[KEPT + 9]);
+        assert!(!Arc::ptr_eq(&a, &pod(&texts[KEPT + 9], None)));
+        PODS.with(|c| c.borrow_mut().resting = 0);
+        let b = pod(&texts[KEPT + 9], None);
+        assert!(Arc::ptr_eq(&b, &pod(&texts[KEPT + 9], None)));
+    }
+
+    #[test]
+    fn a_full_cache_that_pays_is_emptied_and_used_on() {
+        for round in 0..2 {
+            for i in 0..KEPT {
+                pod(&format!("p{}", i % 1000), None);
+                if round == 0 && i == KEPT - 1 {
+                    PODS.with(|c| assert_eq!(c.borrow().kept.len(), 1000));
+                }
+            }
+        }
+        let many: Vec<String> = (0..KEPT).map(|i| format!("q{i}")).collect();
+        for (i, text) in many.iter().enumerate() {
+            pod(text, None);
+            // Half the lookups hit: the cache is emptied when full, never left aside.
+            pod(&format!("p{}", i % 1000), None);
+        }
+        PODS.with(|c| assert_eq!(c.borrow().resting, 0));
     }
 }
