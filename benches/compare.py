@@ -74,7 +74,8 @@ def duckdb_cmd(sql):
     """A shell command printing the rows of `sql`, tab-separated, nulls as empty text."""
     if os.path.basename(DUCKDB).startswith("duckdb"):
         return "%s -noheader -list -separator %s -nullvalue '' -c %s" % (DUCKDB, shell_quote("\t"), shell_quote(sql))
-    code = ("import duckdb,sys; con=duckdb.connect(); "
+    # The progress bar would print to stdout on long queries, among the rows.
+    code = ("import duckdb,sys; con=duckdb.connect(); con.execute('SET enable_progress_bar=false'); "
             "[print(*('' if v is None else v for v in r), sep='\\t') for r in con.execute(sys.argv[1]).fetchall()]")
     return "%s -c %s %s" % (DUCKDB, shell_quote(code), shell_quote(sql))
 
@@ -203,7 +204,9 @@ def answers(tool, query, path, fmt, files=None):
             n, key = line.strip().split(None, 1)
             counts[key] += int(n)
     else:
-        for line in text.splitlines():
+        for line in filter(None, text.splitlines()):
+            if "\t" not in line:
+                sys.exit("%s %s: unexpected output line %r (in %s)" % (tool, query, line, path))
             key, n = line.rsplit("\t", 1)
             counts[key] += int(n)
     return dict(counts)

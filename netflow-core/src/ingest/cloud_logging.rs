@@ -63,9 +63,9 @@ impl<'a> LogEntry<'a> {
         if self.json_payload.is_none() && self.log_name.is_none() && self.resource.is_none() {
             return None;
         }
-        let texts = |labels: &Option<BTreeMap<String, Value>>| -> BTreeMap<String, String> {
+        let texts = |labels: Option<&BTreeMap<String, Value>>| -> BTreeMap<String, String> {
             labels
-                .iter()
+                .into_iter()
                 .flatten()
                 .map(|(k, v)| {
                     let text = match v {
@@ -90,8 +90,8 @@ impl<'a> LogEntry<'a> {
                 .as_ref()
                 .and_then(|r| r.kind.0.clone())
                 .filter(|k| !k.is_empty()),
-            resource_labels: texts(&self.resource.as_ref().and_then(|r| r.labels.0.clone())),
-            labels: texts(&self.labels.0),
+            resource_labels: texts(self.resource.as_ref().and_then(|r| r.labels.0.as_ref())),
+            labels: texts(self.labels.0.as_ref()),
         })
     }
 
