@@ -26,6 +26,9 @@ pub(crate) struct LogEntry<'a> {
     pub insert_id: Lenient<String>,
     pub resource: Option<Resource>,
     pub labels: Lenient<BTreeMap<String, Value>>,
+    /// Whether a fast path found the payload (it keeps no `RawValue` of it).
+    #[serde(skip)]
+    pub payload_read: bool,
 }
 
 /// The monitored resource of an entry.
@@ -60,7 +63,11 @@ impl<'a> LogEntry<'a> {
     /// What the envelope says of the record (log, project, resource and labels), or `None`
     /// for a record without an envelope.
     pub fn info(&self) -> Option<LogEntryInfo> {
-        if self.json_payload.is_none() && self.log_name.is_none() && self.resource.is_none() {
+        if self.json_payload.is_none()
+            && !self.payload_read
+            && self.log_name.is_none()
+            && self.resource.is_none()
+        {
             return None;
         }
         let texts = |labels: Option<&BTreeMap<String, Value>>| -> BTreeMap<String, String> {

@@ -48,16 +48,8 @@ pub fn decode(bytes: &[u8], origin: Origin) -> Record {
 /// Decodes one entry or payload with the fast path alone; gives `origin` back when the record
 /// is left to the serde decoder.
 pub fn decode_fast(bytes: &[u8], origin: Origin) -> Result<Record, Origin> {
-    let Some((payload, envelope)) = fast::scan(bytes) else {
+    let Some((payload, entry)) = fast::scan(bytes) else {
         return Err(origin);
-    };
-    let entry = if envelope {
-        match LogEntry::split(bytes) {
-            Ok((entry, _)) => entry,
-            Err(_) => return Err(origin),
-        }
-    } else {
-        LogEntry::default()
     };
     Ok(match convert(payload, &entry, origin) {
         Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),

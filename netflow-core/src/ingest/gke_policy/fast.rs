@@ -1,28 +1,30 @@
 //! The fast path for GKE policy-action records — node-file lines (the payload alone) and Cloud
-//! Logging entries (`jsonPayload`): reads the fields a [`Payload`] holds straight from the line
-//! and skips the rest, then hands it to the same conversion as the serde decoder. An entry's
-//! envelope (`insertId`, `logName`, `resource`, `labels`: the node and what `Flow::details`
-//! keeps of the entry) is left to serde's `LogEntry`, so both paths read it alike.
+//! Logging entries (`jsonPayload` and the envelope around it): reads the fields a [`Payload`]
+//! and a [`LogEntry`] hold straight from the line and skips the rest, then hands them to the
+//! same conversion as the serde decoder.
 //!
 //! A record is left to serde ([`Unusual`]) when it holds a key or string with an escape where
 //! one is read, `null`, a repeated key (also among an entry's own fields that look like payload
-//! fields), a value of an unexpected type, a time the serde decoder would not read, or anything
-//! that is not valid JSON. Structs are built with every field named, so a field added
-//! to them does not compile until this path reads it.
+//! fields), a value of an unexpected type (an envelope label that is not a string, too), a
+//! time the serde decoder would not read, or anything that is not valid JSON. Structs are
+//! built with every field named, so a field added to them does not compile until this path
+//! reads it.
+
+use std::collections::BTreeMap;
 
 use serde::de::value::{BorrowedStrDeserializer, U64Deserializer};
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::{Connection, Payload, RawEndpoint, RawPolicy};
+use crate::ingest::cloud_logging::{LogEntry, Resource};
 use crate::ingest::scan::{once, Scan, Scanner, Unusual};
-use crate::ingest::value::{TimeValue, U64Value};
+use crate::ingest::value::{Lenient, TimeValue, U64Value};
 
 /// Reads one record — a node-file line, or a Cloud Logging entry around one — as the payload
-/// and whether the record has an entry's envelope fields (`jsonPayload`, `logName`,
-/// `insertId`, `resource`, `labels`), or `None` when it is left to the serde decoder. The
-/// envelope itself is read by serde ([`super::LogEntry`]), so that what it says about the
-/// entry is the same whichever path read the payload.
-pub(super) fn scan(line: &[u8]) -> Option<(Payload, bool)> {
+/// and the entry's envelope (empty for a node-file line), or `None` when it is left to the
+/// serde decoder.
+pub(super) fn scan(line: &[u8]) -> Option<(Payload, LogEntry<'static>)> {
     let text = std::str::from_utf8(line).ok()?;
     let mut s = Scanner::new(text);
     let read = record(&mut s).ok()?;
@@ -32,9 +34,10 @@ pub(super) fn scan(line: &[u8]) -> Option<(Payload, bool)> {
 
 /// The top level: an entry's envelope fields, or the payload's own (a node-file line is its
 /// own payload, and an entry's other fields are ignored as serde ignores them).
-fn record(s: &mut Scanner<'_>) -> Scan<(Payload, bool)> {
+fn record(s: &mut Scanner<'_>) -> Scan<(Payload, LogEntry<'static>)> {
     let mut top = Fields::default();
-    let (mut nested, mut envelope) = (None, false);
+    let mut nested = None;
+    let (mut log_name, mut insert_id, mut resource, mut labels) = (None, None, None, None);
     let mut seen = 0;
     let mut members = s.object()?;
     while let Some(key) = s.key(&mut members)? {
@@ -42,11 +45,22 @@ fn record(s: &mut Scanner<'_>) -> Scan<(Payload, bool)> {
             "jsonPayload" | "json_payload" => {
                 once(&mut seen, 0)?;
                 nested = Some(payload(s)?);
-                envelope = true;
             }
-            "logName" | "log_name" | "insertId" | "insert_id" | "resource" | "labels" => {
-                s.skip()?;
-                envelope = true;
+            "logName" | "log_name" => {
+                once(&mut seen, 1)?;
+                log_name = Some(owned(s)?);
+            }
+            "insertId" | "insert_id" => {
+                once(&mut seen, 2)?;
+                insert_id = Some(owned(s)?);
+            }
+            "resource" => {
+                once(&mut seen, 3)?;
+                resource = Some(raw_resource(s)?);
+            }
+            "labels" => {
+                once(&mut seen, 4)?;
+                labels = Some(string_map(s)?);
             }
             _ => {
                 if !top.read(key, s)? {
@@ -55,8 +69,50 @@ fn record(s: &mut Scanner<'_>) -> Scan<(Payload, bool)> {
             }
         }
     }
+    let entry = LogEntry {
+        json_payload: None,
+        payload_read: nested.is_some(),
+        log_name,
+        insert_id: Lenient(insert_id),
+        resource,
+        labels: Lenient(labels),
+    };
     let payload = nested.unwrap_or_else(|| top.finish());
-    Ok((payload, envelope))
+    Ok((payload, entry))
+}
+
+/// An entry's monitored resource: its type and labels.
+fn raw_resource(s: &mut Scanner<'_>) -> Scan<Resource> {
+    let (mut kind, mut labels) = (None, None);
+    let mut seen = 0;
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        match key {
+            "type" => {
+                once(&mut seen, 0)?;
+                kind = Some(owned(s)?);
+            }
+            "labels" => {
+                once(&mut seen, 1)?;
+                labels = Some(string_map(s)?);
+            }
+            _ => s.skip()?,
+        }
+    }
+    Ok(Resource {
+        kind: Lenient(kind),
+        labels: Lenient(labels),
+    })
+}
+
+/// An object whose values are all strings (a later repeated key wins, as in serde's map).
+fn string_map(s: &mut Scanner<'_>) -> Scan<BTreeMap<String, Value>> {
+    let mut map = BTreeMap::new();
+    let mut members = s.object()?;
+    while let Some(key) = s.key(&mut members)? {
+        map.insert(key.to_string(), Value::String(owned(s)?));
+    }
+    Ok(map)
 }
 
 fn payload(s: &mut Scanner<'_>) -> Scan<Payload> {
@@ -284,13 +340,27 @@ mod tests {
 
     #[test]
     fn node_file_lines_and_entries_are_read_fast_and_odd_ones_left_to_serde() {
-        let (_, envelope) = super::scan(LINE.as_bytes()).expect("a node-file line is read fast");
-        assert!(!envelope, "a node-file line has no envelope");
+        let (_, entry) = super::scan(LINE.as_bytes()).expect("a node-file line is read fast");
+        assert!(entry.info().is_none(), "a node-file line has no envelope");
         let entry = format!(
-            r#"{{"insertId":"x","jsonPayload":{LINE},"logName":"projects/p/logs/policy-action","resource":{{"type":"k8s_node","labels":{{"node_name":"gke-n2"}}}}}}"#
+            r#"{{"insertId":"x","jsonPayload":{LINE},"logName":"projects/p/logs/policy-action","resource":{{"type":"k8s_node","labels":{{"node_name":"gke-n2","zone":"z"}}}},"labels":{{"a":"1"}}}}"#
         );
         let (_, envelope) = super::scan(entry.as_bytes()).expect("an entry is read fast");
-        assert!(envelope, "an entry's envelope is left to serde");
+        assert_eq!(envelope.node_name(), Some("gke-n2"));
+        assert_eq!(envelope.insert_id().as_deref(), Some("x"));
+        let info = envelope.info().expect("an entry's envelope is kept");
+        assert_eq!(info.log_id.as_deref(), Some("policy-action"));
+        assert_eq!(info.resource_labels.len(), 2);
+        assert_eq!(info.labels["a"], "1");
+        // Envelope values of other shapes are left to serde, which reads them leniently.
+        for odd in [
+            entry.replace(r#""zone":"z""#, r#""zone":3"#),
+            entry.replace(r#""insertId":"x""#, r#""insertId":7"#),
+            entry.replace(r#""labels":{"a":"1"}"#, r#""labels":null"#),
+            entry.replace(r#""type":"k8s_node""#, r#""type":"k8s_node","type":"x""#),
+        ] {
+            assert!(super::scan(odd.as_bytes()).is_none(), "{odd}");
+        }
         let null_payload = r#"{"jsonPayload":null,"connection":{}}"#;
         assert!(super::scan(null_payload.as_bytes()).is_none());
         for odd in [
