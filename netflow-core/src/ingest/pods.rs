@@ -14,18 +14,28 @@ use hashbrown::HashTable;
 
 use crate::flow::PodIdentity;
 
-/// How many identities a thread keeps; past it, they are all let go and the cache fills anew
-/// (memory stays bounded whatever the number of pods in the log: about 0.7 KB an identity).
-const KEPT: usize = 16384;
+/// How many identities the decoding threads keep in all (about 0.7 KB each), shared out among
+/// them: 16,384 a thread on two cores. Past its share, a thread lets them all go and fills its
+/// cache anew, so memory stays bounded whatever the number of pods in the log.
+const KEPT_IN_ALL: usize = 32768;
+
+/// The fewest identities a thread keeps, however many threads decode.
+const KEPT_AT_LEAST: usize = 2048;
+
+/// How many identities this thread keeps: its share of [`KEPT_IN_ALL`] among the threads of
+/// its pool.
+fn kept_here() -> usize {
+    (KEPT_IN_ALL / rayon::current_num_threads().max(1)).max(KEPT_AT_LEAST)
+}
 
 /// When fewer than one lookup in this many found its identity while the cache filled, the
 /// log names more pods than it keeps and a miss costs more than building alone (hashing and
-/// copying the text): the cache is then left aside for [`RESTING`] identities before it is
-/// tried again.
+/// copying the text): the cache is then left aside for [`RESTING_FILLS`] times as many
+/// identities as it holds before it is tried again.
 const WORTH_ONE_HIT_IN: u64 = 4;
 
-/// How many identities are built without the cache after it did not pay.
-const RESTING: u64 = 4 * KEPT as u64;
+/// How many identities are built without the cache after it did not pay, in fills of it.
+const RESTING_FILLS: u64 = 4;
 
 /// One kept identity with the text and node it was built from.
 struct Kept {
@@ -38,6 +48,8 @@ struct Kept {
 /// The identities one thread built lately.
 struct PodCache {
     kept: HashTable<Kept>,
+    /// How many it keeps ([`kept_here`]; 0 until first used).
+    capacity: usize,
     hasher: foldhash::fast::FixedState,
     /// Lookups and hits since the cache was last emptied.
     lookups: u64,
@@ -50,6 +62,7 @@ thread_local! {
     static PODS: RefCell<PodCache> = const {
         RefCell::new(PodCache {
             kept: HashTable::new(),
+            capacity: 0,
             hasher: foldhash::fast::FixedState::with_seed(0x0066_6c6f_7771),
             lookups: 0,
             hits: 0,
@@ -89,9 +102,12 @@ pub(super) fn shared_pod(
             return pod;
         }
         let pod = Arc::new(build());
-        if cache.kept.len() >= KEPT {
+        if cache.capacity == 0 {
+            cache.capacity = kept_here();
+        }
+        if cache.kept.len() >= cache.capacity {
             if cache.hits * WORTH_ONE_HIT_IN < cache.lookups {
-                cache.resting = RESTING;
+                cache.resting = RESTING_FILLS * cache.capacity as u64;
             }
             cache.kept.clear();
             (cache.lookups, cache.hits) = (0, 0);
@@ -145,32 +161,34 @@ mod tests {
 
     #[test]
     fn the_cache_stays_bounded_and_rests_when_it_does_not_pay() {
-        let texts: Vec<String> = (0..KEPT + 10).map(|i| format!("p{i}")).collect();
+        let kept = kept_here();
+        let texts: Vec<String> = (0..kept + 10).map(|i| format!("p{i}")).collect();
         for text in &texts {
             pod(text, None);
         }
-        PODS.with(|c| assert!(c.borrow().kept.len() <= KEPT));
+        PODS.with(|c| assert!(c.borrow().kept.len() <= kept));
         // Every lookup missed: the identities after are built without it, and still right.
         PODS.with(|c| assert!(c.borrow().resting > 0));
-        let a = pod(&texts[KEPT + 9], None);
-        assert_eq!(a.name, texts[KEPT + 9]);
-        assert!(!Arc::ptr_eq(&a, &pod(&texts[KEPT + 9], None)));
+        let a = pod(&texts[kept + 9], None);
+        assert_eq!(a.name, texts[kept + 9]);
+        assert!(!Arc::ptr_eq(&a, &pod(&texts[kept + 9], None)));
         PODS.with(|c| c.borrow_mut().resting = 0);
-        let b = pod(&texts[KEPT + 9], None);
-        assert!(Arc::ptr_eq(&b, &pod(&texts[KEPT + 9], None)));
+        let b = pod(&texts[kept + 9], None);
+        assert!(Arc::ptr_eq(&b, &pod(&texts[kept + 9], None)));
     }
 
     #[test]
     fn a_full_cache_that_pays_is_emptied_and_used_on() {
+        let kept = kept_here();
         for round in 0..2 {
-            for i in 0..KEPT {
+            for i in 0..kept {
                 pod(&format!("p{}", i % 1000), None);
-                if round == 0 && i == KEPT - 1 {
+                if round == 0 && i == kept - 1 {
                     PODS.with(|c| assert_eq!(c.borrow().kept.len(), 1000));
                 }
             }
         }
-        let many: Vec<String> = (0..KEPT).map(|i| format!("q{i}")).collect();
+        let many: Vec<String> = (0..kept).map(|i| format!("q{i}")).collect();
         for (i, text) in many.iter().enumerate() {
             pod(text, None);
             // Half the lookups hit: the cache is emptied when full, never left aside.
