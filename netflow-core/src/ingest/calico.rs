@@ -18,7 +18,7 @@ use super::calico_fields::{
     workload_from_name,
 };
 use super::record::{PacketReport, Record};
-use super::value::{parse_ip, port, TimeValue, U64Value};
+use super::value::{parse_ip, port, Text, TimeValue, U64Value};
 use crate::flow::{
     Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
     PolicyRef, Protocol, ServiceIdentity,
@@ -44,11 +44,12 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
 /// Decodes one Calico Enterprise flow document.
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
     let doc: Document = match super::value::from_json::<Document>(bytes) {
-        Ok(Document {
-            source: Some(inner),
-            ..
-        }) => match serde_json::from_str::<Document>(inner.get()) {
-            Ok(d) => d,
+        Ok(d) => d,
+        Err(e) => return Record::Skip(describe_json_error(&e, bytes, "Calico flow log")),
+    };
+    let converted = match &doc.source {
+        Some(inner) => match serde_json::from_str::<Document>(inner.get()) {
+            Ok(d) => convert(d, origin),
             Err(e) => {
                 return Record::Skip(describe_json_error(
                     &e,
@@ -57,22 +58,21 @@ pub fn decode(bytes: &[u8], origin: Origin) -> Record {
                 ))
             }
         },
-        Ok(d) => d,
-        Err(e) => return Record::Skip(describe_json_error(&e, bytes, "Calico flow log")),
+        None => convert(doc, origin),
     };
-    match convert(doc, origin) {
+    match converted {
         Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
         Err(cause) => Record::Skip(cause),
     }
 }
 
-fn convert(doc: Document, origin: Origin) -> Result<Flow, String> {
+fn convert(doc: Document<'_>, origin: Origin) -> Result<Flow, String> {
     let protocol = doc
         .proto
         .as_deref()
         .map(parse_protocol)
         .unwrap_or(Protocol::Unknown);
-    let action_raw = doc.action.clone().unwrap_or_default();
+    let action_raw = doc.action.as_deref().unwrap_or_default().to_string();
     let action = match action_raw.as_str() {
         "allow" => Action::Allowed,
         "deny" => Action::Denied,
@@ -374,7 +374,7 @@ fn explain_hits(hits: &[String], action: Action) -> (Vec<PolicyRef>, Option<Stri
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Document {
+struct Document<'a> {
     /// An Elasticsearch hit's document, decoded on its own (one level: held as raw JSON so
     /// that a hostile `{"_source": {"_source": …}}` or `[[[…` cannot recurse through this
     /// type, whose frames are large).
@@ -382,26 +382,42 @@ struct Document {
     source: Option<Box<serde_json::value::RawValue>>,
     start_time: Option<TimeValue>,
     end_time: Option<TimeValue>,
-    host: Option<String>,
-    action: Option<String>,
-    reporter: Option<String>,
-    proto: Option<String>,
-    source_ip: Option<String>,
-    dest_ip: Option<String>,
+    #[serde(borrow)]
+    host: Option<Text<'a>>,
+    #[serde(borrow)]
+    action: Option<Text<'a>>,
+    #[serde(borrow)]
+    reporter: Option<Text<'a>>,
+    #[serde(borrow)]
+    proto: Option<Text<'a>>,
+    #[serde(borrow)]
+    source_ip: Option<Text<'a>>,
+    #[serde(borrow)]
+    dest_ip: Option<Text<'a>>,
     source_port: Option<U64Value>,
     dest_port: Option<U64Value>,
-    source_name: Option<String>,
-    dest_name: Option<String>,
-    source_name_aggr: Option<String>,
-    dest_name_aggr: Option<String>,
-    source_namespace: Option<String>,
-    dest_namespace: Option<String>,
-    source_type: Option<String>,
-    dest_type: Option<String>,
+    #[serde(borrow)]
+    source_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    dest_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    source_name_aggr: Option<Text<'a>>,
+    #[serde(borrow)]
+    dest_name_aggr: Option<Text<'a>>,
+    #[serde(borrow)]
+    source_namespace: Option<Text<'a>>,
+    #[serde(borrow)]
+    dest_namespace: Option<Text<'a>>,
+    #[serde(borrow)]
+    source_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    dest_type: Option<Text<'a>>,
     source_labels: Option<Value>,
     dest_labels: Option<Value>,
-    dest_service_namespace: Option<String>,
-    dest_service_name: Option<String>,
+    #[serde(borrow)]
+    dest_service_namespace: Option<Text<'a>>,
+    #[serde(borrow)]
+    dest_service_name: Option<Text<'a>>,
     dest_domains: Option<Value>,
     policies: Option<Policies>,
     bytes_in: Option<U64Value>,

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use super::pods::shared_pod;
 use super::record::{Observation, PacketReport, Record, ReportPoint};
-use super::value::{parse_ip, port, EnumValue, Lenient, U64Value};
+use super::value::{parse_ip, port, EnumValue, Lenient, Text, U64Value};
 use crate::flow::{
     Action, Direction, Dns, Endpoint, Flow, FlowDetails, Http, Identity, IdentitySource, Interface,
     Kafka, NodeIdentity, Origin, PodIdentity, PolicyRef, Protocol, ServiceIdentity, Workload, L7,
@@ -465,19 +465,6 @@ const EVENT_DROP: u32 = 1;
 const EVENT_TRACE: u32 = 4;
 const EVENT_POLICY_VERDICT: u32 = 5;
 const EVENT_L7: u32 = 129;
-
-/// A string borrowed from the input when it has no escapes (serde borrows a `Cow` only when it
-/// is a field's whole type, so optional and repeated strings go through this newtype).
-#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
-
-impl std::ops::Deref for Text<'_> {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
 
 #[derive(Deserialize)]
 struct Envelope<'a> {

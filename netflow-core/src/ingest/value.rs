@@ -46,6 +46,19 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
     }
 }
 
+/// A string borrowed from the input when it has no escapes (serde borrows a `Cow` only when it
+/// is a field's whole type, so optional and repeated strings go through this newtype).
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Text<'a>(#[serde(borrow)] pub(crate) Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// An enum value as protojson writes it (a name) or as some tools write it (a number).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum EnumValue {
