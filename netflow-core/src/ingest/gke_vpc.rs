@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::cloud_logging::{log_id, sniff_parts, LogEntry};
 use super::record::{PacketReport, Record};
-use super::value::{parse_ip, port, Lenient, TimeValue, U64Value};
+use super::value::{parse_ip, port, Lenient, Text, TimeValue, U64Value};
 use crate::flow::{
     Action, CloudIdentity, CloudResource, Counting, Direction, Endpoint, Flow, FlowDetails,
     GeoLocation, Identity, NodeIdentity, Origin, PodIdentity, Protocol, ServiceIdentity,
@@ -52,7 +52,7 @@ pub fn decode(bytes: &[u8], origin: Origin) -> Record {
     }
 }
 
-fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, String> {
+fn convert(p: Payload<'_>, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, String> {
     let details = details(&p, entry);
     let c = p.connection.unwrap_or_default();
     let protocol = match &c.protocol {
@@ -63,8 +63,8 @@ fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, Str
         Some(Value::String(s)) => Protocol::parse(s).unwrap_or(Protocol::Unknown),
         _ => Protocol::Unknown,
     };
-    let reporter = p.reporter.unwrap_or_default();
-    let direction = match reporter.as_str() {
+    let reporter = p.reporter.as_deref().unwrap_or_default();
+    let direction = match reporter {
         "SRC" | "SRC_GATEWAY" => Direction::Egress,
         "DEST" | "DEST_GATEWAY" => Direction::Ingress,
         _ => Direction::Unknown,
@@ -74,8 +74,8 @@ fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, Str
         Direction::Ingress => p.dest_instance.as_ref(),
         Direction::Unknown => None,
     }
-    .and_then(|i| i.vm_name.clone());
-    let disposition = p.disposition.unwrap_or_default();
+    .and_then(|i| i.vm_name.as_deref().map(str::to_string));
+    let disposition = p.disposition.as_deref().unwrap_or_default();
     let action = if disposition.eq_ignore_ascii_case("DROPPED") {
         Action::Dropped
     } else {
@@ -112,7 +112,7 @@ fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, Str
         action_raw: if disposition.is_empty() {
             format!("observed by {reporter}")
         } else {
-            disposition
+            disposition.to_string()
         },
         direction,
         node,
@@ -140,7 +140,7 @@ fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, Str
 
 /// What the record says beyond its identities and counts: the entry's id and envelope, DSCP,
 /// where each end is, each end's subnetwork and cluster, and the AS paths to the internet.
-fn details(p: &Payload, entry: &LogEntry<'_>) -> Option<Arc<FlowDetails>> {
+fn details(p: &Payload<'_>, entry: &LogEntry<'_>) -> Option<Arc<FlowDetails>> {
     let cluster = |g: &Option<GkeDetails>| {
         g.as_ref()
             .and_then(|g| g.cluster.as_ref())
@@ -178,10 +178,10 @@ fn details(p: &Payload, entry: &LogEntry<'_>) -> Option<Arc<FlowDetails>> {
 
 /// What the record says about one side: `src_*` or `dest_*` metadata.
 struct Side<'a> {
-    gke: Option<&'a GkeDetails>,
-    instance: Option<&'a Instance>,
-    vpc: Option<&'a Vpc>,
-    google_service: Option<&'a GoogleService>,
+    gke: Option<&'a GkeDetails<'a>>,
+    instance: Option<&'a Instance<'a>>,
+    vpc: Option<&'a Vpc<'a>>,
+    google_service: Option<&'a GoogleService<'a>>,
     outside: bool,
 }
 
@@ -198,8 +198,8 @@ fn endpoint(ip: Option<std::net::IpAddr>, port: Option<u16>, side: Side<'_>) -> 
     let in_cluster = gke.is_some_and(|g| g.cluster.is_some());
     let identity = if let Some(pod) = pod {
         Identity::Pod(Arc::new(PodIdentity {
-            namespace: pod.pod_namespace.clone().unwrap_or_default(),
-            name: pod.pod_name.clone().unwrap_or_default(),
+            namespace: pod.pod_namespace.as_deref().unwrap_or_default().to_string(),
+            name: pod.pod_name.as_deref().unwrap_or_default().to_string(),
             workload: pod.workload(),
             // The instance of a pod's side is the node VM whose alias range holds its address.
             node: vm_name.map(str::to_string),
@@ -231,16 +231,19 @@ fn endpoint(ip: Option<std::net::IpAddr>, port: Option<u16>, side: Side<'_>) -> 
 }
 
 /// A string the log gives, unless empty.
-fn present(s: &Option<String>) -> Option<&str> {
+fn present<'s>(s: &'s Option<Text<'_>>) -> Option<&'s str> {
     s.as_deref().filter(|s| !s.is_empty())
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Payload {
-    connection: Option<Connection>,
-    reporter: Option<String>,
-    disposition: Option<String>,
+struct Payload<'a> {
+    #[serde(borrow)]
+    connection: Option<Connection<'a>>,
+    #[serde(borrow)]
+    reporter: Option<Text<'a>>,
+    #[serde(borrow)]
+    disposition: Option<Text<'a>>,
     bytes_sent: Option<U64Value>,
     packets_sent: Option<U64Value>,
     // Kept as values: only whether the source measured a round trip matters, and a value of
@@ -249,16 +252,26 @@ struct Payload {
     round_trip_time: Option<Value>,
     start_time: Option<TimeValue>,
     end_time: Option<TimeValue>,
-    src_instance: Option<Instance>,
-    dest_instance: Option<Instance>,
-    src_gke_details: Option<GkeDetails>,
-    dest_gke_details: Option<GkeDetails>,
-    src_vpc: Option<Vpc>,
-    dest_vpc: Option<Vpc>,
-    src_google_service: Option<GoogleService>,
-    dest_google_service: Option<GoogleService>,
-    src_location: Option<Location>,
-    dest_location: Option<Location>,
+    #[serde(borrow)]
+    src_instance: Option<Instance<'a>>,
+    #[serde(borrow)]
+    dest_instance: Option<Instance<'a>>,
+    #[serde(borrow)]
+    src_gke_details: Option<GkeDetails<'a>>,
+    #[serde(borrow)]
+    dest_gke_details: Option<GkeDetails<'a>>,
+    #[serde(borrow)]
+    src_vpc: Option<Vpc<'a>>,
+    #[serde(borrow)]
+    dest_vpc: Option<Vpc<'a>>,
+    #[serde(borrow)]
+    src_google_service: Option<GoogleService<'a>>,
+    #[serde(borrow)]
+    dest_google_service: Option<GoogleService<'a>>,
+    #[serde(borrow)]
+    src_location: Option<Location<'a>>,
+    #[serde(borrow)]
+    dest_location: Option<Location<'a>>,
     network_service: Option<NetworkService>,
     internet_routing_details: Option<RoutingDetails>,
 }
@@ -273,15 +286,19 @@ struct NetworkService {
 /// `*_location`: where an address outside Google Cloud is.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Location {
-    continent: Option<String>,
-    country: Option<String>,
-    region: Option<String>,
-    city: Option<String>,
+struct Location<'a> {
+    #[serde(borrow)]
+    continent: Option<Text<'a>>,
+    #[serde(borrow)]
+    country: Option<Text<'a>>,
+    #[serde(borrow)]
+    region: Option<Text<'a>>,
+    #[serde(borrow)]
+    city: Option<Text<'a>>,
     asn: Lenient<u32>,
 }
 
-impl Location {
+impl Location<'_> {
     fn to_geo(&self) -> Option<GeoLocation> {
         let geo = GeoLocation {
             continent: present(&self.continent).map(str::to_string),
@@ -315,9 +332,11 @@ struct AsDetail {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Connection {
-    src_ip: Option<String>,
-    dest_ip: Option<String>,
+struct Connection<'a> {
+    #[serde(borrow)]
+    src_ip: Option<Text<'a>>,
+    #[serde(borrow)]
+    dest_ip: Option<Text<'a>>,
     src_port: Option<U64Value>,
     dest_port: Option<U64Value>,
     protocol: Option<Value>,
@@ -325,21 +344,27 @@ struct Connection {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Instance {
-    vm_name: Option<String>,
-    project_id: Option<String>,
-    zone: Option<String>,
-    region: Option<String>,
-    managed_instance_group: Option<InstanceGroup>,
+struct Instance<'a> {
+    #[serde(borrow)]
+    vm_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    project_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    zone: Option<Text<'a>>,
+    #[serde(borrow)]
+    region: Option<Text<'a>>,
+    #[serde(borrow)]
+    managed_instance_group: Option<InstanceGroup<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct InstanceGroup {
-    name: Option<String>,
+struct InstanceGroup<'a> {
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
 }
 
-impl Instance {
+impl Instance<'_> {
     fn identity(&self) -> CloudIdentity {
         CloudIdentity {
             resource: CloudResource::Vm,
@@ -360,14 +385,18 @@ impl Instance {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Vpc {
-    project_id: Option<String>,
-    vpc_name: Option<String>,
-    subnetwork_name: Option<String>,
-    subnetwork_region: Option<String>,
+struct Vpc<'a> {
+    #[serde(borrow)]
+    project_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    vpc_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    subnetwork_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    subnetwork_region: Option<Text<'a>>,
 }
 
-impl Vpc {
+impl Vpc<'_> {
     /// The subnetwork as the log names it, or `None` when it names nothing.
     fn network(&self) -> Option<VpcNetwork> {
         let network = VpcNetwork {
@@ -398,14 +427,17 @@ impl Vpc {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct GoogleService {
+struct GoogleService<'a> {
     #[serde(rename = "type")]
-    service_type: Option<String>,
-    service_name: Option<String>,
-    connectivity: Option<String>,
+    #[serde(borrow)]
+    service_type: Option<Text<'a>>,
+    #[serde(borrow)]
+    service_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    connectivity: Option<Text<'a>>,
 }
 
-impl GoogleService {
+impl GoogleService<'_> {
     /// Named by its service name, or by its type when the log gives no name.
     fn identity(&self) -> CloudIdentity {
         let service_type = present(&self.service_type).map(str::to_string);
@@ -424,19 +456,22 @@ impl GoogleService {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct GkeDetails {
-    cluster: Option<GkeCluster>,
-    pod: Option<GkePod>,
+struct GkeDetails<'a> {
+    #[serde(borrow)]
+    cluster: Option<GkeCluster<'a>>,
+    #[serde(borrow)]
+    pod: Option<GkePod<'a>>,
     service: Option<Value>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct GkeCluster {
-    cluster_name: Option<String>,
+struct GkeCluster<'a> {
+    #[serde(borrow)]
+    cluster_name: Option<Text<'a>>,
 }
 
-impl GkeDetails {
+impl GkeDetails<'_> {
     /// The first Service (a list or a single object); `MANY_SERVICES` names none.
     fn first_service(&self) -> Option<ServiceIdentity> {
         let first = match self.service.as_ref()? {
@@ -460,28 +495,34 @@ impl GkeDetails {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct GkePod {
-    pod_name: Option<String>,
-    pod_namespace: Option<String>,
-    pod_workload: Option<GkeWorkload>,
-    workload: Option<GkeWorkload>,
+struct GkePod<'a> {
+    #[serde(borrow)]
+    pod_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    pod_namespace: Option<Text<'a>>,
+    #[serde(borrow)]
+    pod_workload: Option<GkeWorkload<'a>>,
+    #[serde(borrow)]
+    workload: Option<GkeWorkload<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct GkeWorkload {
+struct GkeWorkload<'a> {
     #[serde(alias = "name")]
-    workload_name: Option<String>,
+    #[serde(borrow)]
+    workload_name: Option<Text<'a>>,
     #[serde(alias = "type")]
-    workload_type: Option<String>,
+    #[serde(borrow)]
+    workload_type: Option<Text<'a>>,
 }
 
-impl GkePod {
+impl GkePod<'_> {
     fn workload(&self) -> Option<Workload> {
         let w = self.pod_workload.as_ref().or(self.workload.as_ref())?;
         Some(Workload {
             kind: workload_kind(w.workload_type.as_deref().unwrap_or_default()),
-            name: w.workload_name.clone()?,
+            name: w.workload_name.as_deref()?.to_string(),
         })
     }
 }
