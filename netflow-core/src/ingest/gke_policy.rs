@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::cloud_logging::{log_id, sniff_parts, LogEntry};
 use super::record::{PacketReport, Record};
-use super::value::{parse_ip, port, TimeValue, U64Value};
+use super::value::{parse_ip, port, Text, TimeValue, U64Value};
 use crate::flow::{
     Action, Counting, Direction, Endpoint, Flow, FlowDetails, Identity, NodeIdentity, Origin,
     PodIdentity, PolicyRef, Protocol, Workload,
@@ -72,7 +72,7 @@ pub fn decode_general(bytes: &[u8], origin: Origin) -> Record {
     }
 }
 
-fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, String> {
+fn convert(p: Payload<'_>, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, String> {
     let entry_node = entry.node_name().map(str::to_string);
     let log_entry = entry.info();
     let details = (log_entry.is_some()).then(|| {
@@ -83,7 +83,7 @@ fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, Str
         })
     });
     let c = p.connection.unwrap_or_default();
-    let action_raw = p.disposition.unwrap_or_default();
+    let action_raw = p.disposition.as_deref().unwrap_or_default().to_string();
     let action = match action_raw.to_ascii_lowercase().as_str() {
         "allow" => Action::Allowed,
         "deny" => Action::Denied,
@@ -121,7 +121,12 @@ fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, Str
         action,
         action_raw,
         direction,
-        node: p.node_name.filter(|n| !n.is_empty()).or(entry_node),
+        node: p
+            .node_name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .or(entry_node),
         drop_reason: None,
         policies: p
             .policies
@@ -129,9 +134,17 @@ fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, Str
             .into_iter()
             .filter(|p| !p.name.is_empty())
             .map(|p| PolicyRef {
-                namespace: p.namespace.filter(|n| !n.is_empty()),
-                name: p.name,
-                kind: p.kind.filter(|k| !k.is_empty()),
+                namespace: p
+                    .namespace
+                    .as_deref()
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string),
+                name: p.name.to_string(),
+                kind: p
+                    .kind
+                    .as_deref()
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string),
                 tier: None,
             })
             .collect(),
@@ -156,26 +169,27 @@ fn convert(p: Payload, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, Str
 fn endpoint(
     ip: Option<std::net::IpAddr>,
     port: Option<u16>,
-    raw: Option<&RawEndpoint>,
+    raw: Option<&RawEndpoint<'_>>,
 ) -> Endpoint {
     let identity = match raw {
         Some(e) if e.workload_kind.as_deref() == Some("Node") || e.node_name.is_some() => {
             Identity::Node(NodeIdentity {
-                name: e.node_name.clone(),
+                name: e.node_name.as_deref().map(str::to_string),
                 host_network_pods: Vec::new(),
             })
         }
         Some(e) if e.pod_name.is_some() => Identity::Pod(std::sync::Arc::new(PodIdentity {
             namespace: e
                 .pod_namespace
-                .clone()
-                .or(e.namespace.clone())
-                .unwrap_or_default(),
-            name: e.pod_name.clone().unwrap_or_default(),
+                .as_deref()
+                .or(e.namespace.as_deref())
+                .unwrap_or_default()
+                .to_string(),
+            name: e.pod_name.as_deref().unwrap_or_default().to_string(),
             workload: match (&e.workload_kind, &e.workload_name) {
                 (Some(kind), Some(name)) => Some(Workload {
-                    kind: kind.clone(),
-                    name: name.clone(),
+                    kind: kind.to_string(),
+                    name: name.to_string(),
                 }),
                 _ => None,
             },
@@ -189,45 +203,64 @@ fn endpoint(
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Payload {
-    connection: Option<Connection>,
-    disposition: Option<String>,
-    policies: Option<Vec<RawPolicy>>,
-    src: Option<RawEndpoint>,
-    dest: Option<RawEndpoint>,
+struct Payload<'a> {
+    #[serde(borrow)]
+    connection: Option<Connection<'a>>,
+    #[serde(borrow)]
+    disposition: Option<Text<'a>>,
+    #[serde(borrow)]
+    policies: Option<Vec<RawPolicy<'a>>>,
+    #[serde(borrow)]
+    src: Option<RawEndpoint<'a>>,
+    #[serde(borrow)]
+    dest: Option<RawEndpoint<'a>>,
     count: Option<U64Value>,
-    node_name: Option<String>,
+    #[serde(borrow)]
+    node_name: Option<Text<'a>>,
     timestamp: Option<TimeValue>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Connection {
-    src_ip: Option<String>,
-    dest_ip: Option<String>,
+struct Connection<'a> {
+    #[serde(borrow)]
+    src_ip: Option<Text<'a>>,
+    #[serde(borrow)]
+    dest_ip: Option<Text<'a>>,
     src_port: Option<U64Value>,
     dest_port: Option<U64Value>,
-    protocol: Option<String>,
-    direction: Option<String>,
+    #[serde(borrow)]
+    protocol: Option<Text<'a>>,
+    #[serde(borrow)]
+    direction: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct RawPolicy {
-    kind: Option<String>,
-    name: String,
-    namespace: Option<String>,
+struct RawPolicy<'a> {
+    #[serde(borrow)]
+    kind: Option<Text<'a>>,
+    #[serde(borrow)]
+    name: Text<'a>,
+    #[serde(borrow)]
+    namespace: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct RawEndpoint {
-    pod_name: Option<String>,
-    pod_namespace: Option<String>,
-    namespace: Option<String>,
-    workload_kind: Option<String>,
-    workload_name: Option<String>,
-    node_name: Option<String>,
+struct RawEndpoint<'a> {
+    #[serde(borrow)]
+    pod_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    pod_namespace: Option<Text<'a>>,
+    #[serde(borrow)]
+    namespace: Option<Text<'a>>,
+    #[serde(borrow)]
+    workload_kind: Option<Text<'a>>,
+    #[serde(borrow)]
+    workload_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    node_name: Option<Text<'a>>,
 }
 
 #[cfg(test)]

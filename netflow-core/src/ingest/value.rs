@@ -51,6 +51,12 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Text<'a>(#[serde(borrow)] pub(crate) Cow<'a, str>);
 
+impl Default for Text<'_> {
+    fn default() -> Self {
+        Text(Cow::Borrowed(""))
+    }
+}
+
 impl std::ops::Deref for Text<'_> {
     type Target = str;
 

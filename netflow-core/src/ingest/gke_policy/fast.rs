@@ -10,6 +10,7 @@
 //! built with every field named, so a field added to them does not compile until this path
 //! reads it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::de::value::{BorrowedStrDeserializer, U64Deserializer};
@@ -19,12 +20,12 @@ use serde_json::Value;
 use super::{Connection, Payload, RawEndpoint, RawPolicy};
 use crate::ingest::cloud_logging::{LogEntry, Resource};
 use crate::ingest::scan::{once, Scan, Scanner, Unusual};
-use crate::ingest::value::{Lenient, TimeValue, U64Value};
+use crate::ingest::value::{Lenient, Text, TimeValue, U64Value};
 
 /// Reads one record — a node-file line, or a Cloud Logging entry around one — as the payload
 /// and the entry's envelope (empty for a node-file line), or `None` when it is left to the
 /// serde decoder.
-pub(super) fn scan(line: &[u8]) -> Option<(Payload, LogEntry<'static>)> {
+pub(super) fn scan(line: &[u8]) -> Option<(Payload<'_>, LogEntry<'static>)> {
     let text = std::str::from_utf8(line).ok()?;
     let mut s = Scanner::new(text);
     let read = record(&mut s).ok()?;
@@ -34,7 +35,7 @@ pub(super) fn scan(line: &[u8]) -> Option<(Payload, LogEntry<'static>)> {
 
 /// The top level: an entry's envelope fields, or the payload's own (a node-file line is its
 /// own payload, and an entry's other fields are ignored as serde ignores them).
-fn record(s: &mut Scanner<'_>) -> Scan<(Payload, LogEntry<'static>)> {
+fn record<'a>(s: &mut Scanner<'a>) -> Scan<(Payload<'a>, LogEntry<'static>)> {
     let mut top = Fields::default();
     let mut nested = None;
     let (mut log_name, mut insert_id, mut resource, mut labels) = (None, None, None, None);
@@ -115,7 +116,7 @@ fn string_map(s: &mut Scanner<'_>) -> Scan<BTreeMap<String, Value>> {
     Ok(map)
 }
 
-fn payload(s: &mut Scanner<'_>) -> Scan<Payload> {
+fn payload<'a>(s: &mut Scanner<'a>) -> Scan<Payload<'a>> {
     let mut fields = Fields::default();
     let mut members = s.object()?;
     while let Some(key) = s.key(&mut members)? {
@@ -128,21 +129,21 @@ fn payload(s: &mut Scanner<'_>) -> Scan<Payload> {
 
 /// The fields of a payload read so far.
 #[derive(Default)]
-struct Fields {
-    connection: Option<Connection>,
-    disposition: Option<String>,
-    policies: Option<Vec<RawPolicy>>,
-    src: Option<RawEndpoint>,
-    dest: Option<RawEndpoint>,
+struct Fields<'a> {
+    connection: Option<Connection<'a>>,
+    disposition: Option<Text<'a>>,
+    policies: Option<Vec<RawPolicy<'a>>>,
+    src: Option<RawEndpoint<'a>>,
+    dest: Option<RawEndpoint<'a>>,
     count: Option<U64Value>,
-    node_name: Option<String>,
+    node_name: Option<Text<'a>>,
     timestamp: Option<TimeValue>,
     seen: u32,
 }
 
-impl Fields {
+impl<'a> Fields<'a> {
     /// Reads the value of `key` when it is a payload field; `false` when it is not one.
-    fn read(&mut self, key: &str, s: &mut Scanner<'_>) -> Scan<bool> {
+    fn read(&mut self, key: &str, s: &mut Scanner<'a>) -> Scan<bool> {
         let seen = &mut self.seen;
         match key {
             "connection" => {
@@ -151,7 +152,7 @@ impl Fields {
             }
             "disposition" => {
                 once(seen, 1)?;
-                self.disposition = Some(owned(s)?);
+                self.disposition = Some(text(s)?);
             }
             "policies" => {
                 once(seen, 2)?;
@@ -176,7 +177,7 @@ impl Fields {
             }
             "node_name" => {
                 once(seen, 6)?;
-                self.node_name = Some(owned(s)?);
+                self.node_name = Some(text(s)?);
             }
             "timestamp" => {
                 once(seen, 7)?;
@@ -187,7 +188,7 @@ impl Fields {
         Ok(true)
     }
 
-    fn finish(self) -> Payload {
+    fn finish(self) -> Payload<'a> {
         Payload {
             connection: self.connection,
             disposition: self.disposition,
@@ -199,6 +200,10 @@ impl Fields {
             timestamp: self.timestamp,
         }
     }
+}
+
+fn text<'a>(s: &mut Scanner<'a>) -> Scan<Text<'a>> {
+    Ok(Text(Cow::Borrowed(s.string()?)))
 }
 
 fn owned(s: &mut Scanner<'_>) -> Scan<String> {
@@ -230,7 +235,7 @@ fn time(s: &mut Scanner<'_>) -> Scan<TimeValue> {
     read.map_err(|_| Unusual)
 }
 
-fn raw_connection(s: &mut Scanner<'_>) -> Scan<Connection> {
+fn raw_connection<'a>(s: &mut Scanner<'a>) -> Scan<Connection<'a>> {
     let (mut src_ip, mut dest_ip) = (None, None);
     let (mut src_port, mut dest_port) = (None, None);
     let (mut protocol, mut direction) = (None, None);
@@ -240,11 +245,11 @@ fn raw_connection(s: &mut Scanner<'_>) -> Scan<Connection> {
         match key {
             "src_ip" => {
                 once(&mut seen, 0)?;
-                src_ip = Some(owned(s)?);
+                src_ip = Some(text(s)?);
             }
             "dest_ip" => {
                 once(&mut seen, 1)?;
-                dest_ip = Some(owned(s)?);
+                dest_ip = Some(text(s)?);
             }
             "src_port" => {
                 once(&mut seen, 2)?;
@@ -256,11 +261,11 @@ fn raw_connection(s: &mut Scanner<'_>) -> Scan<Connection> {
             }
             "protocol" => {
                 once(&mut seen, 4)?;
-                protocol = Some(owned(s)?);
+                protocol = Some(text(s)?);
             }
             "direction" => {
                 once(&mut seen, 5)?;
-                direction = Some(owned(s)?);
+                direction = Some(text(s)?);
             }
             _ => s.skip()?,
         }
@@ -275,23 +280,23 @@ fn raw_connection(s: &mut Scanner<'_>) -> Scan<Connection> {
     })
 }
 
-fn raw_policy(s: &mut Scanner<'_>) -> Scan<RawPolicy> {
-    let (mut kind, mut name, mut namespace) = (None, String::new(), None);
+fn raw_policy<'a>(s: &mut Scanner<'a>) -> Scan<RawPolicy<'a>> {
+    let (mut kind, mut name, mut namespace) = (None, Text::default(), None);
     let mut seen = 0;
     let mut members = s.object()?;
     while let Some(key) = s.key(&mut members)? {
         match key {
             "kind" => {
                 once(&mut seen, 0)?;
-                kind = Some(owned(s)?);
+                kind = Some(text(s)?);
             }
             "name" => {
                 once(&mut seen, 1)?;
-                name = owned(s)?;
+                name = text(s)?;
             }
             "namespace" => {
                 once(&mut seen, 2)?;
-                namespace = Some(owned(s)?);
+                namespace = Some(text(s)?);
             }
             _ => s.skip()?,
         }
@@ -303,8 +308,8 @@ fn raw_policy(s: &mut Scanner<'_>) -> Scan<RawPolicy> {
     })
 }
 
-fn raw_endpoint(s: &mut Scanner<'_>) -> Scan<RawEndpoint> {
-    let mut fields: [Option<String>; 6] = Default::default();
+fn raw_endpoint<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
+    let mut fields: [Option<Text<'a>>; 6] = Default::default();
     let mut seen = 0;
     let mut members = s.object()?;
     while let Some(key) = s.key(&mut members)? {
@@ -321,7 +326,7 @@ fn raw_endpoint(s: &mut Scanner<'_>) -> Scan<RawEndpoint> {
             }
         };
         once(&mut seen, at)?;
-        fields[at as usize] = Some(owned(s)?);
+        fields[at as usize] = Some(text(s)?);
     }
     let [pod_name, pod_namespace, namespace, workload_kind, workload_name, node_name] = fields;
     Ok(RawEndpoint {
