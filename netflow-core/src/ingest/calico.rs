@@ -11,12 +11,14 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::calico_fields::{
     describe_json_error, folded_network, labels_of, network_set, parse_protocol, present,
     workload_from_name,
 };
+use super::pods::shared_pod;
 use super::record::{PacketReport, Record};
 use super::value::{parse_ip, port, Text, TimeValue, U64Value};
 use crate::flow::{
@@ -95,7 +97,7 @@ fn convert(doc: Document<'_>, origin: Origin) -> Result<Flow, String> {
             name: doc.source_name.as_deref(),
             name_aggr: doc.source_name_aggr.as_deref(),
             namespace: doc.source_namespace.as_deref(),
-            labels: doc.source_labels.as_ref(),
+            labels: doc.source_labels,
             domains: Vec::new(),
         },
     );
@@ -107,7 +109,7 @@ fn convert(doc: Document<'_>, origin: Origin) -> Result<Flow, String> {
             name: doc.dest_name.as_deref(),
             name_aggr: doc.dest_name_aggr.as_deref(),
             namespace: doc.dest_namespace.as_deref(),
-            labels: doc.dest_labels.as_ref(),
+            labels: doc.dest_labels,
             domains: domains_of(doc.dest_domains.as_ref()),
         },
     );
@@ -156,7 +158,8 @@ struct Side<'a> {
     name: Option<&'a str>,
     name_aggr: Option<&'a str>,
     namespace: Option<&'a str>,
-    labels: Option<&'a Value>,
+    /// The labels as the record writes them (parsed only when the pod is new).
+    labels: Option<&'a RawValue>,
     /// DNS names the log associates with the address (`dest_domains`).
     domains: Vec<String>,
 }
@@ -179,14 +182,22 @@ fn endpoint(ip: Option<std::net::IpAddr>, port: Option<u16>, side: Side) -> Endp
     let name = present(side.name).or(present(side.name_aggr));
     let identity = match side.kind {
         Some("wep") => {
-            let labels = labels_of(side.labels);
-            let workload = name.and_then(|n| workload_from_name(n, &labels));
-            Identity::Pod(std::sync::Arc::new(PodIdentity {
-                namespace: present(side.namespace).unwrap_or_default().to_string(),
-                name: name.unwrap_or_default().to_string(),
-                workload,
-                node: None,
-                labels: Arc::new(labels),
+            let namespace = present(side.namespace).unwrap_or_default();
+            let labels_text = side.labels.map_or("", RawValue::get);
+            // The identity is made of these three alone: records of one pod share it.
+            let key = [namespace, name.unwrap_or_default(), labels_text];
+            Identity::Pod(shared_pod(&key, None, || {
+                let labels = side
+                    .labels
+                    .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
+                let labels = labels_of(labels.as_ref());
+                PodIdentity {
+                    namespace: namespace.to_string(),
+                    name: name.unwrap_or_default().to_string(),
+                    workload: name.and_then(|n| workload_from_name(n, &labels)),
+                    node: None,
+                    labels: Arc::new(labels),
+                }
             }))
         }
         Some("hep") => Identity::Node(NodeIdentity {
@@ -379,7 +390,7 @@ struct Document<'a> {
     /// that a hostile `{"_source": {"_source": …}}` or `[[[…` cannot recurse through this
     /// type, whose frames are large).
     #[serde(rename = "_source")]
-    source: Option<Box<serde_json::value::RawValue>>,
+    source: Option<Box<RawValue>>,
     start_time: Option<TimeValue>,
     end_time: Option<TimeValue>,
     #[serde(borrow)]
@@ -412,8 +423,10 @@ struct Document<'a> {
     source_type: Option<Text<'a>>,
     #[serde(borrow)]
     dest_type: Option<Text<'a>>,
-    source_labels: Option<Value>,
-    dest_labels: Option<Value>,
+    #[serde(borrow)]
+    source_labels: Option<&'a RawValue>,
+    #[serde(borrow)]
+    dest_labels: Option<&'a RawValue>,
     #[serde(borrow)]
     dest_service_namespace: Option<Text<'a>>,
     #[serde(borrow)]

@@ -947,7 +947,7 @@ impl RawEndpoint<'_> {
             labels: Arc::new(pod_labels(labels)),
         };
         Identity::Pod(match self.text {
-            Some(text) => shared_pod(text, node, build),
+            Some(text) => shared_pod(&[text], node, build),
             None => Arc::new(build()),
         })
     }

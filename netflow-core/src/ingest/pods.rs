@@ -1,10 +1,11 @@
 //! Pod identities shared between the records that name the same pod: a busy pod appears in
 //! thousands of records, and building its identity for each (namespace, name, workload, node
 //! and every label, a dozen strings) was most of a record's allocations. Each decoding thread
-//! keeps the identities it built lately, keyed by the exact text of the endpoint object they
-//! were built from (and the node that observed it), and hands out the same `Arc` when a record
-//! holds that text again. An identity is a function of that text and node alone, so sharing
-//! never changes what a record says; the key is compared in full, never trusted to its hash.
+//! keeps the identities it built lately, keyed by exactly what they were built from (Hubble:
+//! the text of the endpoint object and the node that observed it; Calico: the namespace, the
+//! name and the text of the labels), and hands out the same `Arc` when a record holds the same
+//! again. An identity is a function of its key alone, so sharing never changes what a record
+//! says; the key is compared in full, never trusted to its hash.
 
 use std::cell::RefCell;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -37,10 +38,10 @@ const WORTH_ONE_HIT_IN: u64 = 4;
 /// How many identities are built without the cache after it did not pay, in fills of it.
 const RESTING_FILLS: u64 = 4;
 
-/// One kept identity with the text and node it was built from.
+/// One kept identity with the key it was built from.
 struct Kept {
     hash: u64,
-    text: Box<str>,
+    key: Box<[Box<str>]>,
     node: Option<Box<str>>,
     pod: Arc<PodIdentity>,
 }
@@ -71,10 +72,11 @@ thread_local! {
     };
 }
 
-/// The identity built from the endpoint object `text` as seen from `node`: one this thread
-/// built from the same before, or `build()`, kept for the records after.
+/// The identity built from the texts of `key` (everything the identity is made of but the
+/// node) and `node`: one this thread built from the same before, or `build()`, kept for the
+/// records after.
 pub(super) fn shared_pod(
-    text: &str,
+    key: &[&str],
     node: Option<&str>,
     build: impl FnOnce() -> PodIdentity,
 ) -> Arc<PodIdentity> {
@@ -89,13 +91,13 @@ pub(super) fn shared_pod(
         cache.lookups += 1;
         let hash = {
             let mut h = cache.hasher.build_hasher();
-            text.hash(&mut h);
+            key.hash(&mut h);
             node.hash(&mut h);
             h.finish()
         };
-        let found = cache
-            .kept
-            .find(hash, |k| *k.text == *text && k.node.as_deref() == node);
+        let found = cache.kept.find(hash, |k| {
+            k.node.as_deref() == node && k.key.iter().map(|p| &**p).eq(key.iter().copied())
+        });
         if let Some(kept) = found {
             let pod = kept.pod.clone();
             cache.hits += 1;
@@ -119,7 +121,7 @@ pub(super) fn shared_pod(
             hash,
             Kept {
                 hash,
-                text: text.into(),
+                key: key.iter().map(|p| Box::from(*p)).collect(),
                 node: node.map(Box::from),
                 pod: pod.clone(),
             },
@@ -134,7 +136,7 @@ mod tests {
     use super::*;
 
     fn pod(text: &str, node: Option<&str>) -> Arc<PodIdentity> {
-        shared_pod(text, node, || PodIdentity {
+        shared_pod(&[text], node, || PodIdentity {
             name: text.to_string(),
             node: node.map(str::to_string),
             ..Default::default()
@@ -157,6 +159,15 @@ mod tests {
         }
         let b = pod(r#"{"namespace":"shop","pod_name":"web-1"}"#, Some("node-1"));
         assert_eq!(b.node.as_deref(), Some("node-1"));
+    }
+
+    #[test]
+    fn keys_of_several_parts_are_told_apart_part_by_part() {
+        let of = |key: &[&str]| shared_pod(key, None, PodIdentity::default);
+        let a = of(&["ns", "web", ""]);
+        assert!(Arc::ptr_eq(&a, &of(&["ns", "web", ""])));
+        assert!(!Arc::ptr_eq(&a, &of(&["nsweb", "", ""])));
+        assert!(!Arc::ptr_eq(&a, &of(&["ns", "web"])));
     }
 
     #[test]
