@@ -389,8 +389,8 @@ struct Document<'a> {
     /// An Elasticsearch hit's document, decoded on its own (one level: held as raw JSON so
     /// that a hostile `{"_source": {"_source": …}}` or `[[[…` cannot recurse through this
     /// type, whose frames are large).
-    #[serde(rename = "_source")]
-    source: Option<Box<RawValue>>,
+    #[serde(rename = "_source", borrow)]
+    source: Option<&'a RawValue>,
     start_time: Option<TimeValue>,
     end_time: Option<TimeValue>,
     #[serde(borrow)]
