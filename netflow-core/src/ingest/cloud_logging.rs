@@ -6,18 +6,19 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::value::Lenient;
 use crate::flow::LogEntryInfo;
 
-/// The envelope fields flowq reads.
-#[derive(Deserialize, Default)]
+/// The envelope fields flowq reads, around a payload of type `P`. The payload is decoded in
+/// the same pass as the envelope ([`LogEntry::read`] takes it out), never kept as text and
+/// parsed again.
+#[derive(Deserialize)]
 #[serde(default)]
-pub(crate) struct LogEntry<'a> {
-    #[serde(borrow, rename = "jsonPayload", alias = "json_payload")]
-    pub json_payload: Option<&'a RawValue>,
+pub(crate) struct LogEntry<P> {
+    #[serde(rename = "jsonPayload", alias = "json_payload")]
+    pub json_payload: Option<P>,
     #[serde(rename = "logName", alias = "log_name")]
     pub log_name: Option<String>,
     // What only describes the entry is read leniently: a value of another shape (a bare
@@ -26,9 +27,22 @@ pub(crate) struct LogEntry<'a> {
     pub insert_id: Lenient<String>,
     pub resource: Option<Resource>,
     pub labels: Lenient<BTreeMap<String, Value>>,
-    /// Whether a fast path found the payload (it keeps no `RawValue` of it).
+    /// Whether the entry held its payload (under `jsonPayload`), now taken out of it.
     #[serde(skip)]
     pub payload_read: bool,
+}
+
+impl<P> Default for LogEntry<P> {
+    fn default() -> Self {
+        LogEntry {
+            json_payload: None,
+            log_name: None,
+            insert_id: Lenient::default(),
+            resource: None,
+            labels: Lenient::default(),
+            payload_read: false,
+        }
+    }
 }
 
 /// The monitored resource of an entry.
@@ -40,13 +54,24 @@ pub(crate) struct Resource {
     pub labels: Lenient<BTreeMap<String, Value>>,
 }
 
-impl<'a> LogEntry<'a> {
-    /// Splits a record into its envelope and the payload bytes.
-    pub fn split(bytes: &'a [u8]) -> Result<(LogEntry<'a>, &'a [u8]), serde_json::Error> {
-        let entry: LogEntry = super::value::from_json(bytes)?;
-        let payload = entry.json_payload.map_or(bytes, |raw| raw.get().as_bytes());
+impl<'a, P: Deserialize<'a>> LogEntry<P> {
+    /// Decodes a record: an entry and the payload it holds, in one pass; or, for a record
+    /// without an envelope (a node file line), the record as its own payload and an empty
+    /// envelope.
+    pub fn read(bytes: &'a [u8]) -> Result<(LogEntry<P>, P), serde_json::Error> {
+        let mut entry: LogEntry<P> = super::value::from_json(bytes)?;
+        let payload = match entry.json_payload.take() {
+            Some(payload) => {
+                entry.payload_read = true;
+                payload
+            }
+            None => super::value::from_json(bytes)?,
+        };
         Ok((entry, payload))
     }
+}
+
+impl<P> LogEntry<P> {
 
     /// The node named by the resource labels (`k8s_node` resources).
     pub fn node_name(&self) -> Option<&str> {
@@ -63,8 +88,7 @@ impl<'a> LogEntry<'a> {
     /// What the envelope says of the record (log, project, resource and labels), or `None`
     /// for a record without an envelope.
     pub fn info(&self) -> Option<LogEntryInfo> {
-        if self.json_payload.is_none()
-            && !self.payload_read
+        if !self.payload_read
             && self.log_name.is_none()
             && self.resource.is_none()
         {

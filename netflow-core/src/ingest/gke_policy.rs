@@ -60,10 +60,7 @@ pub fn decode_fast(bytes: &[u8], origin: Origin) -> Result<Record, Origin> {
 /// Decodes one entry or payload with the serde decoder alone (the reference the fast path is
 /// held to).
 pub fn decode_general(bytes: &[u8], origin: Origin) -> Record {
-    let result = LogEntry::split(bytes)
-        .and_then(|(entry, payload)| {
-            super::value::from_json::<Payload>(payload).map(|p| (entry, p))
-        })
+    let result = LogEntry::<Payload>::read(bytes)
         .map_err(|e| format!("invalid GKE policy-action record: {e}"))
         .and_then(|(entry, p)| convert(p, &entry, origin));
     match result {
@@ -72,7 +69,7 @@ pub fn decode_general(bytes: &[u8], origin: Origin) -> Record {
     }
 }
 
-fn convert(p: Payload<'_>, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, String> {
+fn convert(p: Payload<'_>, entry: &LogEntry<Payload<'_>>, origin: Origin) -> Result<Flow, String> {
     let entry_node = entry.node_name().map(str::to_string);
     let log_entry = entry.info();
     let details = (log_entry.is_some()).then(|| {

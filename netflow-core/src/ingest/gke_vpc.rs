@@ -40,10 +40,7 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
 
 /// Decodes one VPC flow log entry or payload.
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
-    let result = LogEntry::split(bytes)
-        .and_then(|(entry, payload)| {
-            super::value::from_json::<Payload>(payload).map(|p| (entry, p))
-        })
+    let result = LogEntry::<Payload>::read(bytes)
         .map_err(|e| format!("invalid VPC flow log: {e}"))
         .and_then(|(entry, p)| convert(p, &entry, origin));
     match result {
@@ -52,7 +49,7 @@ pub fn decode(bytes: &[u8], origin: Origin) -> Record {
     }
 }
 
-fn convert(p: Payload<'_>, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow, String> {
+fn convert(p: Payload<'_>, entry: &LogEntry<Payload<'_>>, origin: Origin) -> Result<Flow, String> {
     let details = details(&p, entry);
     let c = p.connection.unwrap_or_default();
     let protocol = match &c.protocol {
@@ -140,7 +137,7 @@ fn convert(p: Payload<'_>, entry: &LogEntry<'_>, origin: Origin) -> Result<Flow,
 
 /// What the record says beyond its identities and counts: the entry's id and envelope, DSCP,
 /// where each end is, each end's subnetwork and cluster, and the AS paths to the internet.
-fn details(p: &Payload<'_>, entry: &LogEntry<'_>) -> Option<Arc<FlowDetails>> {
+fn details(p: &Payload<'_>, entry: &LogEntry<Payload<'_>>) -> Option<Arc<FlowDetails>> {
     let cluster = |g: &Option<GkeDetails>| {
         g.as_ref()
             .and_then(|g| g.cluster.as_ref())

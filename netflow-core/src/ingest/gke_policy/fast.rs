@@ -25,7 +25,7 @@ use crate::ingest::value::{Lenient, Text, TimeValue, U64Value};
 /// Reads one record — a node-file line, or a Cloud Logging entry around one — as the payload
 /// and the entry's envelope (empty for a node-file line), or `None` when it is left to the
 /// serde decoder.
-pub(super) fn scan(line: &[u8]) -> Option<(Payload<'_>, LogEntry<'static>)> {
+pub(super) fn scan(line: &[u8]) -> Option<(Payload<'_>, LogEntry<Payload<'_>>)> {
     let text = std::str::from_utf8(line).ok()?;
     let mut s = Scanner::new(text);
     let read = record(&mut s).ok()?;
@@ -35,7 +35,7 @@ pub(super) fn scan(line: &[u8]) -> Option<(Payload<'_>, LogEntry<'static>)> {
 
 /// The top level: an entry's envelope fields, or the payload's own (a node-file line is its
 /// own payload, and an entry's other fields are ignored as serde ignores them).
-fn record<'a>(s: &mut Scanner<'a>) -> Scan<(Payload<'a>, LogEntry<'static>)> {
+fn record<'a>(s: &mut Scanner<'a>) -> Scan<(Payload<'a>, LogEntry<Payload<'a>>)> {
     let mut top = Fields::default();
     let mut nested = None;
     let (mut log_name, mut insert_id, mut resource, mut labels) = (None, None, None, None);
