@@ -120,9 +120,10 @@ pub struct FlowDetails {
     /// (VPC `internet_routing_details.egress_as_path[].as_details[].asn`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub egress_as_paths: Vec<Vec<u32>>,
-    /// The Cloud Logging entry around the record (`logName`, `resource`, `labels`).
+    /// The Cloud Logging entry around the record (`logName`, `resource`, `labels`): shared
+    /// by the records of entries that say the same.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_entry: Option<LogEntryInfo>,
+    pub log_entry: Option<Arc<LogEntryInfo>>,
     /// Packets and bytes each way, when the source counts them apart (Calico Goldmane
     /// `packets_in`/`packets_out`, `calico-node -flows` `Counts=`); the flow's `bytes` and
     /// `packets` are their sums.

@@ -18,8 +18,8 @@ use super::calico_fields::{
     describe_json_error, folded_network, labels_of, network_set, parse_protocol, present,
     workload_from_name,
 };
-use super::pods::shared_pod;
 use super::record::{PacketReport, Record};
+use super::shared::shared_pod;
 use super::value::{parse_ip, port, Text, TimeValue, U64Value};
 use crate::flow::{
     Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,

@@ -3,63 +3,96 @@
 //! BigQuery/Log Analytics exports), the log name, the resource labels and the entry time. A
 //! record without an envelope (a node file line) is its own payload.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::value::Lenient;
+use super::shared::{shared, SharedCache};
+use super::value::{Lenient, Text};
 use crate::flow::LogEntryInfo;
 
 /// The envelope fields flowq reads, around a payload of type `P`. The payload is decoded in
 /// the same pass as the envelope ([`LogEntry::read`] takes it out), never kept as text and
-/// parsed again.
+/// parsed again. The resource and the labels are kept as text: every entry of a log repeats
+/// them, and what they say is decoded once per thread ([`LogEntry::described`]).
 #[derive(Deserialize)]
 #[serde(default)]
-pub(crate) struct LogEntry<P> {
+pub(crate) struct LogEntry<'a, P> {
     #[serde(rename = "jsonPayload", alias = "json_payload")]
     pub json_payload: Option<P>,
-    #[serde(rename = "logName", alias = "log_name")]
-    pub log_name: Option<String>,
+    #[serde(borrow, rename = "logName", alias = "log_name")]
+    pub log_name: Option<Text<'a>>,
     // What only describes the entry is read leniently: a value of another shape (a bare
     // payload may have keys of these names) never costs the record.
     #[serde(rename = "insertId", alias = "insert_id")]
     pub insert_id: Lenient<String>,
-    pub resource: Option<Resource>,
-    pub labels: Lenient<BTreeMap<String, Value>>,
+    /// The monitored resource, as written (decoded as a [`Resource`]).
+    #[serde(borrow, deserialize_with = "raw_text")]
+    pub resource: Option<&'a str>,
+    /// The entry's labels, as written (decoded leniently as a map).
+    #[serde(borrow, deserialize_with = "raw_text")]
+    pub labels: Option<&'a str>,
     /// Whether the entry held its payload (under `jsonPayload`), now taken out of it.
     #[serde(skip)]
     pub payload_read: bool,
 }
 
-impl<P> Default for LogEntry<P> {
+impl<P> Default for LogEntry<'_, P> {
     fn default() -> Self {
         LogEntry {
             json_payload: None,
             log_name: None,
             insert_id: Lenient::default(),
             resource: None,
-            labels: Lenient::default(),
+            labels: None,
             payload_read: false,
         }
     }
 }
 
+/// A value's JSON text, borrowed from the record (`None` for `null`).
+fn raw_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
+    Ok(Option::<&'de RawValue>::deserialize(d)?.map(RawValue::get))
+}
+
 /// The monitored resource of an entry.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub(crate) struct Resource {
+struct Resource {
     #[serde(rename = "type")]
-    pub kind: Lenient<String>,
-    pub labels: Lenient<BTreeMap<String, Value>>,
+    kind: Lenient<String>,
+    labels: Lenient<BTreeMap<String, Value>>,
 }
 
-impl<'a, P: Deserialize<'a>> LogEntry<P> {
+/// What an entry's envelope says of its record: shared by the entries that hold the same log
+/// name, resource and labels.
+#[derive(Debug)]
+pub(crate) struct Described {
+    /// The log, project, resource and labels.
+    pub info: Arc<LogEntryInfo>,
+    /// The node named by the resource labels (`k8s_node` resources), unless empty.
+    pub node: Option<String>,
+}
+
+/// What an envelope says, or why its resource is not one (serde's message).
+pub(crate) type Description = Result<Described, String>;
+
+thread_local! {
+    static DESCRIPTIONS: RefCell<SharedCache<Description>> = const {
+        RefCell::new(SharedCache::new())
+    };
+}
+
+impl<'a, P: Deserialize<'a>> LogEntry<'a, P> {
     /// Decodes a record: an entry and the payload it holds, in one pass; or, for a record
     /// without an envelope (a node file line), the record as its own payload and an empty
     /// envelope.
-    pub fn read(bytes: &'a [u8]) -> Result<(LogEntry<P>, P), serde_json::Error> {
-        let mut entry: LogEntry<P> = super::value::from_json(bytes)?;
+    pub fn read(bytes: &'a [u8]) -> Result<(LogEntry<'a, P>, P), serde_json::Error> {
+        let mut entry: LogEntry<'a, P> = super::value::from_json(bytes)?;
         let payload = match entry.json_payload.take() {
             Some(payload) => {
                 entry.payload_read = true;
@@ -71,65 +104,80 @@ impl<'a, P: Deserialize<'a>> LogEntry<P> {
     }
 }
 
-impl<P> LogEntry<P> {
-
-    /// The node named by the resource labels (`k8s_node` resources).
-    pub fn node_name(&self) -> Option<&str> {
-        self.resource
-            .as_ref()?
-            .labels
-            .0
-            .as_ref()?
-            .get("node_name")?
-            .as_str()
-            .filter(|n| !n.is_empty())
-    }
-
-    /// What the envelope says of the record (log, project, resource and labels), or `None`
-    /// for a record without an envelope.
-    pub fn info(&self) -> Option<LogEntryInfo> {
-        if !self.payload_read
-            && self.log_name.is_none()
-            && self.resource.is_none()
-        {
-            return None;
+impl<P> LogEntry<'_, P> {
+    /// What the envelope says of the record (log, project, resource and labels, and the node
+    /// the resource names), or `None` for a record without an envelope; an error when the
+    /// resource is not a resource at all.
+    pub fn described(&self) -> Result<Option<Arc<Description>>, String> {
+        if !self.payload_read && self.log_name.is_none() && self.resource.is_none() {
+            return Ok(None);
         }
-        let texts = |labels: Option<&BTreeMap<String, Value>>| -> BTreeMap<String, String> {
-            labels
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| {
-                    let text = match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), text)
-                })
-                .collect()
-        };
-        Some(LogEntryInfo {
-            log_id: self.log_name.as_deref().map(log_id),
-            project: self
-                .log_name
-                .as_deref()
-                .and_then(|n| n.strip_prefix("projects/"))
-                .and_then(|n| n.split_once('/'))
-                .map(|(project, _)| project.to_string())
-                .filter(|p| !p.is_empty()),
-            resource_type: self
-                .resource
-                .as_ref()
-                .and_then(|r| r.kind.0.clone())
-                .filter(|k| !k.is_empty()),
-            resource_labels: texts(self.resource.as_ref().and_then(|r| r.labels.0.as_ref())),
-            labels: texts(self.labels.0.as_ref()),
-        })
+        let (resource, labels) = (self.resource, self.labels);
+        // A value's text is never empty: "" stands for an absent one.
+        let key = [resource.unwrap_or(""), labels.unwrap_or("")];
+        let log_name = self.log_name.as_deref();
+        let described = shared(&DESCRIPTIONS, &key, log_name, || {
+            describe(log_name, resource, labels)
+        });
+        match &*described {
+            Ok(_) => Ok(Some(described)),
+            Err(e) => Err(e.clone()),
+        }
     }
 
     /// The entry's own id (`insertId`), unless empty.
     pub fn insert_id(&self) -> Option<String> {
         self.insert_id.0.clone().filter(|i| !i.is_empty())
     }
+}
+
+/// Decodes what an envelope says from its log name and the texts of its resource and labels.
+fn describe(log_name: Option<&str>, resource: Option<&str>, labels: Option<&str>) -> Description {
+    let resource: Option<Resource> = match resource {
+        Some(text) => serde_json::from_str(text).map_err(|e| e.to_string())?,
+        None => None,
+    };
+    let labels: Lenient<BTreeMap<String, Value>> = match labels {
+        Some(text) => serde_json::from_str(text).unwrap_or_default(),
+        None => Lenient::default(),
+    };
+    let resource_labels = resource.as_ref().and_then(|r| r.labels.0.as_ref());
+    let node = resource_labels
+        .and_then(|l| l.get("node_name"))
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    let texts = |labels: Option<&BTreeMap<String, Value>>| -> BTreeMap<String, String> {
+        labels
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect()
+    };
+    let info = LogEntryInfo {
+        log_id: log_name.map(log_id),
+        project: log_name
+            .and_then(|n| n.strip_prefix("projects/"))
+            .and_then(|n| n.split_once('/'))
+            .map(|(project, _)| project.to_string())
+            .filter(|p| !p.is_empty()),
+        resource_type: resource
+            .as_ref()
+            .and_then(|r| r.kind.0.clone())
+            .filter(|k| !k.is_empty()),
+        resource_labels: texts(resource_labels),
+        labels: texts(labels.0.as_ref()),
+    };
+    Ok(Described {
+        info: Arc::new(info),
+        node,
+    })
 }
 
 /// For detection: an entry's `logName`, if it has one, and its payload object (`jsonPayload`,

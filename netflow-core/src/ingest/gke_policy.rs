@@ -69,13 +69,20 @@ pub fn decode_general(bytes: &[u8], origin: Origin) -> Record {
     }
 }
 
-fn convert(p: Payload<'_>, entry: &LogEntry<Payload<'_>>, origin: Origin) -> Result<Flow, String> {
-    let entry_node = entry.node_name().map(str::to_string);
-    let log_entry = entry.info();
-    let details = (log_entry.is_some()).then(|| {
+fn convert(
+    p: Payload<'_>,
+    entry: &LogEntry<'_, Payload<'_>>,
+    origin: Origin,
+) -> Result<Flow, String> {
+    let described = entry
+        .described()
+        .map_err(|e| format!("invalid GKE policy-action record: {e}"))?;
+    let described = described.as_deref().and_then(|d| d.as_ref().ok());
+    let entry_node = described.and_then(|d| d.node.clone());
+    let details = described.map(|d| {
         Arc::new(FlowDetails {
             record_id: entry.insert_id(),
-            log_entry,
+            log_entry: Some(d.info.clone()),
             ..FlowDetails::default()
         })
     });

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::cloud_logging::{log_id, sniff_parts, LogEntry};
+use super::cloud_logging::{log_id, sniff_parts, Description, LogEntry};
 use super::record::{PacketReport, Record};
 use super::value::{parse_ip, port, Lenient, Text, TimeValue, U64Value};
 use crate::flow::{
@@ -49,8 +49,15 @@ pub fn decode(bytes: &[u8], origin: Origin) -> Record {
     }
 }
 
-fn convert(p: Payload<'_>, entry: &LogEntry<Payload<'_>>, origin: Origin) -> Result<Flow, String> {
-    let details = details(&p, entry);
+fn convert(
+    p: Payload<'_>,
+    entry: &LogEntry<'_, Payload<'_>>,
+    origin: Origin,
+) -> Result<Flow, String> {
+    let described = entry
+        .described()
+        .map_err(|e| format!("invalid VPC flow log: {e}"))?;
+    let details = details(&p, entry, described.as_deref());
     let c = p.connection.unwrap_or_default();
     let protocol = match &c.protocol {
         Some(Value::Number(n)) => n
@@ -137,7 +144,11 @@ fn convert(p: Payload<'_>, entry: &LogEntry<Payload<'_>>, origin: Origin) -> Res
 
 /// What the record says beyond its identities and counts: the entry's id and envelope, DSCP,
 /// where each end is, each end's subnetwork and cluster, and the AS paths to the internet.
-fn details(p: &Payload<'_>, entry: &LogEntry<Payload<'_>>) -> Option<Arc<FlowDetails>> {
+fn details(
+    p: &Payload<'_>,
+    entry: &LogEntry<'_, Payload<'_>>,
+    described: Option<&Description>,
+) -> Option<Arc<FlowDetails>> {
     let cluster = |g: &Option<GkeDetails>| {
         g.as_ref()
             .and_then(|g| g.cluster.as_ref())
@@ -167,7 +178,9 @@ fn details(p: &Payload<'_>, entry: &LogEntry<Payload<'_>>) -> Option<Arc<FlowDet
                     .collect()
             })
             .unwrap_or_default(),
-        log_entry: entry.info(),
+        log_entry: described
+            .and_then(|d| d.as_ref().ok())
+            .map(|d| d.info.clone()),
         ..FlowDetails::default()
     };
     (details != FlowDetails::default()).then(|| Arc::new(details))

@@ -18,8 +18,8 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::pods::shared_pod;
 use super::record::{Observation, PacketReport, Record, ReportPoint};
+use super::shared::shared_pod;
 use super::value::{parse_ip, port, EnumValue, Lenient, Text, U64Value};
 use crate::flow::{
     Action, Direction, Dns, Endpoint, Flow, FlowDetails, Http, Identity, IdentitySource, Interface,

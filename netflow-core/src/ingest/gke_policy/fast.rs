@@ -5,27 +5,25 @@
 //!
 //! A record is left to serde ([`Unusual`]) when it holds a key or string with an escape where
 //! one is read, `null`, a repeated key (also among an entry's own fields that look like payload
-//! fields), a value of an unexpected type (an envelope label that is not a string, too), a
+//! fields), a value of an unexpected type, a
 //! time the serde decoder would not read, or anything that is not valid JSON. Structs are
 //! built with every field named, so a field added to them does not compile until this path
 //! reads it.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use serde::de::value::{BorrowedStrDeserializer, U64Deserializer};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::{Connection, Payload, RawEndpoint, RawPolicy};
-use crate::ingest::cloud_logging::{LogEntry, Resource};
+use crate::ingest::cloud_logging::LogEntry;
 use crate::ingest::scan::{once, Scan, Scanner, Unusual};
 use crate::ingest::value::{Lenient, Text, TimeValue, U64Value};
 
 /// Reads one record — a node-file line, or a Cloud Logging entry around one — as the payload
 /// and the entry's envelope (empty for a node-file line), or `None` when it is left to the
 /// serde decoder.
-pub(super) fn scan(line: &[u8]) -> Option<(Payload<'_>, LogEntry<Payload<'_>>)> {
+pub(super) fn scan(line: &[u8]) -> Option<(Payload<'_>, LogEntry<'_, Payload<'_>>)> {
     let text = std::str::from_utf8(line).ok()?;
     let mut s = Scanner::new(text);
     let read = record(&mut s).ok()?;
@@ -35,7 +33,7 @@ pub(super) fn scan(line: &[u8]) -> Option<(Payload<'_>, LogEntry<Payload<'_>>)> 
 
 /// The top level: an entry's envelope fields, or the payload's own (a node-file line is its
 /// own payload, and an entry's other fields are ignored as serde ignores them).
-fn record<'a>(s: &mut Scanner<'a>) -> Scan<(Payload<'a>, LogEntry<Payload<'a>>)> {
+fn record<'a>(s: &mut Scanner<'a>) -> Scan<(Payload<'a>, LogEntry<'a, Payload<'a>>)> {
     let mut top = Fields::default();
     let mut nested = None;
     let (mut log_name, mut insert_id, mut resource, mut labels) = (None, None, None, None);
@@ -49,7 +47,7 @@ fn record<'a>(s: &mut Scanner<'a>) -> Scan<(Payload<'a>, LogEntry<Payload<'a>>)>
             }
             "logName" | "log_name" => {
                 once(&mut seen, 1)?;
-                log_name = Some(owned(s)?);
+                log_name = Some(Text(Cow::Borrowed(s.string()?)));
             }
             "insertId" | "insert_id" => {
                 once(&mut seen, 2)?;
@@ -57,11 +55,11 @@ fn record<'a>(s: &mut Scanner<'a>) -> Scan<(Payload<'a>, LogEntry<Payload<'a>>)>
             }
             "resource" => {
                 once(&mut seen, 3)?;
-                resource = Some(raw_resource(s)?);
+                resource = raw_text(s)?;
             }
             "labels" => {
                 once(&mut seen, 4)?;
-                labels = Some(string_map(s)?);
+                labels = raw_text(s)?;
             }
             _ => {
                 if !top.read(key, s)? {
@@ -76,44 +74,17 @@ fn record<'a>(s: &mut Scanner<'a>) -> Scan<(Payload<'a>, LogEntry<Payload<'a>>)>
         log_name,
         insert_id: Lenient(insert_id),
         resource,
-        labels: Lenient(labels),
+        labels,
     };
     let payload = nested.unwrap_or_else(|| top.finish());
     Ok((payload, entry))
 }
 
-/// An entry's monitored resource: its type and labels.
-fn raw_resource(s: &mut Scanner<'_>) -> Scan<Resource> {
-    let (mut kind, mut labels) = (None, None);
-    let mut seen = 0;
-    let mut members = s.object()?;
-    while let Some(key) = s.key(&mut members)? {
-        match key {
-            "type" => {
-                once(&mut seen, 0)?;
-                kind = Some(owned(s)?);
-            }
-            "labels" => {
-                once(&mut seen, 1)?;
-                labels = Some(string_map(s)?);
-            }
-            _ => s.skip()?,
-        }
-    }
-    Ok(Resource {
-        kind: Lenient(kind),
-        labels: Lenient(labels),
-    })
-}
-
-/// An object whose values are all strings (a later repeated key wins, as in serde's map).
-fn string_map(s: &mut Scanner<'_>) -> Scan<BTreeMap<String, Value>> {
-    let mut map = BTreeMap::new();
-    let mut members = s.object()?;
-    while let Some(key) = s.key(&mut members)? {
-        map.insert(key.to_string(), Value::String(owned(s)?));
-    }
-    Ok(map)
+/// The text of the next value (`None` for `null`, as serde reads an absent one), checked to
+/// be JSON but not decoded: the envelope's description is decoded from it once per thread.
+fn raw_text<'a>(s: &mut Scanner<'a>) -> Scan<Option<&'a str>> {
+    let (_, text) = s.spanned(Scanner::skip)?;
+    Ok((text != "null").then_some(text))
 }
 
 fn payload<'a>(s: &mut Scanner<'a>) -> Scan<Payload<'a>> {
@@ -346,25 +317,48 @@ mod tests {
     #[test]
     fn node_file_lines_and_entries_are_read_fast_and_odd_ones_left_to_serde() {
         let (_, entry) = super::scan(LINE.as_bytes()).expect("a node-file line is read fast");
-        assert!(entry.info().is_none(), "a node-file line has no envelope");
+        assert!(
+            entry.described().expect("no resource to fail").is_none(),
+            "a node-file line has no envelope"
+        );
         let entry = format!(
             r#"{{"insertId":"x","jsonPayload":{LINE},"logName":"projects/p/logs/policy-action","resource":{{"type":"k8s_node","labels":{{"node_name":"gke-n2","zone":"z"}}}},"labels":{{"a":"1"}}}}"#
         );
         let (_, envelope) = super::scan(entry.as_bytes()).expect("an entry is read fast");
-        assert_eq!(envelope.node_name(), Some("gke-n2"));
         assert_eq!(envelope.insert_id().as_deref(), Some("x"));
-        let info = envelope.info().expect("an entry's envelope is kept");
+        let described = envelope
+            .described()
+            .expect("a resource")
+            .expect("an envelope");
+        let described = (*described).as_ref().expect("a resource");
+        assert_eq!(described.node.as_deref(), Some("gke-n2"));
+        let info = &described.info;
         assert_eq!(info.log_id.as_deref(), Some("policy-action"));
         assert_eq!(info.resource_labels.len(), 2);
         assert_eq!(info.labels["a"], "1");
-        // Envelope values of other shapes are left to serde, which reads them leniently.
-        for odd in [
-            entry.replace(r#""zone":"z""#, r#""zone":3"#),
-            entry.replace(r#""insertId":"x""#, r#""insertId":7"#),
-            entry.replace(r#""labels":{"a":"1"}"#, r#""labels":null"#),
-            entry.replace(r#""type":"k8s_node""#, r#""type":"k8s_node","type":"x""#),
+        // The resource and labels are kept as text whatever their shape, and described as
+        // the serde decoder describes them; an insert id of another shape is left to serde.
+        let origin = || crate::flow::Origin {
+            input: "t".into(),
+            line: 1,
+        };
+        for (odd, read_fast) in [
+            (entry.replace(r#""zone":"z""#, r#""zone":3"#), true),
+            (
+                entry.replace(r#""labels":{"a":"1"}"#, r#""labels":null"#),
+                true,
+            ),
+            (
+                entry.replace(r#""type":"k8s_node""#, r#""type":"k8s_node","type":"x""#),
+                true,
+            ),
+            (entry.replace(r#""insertId":"x""#, r#""insertId":7"#), false),
         ] {
-            assert!(super::scan(odd.as_bytes()).is_none(), "{odd}");
+            assert_eq!(super::scan(odd.as_bytes()).is_some(), read_fast, "{odd}");
+            if let Ok(fast) = super::super::decode_fast(odd.as_bytes(), origin()) {
+                let general = super::super::decode_general(odd.as_bytes(), origin());
+                assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{odd}");
+            }
         }
         let null_payload = r#"{"jsonPayload":null,"connection":{}}"#;
         assert!(super::scan(null_payload.as_bytes()).is_none());

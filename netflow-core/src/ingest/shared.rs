@@ -1,134 +1,159 @@
-//! Pod identities shared between the records that name the same pod: a busy pod appears in
+//! Values shared between the records that hold the same text: a busy pod appears in
 //! thousands of records, and building its identity for each (namespace, name, workload, node
-//! and every label, a dozen strings) was most of a record's allocations. Each decoding thread
-//! keeps the identities it built lately, keyed by exactly what they were built from (Hubble:
-//! the text of the endpoint object and the node that observed it; Calico: the namespace, the
-//! name and the text of the labels), and hands out the same `Arc` when a record holds the same
-//! again. An identity is a function of its key alone, so sharing never changes what a record
-//! says; the key is compared in full, never trusted to its hash.
+//! and every label, a dozen strings) was most of a record's allocations; every entry of a
+//! Cloud Logging export repeats the same log name and resource. Each decoding thread keeps the
+//! values it built lately, keyed by exactly what they were built from (Hubble pods: the text
+//! of the endpoint object and the node that observed it; Calico pods: the namespace, the name
+//! and the text of the labels; Cloud Logging entries: the log name and the texts of the
+//! resource and labels), and hands out the same `Arc` when a record holds the same again. A
+//! value is a function of its key alone, so sharing never changes what a record says; the key
+//! is compared in full, never trusted to its hash.
 
 use std::cell::RefCell;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
+use std::thread::LocalKey;
 
 use hashbrown::HashTable;
 
 use crate::flow::PodIdentity;
 
-/// How many identities the decoding threads keep in all (about 0.7 KB each), shared out among
-/// them: 16,384 a thread on two cores. Past its share, a thread lets them all go and fills its
-/// cache anew, so memory stays bounded whatever the number of pods in the log.
+/// How many values of one kind the decoding threads keep in all (a pod identity is about
+/// 0.7 KB), shared out among them: 16,384 a thread on two cores. Past its share, a thread
+/// lets them all go and fills its cache anew, so memory stays bounded whatever the number of
+/// pods in the log.
 const KEPT_IN_ALL: usize = 32768;
 
-/// The fewest identities a thread keeps, however many threads decode.
+/// The fewest values of one kind a thread keeps, however many threads decode.
 const KEPT_AT_LEAST: usize = 2048;
 
-/// How many identities this thread keeps: its share of [`KEPT_IN_ALL`] among the threads of
-/// its pool.
+/// How many values of one kind this thread keeps: its share of [`KEPT_IN_ALL`] among the
+/// threads of its pool.
 fn kept_here() -> usize {
     (KEPT_IN_ALL / rayon::current_num_threads().max(1)).max(KEPT_AT_LEAST)
 }
 
-/// When fewer than one lookup in this many found its identity while the cache filled, the
-/// log names more pods than it keeps and a miss costs more than building alone (hashing and
-/// copying the text): the cache is then left aside for [`RESTING_FILLS`] times as many
-/// identities as it holds before it is tried again.
+/// When fewer than one lookup in this many found its value while the cache filled, the log
+/// holds more distinct ones than it keeps and a miss costs more than building alone (hashing
+/// and copying the text): the cache is then left aside for [`RESTING_FILLS`] times as many
+/// values as it holds before it is tried again.
 const WORTH_ONE_HIT_IN: u64 = 4;
 
-/// How many identities are built without the cache after it did not pay, in fills of it.
+/// How many values are built without the cache after it did not pay, in fills of it.
 const RESTING_FILLS: u64 = 4;
 
-/// One kept identity with the key it was built from.
-struct Kept {
+/// One kept value with the key it was built from.
+struct Kept<T> {
     hash: u64,
     key: Box<[Box<str>]>,
     node: Option<Box<str>>,
-    pod: Arc<PodIdentity>,
+    value: Arc<T>,
 }
 
-/// The identities one thread built lately.
-struct PodCache {
-    kept: HashTable<Kept>,
+/// The values of one kind one thread built lately.
+pub(super) struct SharedCache<T> {
+    kept: HashTable<Kept<T>>,
     /// How many it keeps ([`kept_here`]; 0 until first used).
     capacity: usize,
     hasher: foldhash::fast::FixedState,
     /// Lookups and hits since the cache was last emptied.
     lookups: u64,
     hits: u64,
-    /// Identities still to build without the cache.
+    /// Values still to build without the cache.
     resting: u64,
 }
 
-thread_local! {
-    static PODS: RefCell<PodCache> = const {
-        RefCell::new(PodCache {
+impl<T> SharedCache<T> {
+    /// An empty cache, for a `thread_local!`.
+    pub(super) const fn new() -> SharedCache<T> {
+        SharedCache {
             kept: HashTable::new(),
             capacity: 0,
             hasher: foldhash::fast::FixedState::with_seed(0x0066_6c6f_7771),
             lookups: 0,
             hits: 0,
             resting: 0,
-        })
-    };
-}
+        }
+    }
 
-/// The identity built from the texts of `key` (everything the identity is made of but the
-/// node) and `node`: one this thread built from the same before, or `build()`, kept for the
-/// records after.
-pub(super) fn shared_pod(
-    key: &[&str],
-    node: Option<&str>,
-    build: impl FnOnce() -> PodIdentity,
-) -> Arc<PodIdentity> {
-    PODS.with(|cache| {
-        let Ok(mut cache) = cache.try_borrow_mut() else {
-            return Arc::new(build());
-        };
-        if cache.resting > 0 {
-            cache.resting -= 1;
+    /// The value built from `key` and `node`: one built from the same before, or `build()`,
+    /// kept for the records after.
+    fn get(&mut self, key: &[&str], node: Option<&str>, build: impl FnOnce() -> T) -> Arc<T> {
+        if self.resting > 0 {
+            self.resting -= 1;
             return Arc::new(build());
         }
-        cache.lookups += 1;
+        self.lookups += 1;
         let hash = {
-            let mut h = cache.hasher.build_hasher();
+            let mut h = self.hasher.build_hasher();
             key.hash(&mut h);
             node.hash(&mut h);
             h.finish()
         };
-        let found = cache.kept.find(hash, |k| {
+        let found = self.kept.find(hash, |k| {
             k.node.as_deref() == node && k.key.iter().map(|p| &**p).eq(key.iter().copied())
         });
         if let Some(kept) = found {
-            let pod = kept.pod.clone();
-            cache.hits += 1;
-            return pod;
+            let value = kept.value.clone();
+            self.hits += 1;
+            return value;
         }
-        let pod = Arc::new(build());
-        if cache.capacity == 0 {
-            cache.capacity = kept_here();
+        let value = Arc::new(build());
+        if self.capacity == 0 {
+            self.capacity = kept_here();
         }
-        if cache.kept.len() >= cache.capacity {
-            if cache.hits * WORTH_ONE_HIT_IN < cache.lookups {
-                cache.resting = RESTING_FILLS * cache.capacity as u64;
+        if self.kept.len() >= self.capacity {
+            if self.hits * WORTH_ONE_HIT_IN < self.lookups {
+                self.resting = RESTING_FILLS * self.capacity as u64;
             }
-            cache.kept.clear();
-            (cache.lookups, cache.hits) = (0, 0);
-            if cache.resting > 0 {
-                return pod;
+            self.kept.clear();
+            (self.lookups, self.hits) = (0, 0);
+            if self.resting > 0 {
+                return value;
             }
         }
-        cache.kept.insert_unique(
+        self.kept.insert_unique(
             hash,
             Kept {
                 hash,
                 key: key.iter().map(|p| Box::from(*p)).collect(),
                 node: node.map(Box::from),
-                pod: pod.clone(),
+                value: value.clone(),
             },
             |k| k.hash,
         );
-        pod
+        value
+    }
+}
+
+/// The value `cache` of this thread holds for `key` and `node`, or `build()` kept there. A
+/// cache already in use further up the stack (never, as the decoders are written) is passed
+/// by: the value is built alone.
+pub(super) fn shared<T: 'static>(
+    cache: &'static LocalKey<RefCell<SharedCache<T>>>,
+    key: &[&str],
+    node: Option<&str>,
+    build: impl FnOnce() -> T,
+) -> Arc<T> {
+    cache.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut cache) => cache.get(key, node, build),
+        Err(_) => Arc::new(build()),
     })
+}
+
+thread_local! {
+    static PODS: RefCell<SharedCache<PodIdentity>> = const { RefCell::new(SharedCache::new()) };
+}
+
+/// The pod identity built from the texts of `key` (everything the identity is made of but
+/// the node) and `node`: one this thread built from the same before, or `build()`, kept for
+/// the records after.
+pub(super) fn shared_pod(
+    key: &[&str],
+    node: Option<&str>,
+    build: impl FnOnce() -> PodIdentity,
+) -> Arc<PodIdentity> {
+    shared(&PODS, key, node, build)
 }
 
 #[cfg(test)]
