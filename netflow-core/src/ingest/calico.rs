@@ -8,6 +8,7 @@
 //! (preferred) or the legacy `all_policies`; a rule of `-1` is the end of a tier: the default
 //! deny of a policy that selected the endpoint but had no matching rule.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -19,7 +20,7 @@ use super::calico_fields::{
     workload_from_name,
 };
 use super::record::{PacketReport, Record};
-use super::shared::shared_pod;
+use super::shared::{shared, shared_pod, SharedCache};
 use super::value::{parse_ip, port, Text, TimeValue, U64Value};
 use crate::flow::{
     Action, Counting, Direction, Endpoint, Flow, Identity, NodeIdentity, Origin, PodIdentity,
@@ -85,8 +86,14 @@ fn convert(doc: Document<'_>, origin: Origin) -> Result<Flow, String> {
         Some("dst") => Direction::Ingress,
         _ => Direction::Unknown,
     };
-    let (policies, drop_reason) = match &doc.policies {
-        Some(p) => explain_hits(p.enforced(), action),
+    let (policies, drop_reason) = match doc.policies {
+        Some(raw) => {
+            let decided = decided_by(raw.get(), action);
+            match &*decided {
+                Ok((policies, reason)) => (policies.clone(), reason.clone()),
+                Err(cause) => return Err(cause.clone()),
+            }
+        }
         None => (Vec::new(), None),
     };
     let src = endpoint(
@@ -349,6 +356,33 @@ pub(crate) fn parse_policy_name(text: &str, tier: Option<&str>) -> Option<Policy
     policy(namespace, name, kind)
 }
 
+/// What a record's `policies` say decided it ([`explain_hits`]), or why they are not policy
+/// hits at all.
+type Decided = Result<(Vec<PolicyRef>, Option<String>), String>;
+
+thread_local! {
+    /// The answers for the `policies` texts this thread read lately: a log repeats a few
+    /// texts millions of times, and parsing the hits was a tenth of decoding a record.
+    static DECIDED: RefCell<SharedCache<Decided>> = const { RefCell::new(SharedCache::new()) };
+}
+
+/// What the `policies` object written as `text` says decided a record of `action`: shared by
+/// the records of this thread that hold the same text.
+fn decided_by(text: &str, action: Action) -> Arc<Decided> {
+    let deny = action == Action::Denied;
+    // Only whether the record is a denial changes the answer.
+    shared(
+        &DECIDED,
+        &[text],
+        Some(if deny { "deny" } else { "" }),
+        || {
+            serde_json::from_str::<Policies>(text)
+                .map(|p| explain_hits(p.enforced(), action))
+                .map_err(|e| format!("invalid Calico flow log: {e}"))
+        },
+    )
+}
+
 /// The policies that decided the record and, for a deny, the log's reason: the last deny hit
 /// in traversal order (a matched deny rule, or the end of a tier whose policy selected the
 /// endpoint); for an allow, the allow hits.
@@ -432,7 +466,9 @@ struct Document<'a> {
     #[serde(borrow)]
     dest_service_name: Option<Text<'a>>,
     dest_domains: Option<Value>,
-    policies: Option<Policies>,
+    /// The policy hits as written (decoded by [`decided_by`]).
+    #[serde(borrow)]
+    policies: Option<&'a RawValue>,
     bytes_in: Option<U64Value>,
     bytes_out: Option<U64Value>,
     packets_in: Option<U64Value>,
@@ -467,6 +503,28 @@ mod tests {
             input: Arc::from("t"),
             line: 1,
         }
+    }
+
+    #[test]
+    fn policy_hits_are_decided_once_per_text_and_kind_of_action() {
+        let text = r#"{"enforced_policies":["0|default|shop/knp.default.web|allow|0","1|default|shop/knp.default.db|deny|-1"]}"#;
+        let allowed = decided_by(text, Action::Allowed);
+        assert!(Arc::ptr_eq(&allowed, &decided_by(text, Action::Allowed)));
+        let (policies, reason) = allowed.as_ref().as_ref().expect("hits");
+        assert_eq!(policies[0].to_string(), "shop/web");
+        assert_eq!(*reason, None);
+        let denied = decided_by(text, Action::Denied);
+        let (policies, reason) = denied.as_ref().as_ref().expect("hits");
+        assert_eq!(policies[0].to_string(), "shop/db");
+        assert!(reason.as_deref().unwrap().contains("end of tier default"));
+        let line = br#"{"action":"allow","reporter":"src","proto":"tcp","policies":"allow-all"}"#;
+        let Record::Skip(cause) = decode(line, origin()) else {
+            panic!("policies that are not hits make the record unusable");
+        };
+        assert!(
+            cause.starts_with("invalid Calico flow log: invalid type: string"),
+            "{cause}"
+        );
     }
 
     /// The parsed name as `kind namespace/name tier`, for compact assertions.
