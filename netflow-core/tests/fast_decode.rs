@@ -1,7 +1,8 @@
 //! The fast decoders give what the general (serde) decoders give, record for record: over every
 //! line of every fixture under `testdata/flows`, every shared sample of `../shared/formats/samples`
 //! (skipped with a note when absent), every JSON value of those files written compact and
-//! pretty, and generated Hubble records in every spelling a producer may use — odd ones, broken
+//! pretty, and generated Hubble, GKE policy-action and Calico records in every spelling a
+//! producer may use — odd ones, broken
 //! ones and cut-off ones included. The whole decoded record is compared (its `Debug` text: every
 //! field of the flow, the packet report, the emitter, a skip's cause), so a field added to
 //! `Flow` that a fast path does not fill fails here.
@@ -121,6 +122,9 @@ fn fast_paths_decode_every_fixture_as_serde_does() {
         g.fast >= 4,
         "the GKE policy-action fast path decoded only {g:?}"
     );
+    // The three Felix documents of calico/flows.log.ndjson, and their values written again.
+    let c = of(Format::Calico, &tally);
+    assert!(c.fast >= 3, "the Calico fast path decoded only {c:?}");
 }
 
 #[test]
@@ -134,6 +138,8 @@ fn fast_paths_decode_every_shared_sample_as_serde_does() {
     compare_files(&root, &mut tally);
     let h = hubble(&tally);
     assert!(h.fast > 0, "the Hubble fast path decoded no sample: {h:?}");
+    let c = of(Format::Calico, &tally);
+    assert!(c.fast > 0, "the Calico fast path decoded no sample: {c:?}");
 }
 
 /// A small deterministic generator (xorshift), so that a failure can be replayed.
@@ -578,4 +584,192 @@ fn fast_paths_decode_generated_gke_policy_records_as_serde_does() {
     }
     let g = of(Format::GkePolicyAction, &tally);
     assert!(g.fast > 3_000 && g.general > 1_000, "{g:?}");
+}
+
+/// A Calico flow document (Felix `flows.log`), now and then an Elasticsearch hit around one,
+/// with fields in any order, any of them missing or null, and odd values.
+fn calico_record(rng: &mut Rng) -> String {
+    let labels = [
+        r#"{"labels":["app=worker","pod-template-hash=296c55870"]}"#,
+        r#"{"app":"worker"}"#,
+        r#"["app=worker"]"#,
+        "null",
+        r#""app=worker""#,
+    ];
+    let policies = [
+        r#"{"enforced_policies":["0|default|ns-024/knp.default.svc02-ingress|allow|0"]}"#,
+        r#"{"enforced_policies":["0|default|ns-024/knp.default.db|deny|-1"],"all_policies":["0|t|x|allow|1"]}"#,
+        r#"{"enforced_policies":[],"all_policies":["1|__PROFILE__|pro:kns.ns-024|allow|0"]}"#,
+        r#"{"pending_policies":[]}"#,
+        "null",
+        r#""allow-all""#,
+        r#"{"enforced_policies":[3]}"#,
+    ];
+    let mut parts = vec![
+        format!(
+            r#""start_time":{}"#,
+            rng.pick(&[
+                "1795201500",
+                r#""1795201500""#,
+                r#""2026-11-20T19:05:00Z""#,
+                "1795201500.5",
+                "null",
+                r#""noon""#
+            ])
+        ),
+        format!(
+            r#""source_ip":{}"#,
+            rng.pick(&[
+                r#""10.100.16.129""#,
+                "null",
+                r#""""#,
+                r#""fd00::8""#,
+                r#""10.100.16.300""#,
+                "7"
+            ])
+        ),
+        format!(
+            r#""dest_ip":{}"#,
+            rng.pick(&[r#""10.100.4.0""#, "null", r#""-""#])
+        ),
+        format!(
+            r#""source_port":{}"#,
+            rng.pick(&["null", "49431", r#""49431""#, "70000", "-1", r#""+5""#])
+        ),
+        format!(
+            r#""dest_port":{}"#,
+            rng.pick(&["10074", "9200", r#""9200""#, "null", "1e3"])
+        ),
+        format!(
+            r#""source_type":{},"source_name":{},"source_name_aggr":"worker-296c55870-*","source_namespace":{}"#,
+            rng.pick(&[r#""wep""#, r#""hep""#, r#""net""#, r#""ns""#, r#""x""#, "null"]),
+            rng.pick(&[
+                r#""worker-296c55870-f6a3f""#,
+                r#""-""#,
+                "null",
+                r#""caf\u00e9""#
+            ]),
+            rng.pick(&[r#""ns-025""#, r#""-""#, "null"]),
+        ),
+        format!(
+            r#""dest_type":{},"dest_name":"svc02-354b59e2d-512d1","dest_name_aggr":{},"dest_namespace":"ns-024""#,
+            rng.pick(&[r#""wep""#, r#""net""#, r#""ns""#]),
+            rng.pick(&[r#""svc02-354b59e2d-*""#, r#""pvt""#, r#""pub""#]),
+        ),
+        format!(r#""source_labels":{}"#, rng.pick(&labels)),
+        format!(r#""dest_labels":{}"#, rng.pick(&labels)),
+        format!(
+            r#""proto":{},"action":{},"reporter":{}"#,
+            rng.pick(&[r#""tcp""#, r#""udp""#, r#""icmp""#, r#""6""#, r#""sctp""#]),
+            rng.pick(&[r#""allow""#, r#""deny""#, r#""pass""#, "null"]),
+            rng.pick(&[r#""src""#, r#""dst""#, r#""""#]),
+        ),
+        format!(r#""policies":{}"#, rng.pick(&policies)),
+    ];
+    let optional = [
+        (
+            60,
+            format!(
+                r#""bytes_in":{},"bytes_out":{}"#,
+                rng.pick(&["12844", r#""12844""#, "0", "null"]),
+                rng.pick(&[
+                    "62098",
+                    "-3",
+                    "18446744073709551615",
+                    "18446744073709551616"
+                ]),
+            ),
+        ),
+        (
+            60,
+            format!(
+                r#""packets_in":{},"packets_out":{}"#,
+                rng.pick(&["10", "0", "null"]),
+                rng.pick(&["9", "0", r#""9""#]),
+            ),
+        ),
+        (
+            70,
+            format!(
+                r#""num_flows":{},"num_flows_started":{}"#,
+                rng.pick(&["1", "0", "3"]),
+                rng.pick(&["5", "0", "null"]),
+            ),
+        ),
+        (
+            50,
+            format!(
+                r#""end_time":{}"#,
+                rng.pick(&["1795201800", "1795201800000", r#""1795201800""#])
+            ),
+        ),
+        (
+            50,
+            format!(
+                r#""host":{}"#,
+                rng.pick(&[r#""node-24""#, r#""-""#, r#""""#, "null"])
+            ),
+        ),
+        (
+            40,
+            format!(
+                r#""dest_service_namespace":{},"dest_service_name":{},"dest_service_port_num":null"#,
+                rng.pick(&[r#""-""#, r#""ns-024""#]),
+                rng.pick(&[r#""-""#, r#""svc02""#]),
+            ),
+        ),
+        (
+            30,
+            format!(
+                r#""dest_domains":{}"#,
+                rng.pick(&[
+                    r#"["db.example.com","-"]"#,
+                    r#""db.example.com""#,
+                    "null",
+                    "[1]",
+                    "{}"
+                ])
+            ),
+        ),
+        (
+            20,
+            r#""extra":{"a":[1,2,{"b":"c"}]},"@timestamp":1795201800000"#.to_string(),
+        ),
+        (3, r#""host":"node-2""#.to_string()),
+    ];
+    for (percent, field) in optional {
+        if rng.chance(percent) {
+            parts.push(field);
+        }
+    }
+    shuffle(rng, &mut parts);
+    let document = format!("{{{}}}", parts.join(","));
+    match rng.below(20) {
+        0 => format!(r#"{{"_index":"tigera_secure_ee_flows","_source":{document}}}"#),
+        1 => format!(" {document}\t"),
+        _ => document,
+    }
+}
+
+#[test]
+fn fast_paths_decode_generated_calico_records_as_serde_does() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut tally, mut broken) = (tallies(), tallies());
+    for i in 0..10_000 {
+        let record = calico_record(&mut rng);
+        compare(
+            record.as_bytes(),
+            &format!("generated record {i}"),
+            &mut tally,
+        );
+        let cut = rng.below(record.len() + 1);
+        compare(&record.as_bytes()[..cut], "a cut-off record", &mut broken);
+        let mut changed = record.into_bytes();
+        let at = rng.below(changed.len());
+        const BYTES: &[u8] = b"{}[]\",:\\0 nt-";
+        changed[at] = BYTES[rng.below(BYTES.len())];
+        compare(&changed, "a changed record", &mut broken);
+    }
+    let c = of(Format::Calico, &tally);
+    assert!(c.fast > 1_000 && c.general > 1_000, "{c:?}");
 }

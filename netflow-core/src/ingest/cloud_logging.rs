@@ -8,11 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::shared::{shared, SharedCache};
-use super::value::{Lenient, Text};
+use super::value::{raw_text, Lenient, Text};
 use crate::flow::LogEntryInfo;
 
 /// The envelope fields flowq reads, around a payload of type `P`. The payload is decoded in
@@ -52,11 +51,6 @@ impl<P> Default for LogEntry<'_, P> {
             payload_read: false,
         }
     }
-}
-
-/// A value's JSON text, borrowed from the record (`None` for `null`).
-fn raw_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
-    Ok(Option::<&'de RawValue>::deserialize(d)?.map(RawValue::get))
 }
 
 /// The monitored resource of an entry.

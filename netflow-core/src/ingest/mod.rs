@@ -83,6 +83,7 @@ pub fn decode_record(format: Format, record: &[u8], origin: Origin) -> Record {
 pub fn decode_record_fast(format: Format, record: &[u8], origin: Origin) -> Result<Record, Origin> {
     match format {
         Format::Hubble => hubble::decode_line_fast(record, origin),
+        Format::Calico => calico::decode_fast(record, origin),
         Format::GkePolicyAction => gke_policy::decode_fast(record, origin),
         _ => Err(origin),
     }
@@ -94,6 +95,7 @@ pub fn decode_record_fast(format: Format, record: &[u8], origin: Origin) -> Resu
 pub fn decode_record_general(format: Format, record: &[u8], origin: Origin) -> Record {
     match format {
         Format::Hubble => hubble::decode_line_general(record, origin),
+        Format::Calico => calico::decode_general(record, origin),
         Format::GkePolicyAction => gke_policy::decode_general(record, origin),
         other => decode_record(other, record, origin),
     }

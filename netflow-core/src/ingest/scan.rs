@@ -236,6 +236,29 @@ impl<'a> Scanner<'a> {
         self.peek().ok_or(Unusual)
     }
 
+    /// Consumes a `null` when one is next (serde reads it as an absent `Option`), and says
+    /// whether it did.
+    #[inline]
+    pub(crate) fn null(&mut self) -> Scan<bool> {
+        if self.next_byte()? != b'n' {
+            return Ok(false);
+        }
+        self.literal(b"null")?;
+        Ok(true)
+    }
+
+    /// Reads an optional value with `read`, as serde reads an `Option`: `null` is `None`.
+    #[inline]
+    pub(crate) fn optional<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Scan<T>,
+    ) -> Scan<Option<T>> {
+        if self.null()? {
+            return Ok(None);
+        }
+        read(self).map(Some)
+    }
+
     /// Skips one value of any kind, checking that it is valid JSON.
     pub(crate) fn skip(&mut self) -> Scan<()> {
         // One bit per open container, 1 for an object.
@@ -426,7 +449,7 @@ pub(crate) struct Items {
 /// Marks `bit` of `seen`, or [`Unusual`] when it was marked before: a key given twice (serde
 /// rejects a repeated field, aliases included).
 #[inline]
-pub(crate) fn once(seen: &mut u32, bit: u32) -> Scan<()> {
+pub(crate) fn once(seen: &mut u64, bit: u32) -> Scan<()> {
     let mask = 1 << bit;
     if *seen & mask != 0 {
         return Err(Unusual);

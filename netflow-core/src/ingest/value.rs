@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::scan::{Scan, Scanner, Unusual};
+
 /// Deserializes one JSON record. The bytes are checked to be UTF-8 once, as a whole, so that
 /// the parser need not check each string it borrows (that was a tenth of decoding a Hubble
 /// record); bytes that are not UTF-8 are parsed as before, so errors and results are the same.
@@ -63,6 +65,26 @@ impl std::ops::Deref for Text<'_> {
     fn deref(&self) -> &str {
         &self.0
     }
+}
+
+impl<'a> Text<'a> {
+    /// Reads a string for a fast path, borrowed from the record; one with an escape is left
+    /// to serde.
+    pub(crate) fn scan(s: &mut Scanner<'a>) -> Scan<Text<'a>> {
+        Ok(Text(Cow::Borrowed(s.string()?)))
+    }
+}
+
+/// A value's JSON text, borrowed from the record (`None` for `null`), for a field decoded
+/// later or only once for all the records that hold the same text.
+pub(crate) fn raw_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
+    Ok(Option::<&'de serde_json::value::RawValue>::deserialize(d)?.map(|raw| raw.get()))
+}
+
+/// Reads a value's text for a fast path as [`raw_text`] does: checked to be JSON, not decoded.
+pub(crate) fn scan_raw_text<'a>(s: &mut Scanner<'a>) -> Scan<Option<&'a str>> {
+    let (_, text) = s.spanned(Scanner::skip)?;
+    Ok((text != "null").then_some(text))
 }
 
 /// An enum value as protojson writes it (a name) or as some tools write it (a number).
@@ -151,6 +173,21 @@ impl<'de> Deserialize<'de> for U64Value {
 }
 
 impl U64Value {
+    /// Reads a counter for a fast path: a plain integer, or a string of digits alone (any
+    /// other shape is left to serde).
+    pub(crate) fn scan(s: &mut Scanner<'_>) -> Scan<U64Value> {
+        match s.next_byte()? {
+            b'"' => {
+                let digits = s.string()?;
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(Unusual);
+                }
+                digits.parse().map(U64Value).map_err(|_| Unusual)
+            }
+            _ => s.u64().map(U64Value),
+        }
+    }
+
     /// The sum of two optional counters (in + out); absent when both are.
     pub(crate) fn sum(a: Option<U64Value>, b: Option<U64Value>) -> Option<u64> {
         match (a, b) {
@@ -172,6 +209,20 @@ impl U64Value {
 pub(crate) struct TimeValue(pub(crate) DateTime<Utc>);
 
 impl TimeValue {
+    /// Reads a time for a fast path as the serde decoder reads it (RFC 3339 or epoch digits,
+    /// as text or a plain integer), through the same `Deserialize` implementation; one it
+    /// would reject is left to it.
+    pub(crate) fn scan(s: &mut Scanner<'_>) -> Scan<TimeValue> {
+        use serde::de::value::{BorrowedStrDeserializer, U64Deserializer};
+        let read = match s.next_byte()? {
+            b'"' => TimeValue::deserialize(BorrowedStrDeserializer::<serde_json::Error>::new(
+                s.string()?,
+            )),
+            _ => TimeValue::deserialize(U64Deserializer::<serde_json::Error>::new(s.u64()?)),
+        };
+        read.map_err(|_| Unusual)
+    }
+
     fn from_epoch<E: de::Error>(n: i64) -> Result<TimeValue, E> {
         let t = if n.unsigned_abs() >= 1_000_000_000_000 {
             DateTime::from_timestamp_millis(n)

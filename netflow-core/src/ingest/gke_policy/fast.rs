@@ -12,13 +12,10 @@
 
 use std::borrow::Cow;
 
-use serde::de::value::{BorrowedStrDeserializer, U64Deserializer};
-use serde::Deserialize;
-
 use super::{Connection, Payload, RawEndpoint, RawPolicy};
 use crate::ingest::cloud_logging::LogEntry;
-use crate::ingest::scan::{once, Scan, Scanner, Unusual};
-use crate::ingest::value::{Lenient, Text, TimeValue, U64Value};
+use crate::ingest::scan::{once, Scan, Scanner};
+use crate::ingest::value::{scan_raw_text, Lenient, Text, TimeValue, U64Value};
 
 /// Reads one record — a node-file line, or a Cloud Logging entry around one — as the payload
 /// and the entry's envelope (empty for a node-file line), or `None` when it is left to the
@@ -51,15 +48,15 @@ fn record<'a>(s: &mut Scanner<'a>) -> Scan<(Payload<'a>, LogEntry<'a, Payload<'a
             }
             "insertId" | "insert_id" => {
                 once(&mut seen, 2)?;
-                insert_id = Some(owned(s)?);
+                insert_id = Some(s.string()?.to_string());
             }
             "resource" => {
                 once(&mut seen, 3)?;
-                resource = raw_text(s)?;
+                resource = scan_raw_text(s)?;
             }
             "labels" => {
                 once(&mut seen, 4)?;
-                labels = raw_text(s)?;
+                labels = scan_raw_text(s)?;
             }
             _ => {
                 if !top.read(key, s)? {
@@ -78,13 +75,6 @@ fn record<'a>(s: &mut Scanner<'a>) -> Scan<(Payload<'a>, LogEntry<'a, Payload<'a
     };
     let payload = nested.unwrap_or_else(|| top.finish());
     Ok((payload, entry))
-}
-
-/// The text of the next value (`None` for `null`, as serde reads an absent one), checked to
-/// be JSON but not decoded: the envelope's description is decoded from it once per thread.
-fn raw_text<'a>(s: &mut Scanner<'a>) -> Scan<Option<&'a str>> {
-    let (_, text) = s.spanned(Scanner::skip)?;
-    Ok((text != "null").then_some(text))
 }
 
 fn payload<'a>(s: &mut Scanner<'a>) -> Scan<Payload<'a>> {
@@ -109,7 +99,7 @@ struct Fields<'a> {
     count: Option<U64Value>,
     node_name: Option<Text<'a>>,
     timestamp: Option<TimeValue>,
-    seen: u32,
+    seen: u64,
 }
 
 impl<'a> Fields<'a> {
@@ -123,7 +113,7 @@ impl<'a> Fields<'a> {
             }
             "disposition" => {
                 once(seen, 1)?;
-                self.disposition = Some(text(s)?);
+                self.disposition = Some(Text::scan(s)?);
             }
             "policies" => {
                 once(seen, 2)?;
@@ -144,15 +134,15 @@ impl<'a> Fields<'a> {
             }
             "count" => {
                 once(seen, 5)?;
-                self.count = Some(u64_value(s)?);
+                self.count = Some(U64Value::scan(s)?);
             }
             "node_name" => {
                 once(seen, 6)?;
-                self.node_name = Some(text(s)?);
+                self.node_name = Some(Text::scan(s)?);
             }
             "timestamp" => {
                 once(seen, 7)?;
-                self.timestamp = Some(time(s)?);
+                self.timestamp = Some(TimeValue::scan(s)?);
             }
             _ => return Ok(false),
         }
@@ -173,39 +163,6 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn text<'a>(s: &mut Scanner<'a>) -> Scan<Text<'a>> {
-    Ok(Text(Cow::Borrowed(s.string()?)))
-}
-
-fn owned(s: &mut Scanner<'_>) -> Scan<String> {
-    Ok(s.string()?.to_string())
-}
-
-fn u64_value(s: &mut Scanner<'_>) -> Scan<U64Value> {
-    match s.next_byte()? {
-        b'"' => {
-            let digits = s.string()?;
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Unusual);
-            }
-            digits.parse().map(U64Value).map_err(|_| Unusual)
-        }
-        _ => s.u64().map(U64Value),
-    }
-}
-
-/// A time as the serde decoder reads it (RFC 3339 or epoch digits, as text or a number),
-/// through the same `Deserialize` implementation; one it would reject is left to it.
-fn time(s: &mut Scanner<'_>) -> Scan<TimeValue> {
-    let read = match s.next_byte()? {
-        b'"' => TimeValue::deserialize(BorrowedStrDeserializer::<serde_json::Error>::new(
-            s.string()?,
-        )),
-        _ => TimeValue::deserialize(U64Deserializer::<serde_json::Error>::new(s.u64()?)),
-    };
-    read.map_err(|_| Unusual)
-}
-
 fn raw_connection<'a>(s: &mut Scanner<'a>) -> Scan<Connection<'a>> {
     let (mut src_ip, mut dest_ip) = (None, None);
     let (mut src_port, mut dest_port) = (None, None);
@@ -216,27 +173,27 @@ fn raw_connection<'a>(s: &mut Scanner<'a>) -> Scan<Connection<'a>> {
         match key {
             "src_ip" => {
                 once(&mut seen, 0)?;
-                src_ip = Some(text(s)?);
+                src_ip = Some(Text::scan(s)?);
             }
             "dest_ip" => {
                 once(&mut seen, 1)?;
-                dest_ip = Some(text(s)?);
+                dest_ip = Some(Text::scan(s)?);
             }
             "src_port" => {
                 once(&mut seen, 2)?;
-                src_port = Some(u64_value(s)?);
+                src_port = Some(U64Value::scan(s)?);
             }
             "dest_port" => {
                 once(&mut seen, 3)?;
-                dest_port = Some(u64_value(s)?);
+                dest_port = Some(U64Value::scan(s)?);
             }
             "protocol" => {
                 once(&mut seen, 4)?;
-                protocol = Some(text(s)?);
+                protocol = Some(Text::scan(s)?);
             }
             "direction" => {
                 once(&mut seen, 5)?;
-                direction = Some(text(s)?);
+                direction = Some(Text::scan(s)?);
             }
             _ => s.skip()?,
         }
@@ -259,15 +216,15 @@ fn raw_policy<'a>(s: &mut Scanner<'a>) -> Scan<RawPolicy<'a>> {
         match key {
             "kind" => {
                 once(&mut seen, 0)?;
-                kind = Some(text(s)?);
+                kind = Some(Text::scan(s)?);
             }
             "name" => {
                 once(&mut seen, 1)?;
-                name = text(s)?;
+                name = Text::scan(s)?;
             }
             "namespace" => {
                 once(&mut seen, 2)?;
-                namespace = Some(text(s)?);
+                namespace = Some(Text::scan(s)?);
             }
             _ => s.skip()?,
         }
@@ -297,7 +254,7 @@ fn raw_endpoint<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
             }
         };
         once(&mut seen, at)?;
-        fields[at as usize] = Some(text(s)?);
+        fields[at as usize] = Some(Text::scan(s)?);
     }
     let [pod_name, pod_namespace, namespace, workload_kind, workload_name, node_name] = fields;
     Ok(RawEndpoint {
