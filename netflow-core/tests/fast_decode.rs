@@ -1,8 +1,8 @@
 //! The fast decoders give what the general (serde) decoders give, record for record: over every
 //! line of every fixture under `testdata/flows`, every shared sample of `../shared/formats/samples`
 //! (skipped with a note when absent), every JSON value of those files written compact and
-//! pretty, and generated Hubble, GKE policy-action and Calico records in every spelling a
-//! producer may use — odd ones, broken
+//! pretty, and generated Hubble, GKE policy-action, Calico and VPC Flow Logs records in every
+//! spelling a producer may use — odd ones, broken
 //! ones and cut-off ones included. The whole decoded record is compared (its `Debug` text: every
 //! field of the flow, the packet report, the emitter, a skip's cause), so a field added to
 //! `Flow` that a fast path does not fill fails here.
@@ -125,6 +125,9 @@ fn fast_paths_decode_every_fixture_as_serde_does() {
     // The three Felix documents of calico/flows.log.ndjson, and their values written again.
     let c = of(Format::Calico, &tally);
     assert!(c.fast >= 3, "the Calico fast path decoded only {c:?}");
+    // The entries of gke-vpc/*.ndjson and of the `gcloud logging read` array.
+    let v = of(Format::GkeVpc, &tally);
+    assert!(v.fast >= 10, "the VPC fast path decoded only {v:?}");
 }
 
 #[test]
@@ -140,6 +143,8 @@ fn fast_paths_decode_every_shared_sample_as_serde_does() {
     assert!(h.fast > 0, "the Hubble fast path decoded no sample: {h:?}");
     let c = of(Format::Calico, &tally);
     assert!(c.fast > 0, "the Calico fast path decoded no sample: {c:?}");
+    let v = of(Format::GkeVpc, &tally);
+    assert!(v.fast > 0, "the VPC fast path decoded no sample: {v:?}");
 }
 
 /// A small deterministic generator (xorshift), so that a failure can be replayed.
@@ -772,4 +777,178 @@ fn fast_paths_decode_generated_calico_records_as_serde_does() {
     }
     let c = of(Format::Calico, &tally);
     assert!(c.fast > 1_000 && c.general > 1_000, "{c:?}");
+}
+
+/// A VPC Flow Logs entry (now and then a bare payload), with fields in any order, any of them
+/// missing or null, odd values, and now and then the fields the fast path leaves to serde.
+fn vpc_record(rng: &mut Rng) -> String {
+    let instance = [
+        r#"{"project_id":"flowq-bench","vm_name":"gke-prod-pool-a-node-25","zone":"europe-west1-b","region":"europe-west1"}"#,
+        r#"{"vm_name":"gke-n1","managed_instance_group":{"name":"pool-a","zone":"z"}}"#,
+        r#"{"vm_name":null}"#,
+        r#"{"vm_name":"a","vm_name":"b"}"#,
+        "null",
+        r#"["gke-n1"]"#,
+    ];
+    let gke = [
+        r#"{"cluster":{"cluster_name":"prod","cluster_location":"europe-west1"},"pod":{"pod_name":"worker-296c55870-f6a3f","pod_namespace":"ns-025","pod_workload":{"workload_name":"worker","workload_type":"DEPLOYMENT"}}}"#,
+        r#"{"pod":{"pod_name":"es-0","pod_namespace":"vamp","workload":{"name":"es","type":"STATEFUL_SET"}}}"#,
+        r#"{"pod":{"pod_name":"es-0","pod_workload":{"workload_name":"es","name":"x"}}}"#,
+        r#"{"cluster":null,"service":[{"service_name":"es","service_namespace":"vamp"}]}"#,
+        r#"{"service":null,"pod":{"pod_name":"caf\u00e9"}}"#,
+        "null",
+    ];
+    let vpc = [
+        r#"{"project_id":"flowq-bench","vpc_name":"prod","subnetwork_name":"gke"}"#,
+        r#"{"vpc_name":"prod","subnetwork_region":"europe-west1"}"#,
+        r#"{"vpc_name":7}"#,
+        "null",
+    ];
+    let mut parts = vec![
+        format!(
+            r#""connection":{{"src_ip":{},"src_port":{},"dest_ip":"10.100.4.0","dest_port":{},"protocol":{}}}"#,
+            rng.pick(&[
+                r#""10.100.16.129""#,
+                r#""fd00::8""#,
+                r#""""#,
+                "null",
+                r#""10.1.1.300""#
+            ]),
+            rng.pick(&["49431", r#""49431""#, "null", "70000", "-1"]),
+            rng.pick(&["10074", "9200", "1.5", r#""+80""#]),
+            rng.pick(&["6", "17", r#""6""#, r#""tcp""#, "6.0", "-6", "null"]),
+        ),
+        format!(
+            r#""reporter":{}"#,
+            rng.pick(&[
+                r#""SRC""#,
+                r#""DEST""#,
+                r#""SRC_GATEWAY""#,
+                r#""x""#,
+                "null"
+            ])
+        ),
+        format!(r#""src_instance":{}"#, rng.pick(&instance)),
+        format!(r#""dest_instance":{}"#, rng.pick(&instance)),
+        format!(r#""src_gke_details":{}"#, rng.pick(&gke)),
+        format!(r#""dest_gke_details":{}"#, rng.pick(&gke)),
+    ];
+    let optional = [
+        (70, format!(r#""src_vpc":{}"#, rng.pick(&vpc))),
+        (70, format!(r#""dest_vpc":{}"#, rng.pick(&vpc))),
+        (
+            80,
+            format!(
+                r#""bytes_sent":{},"packets_sent":{}"#,
+                rng.pick(&[r#""4200""#, "4200", "null", r#""-3""#]),
+                rng.pick(&[r#""35""#, "35", "1e2"]),
+            ),
+        ),
+        (
+            80,
+            format!(
+                r#""start_time":{},"end_time":{}"#,
+                rng.pick(&[
+                    r#""2026-11-20T19:05:00.003999948Z""#,
+                    r#""1795201500""#,
+                    "1795201500",
+                    r#""noon""#
+                ]),
+                rng.pick(&[r#""2026-11-20T19:05:05.003999948Z""#, "null"]),
+            ),
+        ),
+        (
+            30,
+            format!(
+                r#""rtt_msec":{}"#,
+                rng.pick(&[r#""12""#, "12", "12.5", "null", "{}"])
+            ),
+        ),
+        (
+            10,
+            format!(
+                r#""disposition":{}"#,
+                rng.pick(&[r#""DROPPED""#, r#""dropped""#, r#""ALLOWED""#])
+            ),
+        ),
+        (
+            5,
+            r#""dest_location":{"continent":"Europe","country":"fra","asn":3215}"#.to_string(),
+        ),
+        (5, r#""src_google_service":null"#.to_string()),
+        (
+            5,
+            r#""internet_routing_details":{"egress_as_path":[{"as_details":[{"asn":15169}]}]}"#
+                .to_string(),
+        ),
+        (20, r#""extra":{"a":[1,2,{"b":"c"}]}"#.to_string()),
+        (3, r#""reporter":"DEST""#.to_string()),
+    ];
+    for (percent, field) in optional {
+        if rng.chance(percent) {
+            parts.push(field);
+        }
+    }
+    shuffle(rng, &mut parts);
+    let payload = format!("{{{}}}", parts.join(","));
+    let mut envelope = vec![
+        format!(r#""jsonPayload":{payload}"#),
+        format!(
+            r#""logName":{}"#,
+            rng.pick(&[
+                r#""projects/flowq-bench/logs/compute.googleapis.com%2Fvpc_flows""#,
+                r#""projects/p/logs/compute.googleapis.com%2Fvpc_flows""#,
+                "3",
+            ])
+        ),
+        format!(
+            r#""resource":{}"#,
+            rng.pick(&[
+                r#"{"type":"gce_subnetwork","labels":{"project_id":"flowq-bench","location":"europe-west1-b","subnetwork_id":"4242","subnetwork_name":"gke"}}"#,
+                r#"{"type":"vpc_flow_logs_config","labels":{"name":"cfg","n":3}}"#,
+                r#""gce_subnetwork""#,
+                "null",
+            ])
+        ),
+        format!(
+            r#""insertId":{}"#,
+            rng.pick(&[r#""d614a872315e3f""#, r#""""#, "7"])
+        ),
+        r#""timestamp":"2026-11-20T19:05:20.003999948Z","receiveTimestamp":"2026-11-20T19:05:21.003999948Z""#.to_string(),
+    ];
+    if rng.chance(20) {
+        envelope.push(format!(
+            r#""labels":{}"#,
+            rng.pick(&[r#"{"target_resource_name":"x"}"#, "[1]", "null"])
+        ));
+    }
+    shuffle(rng, &mut envelope);
+    match rng.below(20) {
+        0 => payload,
+        1 => format!(" {{{}}}\t", envelope.join(",")),
+        _ => format!("{{{}}}", envelope.join(",")),
+    }
+}
+
+#[test]
+fn fast_paths_decode_generated_vpc_records_as_serde_does() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let (mut tally, mut broken) = (tallies(), tallies());
+    for i in 0..10_000 {
+        let record = vpc_record(&mut rng);
+        compare(
+            record.as_bytes(),
+            &format!("generated record {i}"),
+            &mut tally,
+        );
+        let cut = rng.below(record.len() + 1);
+        compare(&record.as_bytes()[..cut], "a cut-off record", &mut broken);
+        let mut changed = record.into_bytes();
+        let at = rng.below(changed.len());
+        const BYTES: &[u8] = b"{}[]\",:\\0 nt-";
+        changed[at] = BYTES[rng.below(BYTES.len())];
+        compare(&changed, "a changed record", &mut broken);
+    }
+    let v = of(Format::GkeVpc, &tally);
+    assert!(v.fast > 1_000 && v.general > 1_000, "{v:?}");
 }

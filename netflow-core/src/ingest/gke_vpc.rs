@@ -24,6 +24,8 @@ use crate::flow::{
 };
 use crate::format::Format;
 
+mod fast;
+
 /// Says why a parsed first record looks like a VPC flow log, or `None`.
 pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
     let (log_name, payload) = sniff_parts(map);
@@ -38,12 +40,37 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
         })
 }
 
-/// Decodes one VPC flow log entry or payload.
+/// Decodes one VPC flow log entry or payload: with the fast path when it reads the entry,
+/// else with the serde decoder. Both give the same record.
 pub fn decode(bytes: &[u8], origin: Origin) -> Record {
-    let result = LogEntry::<Payload>::read(bytes)
-        .map_err(|e| format!("invalid VPC flow log: {e}"))
-        .and_then(|(entry, p)| convert(p, &entry, origin));
-    match result {
+    match decode_fast(bytes, origin) {
+        Ok(record) => record,
+        Err(origin) => decode_general(bytes, origin),
+    }
+}
+
+/// Decodes one entry with the fast path alone; gives `origin` back when the entry is left to
+/// the serde decoder.
+pub fn decode_fast(bytes: &[u8], origin: Origin) -> Result<Record, Origin> {
+    let Some((entry, payload)) = fast::scan(bytes) else {
+        return Err(origin);
+    };
+    Ok(record(convert(payload, &entry, origin)))
+}
+
+/// Decodes one entry or payload with the serde decoder alone (the reference the fast path is
+/// held to).
+pub fn decode_general(bytes: &[u8], origin: Origin) -> Record {
+    record(
+        LogEntry::<Payload>::read(bytes)
+            .map_err(|e| format!("invalid VPC flow log: {e}"))
+            .and_then(|(entry, p)| convert(p, &entry, origin)),
+    )
+}
+
+/// The record of a converted entry.
+fn record(converted: Result<Flow, String>) -> Record {
+    match converted {
         Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
         Err(cause) => Record::Skip(cause),
     }

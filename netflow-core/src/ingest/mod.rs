@@ -84,6 +84,7 @@ pub fn decode_record_fast(format: Format, record: &[u8], origin: Origin) -> Resu
     match format {
         Format::Hubble => hubble::decode_line_fast(record, origin),
         Format::Calico => calico::decode_fast(record, origin),
+        Format::GkeVpc => gke_vpc::decode_fast(record, origin),
         Format::GkePolicyAction => gke_policy::decode_fast(record, origin),
         _ => Err(origin),
     }
@@ -96,6 +97,7 @@ pub fn decode_record_general(format: Format, record: &[u8], origin: Origin) -> R
     match format {
         Format::Hubble => hubble::decode_line_general(record, origin),
         Format::Calico => calico::decode_general(record, origin),
+        Format::GkeVpc => gke_vpc::decode_general(record, origin),
         Format::GkePolicyAction => gke_policy::decode_general(record, origin),
         other => decode_record(other, record, origin),
     }

@@ -10,12 +10,10 @@
 //! built with every field named, so a field added to them does not compile until this path
 //! reads it.
 
-use std::borrow::Cow;
-
 use super::{Connection, Payload, RawEndpoint, RawPolicy};
-use crate::ingest::cloud_logging::LogEntry;
+use crate::ingest::cloud_logging::{scan_entry, LogEntry};
 use crate::ingest::scan::{once, Scan, Scanner};
-use crate::ingest::value::{scan_raw_text, Lenient, Text, TimeValue, U64Value};
+use crate::ingest::value::{Text, TimeValue, U64Value};
 
 /// Reads one record — a node-file line, or a Cloud Logging entry around one — as the payload
 /// and the entry's envelope (empty for a node-file line), or `None` when it is left to the
@@ -32,47 +30,7 @@ pub(super) fn scan(line: &[u8]) -> Option<(Payload<'_>, LogEntry<'_, Payload<'_>
 /// own payload, and an entry's other fields are ignored as serde ignores them).
 fn record<'a>(s: &mut Scanner<'a>) -> Scan<(Payload<'a>, LogEntry<'a, Payload<'a>>)> {
     let mut top = Fields::default();
-    let mut nested = None;
-    let (mut log_name, mut insert_id, mut resource, mut labels) = (None, None, None, None);
-    let mut seen = 0;
-    let mut members = s.object()?;
-    while let Some(key) = s.key(&mut members)? {
-        match key {
-            "jsonPayload" | "json_payload" => {
-                once(&mut seen, 0)?;
-                nested = Some(payload(s)?);
-            }
-            "logName" | "log_name" => {
-                once(&mut seen, 1)?;
-                log_name = Some(Text(Cow::Borrowed(s.string()?)));
-            }
-            "insertId" | "insert_id" => {
-                once(&mut seen, 2)?;
-                insert_id = Some(s.string()?.to_string());
-            }
-            "resource" => {
-                once(&mut seen, 3)?;
-                resource = scan_raw_text(s)?;
-            }
-            "labels" => {
-                once(&mut seen, 4)?;
-                labels = scan_raw_text(s)?;
-            }
-            _ => {
-                if !top.read(key, s)? {
-                    s.skip()?;
-                }
-            }
-        }
-    }
-    let entry = LogEntry {
-        json_payload: None,
-        payload_read: nested.is_some(),
-        log_name,
-        insert_id: Lenient(insert_id),
-        resource,
-        labels,
-    };
+    let (entry, nested) = scan_entry(s, payload, |key, s| top.read(key, s))?;
     let payload = nested.unwrap_or_else(|| top.finish());
     Ok((payload, entry))
 }
