@@ -10,7 +10,7 @@
 //! is compared in full, never trusted to its hash.
 
 use std::cell::RefCell;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::thread::LocalKey;
 
@@ -42,12 +42,27 @@ const WORTH_ONE_HIT_IN: u64 = 4;
 /// How many values are built without the cache after it did not pay, in fills of it.
 const RESTING_FILLS: u64 = 4;
 
-/// One kept value with the key it was built from.
+/// One kept value with the key it was built from, written as [`flatten`] writes it.
 struct Kept<T> {
     hash: u64,
-    key: Box<[Box<str>]>,
-    node: Option<Box<str>>,
+    key: Box<[u8]>,
     value: Arc<T>,
+}
+
+/// Writes a key's parts and node into the cleared `out` as one byte string, so that it is
+/// hashed and compared in one go: each part followed by 0xFF, then 0xFE and the node when
+/// there is one. Neither byte occurs in UTF-8 text, so two keys are equal exactly when their
+/// byte strings are.
+fn flatten(key: &[&str], node: Option<&str>, out: &mut Vec<u8>) {
+    out.clear();
+    for part in key {
+        out.extend_from_slice(part.as_bytes());
+        out.push(0xFF);
+    }
+    if let Some(node) = node {
+        out.push(0xFE);
+        out.extend_from_slice(node.as_bytes());
+    }
 }
 
 /// The values of one kind one thread built lately.
@@ -61,6 +76,8 @@ pub(super) struct SharedCache<T> {
     hits: u64,
     /// Values still to build without the cache.
     resting: u64,
+    /// The key of the lookup under way, flattened (reused between lookups).
+    flat: Vec<u8>,
 }
 
 impl<T> SharedCache<T> {
@@ -73,6 +90,7 @@ impl<T> SharedCache<T> {
             lookups: 0,
             hits: 0,
             resting: 0,
+            flat: Vec::new(),
         }
     }
 
@@ -84,18 +102,16 @@ impl<T> SharedCache<T> {
             return Arc::new(build());
         }
         self.lookups += 1;
-        let hash = {
-            let mut h = self.hasher.build_hasher();
-            key.hash(&mut h);
-            node.hash(&mut h);
-            h.finish()
-        };
-        let found = self.kept.find(hash, |k| {
-            k.node.as_deref() == node && k.key.iter().map(|p| &**p).eq(key.iter().copied())
-        });
-        if let Some(kept) = found {
-            let value = kept.value.clone();
+        let mut flat = std::mem::take(&mut self.flat);
+        flatten(key, node, &mut flat);
+        let hash = self.hasher.hash_one(flat.as_slice());
+        let found = self
+            .kept
+            .find(hash, |k| k.hash == hash && *k.key == *flat)
+            .map(|kept| kept.value.clone());
+        if let Some(value) = found {
             self.hits += 1;
+            self.flat = flat;
             return value;
         }
         let value = Arc::new(build());
@@ -108,20 +124,19 @@ impl<T> SharedCache<T> {
             }
             self.kept.clear();
             (self.lookups, self.hits) = (0, 0);
-            if self.resting > 0 {
-                return value;
-            }
         }
-        self.kept.insert_unique(
-            hash,
-            Kept {
+        if self.resting == 0 {
+            self.kept.insert_unique(
                 hash,
-                key: key.iter().map(|p| Box::from(*p)).collect(),
-                node: node.map(Box::from),
-                value: value.clone(),
-            },
-            |k| k.hash,
-        );
+                Kept {
+                    hash,
+                    key: flat.as_slice().into(),
+                    value: value.clone(),
+                },
+                |k| k.hash,
+            );
+        }
+        self.flat = flat;
         value
     }
 }
@@ -184,6 +199,35 @@ mod tests {
         }
         let b = pod(r#"{"namespace":"shop","pod_name":"web-1"}"#, Some("node-1"));
         assert_eq!(b.node.as_deref(), Some("node-1"));
+    }
+
+    #[test]
+    fn flattened_keys_are_equal_exactly_when_their_parts_and_nodes_are() {
+        let flat = |key: &[&str], node: Option<&str>| {
+            let mut out = Vec::new();
+            flatten(key, node, &mut out);
+            out
+        };
+        let keys: [(&[&str], Option<&str>); 9] = [
+            (&[], None),
+            (&[""], None),
+            (&["", ""], None),
+            (&["ab"], None),
+            (&["a", "b"], None),
+            (&["ab"], Some("")),
+            (&["ab"], Some("n")),
+            (&["ab", "n"], None),
+            (&["a", "b"], Some("n")),
+        ];
+        for (i, (key, node)) in keys.iter().enumerate() {
+            for (j, (other, other_node)) in keys.iter().enumerate() {
+                assert_eq!(
+                    flat(key, *node) == flat(other, *other_node),
+                    i == j,
+                    "{key:?} {other:?}"
+                );
+            }
+        }
     }
 
     #[test]
