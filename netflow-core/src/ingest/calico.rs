@@ -19,7 +19,7 @@ use super::calico_fields::{
     describe_json_error, folded_network, labels_of, network_set, parse_protocol, present,
     workload_from_name,
 };
-use super::record::{PacketReport, Record};
+use super::record::Record;
 use super::shared::{shared, shared_pod, SharedCache};
 use super::value::{parse_ip, port, raw_text, Text, TimeValue, U64Value};
 use crate::flow::{
@@ -61,15 +61,7 @@ pub fn decode_fast(bytes: &[u8], origin: Origin) -> Result<Record, Origin> {
     let Some(document) = fast::scan(bytes) else {
         return Err(origin);
     };
-    Ok(record(convert(document, origin)))
-}
-
-/// The record of a converted document.
-fn record(converted: Result<Flow, String>) -> Record {
-    match converted {
-        Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
-        Err(cause) => Record::Skip(cause),
-    }
+    Ok(Record::single(convert(document, origin)))
 }
 
 /// Decodes one document with the serde decoder alone (the reference the fast path is held
@@ -92,7 +84,7 @@ pub fn decode_general(bytes: &[u8], origin: Origin) -> Record {
         },
         None => convert(doc, origin),
     };
-    record(converted)
+    Record::single(converted)
 }
 
 fn convert(doc: Document<'_>, origin: Origin) -> Result<Flow, String> {

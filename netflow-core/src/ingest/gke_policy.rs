@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::cloud_logging::{log_id, sniff_parts, LogEntry};
-use super::record::{PacketReport, Record};
+use super::record::Record;
 use super::value::{parse_ip, port, Text, TimeValue, U64Value};
 use crate::flow::{
     Action, Counting, Direction, Endpoint, Flow, FlowDetails, Identity, NodeIdentity, Origin,
@@ -51,22 +51,17 @@ pub fn decode_fast(bytes: &[u8], origin: Origin) -> Result<Record, Origin> {
     let Some((payload, entry)) = fast::scan(bytes) else {
         return Err(origin);
     };
-    Ok(match convert(payload, &entry, origin) {
-        Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
-        Err(cause) => Record::Skip(cause),
-    })
+    Ok(Record::single(convert(payload, &entry, origin)))
 }
 
 /// Decodes one entry or payload with the serde decoder alone (the reference the fast path is
 /// held to).
 pub fn decode_general(bytes: &[u8], origin: Origin) -> Record {
-    let result = LogEntry::<Payload>::read(bytes)
-        .map_err(|e| format!("invalid GKE policy-action record: {e}"))
-        .and_then(|(entry, p)| convert(p, &entry, origin));
-    match result {
-        Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
-        Err(cause) => Record::Skip(cause),
-    }
+    Record::single(
+        LogEntry::<Payload>::read(bytes)
+            .map_err(|e| format!("invalid GKE policy-action record: {e}"))
+            .and_then(|(entry, p)| convert(p, &entry, origin)),
+    )
 }
 
 fn convert(

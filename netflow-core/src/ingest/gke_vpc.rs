@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::cloud_logging::{log_id, sniff_parts, Description, LogEntry};
-use super::record::{PacketReport, Record};
+use super::record::Record;
 use super::value::{parse_ip, port, Lenient, Text, TimeValue, U64Value};
 use crate::flow::{
     Action, CloudIdentity, CloudResource, Counting, Direction, Endpoint, Flow, FlowDetails,
@@ -55,25 +55,17 @@ pub fn decode_fast(bytes: &[u8], origin: Origin) -> Result<Record, Origin> {
     let Some((entry, payload)) = fast::scan(bytes) else {
         return Err(origin);
     };
-    Ok(record(convert(payload, &entry, origin)))
+    Ok(Record::single(convert(payload, &entry, origin)))
 }
 
 /// Decodes one entry or payload with the serde decoder alone (the reference the fast path is
 /// held to).
 pub fn decode_general(bytes: &[u8], origin: Origin) -> Record {
-    record(
+    Record::single(
         LogEntry::<Payload>::read(bytes)
             .map_err(|e| format!("invalid VPC flow log: {e}"))
             .and_then(|(entry, p)| convert(p, &entry, origin)),
     )
-}
-
-/// The record of a converted entry.
-fn record(converted: Result<Flow, String>) -> Record {
-    match converted {
-        Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
-        Err(cause) => Record::Skip(cause),
-    }
 }
 
 fn convert(

@@ -17,7 +17,7 @@ use super::calico_fields::{
     describe_json_error, folded_network, labels_of, network_set, parse_protocol, present,
     workload_from_name,
 };
-use super::record::{PacketReport, Record};
+use super::record::Record;
 use super::value::{port, EnumValue, TimeValue, U64Value};
 use crate::flow::{
     Action, ConnectionCounts, Counting, Direction, DirectionalCounts, Endpoint, Flow, FlowDetails,
@@ -47,10 +47,7 @@ pub fn decode(bytes: &[u8], origin: Origin) -> Record {
     if let Some(key) = fields.key.take() {
         fields.fill_from(*key);
     }
-    match convert(fields, origin) {
-        Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
-        Err(cause) => Record::Skip(cause),
-    }
+    Record::single(convert(fields, origin))
 }
 
 const ACTIONS: &[(i64, &str)] = &[

@@ -47,6 +47,17 @@ pub enum Record {
     Skip(String),
 }
 
+impl Record {
+    /// The record of a flow converted from a record that reports its packet once, or the skip
+    /// with the cause the conversion gave.
+    pub(crate) fn single(converted: Result<Flow, String>) -> Record {
+        match converted {
+            Ok(flow) => Record::Flow(Box::new(flow), PacketReport::Single),
+            Err(cause) => Record::Skip(cause),
+        }
+    }
+}
+
 /// Which report of its packet a flow record is, for counting a packet once however many times
 /// its source reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

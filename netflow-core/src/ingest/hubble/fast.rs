@@ -45,11 +45,11 @@ fn envelope<'a>(s: &mut Scanner<'a>) -> Scan<Scanned<'a>> {
             }
             "node_name" | "nodeName" => {
                 once(&mut seen, 1)?;
-                node = Some(text(s)?);
+                node = Some(Text::scan(s)?);
             }
             "time" => {
                 once(&mut seen, 2)?;
-                time = Some(text(s)?);
+                time = Some(Text::scan(s)?);
             }
             _ => return Err(Unusual),
         }
@@ -90,7 +90,7 @@ fn raw_flow<'a>(s: &mut Scanner<'a>) -> Scan<RawFlow<'a>> {
         match key {
             "time" => {
                 once(&mut seen, 0)?;
-                time = Some(text(s)?);
+                time = Some(Text::scan(s)?);
             }
             "verdict" => {
                 once(&mut seen, 1)?;
@@ -122,7 +122,7 @@ fn raw_flow<'a>(s: &mut Scanner<'a>) -> Scan<RawFlow<'a>> {
             }
             "node_name" | "nodeName" => {
                 once(&mut seen, 8)?;
-                node_name = Some(text(s)?);
+                node_name = Some(Text::scan(s)?);
             }
             "event_type" | "eventType" => {
                 once(&mut seen, 9)?;
@@ -178,7 +178,7 @@ fn raw_flow<'a>(s: &mut Scanner<'a>) -> Scan<RawFlow<'a>> {
             }
             "uuid" => {
                 once(&mut seen, 22)?;
-                uuid = Some(text(s)?);
+                uuid = Some(Text::scan(s)?);
             }
             "trace_reason" | "traceReason" => {
                 once(&mut seen, 23)?;
@@ -224,10 +224,6 @@ fn raw_flow<'a>(s: &mut Scanner<'a>) -> Scan<RawFlow<'a>> {
     })
 }
 
-fn text<'a>(s: &mut Scanner<'a>) -> Scan<Text<'a>> {
-    Ok(Text(Cow::Borrowed(s.string()?)))
-}
-
 fn cow<'a>(s: &mut Scanner<'a>) -> Scan<Cow<'a, str>> {
     Ok(Cow::Borrowed(s.string()?))
 }
@@ -241,20 +237,6 @@ fn enum_value(s: &mut Scanner<'_>) -> Scan<EnumValue> {
     }
 }
 
-/// A 64-bit count as a plain number or a string of digits (protojson).
-fn u64_value(s: &mut Scanner<'_>) -> Scan<U64Value> {
-    match s.next_byte()? {
-        b'"' => {
-            let digits = s.string()?;
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Unusual);
-            }
-            digits.parse().map(U64Value).map_err(|_| Unusual)
-        }
-        _ => s.u64().map(U64Value),
-    }
-}
-
 fn raw_ip<'a>(s: &mut Scanner<'a>) -> Scan<RawIp<'a>> {
     let (mut source, mut destination) = (None, None);
     let mut seen = 0;
@@ -263,11 +245,11 @@ fn raw_ip<'a>(s: &mut Scanner<'a>) -> Scan<RawIp<'a>> {
         match key {
             "source" => {
                 once(&mut seen, 0)?;
-                source = Some(text(s)?);
+                source = Some(Text::scan(s)?);
             }
             "destination" => {
                 once(&mut seen, 1)?;
-                destination = Some(text(s)?);
+                destination = Some(Text::scan(s)?);
             }
             _ => s.skip()?,
         }
@@ -346,11 +328,11 @@ fn raw_ports(s: &mut Scanner<'_>) -> Scan<RawPorts> {
         match key {
             "source_port" | "sourcePort" => {
                 once(&mut seen, 0)?;
-                source_port = Some(u64_value(s)?);
+                source_port = Some(U64Value::scan(s)?);
             }
             "destination_port" | "destinationPort" => {
                 once(&mut seen, 1)?;
-                destination_port = Some(u64_value(s)?);
+                destination_port = Some(U64Value::scan(s)?);
             }
             "flags" => {
                 once(&mut seen, 2)?;
@@ -458,7 +440,7 @@ fn endpoint_fields<'a>(s: &mut Scanner<'a>) -> Scan<RawEndpoint<'a>> {
                 let mut list = Vec::with_capacity(8);
                 let mut items = s.array()?;
                 while s.item(&mut items)? {
-                    list.push(text(s)?);
+                    list.push(Text::scan(s)?);
                 }
                 labels = Some(list);
             }
@@ -613,7 +595,7 @@ fn raw_aggregate(s: &mut Scanner<'_>) -> Scan<RawAggregate> {
             }
         };
         once(&mut seen, at)?;
-        counts[at as usize] = Some(u64_value(s)?);
+        counts[at as usize] = Some(U64Value::scan(s)?);
     }
     let [ingress_flow_count, egress_flow_count, unknown_direction_flow_count] = counts;
     Ok(RawAggregate {
