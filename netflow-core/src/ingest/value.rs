@@ -70,6 +70,7 @@ impl std::ops::Deref for Text<'_> {
 impl<'a> Text<'a> {
     /// Reads a string for a fast path, borrowed from the record; one with an escape is left
     /// to serde.
+    #[inline]
     pub(crate) fn scan(s: &mut Scanner<'a>) -> Scan<Text<'a>> {
         Ok(Text(Cow::Borrowed(s.string()?)))
     }
@@ -82,6 +83,7 @@ pub(crate) fn raw_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de st
 }
 
 /// Reads a value's text for a fast path as [`raw_text`] does: checked to be JSON, not decoded.
+#[inline]
 pub(crate) fn scan_raw_text<'a>(s: &mut Scanner<'a>) -> Scan<Option<&'a str>> {
     let (_, text) = s.spanned(Scanner::skip)?;
     Ok((text != "null").then_some(text))
@@ -175,6 +177,7 @@ impl<'de> Deserialize<'de> for U64Value {
 impl U64Value {
     /// Reads a counter for a fast path: a plain integer, or a string of digits alone (any
     /// other shape is left to serde).
+    #[inline]
     pub(crate) fn scan(s: &mut Scanner<'_>) -> Scan<U64Value> {
         match s.next_byte()? {
             b'"' => {
@@ -212,6 +215,7 @@ impl TimeValue {
     /// Reads a time for a fast path as the serde decoder reads it (RFC 3339 or epoch digits,
     /// as text or a plain integer), through the same `Deserialize` implementation; one it
     /// would reject is left to it.
+    #[inline]
     pub(crate) fn scan(s: &mut Scanner<'_>) -> Scan<TimeValue> {
         use serde::de::value::{BorrowedStrDeserializer, U64Deserializer};
         let read = match s.next_byte()? {
