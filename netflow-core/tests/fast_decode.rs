@@ -147,6 +147,34 @@ fn fast_paths_decode_every_shared_sample_as_serde_does() {
     assert!(v.fast > 0, "the VPC fast path decoded no sample: {v:?}");
 }
 
+/// Compares `count` records made by `make` (seeded with `seed`), each also cut short and with
+/// a byte changed (never a different answer either): the tallies of the whole records and of
+/// the broken ones.
+fn compare_generated(
+    seed: u64,
+    count: usize,
+    make: fn(&mut Rng) -> String,
+) -> (Vec<Tally>, Vec<Tally>) {
+    let mut rng = Rng(seed);
+    let (mut tally, mut broken) = (tallies(), tallies());
+    for i in 0..count {
+        let record = make(&mut rng);
+        compare(
+            record.as_bytes(),
+            &format!("generated record {i}"),
+            &mut tally,
+        );
+        let cut = rng.below(record.len() + 1);
+        compare(&record.as_bytes()[..cut], "a cut-off record", &mut broken);
+        let mut changed = record.into_bytes();
+        let at = rng.below(changed.len());
+        const BYTES: &[u8] = b"{}[]\",:\\0 nt-";
+        changed[at] = BYTES[rng.below(BYTES.len())];
+        compare(&changed, "a changed record", &mut broken);
+    }
+    (tally, broken)
+}
+
 /// A small deterministic generator (xorshift), so that a failure can be replayed.
 struct Rng(u64);
 
@@ -460,24 +488,7 @@ fn hubble_record(rng: &mut Rng) -> String {
 
 #[test]
 fn fast_paths_decode_generated_hubble_records_as_serde_does() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let (mut tally, mut broken) = (tallies(), tallies());
-    for i in 0..20_000 {
-        let record = hubble_record(&mut rng);
-        compare(
-            record.as_bytes(),
-            &format!("generated record {i}"),
-            &mut tally,
-        );
-        // The same record cut short, and with a byte changed: never a different answer.
-        let cut = rng.below(record.len() + 1);
-        compare(&record.as_bytes()[..cut], "a cut-off record", &mut broken);
-        let mut changed = record.into_bytes();
-        let at = rng.below(changed.len());
-        const BYTES: &[u8] = b"{}[]\",:\\0 nt-";
-        changed[at] = BYTES[rng.below(BYTES.len())];
-        compare(&changed, "a changed record", &mut broken);
-    }
+    let (tally, broken) = compare_generated(0x9e37_79b9_7f4a_7c15, 20_000, hubble_record);
     // Both paths are exercised: most generated records are read by the fast path, many are
     // left to serde, and a changed byte is sometimes still read fast (inside a string).
     let h = hubble(&tally);
@@ -570,23 +581,7 @@ fn gke_policy_record(rng: &mut Rng) -> String {
 
 #[test]
 fn fast_paths_decode_generated_gke_policy_records_as_serde_does() {
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let (mut tally, mut broken) = (tallies(), tallies());
-    for i in 0..10_000 {
-        let record = gke_policy_record(&mut rng);
-        compare(
-            record.as_bytes(),
-            &format!("generated record {i}"),
-            &mut tally,
-        );
-        let cut = rng.below(record.len() + 1);
-        compare(&record.as_bytes()[..cut], "a cut-off record", &mut broken);
-        let mut changed = record.into_bytes();
-        let at = rng.below(changed.len());
-        const BYTES: &[u8] = b"{}[]\",:\\0 nt-";
-        changed[at] = BYTES[rng.below(BYTES.len())];
-        compare(&changed, "a changed record", &mut broken);
-    }
+    let (tally, _) = compare_generated(0x2545_f491_4f6c_dd1d, 10_000, gke_policy_record);
     let g = of(Format::GkePolicyAction, &tally);
     assert!(g.fast > 3_000 && g.general > 1_000, "{g:?}");
 }
@@ -758,23 +753,7 @@ fn calico_record(rng: &mut Rng) -> String {
 
 #[test]
 fn fast_paths_decode_generated_calico_records_as_serde_does() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let (mut tally, mut broken) = (tallies(), tallies());
-    for i in 0..10_000 {
-        let record = calico_record(&mut rng);
-        compare(
-            record.as_bytes(),
-            &format!("generated record {i}"),
-            &mut tally,
-        );
-        let cut = rng.below(record.len() + 1);
-        compare(&record.as_bytes()[..cut], "a cut-off record", &mut broken);
-        let mut changed = record.into_bytes();
-        let at = rng.below(changed.len());
-        const BYTES: &[u8] = b"{}[]\",:\\0 nt-";
-        changed[at] = BYTES[rng.below(BYTES.len())];
-        compare(&changed, "a changed record", &mut broken);
-    }
+    let (tally, _) = compare_generated(0x9e37_79b9_7f4a_7c15, 10_000, calico_record);
     let c = of(Format::Calico, &tally);
     assert!(c.fast > 1_000 && c.general > 1_000, "{c:?}");
 }
@@ -932,23 +911,7 @@ fn vpc_record(rng: &mut Rng) -> String {
 
 #[test]
 fn fast_paths_decode_generated_vpc_records_as_serde_does() {
-    let mut rng = Rng(0x1234_5678_9abc_def1);
-    let (mut tally, mut broken) = (tallies(), tallies());
-    for i in 0..10_000 {
-        let record = vpc_record(&mut rng);
-        compare(
-            record.as_bytes(),
-            &format!("generated record {i}"),
-            &mut tally,
-        );
-        let cut = rng.below(record.len() + 1);
-        compare(&record.as_bytes()[..cut], "a cut-off record", &mut broken);
-        let mut changed = record.into_bytes();
-        let at = rng.below(changed.len());
-        const BYTES: &[u8] = b"{}[]\",:\\0 nt-";
-        changed[at] = BYTES[rng.below(BYTES.len())];
-        compare(&changed, "a changed record", &mut broken);
-    }
+    let (tally, _) = compare_generated(0x1234_5678_9abc_def1, 10_000, vpc_record);
     let v = of(Format::GkeVpc, &tally);
     assert!(v.fast > 1_000 && v.general > 1_000, "{v:?}");
 }

@@ -46,15 +46,6 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
     })
 }
 
-/// Decodes one Calico Enterprise flow document: with the fast path when it reads the
-/// document, else with the serde decoder. Both give the same record.
-pub fn decode(bytes: &[u8], origin: Origin) -> Record {
-    match decode_fast(bytes, origin) {
-        Ok(record) => record,
-        Err(origin) => decode_general(bytes, origin),
-    }
-}
-
 /// Decodes one document with the fast path alone; gives `origin` back when the document is
 /// left to the serde decoder.
 pub fn decode_fast(bytes: &[u8], origin: Origin) -> Result<Record, Origin> {
@@ -516,6 +507,11 @@ impl Policies {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A document decoded as the reader decodes it (fast path, else serde).
+    fn decode(bytes: &[u8], origin: Origin) -> Record {
+        crate::ingest::decode_record(Format::Calico, bytes, origin)
+    }
 
     fn origin() -> Origin {
         Origin {

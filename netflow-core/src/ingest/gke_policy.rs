@@ -36,15 +36,6 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
     })
 }
 
-/// Decodes one policy-action entry or payload: with the fast path ([`fast`]) when it reads the
-/// record, else with the serde decoder. Both give the same record.
-pub fn decode(bytes: &[u8], origin: Origin) -> Record {
-    match decode_fast(bytes, origin) {
-        Ok(record) => record,
-        Err(origin) => decode_general(bytes, origin),
-    }
-}
-
 /// Decodes one entry or payload with the fast path alone; gives `origin` back when the record
 /// is left to the serde decoder.
 pub fn decode_fast(bytes: &[u8], origin: Origin) -> Result<Record, Origin> {
@@ -265,6 +256,11 @@ struct RawEndpoint<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record decoded as the reader decodes it (fast path, else serde).
+    fn decode(bytes: &[u8], origin: Origin) -> Record {
+        crate::ingest::decode_record(Format::GkePolicyAction, bytes, origin)
+    }
 
     #[test]
     fn a_folded_deny_counts_its_connections() {

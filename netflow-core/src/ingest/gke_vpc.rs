@@ -40,15 +40,6 @@ pub(crate) fn sniff(map: &Map<String, Value>) -> Option<String> {
         })
 }
 
-/// Decodes one VPC flow log entry or payload: with the fast path when it reads the entry,
-/// else with the serde decoder. Both give the same record.
-pub fn decode(bytes: &[u8], origin: Origin) -> Record {
-    match decode_fast(bytes, origin) {
-        Ok(record) => record,
-        Err(origin) => decode_general(bytes, origin),
-    }
-}
-
 /// Decodes one entry with the fast path alone; gives `origin` back when the entry is left to
 /// the serde decoder.
 pub fn decode_fast(bytes: &[u8], origin: Origin) -> Result<Record, Origin> {
@@ -573,6 +564,11 @@ fn workload_kind(t: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An entry decoded as the reader decodes it (fast path, else serde).
+    fn decode(bytes: &[u8], origin: Origin) -> Record {
+        crate::ingest::decode_record(Format::GkeVpc, bytes, origin)
+    }
 
     fn flow_of(line: &str) -> Flow {
         match decode(

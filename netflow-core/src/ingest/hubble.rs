@@ -64,15 +64,6 @@ pub(super) fn may_report_losses(line: &[u8]) -> bool {
     !line.starts_with(br#"{"flow":{"#) && memchr::memmem::find(line, br#""lost"#).is_some()
 }
 
-/// Decodes one line of Hubble JSON: with the fast path ([`fast`]) when it reads the line, else
-/// with the serde decoder. Both give the same record.
-pub fn decode_line(line: &[u8], origin: Origin) -> Record {
-    match decode_line_fast(line, origin) {
-        Ok(record) => record,
-        Err(origin) => decode_line_general(line, origin),
-    }
-}
-
 /// Decodes one line with the fast path alone; gives `origin` back when the line is left to the
 /// serde decoder.
 pub fn decode_line_fast(line: &[u8], origin: Origin) -> Result<Record, Origin> {
@@ -1131,6 +1122,11 @@ const DROP_REASONS: &[(i64, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A line decoded as the reader decodes it (fast path, else serde).
+    fn decode_line(line: &[u8], origin: Origin) -> Record {
+        crate::ingest::decode_record(Format::Hubble, line, origin)
+    }
 
     fn origin() -> Origin {
         Origin {

@@ -59,19 +59,13 @@ pub use stream::read_from;
 /// Where the reader hands each flow, in input order; [`ControlFlow::Break`] stops reading.
 pub type FlowSink<'a> = dyn FnMut(Flow) -> ControlFlow<()> + 'a;
 
-/// Decodes one record (a line, or one item of a document) of `format`, read at `origin`.
+/// Decodes one record (a line, or one item of a document) of `format`, read at `origin`: with
+/// the format's fast path when it reads the record, else with its general decoder. Both give
+/// the same record.
 pub fn decode_record(format: Format, record: &[u8], origin: Origin) -> Record {
-    match format {
-        Format::Hubble => hubble::decode_line(record, origin),
-        Format::Calico => calico::decode(record, origin),
-        Format::Goldmane => goldmane::decode(record, origin),
-        Format::GkeVpc => gke_vpc::decode(record, origin),
-        Format::GkePolicyAction => gke_policy::decode(record, origin),
-        Format::KubeNetworkPolicies => kube_network_policies::decode(record, origin),
-        Format::AwsNetworkPolicyAgent => aws_npa::decode(record, origin),
-        Format::OvnKubernetesAcl => ovn_acl::decode(record, origin),
-        Format::AntreaNpLog => antrea::decode(record, origin),
-        Format::CalicoNodeFlows => calico_node::line(record),
+    match decode_record_fast(format, record, origin) {
+        Ok(decoded) => decoded,
+        Err(origin) => decode_record_general(format, record, origin),
     }
 }
 
@@ -90,16 +84,21 @@ pub fn decode_record_fast(format: Format, record: &[u8], origin: Origin) -> Resu
     }
 }
 
-/// Decodes one record with the general (serde) decoder of `format` alone, never a fast path:
-/// the reference the fast paths are tested and fuzzed against. Same result as
-/// [`decode_record`], which is faster.
+/// Decodes one record with the general decoder of `format` alone (serde, for the JSON
+/// formats), never a fast path: the reference the fast paths are tested and fuzzed against.
+/// Same result as [`decode_record`], which is faster.
 pub fn decode_record_general(format: Format, record: &[u8], origin: Origin) -> Record {
     match format {
         Format::Hubble => hubble::decode_line_general(record, origin),
         Format::Calico => calico::decode_general(record, origin),
+        Format::Goldmane => goldmane::decode(record, origin),
         Format::GkeVpc => gke_vpc::decode_general(record, origin),
         Format::GkePolicyAction => gke_policy::decode_general(record, origin),
-        other => decode_record(other, record, origin),
+        Format::KubeNetworkPolicies => kube_network_policies::decode(record, origin),
+        Format::AwsNetworkPolicyAgent => aws_npa::decode(record, origin),
+        Format::OvnKubernetesAcl => ovn_acl::decode(record, origin),
+        Format::AntreaNpLog => antrea::decode(record, origin),
+        Format::CalicoNodeFlows => calico_node::line(record),
     }
 }
 
